@@ -1,0 +1,407 @@
+/**
+ * DStream: a stream cut into batches, each batch an RDD, with Spark
+ * Streaming's operations and semantics.
+ *
+ * A DStream owns its parents, its slide duration, and how it computes its
+ * RDD for a batch time (its spec). Stateless operations are one RDD
+ * transformation per batch; keyed operations hash-partition with
+ * `HashPartitioner(numPartitions ?? defaultParallelism)` as Spark's
+ * `PairDStreamFunctions` do; windows, state and outputs live in their own
+ * files. Composite operations (count, countByWindow, reduceByKeyAndWindow
+ * without an inverse, ...) are built from the primitives exactly as Spark
+ * builds them, so their edge cases (an empty batch, keys leaving a window)
+ * come out the same.
+ */
+import { Duration, Time } from "../core/duration.js";
+import {
+  IllegalStateError, InvalidArgumentError, InvalidGraphError, describe, requireFunction, requirePositiveInt,
+} from "../core/errors.js";
+import { HashPartitioner, type Partitioner } from "../core/keys.js";
+import { RDD, unionOf, type Emit } from "../rdd/rdd.js";
+import type { TaskContext } from "../rdd/scope.js";
+import type { BlockDescriptor } from "../storage/interfaces.js";
+import type { Planner } from "./planner-api.js";
+import { StorageLevel } from "./storage-level.js";
+import { outputSpec, printOutput, saveAsTextFilesOutput, type ForeachFunction } from "./output.js";
+import { reducedWindowSpec, windowSpec } from "./window.js";
+import { stateSpec, type UpdateStateOptions } from "./state.js";
+import { mapWithStateSpecs, type MapWithStateDStream, type StateSpec } from "./map-with-state.js";
+
+type Pair<K, V> = readonly [K, V];
+/** Inference helper: a callback returning `[a, b]` is typed as a tuple. */
+type Elem = [unknown, unknown] | {} | null | undefined;
+
+/** The minimum a DStream needs from its StreamingContext. */
+export interface StreamingContextLike {
+  readonly batchDuration: Duration;
+  readonly defaultParallelism: number;
+  /** Registers a new stream; throws if the context is started or stopped. */
+  registerStream(stream: DStream<unknown>): string;
+  registerOutput(stream: DStream<unknown>): void;
+  /** Where `print()` writes its lines. */
+  printLine(line: string): void;
+}
+
+export interface DStreamSpec<T> {
+  readonly kind: string;
+  readonly parents: readonly DStream<any>[];
+  /** Defaults to the first parent's slide duration (or the batch interval for an input). */
+  readonly slideDuration?: Duration;
+  compute(time: Time, planner: Planner, self: DStream<T>): Promise<RDD<T> | undefined>;
+  /** How far back into its parents' past results this stream reads (a window's length). */
+  readonly parentLookback?: Duration;
+  /** The stream reads its own past results (state, incremental windows), so it is always materialized. */
+  readonly mustPersist?: boolean;
+  /** `persist()` on this stream persists another one instead (a window persists its parent, as in Spark). */
+  readonly persistTarget?: DStream<any>;
+  /** Stores one partition of a materialized result. Default: the block store. */
+  materialize?(rdd: RDD<T>, partition: number, tc: TaskContext, time: number, self: DStream<T>): Promise<void>;
+  /** Reads one partition of a materialized result. Default: the block store. */
+  readStored?(time: number, partition: number, tc: TaskContext, emit: Emit<T>, self: DStream<T>): Promise<void>;
+  /** For input streams: fixes the blocks of a batch. Runs once per batch, in the coordinator. */
+  allocateBlocks?(time: Time): Promise<BlockDescriptor[]>;
+  /** For output streams: what runs once per batch with the parent's RDD. */
+  readonly output?: ForeachFunction<unknown>;
+  /** The partitioner of every RDD the stream produces, when it is fixed (keyed operations). */
+  readonly partitioner?: Partitioner;
+}
+
+export class DStream<T> {
+  readonly id: string;
+  readonly kind: string;
+  readonly parents: readonly DStream<any>[];
+  readonly slideDuration: Duration;
+  /** Set by StreamingContext.start(). */
+  zeroTime: Time | undefined;
+  /** How long results are kept for later batches; set when the context starts. */
+  rememberDuration: Duration | undefined;
+  checkpointDuration: Duration | undefined;
+  private _storageLevel = StorageLevel.NONE;
+  private _name: string | undefined;
+
+  constructor(readonly ssc: StreamingContextLike, readonly spec: DStreamSpec<T>) {
+    this.kind = spec.kind;
+    this.parents = spec.parents;
+    for (const p of spec.parents) {
+      if (p.ssc !== ssc) {
+        throw new InvalidGraphError(`Cannot combine DStreams of different StreamingContexts (${p} and a ${spec.kind}). Create every stream of a pipeline from one context.`);
+      }
+    }
+    this.slideDuration = spec.slideDuration ?? spec.parents[0]?.slideDuration ?? ssc.batchDuration;
+    if (this.slideDuration.milliseconds <= 0) {
+      throw new InvalidGraphError(`The slide duration of ${spec.kind} must be > 0, got ${this.slideDuration}.`);
+    }
+    this.id = ssc.registerStream(this as DStream<unknown>);
+  }
+
+  // ---- identity and configuration -----------------------------------------------------------
+
+  get storageLevel(): StorageLevel { return this._storageLevel; }
+  get name(): string { return this._name ?? this.id; }
+  /** Names the stream in logs, the UI and checkpoints. */
+  setName(name: string): this { this._name = name; return this; }
+  context(): StreamingContextLike { return this.ssc; }
+  toString(): string { return `${this.kind} [${this.id}]`; }
+  get isPersisted(): boolean { return this.spec.mustPersist === true || this._storageLevel !== StorageLevel.NONE; }
+  get partitioner(): Partitioner | undefined { return this.spec.partitioner; }
+
+  /** Materializes each batch's result once (see StorageLevel for what the levels mean here). */
+  persist(level: StorageLevel = StorageLevel.MEMORY_ONLY_SER): this {
+    if (this.zeroTime) {
+      throw new IllegalStateError(`Cannot change the storage level of ${this} after the streaming context has started. Call persist() before start().`);
+    }
+    if (this.spec.persistTarget) { this.spec.persistTarget.persist(level); return this; }
+    this._storageLevel = level;
+    return this;
+  }
+  cache(): this { return this.persist(StorageLevel.MEMORY_ONLY_SER); }
+
+  /** Spark's data checkpoint interval: how often this stream's result is saved. Must be a multiple of the slide. */
+  checkpoint(interval: Duration): this {
+    if (this.zeroTime) throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
+    if (!(interval instanceof Duration) || !interval.isMultipleOf(this.slideDuration)) {
+      throw new InvalidGraphError(
+        `The checkpoint interval for ${this} has been set to ${describe(interval?.toString?.() ?? interval)} which is not a multiple of its slide time (${this.slideDuration}). Please set it to a multiple of ${this.slideDuration}.`,
+      );
+    }
+    this.persist(this._storageLevel === StorageLevel.NONE ? StorageLevel.MEMORY_ONLY_SER : this._storageLevel);
+    this.checkpointDuration = interval;
+    return this;
+  }
+
+  /** Whether this stream generates an RDD at `time`: after the zero time, on a slide boundary. */
+  isTimeValid(time: Time): boolean {
+    if (!this.zeroTime) throw new IllegalStateError(`${this} has not been initialized: start the StreamingContext first.`);
+    return time.greater(this.zeroTime) && time.since(this.zeroTime).isMultipleOf(this.slideDuration);
+  }
+
+  // ---- building blocks ----------------------------------------------------------------------
+
+  private make<U>(spec: DStreamSpec<U>): DStream<U> { return new DStream<U>(this.ssc, spec); }
+
+  /** A stream whose RDD at each time is `f` of this stream's RDD. */
+  private derive<U>(kind: string, f: (rdd: RDD<T>, time: Time) => RDD<U>, partitioner?: Partitioner): DStream<U> {
+    return this.make<U>({
+      kind,
+      parents: [this],
+      partitioner,
+      compute: async (time, planner) => {
+        const rdd = await planner.getOrCompute(this, time);
+        return rdd && f(rdd, time);
+      },
+    });
+  }
+
+  private partitionerFor(numPartitions?: number | Partitioner): HashPartitioner {
+    if (numPartitions instanceof HashPartitioner) return numPartitions;
+    return new HashPartitioner(numPartitions === undefined ? this.ssc.defaultParallelism : requirePositiveInt("numPartitions", numPartitions));
+  }
+
+  // ---- stateless transformations ------------------------------------------------------------
+
+  map<U extends Elem>(f: (x: T) => U): DStream<U> { requireFunction("map function", f); return this.derive("map", (r) => r.map(f)); }
+  flatMap<U>(f: (x: T) => Iterable<U>): DStream<U> { requireFunction("flatMap function", f); return this.derive("flatMap", (r) => r.flatMap(f)); }
+  filter(f: (x: T) => boolean): DStream<T> { requireFunction("filter function", f); return this.derive("filter", (r) => r.filter(f)); }
+  mapPartitions<U>(f: (items: T[], partitionIndex: number) => Iterable<U>, preservePartitioning = false): DStream<U> {
+    requireFunction("mapPartitions function", f);
+    return this.derive("mapPartitions", (r) => r.mapPartitions(f, preservePartitioning));
+  }
+  glom(): DStream<T[]> { return this.derive("glom", (r) => r.glom()); }
+  repartition(numPartitions: number): DStream<T> {
+    requirePositiveInt("numPartitions", numPartitions);
+    return this.derive("repartition", (r) => r.repartition(numPartitions));
+  }
+  union(...others: DStream<T>[]): DStream<T> { return unionStreams(this.ssc, [this, ...others]); }
+
+  /** The number of elements in each batch: one number per batch, 0 for an empty batch. */
+  count(): DStream<number> {
+    return this.map((_) => [null, 1] as [null, number])
+      .transform((rdd) => rdd.union(rdd.context.parallelize([[null, 0] as [null, number]], 1)))
+      .reduceByKey((a, b) => a + b)
+      .map((kv) => kv[1]);
+  }
+  /** The reduction of each batch; an empty batch yields no element. */
+  reduce(f: (a: T, b: T) => T): DStream<T> {
+    requireFunction("reduce function", f);
+    return this.map((x) => [null, x] as [null, T]).reduceByKey(f, 1).map((kv) => kv[1]);
+  }
+  countByValue(numPartitions?: number): DStream<[T, number]> {
+    return this.map((x) => [x, 1] as [T, number]).reduceByKey((a, b) => a + b, numPartitions);
+  }
+  transform<U>(f: (rdd: RDD<T>, time: Time) => RDD<U>): DStream<U> {
+    requireFunction("transform function", f);
+    return this.derive("transform", (r, t) => checkTransformResult(f(r, t), "transform"));
+  }
+  transformWith<U, V>(other: DStream<U>, f: (rdd1: RDD<T>, rdd2: RDD<U>, time: Time) => RDD<V>): DStream<V> {
+    requireFunction("transformWith function", f);
+    return transformStreams<V>(this.ssc, [this, other], (rdds, t) => f(rdds[0] as RDD<T>, rdds[1] as RDD<U>, t), "transformWith");
+  }
+
+  // ---- pair transformations (PairDStreamFunctions) ------------------------------------------
+
+  mapValues<K, V, U extends Elem>(this: DStream<Pair<K, V>>, f: (v: V) => U): DStream<[K, U]> {
+    requireFunction("mapValues function", f);
+    return (this as DStream<Pair<K, V>>).derive("mapValues", (r) => r.mapValues(f));
+  }
+  flatMapValues<K, V, U>(this: DStream<Pair<K, V>>, f: (v: V) => Iterable<U>): DStream<[K, U]> {
+    requireFunction("flatMapValues function", f);
+    return this.derive("flatMapValues", (r) => r.flatMapValues(f));
+  }
+  combineByKey<K, V, C>(
+    this: DStream<Pair<K, V>>,
+    createCombiner: (v: V) => C,
+    mergeValue: (c: C, v: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    numPartitions?: number | Partitioner,
+    mapSideCombine = true,
+  ): DStream<[K, C]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.derive("combineByKey", (r) => r.combineByKey(createCombiner, mergeValue, mergeCombiners, part, mapSideCombine), part);
+  }
+  reduceByKey<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, numPartitions?: number | Partitioner): DStream<[K, V]> {
+    requireFunction("reduceByKey function", f);
+    const part = this.partitionerFor(numPartitions);
+    return this.derive("reduceByKey", (r) => r.reduceByKey(f, part), part);
+  }
+  groupByKey<K, V>(this: DStream<Pair<K, V>>, numPartitions?: number | Partitioner): DStream<[K, V[]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.derive("groupByKey", (r) => r.groupByKey(part), part);
+  }
+  cogroup<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V[], W[]]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.transformWith(other, (a, b) => a.cogroup(b, part));
+  }
+  join<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V, W]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.transformWith(other, (a, b) => a.join(b, part));
+  }
+  leftOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V, W | undefined]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.transformWith(other, (a, b) => a.leftOuterJoin(b, part));
+  }
+  rightOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V | undefined, W]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.transformWith(other, (a, b) => a.rightOuterJoin(b, part));
+  }
+  fullOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V | undefined, W | undefined]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.transformWith(other, (a, b) => a.fullOuterJoin(b, part));
+  }
+
+  /**
+   * Keeps a state per key across batches. `update(values, state)` is called
+   * for every key that has state or new values; returning `undefined`
+   * removes the key.
+   */
+  updateStateByKey<K, V, S>(
+    this: DStream<Pair<K, V>>,
+    update: (values: V[], state: S | undefined) => S | undefined,
+    numPartitionsOrOptions?: number | Partitioner | UpdateStateOptions<K, S>,
+    initialState?: Iterable<Pair<K, S>> | RDD<Pair<K, S>>,
+  ): DStream<[K, S]> {
+    requireFunction("updateStateByKey function", update);
+    const options: UpdateStateOptions<K, S> =
+      typeof numPartitionsOrOptions === "object" && !(numPartitionsOrOptions instanceof HashPartitioner)
+        ? numPartitionsOrOptions
+        : { numPartitions: numPartitionsOrOptions as number | undefined, initialState };
+    const part = this.partitionerFor(options.numPartitions);
+    return this.make(stateSpec(this, update, part, options.initialState ?? options.initialRDD));
+  }
+
+  mapWithState<K, V, S, M>(this: DStream<Pair<K, V>>, spec: StateSpec<K, V, S, M>): MapWithStateDStream<K, S, M> {
+    return mapWithStateSpecs(this, spec, (s) => this.make(s), this.ssc.defaultParallelism);
+  }
+
+  // ---- windows ------------------------------------------------------------------------------
+
+  window(windowDuration: Duration, slideDuration: Duration = this.slideDuration): DStream<T> {
+    return this.make(windowSpec(this, windowDuration, slideDuration));
+  }
+  reduceByWindow(f: (a: T, b: T) => T, windowDuration: Duration, slideDuration?: Duration): DStream<T>;
+  reduceByWindow(f: (a: T, b: T) => T, invF: (a: T, b: T) => T, windowDuration: Duration, slideDuration: Duration): DStream<T>;
+  reduceByWindow(f: (a: T, b: T) => T, a: ((a: T, b: T) => T) | Duration, b?: Duration, c?: Duration): DStream<T> {
+    requireFunction("reduce function", f);
+    if (typeof a === "function") {
+      return this.map((x) => [1, x] as [number, T])
+        .reduceByKeyAndWindow(f, a, b!, c ?? this.slideDuration, 1)
+        .map((kv) => kv[1]);
+    }
+    return this.reduce(f).window(a, b ?? this.slideDuration).reduce(f);
+  }
+  countByWindow(windowDuration: Duration, slideDuration: Duration = this.slideDuration): DStream<number> {
+    return this.map((_) => 1).reduceByWindow((a, b) => a + b, (a, b) => a - b, windowDuration, slideDuration);
+  }
+  countByValueAndWindow(windowDuration: Duration, slideDuration: Duration = this.slideDuration, numPartitions?: number): DStream<[T, number]> {
+    return this.map((x) => [x, 1] as [T, number]).reduceByKeyAndWindow(
+      (a, b) => a + b, (a, b) => a - b, windowDuration, slideDuration, numPartitions, (kv) => kv[1] !== 0);
+  }
+  groupByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, windowDuration: Duration, slideDuration: Duration = this.slideDuration, numPartitions?: number | Partitioner): DStream<[K, V[]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.groupByKey(part).window(windowDuration, slideDuration).combineByKey<K, V[], V[]>(
+      (vs) => [...vs],
+      (buf, vs) => { for (const v of vs) buf.push(v); return buf; },
+      (a, b) => { for (const v of b) a.push(v); return a; },
+      part,
+    );
+  }
+  reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, windowDuration: Duration, slideDuration?: Duration, numPartitions?: number | Partitioner): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: (a: V, b: V) => V, windowDuration: Duration, slideDuration?: Duration,
+    numPartitions?: number | Partitioner, filterFunc?: (kv: [K, V]) => boolean,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, a: ((a: V, b: V) => V) | Duration, b?: Duration, c?: Duration | number | Partitioner,
+    d?: number | Partitioner, filterFunc?: (kv: [K, V]) => boolean,
+  ): DStream<[K, V]> {
+    requireFunction("reduce function", f);
+    if (typeof a === "function") {
+      if (!(b instanceof Duration)) throw new InvalidArgumentError(`Expected the window duration of reduceByKeyAndWindow to be a Duration, got \`${describe(b)}\`. Use Seconds(n).`);
+      if (filterFunc !== undefined) requireFunction("filterFunc", filterFunc);
+      const slide = c instanceof Duration ? c : this.slideDuration;
+      const part = this.partitionerFor(d);
+      return this.make(reducedWindowSpec(this, f, a, filterFunc, b, slide, part));
+    }
+    const slide = b ?? this.slideDuration;
+    const part = this.partitionerFor(c as number | Partitioner | undefined);
+    return this.reduceByKey(f, part).window(a, slide).reduceByKey(f, part);
+  }
+
+  // ---- output operations --------------------------------------------------------------------
+
+  /** Runs `f` once per batch with the batch's RDD and time, in the driver task of the batch. */
+  foreachRDD(f: ForeachFunction<T>): void {
+    requireFunction("foreachRDD function", f);
+    const out = this.make(outputSpec(this, f as ForeachFunction<unknown>, "foreachRDD"));
+    this.ssc.registerOutput(out as DStream<unknown>);
+  }
+  /** Prints the first `num` elements of every batch, in Spark's format. */
+  print(num = 10): void {
+    requirePositiveInt("num", num);
+    const out = this.make(outputSpec(this, printOutput(num, (l) => this.ssc.printLine(l)), "print"));
+    this.ssc.registerOutput(out as DStream<unknown>);
+  }
+  /** Writes each batch to `prefix-<TIME_IN_MS>.suffix`, one element per line. */
+  saveAsTextFiles(prefix: string, suffix?: string): void {
+    if (typeof prefix !== "string" || prefix === "") throw new InvalidArgumentError(`Expected \`prefix\` to be a non-empty path, got \`${describe(prefix)}\`.`);
+    const out = this.make(outputSpec(this, saveAsTextFilesOutput(prefix, suffix), "saveAsTextFiles"));
+    this.ssc.registerOutput(out as DStream<unknown>);
+  }
+}
+
+function checkTransformResult<U>(rdd: RDD<U>, op: string): RDD<U> {
+  if (!(rdd instanceof RDD)) {
+    throw new InvalidArgumentError(
+      `The ${op} function must return an RDD, got \`${describe(rdd)}\`. Return rdd.context.emptyRDD() to represent no element.`,
+    );
+  }
+  return rdd;
+}
+
+function requireSameSlide(streams: readonly DStream<unknown>[], op: string): void {
+  const slides = new Set(streams.map((s) => s.slideDuration.milliseconds));
+  if (slides.size > 1) {
+    throw new InvalidGraphError(
+      `Some of the DStreams have different slide durations: ${op} of ${streams.map((s) => `${s} (${s.slideDuration})`).join(", ")}. Window them to one slide duration before combining.`,
+    );
+  }
+}
+
+/** Spark's UnionDStream. */
+export function unionStreams<T>(ssc: StreamingContextLike, streams: DStream<T>[]): DStream<T> {
+  if (streams.length === 0) throw new InvalidGraphError("union needs at least one DStream, got none.");
+  requireSameSlide(streams as DStream<unknown>[], "union");
+  return new DStream<T>(ssc, {
+    kind: "union",
+    parents: streams,
+    compute: async (time, planner) => {
+      const rdds: RDD<T>[] = [];
+      for (const s of streams) {
+        const r = await planner.getOrCompute(s, time);
+        if (!r) throw new InvalidGraphError(`Could not generate RDD from a parent (${s}) for unifying at time ${time}.`);
+        rdds.push(r);
+      }
+      return rdds.length ? unionOf(planner, rdds) : undefined;
+    },
+  });
+}
+
+/** Spark's TransformedDStream: `f` of every parent's RDD at the same time. */
+export function transformStreams<U>(
+  ssc: StreamingContextLike, streams: DStream<any>[], f: (rdds: RDD<unknown>[], time: Time) => RDD<U>, kind = "transform",
+): DStream<U> {
+  if (streams.length === 0) throw new InvalidGraphError("transform needs at least one DStream, got none.");
+  requireSameSlide(streams as DStream<unknown>[], kind);
+  return new DStream<U>(ssc, {
+    kind,
+    parents: streams,
+    compute: async (time, planner) => {
+      const rdds: RDD<unknown>[] = [];
+      for (const s of streams) {
+        const r = await planner.getOrCompute(s, time);
+        if (!r) throw new InvalidGraphError(`Couldn't generate RDD from parent ${s} at time ${time}.`);
+        rdds.push(r as RDD<unknown>);
+      }
+      return checkTransformResult(f(rdds, time), kind);
+    },
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * Sparkless: Spark Streaming's DStream API on AWS serverless.
+ * Everything a pipeline author needs is exported from here.
+ */
+export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
+export {
+  IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
+  SparklessError, TaskFailedError,
+} from "./core/errors.js";
+export { ManualClock, SystemClock, type Clock } from "./core/clock.js";
+export { HashPartitioner, type Partitioner } from "./core/keys.js";
+export { formatElement } from "./core/format.js";
+export { DStream } from "./dstream/dstream.js";
+export { StorageLevel } from "./dstream/storage-level.js";
+export { State, StateSpec, type MapWithStateDStream } from "./dstream/map-with-state.js";
+export type { UpdateStateOptions } from "./dstream/state.js";
+export type { ForeachFunction } from "./dstream/output.js";
+export { RDD, RDDContext } from "./rdd/rdd.js";
+export {
+  StreamingContext, type Engine, type StopOptions, type StreamingContextOptions, type StreamingContextState, type StreamingListener,
+} from "./streaming/context.js";
+export { runBatches, type RunBatchesOptions } from "./testing/run-batches.js";
+export { MemoryEngineServices } from "./storage/memory.js";
+export type * from "./storage/interfaces.js";

@@ -1,0 +1,169 @@
+/**
+ * The batch scheduler: the coordinator's and the workers' shared logic.
+ *
+ * The coordinator calls `generateBatch(time)` at every batch boundary
+ * (Spark's JobGenerator): it fixes the input blocks, plans the batch, and
+ * writes the batch record **before** any task is sent (the write-ahead log).
+ * Workers call `runTask(task)` for each queued task. Progress is a small set
+ * of conditional transitions in the batch log:
+ *
+ *   generated --(startNext: oldest unfinished batch)--> running
+ *   running   --(last task of the last stage)-------> completed
+ *   running   --(a task out of attempts)------------> failed
+ *
+ * A task records its completion at most once (`completeTask`); the one call
+ * that sees its stage complete sends the next stage, so a duplicate
+ * delivery or a retried task never sends a stage twice. Batches run in time
+ * order: the next batch starts when the previous one completes, and a slow
+ * batch delays the next (scheduling delay) rather than skipping it.
+ */
+import type { Clock } from "../core/clock.js";
+import { Time } from "../core/duration.js";
+import { NonDeterministicPlanError, TaskFailedError } from "../core/errors.js";
+import type { DStream } from "../dstream/dstream.js";
+import { TaskContext } from "../rdd/scope.js";
+import type { BatchRecord, EngineServices, TaskMessage } from "../storage/interfaces.js";
+import type { DStreamGraph } from "../streaming/graph.js";
+import { BatchPlan } from "./planner.js";
+
+export interface SchedulerListener {
+  onBatchGenerated?(record: BatchRecord): void;
+  onBatchCompleted?(record: BatchRecord): void;
+  onBatchFailed?(record: BatchRecord, error: TaskFailedError): void;
+}
+
+/** How many batch records are kept beyond what the graph needs, for status and the UI. */
+const HISTORY_BATCHES = 1000;
+
+export class BatchScheduler {
+  private readonly plans = new Map<number, Promise<BatchPlan>>();
+  private readonly listeners = new Set<SchedulerListener>();
+  /** A hint only: batches before this are known complete. Correctness comes from the batch log. */
+  private completedBefore = 0;
+
+  constructor(readonly graph: DStreamGraph, readonly services: EngineServices, readonly clock: Clock) {}
+
+  addListener(l: SchedulerListener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+
+  private loadBatch = (time: number) => this.services.batchLog.getBatch(time);
+
+  /** Fixes, plans and records batch `time`, then starts it if it is next. Idempotent per time. */
+  async generateBatch(time: Time): Promise<BatchRecord> {
+    const existing = await this.services.batchLog.getBatch(time.milliseconds);
+    if (existing) return existing;
+    const blocks: BatchRecord["blocks"] = {};
+    let inputRecords = 0;
+    for (const input of this.graph.inputs) {
+      const bs = await input.spec.allocateBlocks!(time);
+      blocks[input.id] = bs;
+      for (const b of bs) if (typeof b.count === "number") inputRecords += b.count;
+    }
+    const plan = await BatchPlan.create(this.graph, time, blocks, this.services, this.loadBatch);
+    const record: BatchRecord = {
+      time: time.milliseconds,
+      blocks,
+      stages: plan.summary(),
+      materialized: plan.materialized,
+      status: "generated",
+      generatedAt: this.clock.now(),
+      inputRecords,
+    };
+    // The write-ahead log: the batch's blocks are durable before any task of it can run.
+    if (await this.services.batchLog.createBatch(record)) {
+      this.plans.set(record.time, Promise.resolve(plan));
+      for (const l of this.listeners) l.onBatchGenerated?.(record);
+    }
+    await this.startNext();
+    return (await this.services.batchLog.getBatch(record.time))!;
+  }
+
+  /** Starts the oldest unfinished batch if it is waiting and nothing before it is unfinished. */
+  async startNext(): Promise<void> {
+    const batches = await this.services.batchLog.listBatches({ fromTime: this.completedBefore });
+    const next = batches.find((b) => b.status !== "completed");
+    if (!next || next.status !== "generated") return;
+    this.completedBefore = next.time;
+    if (!(await this.services.batchLog.updateBatch(next.time, "generated", { status: "running", startedAt: this.clock.now() }))) return;
+    await this.sendFrom({ ...next, status: "running" }, 0);
+  }
+
+  private planFor(record: BatchRecord): Promise<BatchPlan> {
+    let p = this.plans.get(record.time);
+    if (!p) {
+      p = BatchPlan.create(this.graph, new Time(record.time), record.blocks, this.services, this.loadBatch).then((plan) => {
+        plan.verify(record);
+        return plan;
+      });
+      p.catch(() => this.plans.delete(record.time));
+      this.plans.set(record.time, p);
+    }
+    return p;
+  }
+
+  /** Sends the tasks of the first stage at or after `index` that has any; completes the batch if none is left. */
+  private async sendFrom(record: BatchRecord, index: number): Promise<void> {
+    for (let i = index; i < record.stages.length; i++) {
+      const n = record.stages[i]!.numTasks;
+      if (n === 0) continue;
+      await this.services.queue.send(Array.from({ length: n }, (_, partition) => ({ batchTime: record.time, stage: i, partition })));
+      return;
+    }
+    await this.complete(record);
+  }
+
+  private async complete(record: BatchRecord): Promise<void> {
+    const completedAt = this.clock.now();
+    if (!(await this.services.batchLog.updateBatch(record.time, "running", { status: "completed", completedAt }))) return;
+    const done = (await this.services.batchLog.getBatch(record.time))!;
+    await this.cleanup(record.time);
+    for (const l of this.listeners) l.onBatchCompleted?.(done);
+    await this.startNext();
+  }
+
+  /** Runs one task. Throws on failure; the caller decides between a retry and `failTask`. */
+  async runTask(task: TaskMessage): Promise<void> {
+    const record = await this.services.batchLog.getBatch(task.batchTime);
+    // A task of a batch that is no longer running (completed, failed, or cleaned up) is a late duplicate.
+    if (!record || record.status !== "running") return;
+    const summary = record.stages[task.stage];
+    if (!summary || task.partition >= summary.numTasks) {
+      throw new NonDeterministicPlanError(`Task ${task.stage}/${task.partition} of batch ${task.batchTime} does not exist in its batch record.`);
+    }
+    const plan = await this.planFor(record);
+    const tc = new TaskContext(plan, `${task.stage}/${task.partition}`);
+    await plan.runTask(task.stage, task.partition, tc);
+    const c = await this.services.batchLog.completeTask(task.batchTime, task.stage, task.partition);
+    if (!c.first) return;
+    if (Object.keys(tc.counters).length) await this.services.batchLog.addCounters(task.batchTime, tc.counters);
+    if (c.completed === summary.numTasks) await this.sendFrom(record, task.stage + 1);
+  }
+
+  /** Marks the task's batch failed after its last attempt. */
+  async failTask(task: TaskMessage, error: unknown, attempts: number): Promise<void> {
+    const record = await this.services.batchLog.getBatch(task.batchTime);
+    const stageId = record?.stages[task.stage]?.id ?? String(task.stage);
+    const message = error instanceof Error ? error.message : String(error);
+    const failure = new TaskFailedError(
+      `Task ${stageId} partition ${task.partition} of batch ${task.batchTime} failed ${attempts} time(s); the batch has failed: ${message}`,
+      task.batchTime, stageId, task.partition, attempts, { cause: error },
+    );
+    if (await this.services.batchLog.updateBatch(task.batchTime, "running", { status: "failed", error: failure.message, completedAt: this.clock.now() })) {
+      const failed = (await this.services.batchLog.getBatch(task.batchTime))!;
+      for (const l of this.listeners) l.onBatchFailed?.(failed, failure);
+    }
+  }
+
+  /** Drops what no later batch can read: this batch's shuffles, results older than each stream remembers. */
+  private async cleanup(time: number): Promise<void> {
+    this.plans.delete(time);
+    await this.services.shuffles.deleteBatch(time);
+    for (const s of this.graph.reachable) {
+      const stream = s as DStream<unknown>;
+      if (stream.isPersisted && !stream.spec.readStored) {
+        await this.services.blocks.deleteBefore(stream.id, time - stream.rememberDuration!.milliseconds);
+      }
+    }
+    const keep = this.graph.maxRemember().milliseconds + HISTORY_BATCHES * this.graph.batchDuration.milliseconds;
+    await this.services.batchLog.deleteBatchesBefore(time - keep);
+  }
+}

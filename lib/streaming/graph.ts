@@ -1,0 +1,80 @@
+/**
+ * The DStream graph: every stream of a context, its inputs and outputs,
+ * the zero time, and how long each stream's results are remembered.
+ * Spark's DStreamGraph. Stream ids are assigned in creation order, so the
+ * same app module builds the same ids in every process.
+ */
+import { Duration, Time } from "../core/duration.js";
+import { IllegalStateError, InvalidGraphError } from "../core/errors.js";
+import type { DStream } from "../dstream/dstream.js";
+import type { PlannableGraph } from "../scheduler/planner.js";
+
+export class DStreamGraph implements PlannableGraph {
+  readonly streams: DStream<unknown>[] = [];
+  readonly inputs: DStream<unknown>[] = [];
+  readonly outputs: DStream<unknown>[] = [];
+  private _zeroTime: Time | undefined;
+  private _reachable = new Set<DStream<unknown>>();
+  private minRemember: Duration | undefined;
+
+  constructor(readonly batchDuration: Duration, readonly defaultParallelism: number) {}
+
+  get zeroTime(): Time {
+    if (!this._zeroTime) throw new IllegalStateError("The graph has not been started: no zero time yet.");
+    return this._zeroTime;
+  }
+  get started(): boolean { return this._zeroTime !== undefined; }
+  get reachable(): ReadonlySet<DStream<unknown>> { return this._reachable; }
+
+  add(stream: DStream<unknown>, kind: string): string {
+    const id = `${kind}-${this.streams.length + 1}`;
+    this.streams.push(stream);
+    return id;
+  }
+
+  remember(duration: Duration): void { this.minRemember = duration; }
+
+  /** Spark's checks at start: outputs exist, windows and checkpoints fit their slides. */
+  validate(): void {
+    if (this.outputs.length === 0) {
+      throw new InvalidGraphError(
+        "No output operations registered, so nothing to execute. Add an output operation such as print(), foreachRDD() or saveAsTextFiles() before start().",
+      );
+    }
+    for (const s of this.streams) {
+      if (s.checkpointDuration && !s.checkpointDuration.isMultipleOf(s.slideDuration)) {
+        throw new InvalidGraphError(
+          `The checkpoint interval for ${s} has been set to ${s.checkpointDuration} which is not a multiple of its slide time (${s.slideDuration}). Please set it to a multiple of ${s.slideDuration}.`,
+        );
+      }
+    }
+  }
+
+  /** Fixes the zero time and every stream's remember duration (Spark's DStream.initialize and remember). */
+  start(zeroTime: Time): void {
+    this._zeroTime = zeroTime;
+    const reach = new Set<DStream<unknown>>();
+    const visit = (s: DStream<unknown>) => { if (reach.has(s)) return; reach.add(s); s.parents.forEach(visit); };
+    this.outputs.forEach(visit);
+    this._reachable = reach;
+    for (const s of this.streams) {
+      s.zeroTime = zeroTime;
+      let min = s.slideDuration;
+      if (s.checkpointDuration && !min.greater(s.checkpointDuration)) min = s.checkpointDuration.times(2);
+      if (this.minRemember) min = min.max(this.minRemember);
+      s.rememberDuration = min;
+    }
+    // Children run after parents in creation order, so walking it backwards pushes each
+    // stream's needs (its own remember plus how far back it reads) into its parents.
+    for (let i = this.streams.length - 1; i >= 0; i--) {
+      const s = this.streams[i]!;
+      const needed = s.rememberDuration!.plus(s.spec.parentLookback ?? new Duration(0));
+      for (const p of s.parents) p.rememberDuration = p.rememberDuration!.max(needed);
+    }
+  }
+
+  /** The longest any stream remembers; batch records are kept at least this long. */
+  maxRemember(): Duration {
+    return this.streams.reduce((d, s) => d.max(s.rememberDuration ?? d), this.batchDuration);
+  }
+}
