@@ -554,14 +554,19 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
 export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
   readonly numPartitions: number;
   override readonly partitioner: Partitioner;
-  private readonly sources: (RDD<Pair<K, unknown>> | ShuffleDependency<K, unknown, unknown>)[];
+  private readonly sources: (RDD<Pair<K, unknown>> | ShuffleDependency<K, unknown, unknown> | null)[];
   readonly parents: RDD<Pair<K, unknown>>[];
   constructor(scope: RDDScope, parents: RDD<Pair<K, unknown>>[], partitioner: Partitioner) {
     super(scope, []);
     this.parents = parents;
+    // A parent with no partitions contributes nothing and needs no shuffle stage.
     this.sources = parents.map((r, i) =>
-      partitioner.equals(r.partitioner) ? r : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner));
-    for (const s of this.sources) this.deps.push(s instanceof RDD ? new NarrowDependency(s as RDD<unknown>) : (s as unknown as Dependency));
+      r.numPartitions === 0 ? null
+        : partitioner.equals(r.partitioner) ? r
+        : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner));
+    for (const s of this.sources) {
+      if (s) this.deps.push(s instanceof RDD ? new NarrowDependency(s as RDD<unknown>) : (s as unknown as Dependency));
+    }
     this.partitioner = partitioner;
     this.numPartitions = partitioner.numPartitions;
   }
@@ -576,6 +581,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         e[1][i]!.push(kv[1]);
       };
       const s = this.sources[i]!;
+      if (s === null) continue;
       if (s instanceof RDD) await s.run(p, tc, add);
       else for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) for (const kv of chunk) add(kv as Pair<K, unknown>);
     }

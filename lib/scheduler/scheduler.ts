@@ -26,6 +26,19 @@ import type { BatchRecord, EngineServices, TaskMessage } from "../storage/interf
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BatchPlan } from "./planner.js";
 
+/** What became of one delivery of a task. */
+export type TaskOutcome =
+  | { readonly kind: "ran" }
+  /** Nothing to do: the task completed already, or its batch is not running. */
+  | { readonly kind: "skipped" }
+  /** Another delivery of the same task is running it: retry this one later. */
+  | { readonly kind: "busy"; readonly retryAfterMs: number };
+
+export interface SchedulerOptions {
+  /** How long a claim on a task lasts; keep it below the queue's visibility timeout. @default 30000 */
+  taskLeaseMs?: number;
+}
+
 export interface SchedulerListener {
   onBatchGenerated?(record: BatchRecord): void;
   onBatchCompleted?(record: BatchRecord): void;
@@ -40,8 +53,13 @@ export class BatchScheduler {
   private readonly listeners = new Set<SchedulerListener>();
   /** A hint only: batches before this are known complete. Correctness comes from the batch log. */
   private completedBefore = 0;
+  private readonly taskLeaseMs: number;
+  private attempts = 0;
+  private readonly processId = Math.random().toString(36).slice(2, 10);
 
-  constructor(readonly graph: DStreamGraph, readonly services: EngineServices, readonly clock: Clock) {}
+  constructor(readonly graph: DStreamGraph, readonly services: EngineServices, readonly clock: Clock, options: SchedulerOptions = {}) {
+    this.taskLeaseMs = options.taskLeaseMs ?? 30_000;
+  }
 
   addListener(l: SchedulerListener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
 
@@ -120,22 +138,44 @@ export class BatchScheduler {
     await this.startNext();
   }
 
-  /** Runs one task. Throws on failure; the caller decides between a retry and `failTask`. */
-  async runTask(task: TaskMessage): Promise<void> {
-    const record = await this.services.batchLog.getBatch(task.batchTime);
+  /**
+   * Runs one delivery of a task. Throws on failure; the caller decides
+   * between a retry and `failTask`.
+   *
+   * Timeline of two deliveries A and B of one task:
+   *   A claims (lease) → B finds it busy, comes back later → A runs, completes
+   *   → B comes back, finds it done, and is dropped.
+   * If A dies without releasing, its lease runs out and the next delivery runs
+   * the task again; every write a task makes is idempotent, so that is safe.
+   */
+  async runTask(task: TaskMessage): Promise<TaskOutcome> {
+    const { batchTime, stage, partition } = task;
+    const log = this.services.batchLog;
+    const record = await log.getBatch(batchTime);
     // A task of a batch that is no longer running (completed, failed, or cleaned up) is a late duplicate.
-    if (!record || record.status !== "running") return;
-    const summary = record.stages[task.stage];
-    if (!summary || task.partition >= summary.numTasks) {
-      throw new NonDeterministicPlanError(`Task ${task.stage}/${task.partition} of batch ${task.batchTime} does not exist in its batch record.`);
+    if (!record || record.status !== "running") return { kind: "skipped" };
+    const summary = record.stages[stage];
+    if (!summary || partition >= summary.numTasks) {
+      throw new NonDeterministicPlanError(`Task ${stage}/${partition} of batch ${batchTime} does not exist in its batch record.`);
     }
-    const plan = await this.planFor(record);
-    const tc = new TaskContext(plan, `${task.stage}/${task.partition}`);
-    await plan.runTask(task.stage, task.partition, tc);
-    const c = await this.services.batchLog.completeTask(task.batchTime, task.stage, task.partition);
-    if (!c.first) return;
-    if (Object.keys(tc.counters).length) await this.services.batchLog.addCounters(task.batchTime, tc.counters);
-    if (c.completed === summary.numTasks) await this.sendFrom(record, task.stage + 1);
+    const owner = `${this.processId}-${++this.attempts}`;
+    const now = this.clock.now();
+    const claim = await log.claimTask(batchTime, stage, partition, owner, now + this.taskLeaseMs, now);
+    if (claim === "done") return { kind: "skipped" };
+    if (claim === "busy") return { kind: "busy", retryAfterMs: Math.min(1000, this.taskLeaseMs) };
+    try {
+      const plan = await this.planFor(record);
+      const tc = new TaskContext(plan, `${stage}/${partition}`);
+      await plan.runTask(stage, partition, tc);
+      const c = await log.completeTask(batchTime, stage, partition);
+      if (!c.first) return { kind: "ran" };
+      if (Object.keys(tc.counters).length) await log.addCounters(batchTime, tc.counters);
+      if (c.completed === summary.numTasks) await this.sendFrom(record, stage + 1);
+      return { kind: "ran" };
+    } catch (e) {
+      await log.releaseTask(batchTime, stage, partition, owner).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Marks the task's batch failed after its last attempt. */

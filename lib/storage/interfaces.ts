@@ -64,6 +64,14 @@ export interface BatchLog {
   updateBatch(time: number, expected: BatchStatus, patch: Partial<BatchRecord>): Promise<boolean>;
   /** Batches in time order, optionally from a time on. */
   listBatches(options?: { fromTime?: number; limit?: number }): Promise<BatchRecord[]>;
+  /**
+   * Claims a task before running it, so that two deliveries of one task do
+   * not run at once. "claimed": run it; "busy": another attempt holds an
+   * unexpired lease, try again later; "done": it already completed.
+   */
+  claimTask(time: number, stage: number, partition: number, owner: string, leaseUntil: number, now: number): Promise<"claimed" | "busy" | "done">;
+  /** Gives up a claim after a failed attempt, so a retry can claim the task at once. */
+  releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void>;
   /** Records that one task finished, at most once per (time, stage, partition). */
   completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion>;
   /** Adds to the batch's counters (records read, records quarantined). */

@@ -49,6 +49,19 @@ export class MemoryBatchLog implements BatchLog {
       .sort((a, b) => a.time - b.time);
     return structuredClone(options.limit === undefined ? out : out.slice(0, options.limit));
   }
+  private readonly claims = new Map<string, { owner: string; until: number }>();
+  async claimTask(time: number, stage: number, partition: number, owner: string, leaseUntil: number, now: number): Promise<"claimed" | "busy" | "done"> {
+    if (this.done.get(`${time}/${stage}`)?.has(partition)) return "done";
+    const key = `${time}/${stage}/${partition}`;
+    const c = this.claims.get(key);
+    if (c && c.owner !== owner && c.until > now) return "busy";
+    this.claims.set(key, { owner, until: leaseUntil });
+    return "claimed";
+  }
+  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void> {
+    const key = `${time}/${stage}/${partition}`;
+    if (this.claims.get(key)?.owner === owner) this.claims.delete(key);
+  }
   async completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion> {
     const key = `${time}/${stage}`;
     let set = this.done.get(key);
@@ -65,6 +78,7 @@ export class MemoryBatchLog implements BatchLog {
   async deleteBatchesBefore(time: number): Promise<void> {
     for (const t of this.batches.keys()) if (t < time) this.batches.delete(t);
     for (const k of this.done.keys()) if (Number(k.split("/")[0]) < time) this.done.delete(k);
+    for (const k of this.claims.keys()) if (Number(k.split("/")[0]) < time) this.claims.delete(k);
   }
 }
 

@@ -223,8 +223,9 @@ export class StreamingContext implements StreamingContextLike {
       }
       for (const m of received) {
         try {
-          await scheduler.runTask(m.task);
-          await queue.ack(m.receipt);
+          const outcome = await scheduler.runTask(m.task);
+          if (outcome.kind === "busy") await queue.release(m.receipt, outcome.retryAfterMs);
+          else await queue.ack(m.receipt);
         } catch (e) {
           if (m.receiveCount >= this.options.maxTaskAttempts) {
             await scheduler.failTask(m.task, e, m.receiveCount).catch((err) => this.fail(err));
