@@ -126,6 +126,11 @@ export class MemoryBlockStore implements BlockStore {
 
 interface Version { time: number; entry: StateEntry | undefined }
 
+/** State is copied in and out, as a serializing store would, so a function that mutates its state object in place cannot change a stored version. */
+function copy(e: StateEntry): StateEntry {
+  return e.value !== null && typeof e.value === "object" ? { ...e, value: structuredClone(e.value) } : e;
+}
+
 /**
  * Per key, the versions written by the last batches. A commit at T replaces
  * any version at T or later (a retry) and keeps one version older than T, so
@@ -147,7 +152,7 @@ export class MemoryStateStore implements StateStore {
     const out: StateEntry[] = [];
     for (const versions of this.part(operatorId, partition).values()) {
       const e = MemoryStateStore.at(versions, asOf);
-      if (e) out.push(e);
+      if (e) out.push(copy(e));
     }
     return out;
   }
@@ -157,7 +162,7 @@ export class MemoryStateStore implements StateStore {
     for (const key of keys) {
       const v = m.get(keyId(key));
       const e = v && MemoryStateStore.at(v, asOf);
-      if (e) out.push(e);
+      if (e) out.push(copy(e));
     }
     return out;
   }
@@ -170,7 +175,7 @@ export class MemoryStateStore implements StateStore {
       if (!entry && kept.length === 0) { m.delete(id); return; }
       m.set(id, [...kept, { time, entry }]);
     };
-    for (const e of puts) write(e.key, e);
+    for (const e of puts) write(e.key, copy(e));
     for (const k of removes) write(k, undefined);
   }
   /** Number of keys with any stored version in a partition, removed ones included until compacted. */
