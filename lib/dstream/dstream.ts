@@ -119,6 +119,11 @@ export class DStream<T> {
   /** Spark's data checkpoint interval: how often this stream's result is saved. Must be a multiple of the slide. */
   checkpoint(interval: Duration): this {
     if (this.zeroTime) throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
+    if (interval instanceof Duration && interval.less(this.slideDuration)) {
+      throw new InvalidGraphError(
+        `The checkpoint interval for ${this} has been set to ${interval} which is lower than its slide time (${this.slideDuration}). Please set it to at least ${this.slideDuration}.`,
+      );
+    }
     if (!(interval instanceof Duration) || !interval.isMultipleOf(this.slideDuration)) {
       throw new InvalidGraphError(
         `The checkpoint interval for ${this} has been set to ${describe(interval?.toString?.() ?? interval)} which is not a multiple of its slide time (${this.slideDuration}). Please set it to a multiple of ${this.slideDuration}.`,

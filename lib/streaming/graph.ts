@@ -42,6 +42,11 @@ export class DStreamGraph implements PlannableGraph {
       );
     }
     for (const s of this.streams) {
+      if (s.checkpointDuration && s.checkpointDuration.less(s.slideDuration)) {
+        throw new InvalidGraphError(
+          `The checkpoint interval for ${s} has been set to ${s.checkpointDuration} which is lower than its slide time (${s.slideDuration}). Please set it to at least ${s.slideDuration}.`,
+        );
+      }
       if (s.checkpointDuration && !s.checkpointDuration.isMultipleOf(s.slideDuration)) {
         throw new InvalidGraphError(
           `The checkpoint interval for ${s} has been set to ${s.checkpointDuration} which is not a multiple of its slide time (${s.slideDuration}). Please set it to a multiple of ${s.slideDuration}.`,
