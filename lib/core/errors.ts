@@ -66,3 +66,14 @@ export function requireFunction(name: string, value: unknown): void {
     throw new InvalidArgumentError(`Expected \`${name}\` to be a function, got \`${describe(value)}\`.`);
   }
 }
+
+/** A record failed in a user function; carries where the record came from. */
+export class RecordProcessingError extends SparklessError {
+  constructor(
+    message: string,
+    readonly coordinates: { stream?: string; shard?: string; sequenceNumber?: string; batchTime: number },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

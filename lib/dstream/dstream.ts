@@ -58,8 +58,11 @@ export interface DStreamSpec<T> {
   materialize?(rdd: RDD<T>, partition: number, tc: TaskContext, time: number, self: DStream<T>): Promise<void>;
   /** Reads one partition of a materialized result. Default: the block store. */
   readStored?(time: number, partition: number, tc: TaskContext, emit: Emit<T>, self: DStream<T>): Promise<void>;
-  /** For input streams: fixes the blocks of a batch. Runs once per batch, in the coordinator. */
-  allocateBlocks?(time: Time): Promise<BlockDescriptor[]>;
+  /**
+   * For input streams: fixes the blocks of a batch. Runs once per batch, in the coordinator.
+   * `previous` is the state this stream returned for the batch before (undefined at first).
+   */
+  allocateBlocks?(time: Time, previous: unknown): Promise<BlockDescriptor[] | { blocks: BlockDescriptor[]; state: unknown }>;
   /** For output streams: what runs once per batch with the parent's RDD. */
   readonly output?: ForeachFunction<unknown>;
   /** The partitioner of every RDD the stream produces, when it is fixed (keyed operations). */

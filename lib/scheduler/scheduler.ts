@@ -70,9 +70,13 @@ export class BatchScheduler {
     const existing = await this.services.batchLog.getBatch(time.milliseconds);
     if (existing) return existing;
     const blocks: BatchRecord["blocks"] = {};
+    const inputState: Record<string, unknown> = {};
+    const previous = await this.previousInputState(time.milliseconds);
     let inputRecords = 0;
     for (const input of this.graph.inputs) {
-      const bs = await input.spec.allocateBlocks!(time);
+      const allocated = await input.spec.allocateBlocks!(time, previous[input.id]);
+      const bs = Array.isArray(allocated) ? allocated : allocated.blocks;
+      if (!Array.isArray(allocated)) inputState[input.id] = allocated.state;
       blocks[input.id] = bs;
       for (const b of bs) if (typeof b.count === "number") inputRecords += b.count;
     }
@@ -82,6 +86,8 @@ export class BatchScheduler {
       blocks,
       stages: plan.summary(),
       materialized: plan.materialized,
+      inputState,
+      zeroTime: this.graph.zeroTime.milliseconds,
       status: "generated",
       generatedAt: this.clock.now(),
       inputRecords,
@@ -89,10 +95,22 @@ export class BatchScheduler {
     // The write-ahead log: the batch's blocks are durable before any task of it can run.
     if (await this.services.batchLog.createBatch(record)) {
       this.plans.set(record.time, Promise.resolve(plan));
+      this.lastInput = { time: record.time, state: inputState };
       for (const l of this.listeners) l.onBatchGenerated?.(record);
     }
     await this.startNext();
     return (await this.services.batchLog.getBatch(record.time))!;
+  }
+
+  private lastInput: { time: number; state: Record<string, unknown> } | undefined;
+
+  /** The input positions after the latest batch before `time`: from memory, or from the batch log after a restart. */
+  private async previousInputState(time: number): Promise<Record<string, unknown>> {
+    if (this.lastInput && this.lastInput.time < time) return this.lastInput.state;
+    const step = this.graph.batchDuration.milliseconds;
+    const horizon = this.graph.maxRemember().milliseconds + HISTORY_BATCHES * step;
+    const earlier = (await this.services.batchLog.listBatches({ fromTime: Math.max(0, time - horizon) })).filter((b) => b.time < time);
+    return earlier[earlier.length - 1]?.inputState ?? {};
   }
 
   /** Starts the oldest unfinished batch if it is waiting and nothing before it is unfinished. */

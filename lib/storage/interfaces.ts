@@ -34,6 +34,10 @@ export interface BatchRecord {
   readonly time: number;
   /** Input blocks per input stream id, fixed when the batch is generated. */
   readonly blocks: Record<string, BlockDescriptor[]>;
+  /** Each input stream's position after this batch (Kinesis: the last sequence number read per shard). */
+  readonly inputState?: Record<string, unknown>;
+  /** The context's zero time: every process plans the batch from it. */
+  readonly zeroTime?: number;
   /** The planned stages, in the order they run. */
   readonly stages: StageSummary[];
   /** The DStreams materialized in this batch, read by later batches' windows and state. */
@@ -148,6 +152,19 @@ export interface StreamSource {
   read(block: BlockDescriptor): Promise<unknown[]>;
 }
 
+/** A source whose blocks the coordinator fixes by position (Kinesis). */
+export interface ReplayableSource extends StreamSource {
+  /** Fixes one batch's blocks of `stream` from the positions after the previous batch. */
+  allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number }): Promise<{ blocks: BlockDescriptor[]; state: unknown }>;
+}
+
+/** The coordinator's lease: one coordinator drives an app at a time. */
+export interface LeaseStore {
+  /** Takes or renews the lease until `until`; false while another owner holds an unexpired lease. */
+  acquire(owner: string, until: number, now: number): Promise<boolean>;
+  release(owner: string): Promise<void>;
+}
+
 /** A record that could not be decoded or made a user function throw, kept with its coordinates. */
 export interface QuarantinedRecord {
   readonly batchTime: number;
@@ -173,4 +190,5 @@ export interface EngineServices {
   readonly queue: TaskQueue;
   readonly quarantine: QuarantineStore;
   readonly sources: ReadonlyMap<string, StreamSource>;
+  readonly lease?: LeaseStore;
 }

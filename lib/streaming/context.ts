@@ -16,6 +16,7 @@ import { Duration, Time } from "../core/duration.js";
 import { IllegalStateError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
 import { DStream, transformStreams, unionStreams, type StreamingContextLike } from "../dstream/dstream.js";
 import { queueInputSpec, testInputSpec } from "../dstream/input.js";
+import { kinesisInputSpec, type KinesisStreamOptions } from "../dstream/kinesis-input.js";
 import type { RDD } from "../rdd/rdd.js";
 import { BatchScheduler, type SchedulerListener } from "../scheduler/scheduler.js";
 import type { BatchRecord, EngineServices } from "../storage/interfaces.js";
@@ -140,6 +141,10 @@ export class StreamingContext implements StreamingContextLike {
   testInputStream<T>(batches: readonly (readonly T[])[], numPartitions: number): DStream<T> {
     return new DStream<T>(this, testInputSpec(batches, numPartitions, () => this.engine, () => this.batchDuration.milliseconds, () => this.graph.zeroTime));
   }
+  /** Records of a Kinesis stream, as UTF-8 strings unless `decode` says otherwise. */
+  kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> = {}): DStream<T> {
+    return new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine));
+  }
   union<T>(streams: DStream<T>[]): DStream<T> { return unionStreams(this, streams); }
   transform<T>(streams: DStream<any>[], f: (rdds: RDD<unknown>[], time: Time) => RDD<T>): DStream<T> {
     return transformStreams(this, streams, f);
@@ -163,6 +168,22 @@ export class StreamingContext implements StreamingContextLike {
 
   static getActive(): StreamingContext | undefined { return StreamingContext.active; }
   static getActiveOrCreate(create: () => StreamingContext): StreamingContext { return StreamingContext.active ?? create(); }
+
+  /**
+   * Fixes the graph at `zeroTime` and returns its scheduler without starting
+   * any loop: the Lambda handlers drive it (the coordinator generates
+   * batches, workers run tasks). Every process of an app uses the zero time
+   * recorded with its batches.
+   */
+  prepare(zeroTime: number, options: { taskLeaseMs?: number } = {}): BatchScheduler {
+    if (this._scheduler) return this._scheduler;
+    if (this.state !== "INITIALIZED") throw new IllegalStateError(`prepare() needs a new context; this one is ${this.state}.`);
+    this.graph.validate();
+    this.graph.start(new Time(zeroTime));
+    this._scheduler = new BatchScheduler(this.graph, this.engine, this.clock, options);
+    this._scheduler.addListener(this.schedulerListener);
+    return this._scheduler;
+  }
 
   /** Starts generating batches. Throws if the graph is invalid, the context is stopped, or another is active. */
   start(): void {

@@ -1,0 +1,85 @@
+/**
+ * The app module: the one file a user writes. It names the app, sets its
+ * batch interval and builds its pipeline on a StreamingContext. The CLI, both
+ * Lambda handlers and the CDK construct all take it, and every process
+ * builds the same graph from it (stream ids come from creation order).
+ *
+ * ```ts
+ * export default defineApp({ name: "wordcount", batchInterval: Seconds(2) }, (ssc) => {
+ *   ssc.kinesisStream("words").flatMap((l) => l.split(" ")).map((w) => [w, 1]).updateStateByKey(sum).print();
+ * });
+ * ```
+ *
+ * Configuration can be overridden without a code change through the
+ * `SPARKLESS_CONFIG` environment variable (JSON with the same fields).
+ */
+import { Duration, parseDuration } from "../core/duration.js";
+import { InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
+import type { StreamingContext } from "../streaming/context.js";
+
+export interface AppConfig {
+  /** The app's name: namespaces its batches, state and queues. 1 to 48 characters of [a-zA-Z0-9-]. */
+  name: string;
+  /** The batch interval, a Duration or text like "2s". 100 ms to 15 minutes; at least 1 s on AWS. */
+  batchInterval: Duration | string;
+  /** Partitions of keyed operations when none is given. @default 2 */
+  defaultParallelism?: number;
+  /** Attempts per task before its batch fails. @default 4 */
+  maxTaskAttempts?: number;
+}
+
+export interface ResolvedAppConfig {
+  readonly name: string;
+  readonly batchInterval: Duration;
+  readonly defaultParallelism: number;
+  readonly maxTaskAttempts: number;
+}
+
+export interface AppDefinition {
+  readonly config: ResolvedAppConfig;
+  build(ssc: StreamingContext): void;
+}
+
+export function resolveConfig(config: AppConfig, overrides: Partial<Record<keyof AppConfig, unknown>> = {}): ResolvedAppConfig {
+  const merged = { ...config, ...overrides } as AppConfig;
+  if (typeof merged.name !== "string" || !/^[a-zA-Z0-9-]{1,48}$/.test(merged.name)) {
+    throw new InvalidArgumentError(`Expected the app \`name\` to be 1 to 48 characters of [a-zA-Z0-9-], got \`${describe(merged.name)}\`.`);
+  }
+  const interval = merged.batchInterval instanceof Duration ? merged.batchInterval : parseDuration(merged.batchInterval as string);
+  if (interval.milliseconds < 100 || interval.milliseconds > 900_000) {
+    throw new InvalidArgumentError(`Expected \`batchInterval\` to be between 100 ms and 15 minutes, got ${interval}. Use Seconds(n) with 1 <= n <= 900 on AWS.`);
+  }
+  return {
+    name: merged.name,
+    batchInterval: interval,
+    defaultParallelism: requirePositiveInt("defaultParallelism", merged.defaultParallelism ?? 2),
+    maxTaskAttempts: requirePositiveInt("maxTaskAttempts", merged.maxTaskAttempts ?? 4),
+  };
+}
+
+function envOverrides(): Partial<Record<keyof AppConfig, unknown>> {
+  const raw = typeof process !== "undefined" ? process.env.SPARKLESS_CONFIG : undefined;
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw) as Partial<Record<keyof AppConfig, unknown>>;
+  } catch (e) {
+    throw new InvalidArgumentError(`SPARKLESS_CONFIG is not valid JSON (${(e as Error).message}): got \`${raw.slice(0, 80)}\`. Set it to an object such as {"batchInterval":"2s"}.`);
+  }
+}
+
+export function defineApp(config: AppConfig, build: (ssc: StreamingContext) => void): AppDefinition {
+  if (typeof build !== "function") throw new InvalidArgumentError(`Expected defineApp's second argument to be a function that builds the pipeline, got \`${describe(build)}\`.`);
+  return { config: resolveConfig(config, envOverrides()), build };
+}
+
+/** Loads an app module (its default export, or its `app` export). */
+export async function loadApp(modulePath: string): Promise<AppDefinition> {
+  const { pathToFileURL } = await import("node:url");
+  const { resolve } = await import("node:path");
+  const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as { default?: AppDefinition; app?: AppDefinition };
+  const app = mod.default ?? mod.app;
+  if (!app || typeof app.build !== "function" || !app.config) {
+    throw new InvalidArgumentError(`${modulePath} does not export an app: its default export must be defineApp({ name, batchInterval }, (ssc) => { ... }).`);
+  }
+  return app;
+}

@@ -1,0 +1,95 @@
+/**
+ * `ssc.kinesisStream(name, options)`: records of a Kinesis stream, decoded
+ * (UTF-8 strings by default, JSON, the Sparkless codec, or a function).
+ *
+ * A record that cannot be decoded is quarantined with its stream, shard,
+ * sequence number, batch time and error, counted in the batch's
+ * `quarantinedRecords`, and the batch goes on. A user function that throws
+ * on a record fails the task with a `RecordProcessingError` naming the
+ * record's coordinates.
+ */
+import { decode as decodeCodec } from "../core/codec.js";
+import { IllegalStateError, InvalidArgumentError, RecordProcessingError, describe } from "../core/errors.js";
+import type { ReplayableSource } from "../storage/interfaces.js";
+import type { DStreamSpec } from "./dstream.js";
+import type { EngineServices } from "../storage/interfaces.js";
+
+/** A Kinesis record as the source hands it over (see lib/aws/kinesis.ts). */
+export interface RawRecord {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+  readonly sequenceNumber: string;
+  readonly shardId: string;
+  readonly stream: string;
+}
+
+export type Decoder<T> = "utf8" | "json" | "codec" | ((record: RawRecord) => T);
+
+export interface KinesisStreamOptions<T> {
+  /** How a record's bytes become an element. @default "utf8" */
+  decode?: Decoder<T>;
+  /** Most records one shard contributes to a batch (Spark's maxRatePerPartition × interval). @default 100000 */
+  maxRecordsPerShard?: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decoderFor<T>(d: Decoder<T>): (r: RawRecord) => T {
+  if (typeof d === "function") return d;
+  switch (d) {
+    case "utf8": return (r) => utf8.decode(r.data) as T;
+    case "json": return (r) => JSON.parse(utf8.decode(r.data)) as T;
+    case "codec": return (r) => decodeCodec<T>(utf8.decode(r.data));
+    default: throw new InvalidArgumentError(`Expected \`decode\` to be "utf8", "json", "codec" or a function, got \`${describe(d)}\`.`);
+  }
+}
+
+export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOptions<T>, services: () => EngineServices): DStreamSpec<T> {
+  if (typeof streamName !== "string" || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName)) {
+    throw new InvalidArgumentError(`Expected a Kinesis stream name of 1 to 128 characters [a-zA-Z0-9_.-], got \`${describe(streamName)}\`.`);
+  }
+  const max = options.maxRecordsPerShard;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new InvalidArgumentError(`Expected \`maxRecordsPerShard\` to be a whole number >= 1, got \`${describe(max)}\`.`);
+  }
+  const decode = decoderFor(options.decode ?? "utf8");
+  const source = (s: EngineServices): ReplayableSource => {
+    const src = s.sources.get("kinesis") as ReplayableSource | undefined;
+    if (!src?.allocate) {
+      throw new IllegalStateError(`kinesisStream("${streamName}") needs an engine with Kinesis: run it with \`sparkless local\`, runBatches({ engine: "local" }) or on AWS.`);
+    }
+    return src;
+  };
+  return {
+    kind: "kinesisStream",
+    parents: [],
+    allocateBlocks: async (_time, previous) => source(services()).allocate(streamName, previous, { maxRecordsPerShard: max }),
+    compute: async (time, planner, self) => {
+      const blocks = await planner.blocksFor(self.id, time);
+      return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
+        const records = (await source(tc.services).read(blocks[p]!)) as RawRecord[];
+        for (const r of records) {
+          let value: T;
+          try {
+            value = decode(r);
+          } catch (e) {
+            await tc.quarantine({
+              stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, operator: `${self.id} (decode)`,
+              error: e instanceof Error ? e.message : String(e), record: Buffer.from(r.data).toString("base64"),
+            });
+            continue;
+          }
+          try {
+            emit(value);
+          } catch (e) {
+            throw new RecordProcessingError(
+              `A user function threw on the record ${r.stream}/${r.shardId}/${r.sequenceNumber} of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
+              { stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, batchTime: tc.batchTime }, { cause: e },
+            );
+          }
+        }
+        tc.count("recordsRead", records.length);
+      }, undefined, `${self.id}@${time.milliseconds}`);
+    },
+  };
+}
