@@ -5,8 +5,10 @@
 export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
 export {
   IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
-  SparklessError, TaskFailedError,
+  RecordProcessingError, SparklessError, TaskFailedError,
 } from "./core/errors.js";
+export { defineApp, loadApp, type AppConfig, type AppDefinition, type ResolvedAppConfig } from "./app/app.js";
+export type { Decoder, KinesisStreamOptions, RawRecord } from "./dstream/kinesis-input.js";
 export { ManualClock, SystemClock, type Clock } from "./core/clock.js";
 export { HashPartitioner, type Partitioner } from "./core/keys.js";
 export { formatElement } from "./core/format.js";

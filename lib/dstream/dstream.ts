@@ -63,6 +63,8 @@ export interface DStreamSpec<T> {
    * `previous` is the state this stream returned for the batch before (undefined at first).
    */
   allocateBlocks?(time: Time, previous: unknown): Promise<BlockDescriptor[] | { blocks: BlockDescriptor[]; state: unknown }>;
+  /** For Kinesis input streams: the stream's name, so runtimes can create it. */
+  readonly kinesisStreamName?: string;
   /** For output streams: what runs once per batch with the parent's RDD. */
   readonly output?: ForeachFunction<unknown>;
   /** The partitioner of every RDD the stream produces, when it is fixed (keyed operations). */

@@ -63,6 +63,7 @@ export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOp
   return {
     kind: "kinesisStream",
     parents: [],
+    kinesisStreamName: streamName,
     allocateBlocks: async (_time, previous) => source(services()).allocate(streamName, previous, { maxRecordsPerShard: max }),
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);

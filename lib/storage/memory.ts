@@ -8,6 +8,7 @@
  */
 import { keyId, type KeyId } from "../core/keys.js";
 import type {
+  LeaseStore,
   BatchLog, BatchRecord, BatchStatus, BlockDescriptor, BlockStore, EngineServices, QuarantinedRecord,
   QuarantineStore, ReceivedTask, ShuffleStore, StateEntry, StateStore, StreamSource, TaskCompletion,
   TaskMessage, TaskQueue,
@@ -275,7 +276,18 @@ export class MemoryQuarantine implements QuarantineStore {
   }
 }
 
+export class MemoryLease implements LeaseStore {
+  private holder: { owner: string; until: number } | undefined;
+  async acquire(owner: string, until: number, now: number): Promise<boolean> {
+    if (this.holder && this.holder.owner !== owner && this.holder.until > now) return false;
+    this.holder = { owner, until };
+    return true;
+  }
+  async release(owner: string): Promise<void> { if (this.holder?.owner === owner) this.holder = undefined; }
+}
+
 export class MemoryEngineServices implements EngineServices {
+  readonly lease = new MemoryLease();
   readonly batchLog = new MemoryBatchLog();
   readonly shuffles = new MemoryShuffleStore();
   readonly blocks = new MemoryBlockStore();

@@ -1,0 +1,136 @@
+/**
+ * The task queue on SQS (lib/storage/interfaces.ts TaskQueue): at-least-once delivery, visibility
+ * timeouts, ApproximateReceiveCount as the receive count, and a dead-letter queue after
+ * `maxReceiveCount` receives.
+ */
+import {
+  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand,
+  ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SQSClientConfig,
+} from "@aws-sdk/client-sqs";
+import { decode, encode } from "../core/codec.js";
+import type { ReceivedTask, TaskMessage, TaskQueue } from "../storage/interfaces.js";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const MAX_SEND_ATTEMPTS = 8;
+/** SendMessageBatch requests in flight at once. */
+const SEND_CONCURRENCY = 8;
+/** SQS caps: 20 s long polling, 12 hours of visibility timeout. */
+const MAX_WAIT_S = 20;
+const MAX_VISIBILITY_S = 43_200;
+
+function errorName(error: unknown): string {
+  return (error as { name?: string } | null)?.name ?? "";
+}
+
+/** Errors that mean the receipt no longer names an in-flight message (acked, expired, or received again). */
+function isStaleReceipt(error: unknown): boolean {
+  const name = errorName(error);
+  const message = (error as { message?: string } | null)?.message ?? "";
+  return /ReceiptHandleIsInvalid|MessageNotInflight|InvalidParameterValue/i.test(name)
+    || /receipt handle|not in flight|not inflight/i.test(message);
+}
+
+export function createSqsClient(config: SQSClientConfig): SQSClient {
+  return new SQSClient(config);
+}
+
+export class SqsTaskQueue implements TaskQueue {
+  private readonly visibilityTimeoutS: number | undefined;
+  constructor(private readonly client: SQSClient, private readonly queueUrl: string, options: { visibilityTimeoutS?: number } = {}) {
+    this.visibilityTimeoutS = options.visibilityTimeoutS;
+  }
+
+  /** SendMessageBatch in groups of 10, resending the entries that failed. */
+  async send(tasks: TaskMessage[]): Promise<void> {
+    const groups: TaskMessage[][] = [];
+    for (let i = 0; i < tasks.length; i += 10) groups.push(tasks.slice(i, i + 10));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let g = next++; g < groups.length; g = next++) await this.sendGroup(groups[g]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, groups.length) }, worker));
+  }
+
+  private async sendGroup(group: TaskMessage[]): Promise<void> {
+    let pending = group.map((task, i) => ({
+      Id: String(i),
+      MessageBody: encode({ batchTime: task.batchTime, stage: task.stage, partition: task.partition }),
+    }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(50 * 2 ** attempt, 2_000));
+      const r = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
+      const failed = r.Failed ?? [];
+      if (failed.length === 0) return;
+      const senderFault = failed.find((f) => f.SenderFault);
+      if (senderFault || attempt + 1 >= MAX_SEND_ATTEMPTS) {
+        const f = senderFault ?? failed[0]!;
+        throw new Error(`SQS SendMessageBatch to ${this.queueUrl} failed for ${failed.length} message(s): ${f.Code ?? ""} ${f.Message ?? ""}`.trim());
+      }
+      const ids = new Set(failed.map((f) => f.Id));
+      pending = pending.filter((e) => ids.has(e.Id));
+    }
+  }
+
+  async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedTask[]> {
+    if (options.signal?.aborted || options.max <= 0) return [];
+    try {
+      const r = await this.client.send(new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: Math.max(1, Math.min(options.max, 10)),
+        WaitTimeSeconds: Math.min(MAX_WAIT_S, Math.max(0, Math.ceil(options.waitMs / 1000))),
+        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        ...(this.visibilityTimeoutS !== undefined ? { VisibilityTimeout: this.visibilityTimeoutS } : {}),
+      }), options.signal ? { abortSignal: options.signal } : {});
+      return (r.Messages ?? []).map((m) => ({
+        task: decode<TaskMessage>(m.Body ?? "null"),
+        receipt: m.ReceiptHandle!,
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+      }));
+    } catch (error) {
+      // aborted while long polling: like the in-memory queue, return what arrived (nothing)
+      if (options.signal?.aborted) return [];
+      throw error;
+    }
+  }
+
+  async ack(receipt: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receipt }));
+    } catch (error) {
+      if (!isStaleReceipt(error)) throw error;
+    }
+  }
+
+  /** Visible again after `delayMs`, rounded up to whole seconds (SQS's unit). A stale receipt is ignored. */
+  async release(receipt: string, delayMs: number): Promise<void> {
+    try {
+      await this.client.send(new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl, ReceiptHandle: receipt,
+        VisibilityTimeout: Math.min(MAX_VISIBILITY_S, Math.max(0, Math.ceil(delayMs / 1000))),
+      }));
+    } catch (error) {
+      if (!isStaleReceipt(error)) throw error;
+    }
+  }
+}
+
+/** Creates (idempotently) the task queue and its dead-letter queue, with a redrive policy after `maxReceiveCount` receives. */
+export async function createQueues(
+  client: SQSClient,
+  names: { tasks: string; dlq: string },
+  options: { visibilityTimeoutS: number; maxReceiveCount: number },
+): Promise<{ tasksUrl: string; dlqUrl: string }> {
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: names.dlq, Attributes: { MessageRetentionPeriod: "1209600" } }));
+  const dlqUrl = dlq.QueueUrl!;
+  const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
+  const dlqArn = attrs.Attributes?.QueueArn;
+  if (!dlqArn) throw new Error(`SQS queue ${names.dlq} has no QueueArn`);
+  const tasks = await client.send(new CreateQueueCommand({
+    QueueName: names.tasks,
+    Attributes: {
+      VisibilityTimeout: String(options.visibilityTimeoutS),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount }),
+    },
+  }));
+  return { tasksUrl: tasks.QueueUrl!, dlqUrl };
+}

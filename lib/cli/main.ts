@@ -1,0 +1,86 @@
+/**
+ * The `sparkless` command line.
+ *
+ *   sparkless local <app.ts> [--batch-interval 2s] [--workers N] [--batches N | --duration 60s]
+ *                            [--endpoint URL] [--shards N] [--feed FILE] [--feed-rate LINES_PER_S]
+ */
+import { parseArgs } from "node:util";
+import { parseDuration } from "../core/duration.js";
+import { SparklessError } from "../core/errors.js";
+import { runLocal } from "../local/runtime.js";
+
+const HELP = `sparkless: Spark Streaming's DStream API on AWS serverless
+
+Usage:
+  sparkless local <app.ts> [options]   run an app on embedded Kinesis, SQS and DynamoDB (or --endpoint)
+
+Options for local:
+  --batch-interval D   override the app's batch interval (e.g. 1s, 500ms)
+  --workers N          worker processes (default 2)
+  --batches N          stop after N completed batches and exit 0
+  --duration D         stop after D (e.g. 60s)
+  --endpoint URL       use engines already running there (LocalStack); also AWS_ENDPOINT_URL
+  --shards N           shards of each stream created (default 2)
+  --feed FILE          feed the lines of FILE into the app's first stream
+  --feed-rate N        lines per second for --feed (default 20)
+
+Examples:
+  sparkless local examples/wordcount-app.ts --feed examples/data/alice.txt
+  sparkless local app.ts --batches 5
+  AWS_ENDPOINT_URL=http://localhost:4566 sparkless local app.ts
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP);
+    return command ? 0 : 1;
+  }
+  if (command !== "local") {
+    process.stderr.write(`sparkless: unknown command "${command}". Run \`sparkless --help\` for the commands.\n`);
+    return 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      "batch-interval": { type: "string" }, workers: { type: "string" }, batches: { type: "string" }, duration: { type: "string" },
+      endpoint: { type: "string" }, shards: { type: "string" }, feed: { type: "string" }, "feed-rate": { type: "string" }, help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) { process.stdout.write(HELP); return 0; }
+  const appPath = positionals[0];
+  if (!appPath) { process.stderr.write("sparkless local: missing the app module, e.g. `sparkless local examples/wordcount-app.ts`.\n"); return 2; }
+  const int = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new SparklessError(`Expected --${name} to be a whole number >= 1, got \`${v}\`.`);
+    return n;
+  };
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => { if (interrupted) process.exit(130); interrupted = true; process.stderr.write("\nstopping...\n"); controller.abort(); };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const result = await runLocal({
+    appPath,
+    batchInterval: values["batch-interval"],
+    workers: int("workers", values.workers),
+    batches: int("batches", values.batches),
+    durationMs: values.duration ? parseDuration(values.duration).milliseconds : undefined,
+    endpoint: values.endpoint ?? process.env.AWS_ENDPOINT_URL,
+    shards: int("shards", values.shards),
+    feed: values.feed ? { file: values.feed, linesPerSecond: int("feed-rate", values["feed-rate"]) } : undefined,
+    signal: controller.signal,
+  });
+  process.stderr.write(`sparkless local: ${result.completed} batches completed.\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`sparkless: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * The worker: runs the tasks that SQS delivers, the way Lambda's SQS event
+ * source mapping hands them over, and answers with `batchItemFailures`.
+ *
+ * - A task that ran, or had nothing to do (already done, batch not
+ *   running), is a success: the message is deleted.
+ * - A task another delivery is running comes back shortly (its visibility is
+ *   shortened), without counting as a failure of the task.
+ * - A task that failed is retried with backoff; on its last attempt its batch
+ *   is marked failed and the message deleted, so the failure is visible in
+ *   the batch log rather than only in the DLQ.
+ */
+import { SystemClock, type Clock } from "../core/clock.js";
+import type { AppDefinition } from "../app/app.js";
+import { decode } from "../core/codec.js";
+import type { BatchScheduler } from "../scheduler/scheduler.js";
+import type { TaskMessage } from "../storage/interfaces.js";
+import { StreamingContext, type Engine } from "../streaming/context.js";
+
+/** The part of an SQS event the worker reads (Lambda's SQSEvent). */
+export interface SqsEventLike {
+  Records: { messageId: string; receiptHandle: string; body: string; attributes?: { ApproximateReceiveCount?: string } }[];
+}
+export interface SqsBatchResponse { batchItemFailures: { itemIdentifier: string }[] }
+
+export interface WorkerOptions {
+  clock?: Clock;
+  print?: (line: string) => void;
+  /** Base delay before a failed task is retried, doubled per attempt. @default 1000 */
+  retryDelayMs?: number;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export class Worker {
+  private scheduler: BatchScheduler | undefined;
+  private zero: number | undefined;
+  private readonly clock: Clock;
+
+  constructor(readonly app: AppDefinition, readonly engine: Engine, private readonly options: WorkerOptions = {}) {
+    this.clock = options.clock ?? new SystemClock();
+  }
+
+  /** The scheduler for the app's zero time, built once per process (the graph is rebuilt from the app module). */
+  private schedulerPromise: Promise<BatchScheduler | undefined> | undefined;
+  private schedulerFor(task: TaskMessage): Promise<BatchScheduler | undefined> {
+    if (this.scheduler) return Promise.resolve(this.scheduler);
+    this.schedulerPromise ??= this.buildScheduler(task).then((s) => { if (!s) this.schedulerPromise = undefined; return s; });
+    return this.schedulerPromise;
+  }
+  private async buildScheduler(task: TaskMessage): Promise<BatchScheduler | undefined> {
+    const record = await this.engine.batchLog.getBatch(task.batchTime);
+    if (!record) return undefined;
+    this.zero = record.zeroTime ?? 0;
+    const ssc = new StreamingContext({
+      batchInterval: this.app.config.batchInterval, clock: this.clock, engine: this.engine, appName: this.app.config.name,
+      defaultParallelism: this.app.config.defaultParallelism, print: this.options.print,
+    });
+    this.app.build(ssc);
+    this.scheduler = ssc.prepare(this.zero);
+    return this.scheduler;
+  }
+
+  async handle(event: SqsEventLike): Promise<SqsBatchResponse> {
+    const failures: { itemIdentifier: string }[] = [];
+    const maxAttempts = this.app.config.maxTaskAttempts;
+    const baseDelay = this.options.retryDelayMs ?? 1000;
+    // Tasks of one delivery run concurrently: most of their time is spent waiting on storage.
+    await Promise.all(event.Records.map(async (m) => {
+      let task: TaskMessage;
+      try {
+        task = decode<TaskMessage>(m.body);
+      } catch (e) {
+        this.options.log?.({ level: "error", message: "not a task message; dropped to the DLQ", body: m.body.slice(0, 200), error: String(e) });
+        failures.push({ itemIdentifier: m.messageId });
+        return;
+      }
+      const attempt = Number(m.attributes?.ApproximateReceiveCount ?? "1");
+      try {
+        const scheduler = await this.schedulerFor(task);
+        if (!scheduler) return; // its batch record is gone: a message older than the retention
+        const outcome = await scheduler.runTask(task);
+        if (outcome.kind === "busy") {
+          await this.engine.queue.release(m.receiptHandle, outcome.retryAfterMs).catch(() => undefined);
+          failures.push({ itemIdentifier: m.messageId });
+        }
+      } catch (e) {
+        this.options.log?.({ level: "error", message: "task failed", batchTime: task.batchTime, stage: task.stage, partition: task.partition, attempt, error: e instanceof Error ? e.message : String(e) });
+        if (attempt >= maxAttempts && this.scheduler) {
+          await this.scheduler.failTask(task, e, attempt);
+        } else {
+          await this.engine.queue.release(m.receiptHandle, baseDelay * 2 ** (attempt - 1)).catch(() => undefined);
+          failures.push({ itemIdentifier: m.messageId });
+        }
+      }
+    }));
+    return { batchItemFailures: failures };
+  }
+}
