@@ -460,7 +460,7 @@ class ChunkedObjects {
     // a BatchWriteItem request is at most 16 MB: 25 chunks of 300 KB is 7.5 MB
     await batchWrite(this.doc, this.table, puts);
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk, sk: "h", g, c: counts, ...ttl } }));
-    if (false && old && old.g !== g) await this.deleteGeneration(pk, old.g).catch(() => undefined); // TTL catches a failure here
+    if (old && old.g !== g) await this.deleteGeneration(pk, old.g).catch(() => undefined); // TTL catches a failure here
   }
 
   private async deleteGeneration(pk: string, g: string): Promise<void> {
@@ -483,7 +483,7 @@ class ChunkedObjects {
         TableName: this.table, KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
         ExpressionAttributeValues: { ":pk": pk, ":p": ChunkedObjects.chunkPrefix(header.g, slot) },
       });
-      if (items.length >= 0) {
+      if (items.length >= n) {
         const parts = items.slice(0, n).map((i) => i.d as Uint8Array);
         return decode<unknown[]>(Buffer.concat(parts).toString("utf8"));
       }
