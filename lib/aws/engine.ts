@@ -101,7 +101,7 @@ export class DynamoLease implements LeaseStore {
       await this.doc.send(new PutCommand({
         TableName: this.table,
         Item: { pk: `${this.app}#lease`, sk: "coordinator", owner, until },
-        ConditionExpression: "attribute_not_exists(pk) OR #owner = :owner OR #until < :now",
+        ConditionExpression: "attribute_not_exists(pk) OR #owner = :owner OR #until <= :now",
         ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
         ExpressionAttributeValues: { ":owner": owner, ":now": now },
       }));

@@ -35,8 +35,8 @@ export interface KinesisBlock extends BlockDescriptor {
   readonly shardId: string;
   /** Read after this sequence number; absent: from the shard's start (TRIM_HORIZON). */
   readonly after?: string;
-  /** The last sequence number in the block, inclusive. */
-  readonly endAt: string;
+  /** The last sequence number in the block, inclusive; absent for an empty block. */
+  readonly endAt?: string;
   readonly count: number;
 }
 
@@ -100,9 +100,9 @@ export class KinesisSource implements StreamSource {
         const pos = state.shards[id] ?? {};
         const read = await this.scan(stream, id, pos.last, cap);
         state.shards[id] = { last: read.last ?? pos.last, finished: read.finished };
-        if (read.count > 0) {
-          blocks.push({ source: "kinesis", stream, shardId: id, ...(pos.last ? { after: pos.last } : {}), endAt: read.last!, count: read.count });
-        }
+        // Every readable shard is a partition of the batch, even when it has no new records, so a
+        // batch has as many partitions as the stream has open shards (as the in-memory engine has slices).
+        blocks.push({ source: "kinesis", stream, shardId: id, ...(pos.last ? { after: pos.last } : {}), ...(read.last ? { endAt: read.last } : {}), count: read.count });
       }
     }
     return { blocks, state };
@@ -129,13 +129,15 @@ export class KinesisSource implements StreamSource {
   async read(block: BlockDescriptor): Promise<KinesisRecord[]> {
     const b = block as KinesisBlock;
     const out: KinesisRecord[] = [];
+    if (b.count === 0 || !b.endAt) return out;
+    const endAt = b.endAt;
     let it = await this.iterator(b.stream, b.shardId, b.after);
     while (it && out.length < b.count) {
       const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(GET_RECORDS_LIMIT, b.count - out.length) }));
       for (const r of res.Records ?? []) {
-        if (cmpSeq(r.SequenceNumber!, b.endAt) > 0) return out;
+        if (cmpSeq(r.SequenceNumber!, endAt) > 0) return out;
         out.push(toRecord(r, b));
-        if (r.SequenceNumber === b.endAt) return out;
+        if (r.SequenceNumber === endAt) return out;
       }
       it = res.NextShardIterator;
     }

@@ -4,6 +4,8 @@
  * arrays and objects, NaN, ±Infinity, -0, bigint, Date, Map, Set).
  * Everything stored outside the process (DynamoDB, SQS) goes through it, so
  * the distributed engine sees exactly what the in-memory engine sees.
+ * Class instances travel as plain objects of their own fields, as
+ * `structuredClone` (the in-memory state store's copy) treats them.
  */
 import { InvalidArgumentError } from "./errors.js";
 
@@ -25,12 +27,8 @@ function toWire(v: unknown, path: string): unknown {
   if (v instanceof Map) return { [TAG]: "map", v: [...v].map(([k, x], i) => [toWire(k, `${path}.key${i}`), toWire(x, `${path}.value${i}`)]) };
   if (v instanceof Set) return { [TAG]: "set", v: [...v].map((x, i) => toWire(x, `${path}[${i}]`)) };
   if (typeof v === "object") {
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidArgumentError(
-        `Cannot store a value of class ${(v as object).constructor?.name ?? "?"} at ${path}: records, keys and state must be plain data (numbers, strings, arrays, plain objects, Map, Set, Date). Convert it to a plain object first.`,
-      );
-    }
+    if (ArrayBuffer.isView(v)) return { [TAG]: "bytes", v: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
+    // A class instance travels as its own fields, as structuredClone copies it: records and state are data.
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = toWire(x, `${path}.${k}`);
     if (TAG in out) return { [TAG]: "obj", v: out };
@@ -57,6 +55,7 @@ function fromWire(v: unknown): unknown {
     case "-0": return -0;
     case "big": return BigInt(o.v as string);
     case "date": return new Date(o.v as number);
+    case "bytes": return new Uint8Array(Buffer.from(o.v as string, "base64"));
     case "map": return new Map((o.v as [unknown, unknown][]).map(([k, x]) => [fromWire(k), fromWire(x)]));
     case "set": return new Set((o.v as unknown[]).map(fromWire));
     case "obj": {

@@ -34,6 +34,8 @@ export interface PrepareOptions {
   app: string;
   /** One endpoint for every service (LocalStack); nothing is started. */
   endpoint?: string;
+  /** Engines already started by this process (shared by several runs); nothing is started. */
+  endpoints?: { kinesis: string; dynamodb: string; sqs: string };
   region?: string;
   /** Suffix for table and queue names, so several runs can share engines. @default "" */
   suffix?: string;
@@ -44,10 +46,10 @@ export interface PrepareOptions {
 
 export async function prepareLocal(options: PrepareOptions): Promise<LocalEnvironment> {
   const region = options.region ?? "us-east-1";
-  const engines = options.endpoint ? undefined : await startEmbeddedEngines({ log: options.log });
-  const endpoints = options.endpoint
+  const engines = options.endpoint || options.endpoints ? undefined : await startEmbeddedEngines({ log: options.log });
+  const endpoints = options.endpoints ?? (options.endpoint
     ? { kinesis: options.endpoint, dynamodb: options.endpoint, sqs: options.endpoint }
-    : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs };
+    : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs });
   const base = `sparkless-${options.app}${options.suffix ?? ""}`;
   const tables = { meta: `${base}-meta`, data: `${base}-data`, state: `${base}-state` };
   const bootstrap: AwsEngineConfig = { app: options.app, region, tables, taskQueueUrl: "pending", endpoints, credentials: LOCAL_CREDENTIALS };

@@ -20,8 +20,12 @@ export interface RunBatchesOptions<T> {
   numBatches?: number;
   /** Each input batch is cut into this many contiguous slices, as Spark's parallelize cuts a collection. @default 1 */
   inputPartitions?: number;
-  /** Where the batches run. "memory" is the in-process engine. @default "memory" */
-  engine?: "memory" | Engine;
+  /**
+   * Where the batches run. "memory" is the in-process engine; "local" runs
+   * the coordinator, SQS, workers and DynamoDB over Kinesis on the embedded
+   * engines. @default "memory", or the SPARKLESS_TEST_ENGINE environment variable
+   */
+  engine?: "memory" | "local" | Engine;
   /** Partitions of keyed operations when none is given. @default 2 */
   defaultParallelism?: number;
   /** Where print() writes. @default standard output */
@@ -40,11 +44,20 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
   const numBatches = options.numBatches ?? Math.max(0, ...inputs.map((i) => i.length));
   if (!Number.isInteger(numBatches) || numBatches < 0) throw new InvalidArgumentError(`Expected \`numBatches\` to be a whole number >= 0, got \`${describe(numBatches)}\`.`);
   const inputPartitions = requirePositiveInt("inputPartitions", options.inputPartitions ?? 1);
+  const engine = options.engine ?? (process.env.SPARKLESS_TEST_ENGINE as "memory" | "local" | undefined) ?? "memory";
+  if (engine === "local") {
+    // Loaded only when asked for: the core never imports the AWS SDK.
+    const { runBatchesLocal } = await import("../local/run-batches-local.js");
+    return runBatchesLocal(options, numBatches, inputPartitions);
+  }
+  if (engine !== "memory" && typeof engine !== "object") {
+    throw new InvalidArgumentError(`Expected \`engine\` to be "memory", "local" or an Engine, got \`${describe(engine)}\`.`);
+  }
   const clock = new ManualClock(0);
   const ssc = new StreamingContext({
     batchInterval,
     clock,
-    engine: options.engine === "memory" || options.engine === undefined ? undefined : options.engine,
+    engine: engine === "memory" ? undefined : engine,
     defaultParallelism: options.defaultParallelism,
     print: options.print,
     // The test clock drives batches; retries need no real delay.
