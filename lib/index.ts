@@ -5,7 +5,7 @@
 export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
 export {
   IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
-  RecordProcessingError, SparklessError, TaskFailedError,
+  IncompatibleUpgradeError, RecordProcessingError, SparklessError, TaskFailedError,
 } from "./core/errors.js";
 export { defineApp, loadApp, type AppConfig, type AppDefinition, type ResolvedAppConfig } from "./app/app.js";
 export type { Decoder, KinesisStreamOptions, RawRecord } from "./dstream/kinesis-input.js";

@@ -311,6 +311,9 @@ export class DynamoBatchLog implements BatchLog {
     return items.map(DynamoBatchLog.toRecord);
   }
 
+  async completedTasks(time: number, stage: number): Promise<number[]> {
+    return [...(await this.doneParts(time, stage))].map(Number).sort((a, b) => a - b);
+  }
   private async doneParts(time: number, stage: number): Promise<Set<number>> {
     const r = await this.doc.send(new GetCommand({
       TableName: this.table, Key: { pk: this.donePk(time, stage), sk: "done" }, ConsistentRead: true,
@@ -726,7 +729,10 @@ export class DynamoQuarantine implements QuarantineStore {
       const text = r.slice(0, QUARANTINE_MAX_BYTES / 4);
       r = encode({ ...record, record: `[truncated: ${Buffer.byteLength(r, "utf8")} bytes] ${text}` });
     }
-    const sk = `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
+    // A record with coordinates has one entry per operator that rejected it: a retried task rewrites it, not adds one.
+    const sk = record.shard !== undefined && record.sequenceNumber !== undefined
+      ? `${pad(Math.max(0, Math.floor(record.batchTime)))}#r#${id(record.stream ?? "")}#${id(record.shard)}#${record.sequenceNumber}#${id(record.operator)}`
+      : `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: this.pk, sk, r } }));
   }
   async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {

@@ -67,13 +67,27 @@ export function requireFunction(name: string, value: unknown): void {
   }
 }
 
+/** A new version of an app whose graph cannot resume from the stored state and positions. */
+export class IncompatibleUpgradeError extends SparklessError {
+  constructor(message: string, readonly problems: readonly string[]) {
+    super(message);
+  }
+}
+
 /** A record failed in a user function; carries where the record came from. */
+export interface RecordCoordinates { stream?: string; shard?: string; sequenceNumber?: string; batchTime: number }
 export class RecordProcessingError extends SparklessError {
   constructor(
     message: string,
-    readonly coordinates: { stream?: string; shard?: string; sequenceNumber?: string; batchTime: number },
-    options?: { cause?: unknown },
+    readonly coordinates: RecordCoordinates,
+    options?: { cause?: unknown; operator?: string; record?: unknown },
   ) {
     super(message, options);
+    this.operator = options?.operator;
+    this.record = options?.record;
   }
+  /** The stream whose processing of the record failed. */
+  readonly operator: string | undefined;
+  /** The raw record (base64 of its bytes for Kinesis), for the quarantine. */
+  readonly record: unknown;
 }

@@ -38,6 +38,8 @@ export interface StreamingContextLike {
   /** Registers a new stream; throws if the context is started or stopped. */
   registerStream(stream: DStream<unknown>): string;
   registerOutput(stream: DStream<unknown>): void;
+  /** Checks that `name` is free and the context not started; returns the new id. */
+  renameStream(stream: DStream<unknown>, name: string): string;
   /** Where `print()` writes its lines. */
   printLine(line: string): void;
 }
@@ -72,7 +74,7 @@ export interface DStreamSpec<T> {
 }
 
 export class DStream<T> {
-  readonly id: string;
+  private _id: string;
   readonly kind: string;
   readonly parents: readonly DStream<any>[];
   readonly slideDuration: Duration;
@@ -96,15 +98,31 @@ export class DStream<T> {
     if (this.slideDuration.milliseconds <= 0) {
       throw new InvalidGraphError(`The slide duration of ${spec.kind} must be > 0, got ${this.slideDuration}.`);
     }
-    this.id = ssc.registerStream(this as DStream<unknown>);
+    this._id = ssc.registerStream(this as DStream<unknown>);
   }
 
   // ---- identity and configuration -----------------------------------------------------------
 
   get storageLevel(): StorageLevel { return this._storageLevel; }
-  get name(): string { return this._name ?? this.id; }
-  /** Names the stream in logs, the UI and checkpoints. */
-  setName(name: string): this { this._name = name; return this; }
+  /**
+   * The stream's stable id: where its state, stored results and input positions are kept.
+   * Assigned from creation order (`updateStateByKey-5`), or the name given to `setName`.
+   */
+  get id(): string { return this._id; }
+  get name(): string { return this._name ?? this._id; }
+  /**
+   * Names the stream; the name becomes its id. Name the stateful operations
+   * (and inputs) of an app you will upgrade: their state then survives code
+   * changes that add or remove other operations before them.
+   */
+  setName(name: string): this {
+    if (typeof name !== "string" || !/^[a-zA-Z0-9_.-]{1,64}$/.test(name)) {
+      throw new InvalidArgumentError(`Expected a stream name of 1 to 64 characters [a-zA-Z0-9_.-], got \`${describe(name)}\`.`);
+    }
+    this._id = this.ssc.renameStream(this as DStream<unknown>, name);
+    this._name = name;
+    return this;
+  }
   context(): StreamingContextLike { return this.ssc; }
   toString(): string { return `${this.kind} [${this.id}]`; }
   get isPersisted(): boolean { return this.spec.mustPersist === true || this._storageLevel !== StorageLevel.NONE; }

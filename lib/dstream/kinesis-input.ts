@@ -12,6 +12,7 @@ import { decode as decodeCodec } from "../core/codec.js";
 import { IllegalStateError, InvalidArgumentError, RecordProcessingError, describe } from "../core/errors.js";
 import type { ReplayableSource } from "../storage/interfaces.js";
 import type { DStreamSpec } from "./dstream.js";
+import { faultPoint } from "../testing/faults.js";
 import type { EngineServices } from "../storage/interfaces.js";
 
 /** A Kinesis record as the source hands it over (see lib/aws/kinesis.ts). */
@@ -69,7 +70,10 @@ export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOp
       const blocks = await planner.blocksFor(self.id, time);
       return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
         const records = (await source(tc.services).read(blocks[p]!)) as RawRecord[];
+        await faultPoint("worker.after-read");
+        const excluded = tc.scope.excludedRecords;
         for (const r of records) {
+          if (excluded?.has(`${r.stream}/${r.shardId}/${r.sequenceNumber}`)) continue;
           let value: T;
           try {
             value = decode(r);
@@ -85,7 +89,8 @@ export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOp
           } catch (e) {
             throw new RecordProcessingError(
               `A user function threw on the record ${r.stream}/${r.shardId}/${r.sequenceNumber} of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
-              { stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, batchTime: tc.batchTime }, { cause: e },
+              { stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, batchTime: tc.batchTime },
+              { cause: e, operator: self.id, record: Buffer.from(r.data).toString("base64") },
             );
           }
         }

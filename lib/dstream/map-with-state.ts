@@ -19,7 +19,7 @@ import type { TaskContext } from "../rdd/scope.js";
 import type { StateEntry } from "../storage/interfaces.js";
 import type { DStream, DStreamSpec } from "./dstream.js";
 import type { Planner } from "./planner-api.js";
-import { toRDD } from "./state.js";
+import { commitState, toRDD } from "./state.js";
 
 type Pair<K, V> = readonly [K, V];
 
@@ -230,7 +230,7 @@ export function mapWithStateSpecs<K, V, S, M>(
       const { puts, removes, mapped } = await (rdd as MapWithStateRDD<K, V, S, M>).changes(p, tc);
       // Mapped data first: a retry after the state commit still rewrites the same mapped data.
       await tc.services.blocks.put(self.id, time, p, mapped);
-      await tc.services.state.commit(self.id, p, time, puts, removes);
+      await commitState(tc, self.id, p, time, puts, removes);
     },
   });
   let snapshotStream: DStream<[K, S]> | undefined;

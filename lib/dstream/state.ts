@@ -18,6 +18,7 @@ import type { TaskContext } from "../rdd/scope.js";
 import type { StateEntry } from "../storage/interfaces.js";
 import type { DStream, DStreamSpec } from "./dstream.js";
 import type { Planner } from "./planner-api.js";
+import { faultPoint, faultsEnabled } from "../testing/faults.js";
 
 type Pair<K, V> = readonly [K, V];
 
@@ -72,6 +73,19 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
   }
 }
 
+/**
+ * Commits a state partition's changes. With faults injected, half of the
+ * changes are committed first and a crash may fall in between: the chaos
+ * suite's "mid-state write", which a retry at the same time must repair.
+ */
+export async function commitState(tc: TaskContext, operatorId: string, p: number, time: number, puts: StateEntry[], removes: unknown[]): Promise<void> {
+  if (faultsEnabled() && puts.length > 1) {
+    await tc.services.state.commit(operatorId, p, time, puts.slice(0, puts.length >> 1), []);
+    await faultPoint("worker.mid-state-write");
+  }
+  await tc.services.state.commit(operatorId, p, time, puts, removes);
+}
+
 export function stateSpec<K, V, S>(
   parent: DStream<Pair<K, V>>,
   update: (values: V[], state: S | undefined) => S | undefined,
@@ -94,7 +108,7 @@ export function stateSpec<K, V, S>(
     },
     materialize: async (rdd, p, tc, time, self) => {
       const { puts, removes } = await (rdd as StateUpdateRDD<K, V, S>).changes(p, tc);
-      await tc.services.state.commit(self.id, p, time, puts, removes);
+      await commitState(tc, self.id, p, time, puts, removes);
     },
     readStored: async (time, p, tc, emit, self) => {
       for (const e of await tc.services.state.scan(self.id, p, time)) emit([e.key as K, e.value as S]);

@@ -17,6 +17,7 @@ const config = engineConfigFromEnv();
 const engine = createAwsEngine(config);
 const worker = new Worker(app, engine, {
   retryDelayMs: 200,
+  taskLeaseMs: process.env.SPARKLESS_TASK_LEASE_MS ? Number(process.env.SPARKLESS_TASK_LEASE_MS) : undefined,
   log: (e) => { if (process.env.SPARKLESS_LOG_LEVEL === "debug" || e.level === "error") process.stderr.write(`[worker ${process.pid}] ${JSON.stringify(e)}\n`); },
 });
 let stopping = false;

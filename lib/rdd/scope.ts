@@ -17,14 +17,18 @@ export interface RDDScope {
   readonly services: EngineServices;
   nextRddId(): number;
   isPlannedShuffle(dep: ShuffleDependency<unknown, unknown, unknown>): boolean;
+  /** Input records (`stream/shard/sequence`) quarantined in this batch: inputs skip them. */
+  readonly excludedRecords?: Set<string>;
 }
 
 export class TaskContext {
   private readonly localShuffles = new Map<ShuffleDependency<unknown, unknown, unknown>, Promise<unknown[][][]>>();
   /** Counters this task adds to its batch (records read, quarantined). */
-  readonly counters: Record<string, number> = {};
+  readonly counters: Record<string, number>;
 
-  constructor(readonly scope: RDDScope, readonly partitionLabel = "local") {}
+  constructor(readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}) {
+    this.counters = counters;
+  }
 
   get batchTime(): number { return this.scope.batchTime; }
   get services(): EngineServices { return this.scope.services; }

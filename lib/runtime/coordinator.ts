@@ -14,7 +14,7 @@ import { SystemClock, type Clock } from "../core/clock.js";
 import { Time } from "../core/duration.js";
 import type { AppDefinition } from "../app/app.js";
 import type { BatchRecord } from "../storage/interfaces.js";
-import { StreamingContext, type Engine } from "../streaming/context.js";
+import { StreamingContext, checkUpgrade, type Engine } from "../streaming/context.js";
 
 export interface CoordinatorOptions {
   /** Stop generating batches after this wall-clock time (epoch ms). */
@@ -26,6 +26,8 @@ export interface CoordinatorOptions {
   leaseMs?: number;
   /** Stops the loop early. */
   signal?: AbortSignal;
+  /** A running batch with no progress for this long gets its missing tasks resent. @default 60000 */
+  stallMs?: number;
   print?: (line: string) => void;
   onBatchGenerated?: (record: BatchRecord) => void;
 }
@@ -58,10 +60,13 @@ export async function runCoordinator(app: AppDefinition, engine: Engine, options
       defaultParallelism: app.config.defaultParallelism, print: options.print,
     });
     app.build(ssc);
+    if (latest) checkUpgrade(latest, ssc.graph.fingerprint());
     const scheduler = ssc.prepare(zero);
     if (options.onBatchGenerated) scheduler.addListener({ onBatchGenerated: options.onBatchGenerated });
-    // A batch generated but never started (the previous coordinator died in between) starts now.
+    // A batch generated but never started (the previous coordinator died in between) starts now,
+    // and one that stopped making progress gets its missing tasks again.
     await scheduler.startNext();
+    await scheduler.recoverStalled(options.stallMs ?? 60_000);
     let t = (latest?.time ?? zero) + interval;
     let generated = 0;
     while (t <= options.deadline && !options.signal?.aborted) {
@@ -73,6 +78,7 @@ export async function runCoordinator(app: AppDefinition, engine: Engine, options
       if (lease && !(await lease.acquire(owner, clock.now() + leaseMs, clock.now()))) return { leader: false, generated, lastBatchTime: t - interval };
       await scheduler.generateBatch(new Time(t));
       generated++;
+      await scheduler.recoverStalled(options.stallMs ?? 60_000);
       t += interval;
     }
     return { leader: true, generated, lastBatchTime: t - interval };

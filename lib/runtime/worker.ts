@@ -13,6 +13,7 @@
 import { SystemClock, type Clock } from "../core/clock.js";
 import type { AppDefinition } from "../app/app.js";
 import { decode } from "../core/codec.js";
+import { faultPoint } from "../testing/faults.js";
 import type { BatchScheduler } from "../scheduler/scheduler.js";
 import type { TaskMessage } from "../storage/interfaces.js";
 import { StreamingContext, type Engine } from "../streaming/context.js";
@@ -28,6 +29,8 @@ export interface WorkerOptions {
   print?: (line: string) => void;
   /** Base delay before a failed task is retried, doubled per attempt. @default 1000 */
   retryDelayMs?: number;
+  /** How long a claim on a task lasts; keep it below the queue's visibility timeout. @default 30000 */
+  taskLeaseMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
@@ -56,7 +59,7 @@ export class Worker {
       defaultParallelism: this.app.config.defaultParallelism, print: this.options.print,
     });
     this.app.build(ssc);
-    this.scheduler = ssc.prepare(this.zero);
+    this.scheduler = ssc.prepare(this.zero, { taskLeaseMs: this.options.taskLeaseMs });
     return this.scheduler;
   }
 
@@ -79,6 +82,7 @@ export class Worker {
         const scheduler = await this.schedulerFor(task);
         if (!scheduler) return; // its batch record is gone: a message older than the retention
         const outcome = await scheduler.runTask(task);
+        await faultPoint("worker.before-ack");
         if (outcome.kind === "busy") {
           await this.engine.queue.release(m.receiptHandle, outcome.retryAfterMs).catch(() => undefined);
           failures.push({ itemIdentifier: m.messageId });

@@ -17,15 +17,18 @@
  *   operation (print, foreachRDD, saveAsTextFiles) on the batch's RDD.
  */
 import { Time } from "../core/duration.js";
-import { MissingDataError, NonDeterministicPlanError } from "../core/errors.js";
+import { MissingDataError, NonDeterministicPlanError, RecordProcessingError } from "../core/errors.js";
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { Planner } from "../dstream/planner-api.js";
 import { LeafRDD, ParallelRDD, type Emit, type RDD, type ShuffleDependency } from "../rdd/rdd.js";
 import { TaskContext } from "../rdd/scope.js";
+import { faultPoint } from "../testing/faults.js";
 import type { BatchRecord, BlockDescriptor, EngineServices, MaterializedInfo, StageSummary } from "../storage/interfaces.js";
 
 type AnyDep = ShuffleDependency<unknown, unknown, unknown>;
+/** Beyond this many poison records in one task, the task fails: something other than a bad record is wrong. */
+const MAX_POISON_RECORDS_PER_TASK = 100;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export type Stage =
@@ -188,13 +191,40 @@ export class BatchPlan implements Planner {
 
   // ---- running a task ------------------------------------------------------------------------
 
-  /** Runs one partition of one stage. Idempotent: every write it makes is keyed by batch, stage and partition. */
+  readonly excludedRecords = new Set<string>();
+
+  /**
+   * Runs one partition of one stage. A user function that throws on an input
+   * record is a poison record: it is quarantined with its coordinates and the
+   * task runs again from the start without it, so what the record produced
+   * before the failure is not kept either. Deterministic functions make every
+   * attempt exclude the same records.
+   */
   async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<void> {
+    for (let excluded = 0; ; excluded++) {
+      try {
+        return await this.runTaskOnce(stageIndex, partition, tc);
+      } catch (e) {
+        if (!(e instanceof RecordProcessingError) || excluded >= MAX_POISON_RECORDS_PER_TASK) throw e;
+        const c = e.coordinates;
+        this.excludedRecords.add(`${c.stream}/${c.shard}/${c.sequenceNumber}`);
+        const cause = e.cause instanceof Error ? e.cause : undefined;
+        await tc.quarantine({
+          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, operator: e.operator ?? "?",
+          error: cause ? `${cause.name}: ${cause.message}` : e.message, record: e.record,
+        });
+        tc = new TaskContext(this, tc.partitionLabel, tc.counters);
+      }
+    }
+  }
+
+  private async runTaskOnce(stageIndex: number, partition: number, tc: TaskContext): Promise<void> {
     const stage = this.stages[stageIndex];
     if (!stage) throw new NonDeterministicPlanError(`Batch ${this.batchTime} has no stage ${stageIndex}; it has ${this.stages.length}.`);
     switch (stage.kind) {
       case "shuffle": {
         const buckets = await stage.dep.computeBuckets(partition, tc);
+        await faultPoint("worker.mid-shuffle-write");
         await this.services.shuffles.write(this.batchTime, stage.dep.shuffleId, partition, buckets);
         return;
       }

@@ -25,6 +25,7 @@ import { TaskContext } from "../rdd/scope.js";
 import type { BatchRecord, EngineServices, TaskMessage } from "../storage/interfaces.js";
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BatchPlan } from "./planner.js";
+import { faultPoint, faultsEnabled } from "../testing/faults.js";
 
 /** What became of one delivery of a task. */
 export type TaskOutcome =
@@ -88,12 +89,16 @@ export class BatchScheduler {
       materialized: plan.materialized,
       inputState,
       zeroTime: this.graph.zeroTime.milliseconds,
+      fingerprint: this.graph.fingerprint(),
       status: "generated",
       generatedAt: this.clock.now(),
       inputRecords,
     };
     // The write-ahead log: the batch's blocks are durable before any task of it can run.
-    if (await this.services.batchLog.createBatch(record)) {
+    await faultPoint("coordinator.before-batch-record");
+    const created = await this.services.batchLog.createBatch(record);
+    await faultPoint("coordinator.after-batch-record");
+    if (created) {
       this.plans.set(record.time, Promise.resolve(plan));
       this.lastInput = { time: record.time, state: inputState };
       for (const l of this.listeners) l.onBatchGenerated?.(record);
@@ -141,10 +146,66 @@ export class BatchScheduler {
     for (let i = index; i < record.stages.length; i++) {
       const n = record.stages[i]!.numTasks;
       if (n === 0) continue;
-      await this.services.queue.send(Array.from({ length: n }, (_, partition) => ({ batchTime: record.time, stage: i, partition })));
+      // Progress first, then the messages: recovery resends what a crash between the two left unsent.
+      if (!(await this.services.batchLog.updateBatch(record.time, "running", { currentStage: i, stageSentAt: this.clock.now() }))) return;
+      await faultPoint("coordinator.before-task-send");
+      await this.sendTasks(record.time, i, Array.from({ length: n }, (_, p) => p));
       return;
     }
     await this.complete(record);
+  }
+
+  private async sendTasks(batchTime: number, stage: number, partitions: number[]): Promise<void> {
+    // One message at a time when faults are injected, so a crash can fall between two sends.
+    if (faultsEnabled()) {
+      for (const partition of partitions) {
+        await this.services.queue.send([{ batchTime, stage, partition }]);
+        await faultPoint("coordinator.between-task-sends");
+      }
+      return;
+    }
+    await this.services.queue.send(partitions.map((partition) => ({ batchTime, stage, partition })));
+  }
+
+  /**
+   * Recovery of a running batch that stopped making progress: a coordinator or
+   * worker died between recording progress and sending messages, or a message
+   * was lost. Resends the tasks of the current stage that are not complete, or
+   * hands the stage off if all are. Safe to run at any time: a resent task that
+   * is running or done is dropped by its claim.
+   */
+  async recoverStalled(stallMs: number): Promise<number> {
+    const batches = await this.services.batchLog.listBatches({ fromTime: this.completedBefore });
+    const running = batches.find((b) => b.status === "running");
+    if (!running) return 0;
+    const since = running.stageSentAt ?? running.startedAt ?? running.generatedAt;
+    if (this.clock.now() - since < stallMs) return 0;
+    return this.resendIncomplete(running);
+  }
+
+  private async resendIncomplete(record: BatchRecord): Promise<number> {
+    const stage = record.currentStage ?? 0;
+    const summary = record.stages[stage];
+    if (!summary) { await this.sendFrom(record, 0); return 0; }
+    const done = new Set(await this.services.batchLog.completedTasks(record.time, stage));
+    const missing = Array.from({ length: summary.numTasks }, (_, p) => p).filter((p) => !done.has(p));
+    if (missing.length === 0) {
+      await this.sendFrom(record, stage + 1);
+      return 0;
+    }
+    await this.services.batchLog.updateBatch(record.time, "running", { stageSentAt: this.clock.now() });
+    await this.sendTasks(record.time, stage, missing);
+    return missing.length;
+  }
+
+  /** Runs a failed batch again from where it failed (`sparkless retry`): completed tasks are kept. */
+  async retryFailed(time: number): Promise<boolean> {
+    const record = await this.services.batchLog.getBatch(time);
+    if (!record || record.status !== "failed") return false;
+    const retries = (record.retries ?? 0) + 1;
+    if (!(await this.services.batchLog.updateBatch(time, "failed", { status: "running", error: undefined, completedAt: undefined, retries }))) return false;
+    await this.resendIncomplete({ ...record, status: "running", retries });
+    return true;
   }
 
   private async complete(record: BatchRecord): Promise<void> {

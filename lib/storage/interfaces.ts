@@ -38,6 +38,8 @@ export interface BatchRecord {
   readonly inputState?: Record<string, unknown>;
   /** The context's zero time: every process plans the batch from it. */
   readonly zeroTime?: number;
+  /** The durable operations of the graph that generated the batch (see DStreamGraph.fingerprint). */
+  readonly fingerprint?: readonly { readonly id: string; readonly kind: string; readonly partitions?: number; readonly input?: string }[];
   /** The planned stages, in the order they run. */
   readonly stages: StageSummary[];
   /** The DStreams materialized in this batch, read by later batches' windows and state. */
@@ -47,6 +49,11 @@ export interface BatchRecord {
   generatedAt: number;
   startedAt?: number;
   completedAt?: number;
+  /** The stage whose tasks were sent last, and when: the batch's progress, for recovery. */
+  currentStage?: number;
+  stageSentAt?: number;
+  /** How many times the batch was retried after failing (`sparkless retry`). */
+  retries?: number;
   /** Records read from the input blocks. */
   inputRecords?: number;
   error?: string;
@@ -78,6 +85,8 @@ export interface BatchLog {
   releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void>;
   /** Records that one task finished, at most once per (time, stage, partition). */
   completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion>;
+  /** The partitions of a stage recorded complete so far. */
+  completedTasks(time: number, stage: number): Promise<number[]>;
   /** Adds to the batch's counters (records read, records quarantined). */
   addCounters(time: number, counters: Record<string, number>): Promise<void>;
   deleteBatchesBefore(time: number): Promise<void>;

@@ -71,6 +71,9 @@ export class MemoryBatchLog implements BatchLog {
     set.add(partition);
     return { first, completed: set.size };
   }
+  async completedTasks(time: number, stage: number): Promise<number[]> {
+    return [...(this.done.get(`${time}/${stage}`) ?? [])].sort((a, b) => a - b);
+  }
   async addCounters(time: number, counters: Record<string, number>): Promise<void> {
     const r = this.batches.get(time) as unknown as Record<string, number> | undefined;
     if (!r) return;
@@ -270,7 +273,14 @@ export class MemorySource implements StreamSource {
 
 export class MemoryQuarantine implements QuarantineStore {
   readonly records: QuarantinedRecord[] = [];
-  async put(record: QuarantinedRecord): Promise<void> { this.records.push(record); }
+  async put(record: QuarantinedRecord): Promise<void> {
+    // One entry per (record, operator): a retried task replaces its entry rather than adding one.
+    const same = (r: QuarantinedRecord) => record.sequenceNumber !== undefined && r.batchTime === record.batchTime && r.stream === record.stream
+      && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.operator === record.operator;
+    const i = this.records.findIndex(same);
+    if (i >= 0) this.records[i] = record;
+    else this.records.push(record);
+  }
   async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {
     return this.records.slice(0, options.limit ?? this.records.length);
   }

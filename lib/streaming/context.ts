@@ -13,7 +13,7 @@
  */
 import { SystemClock, type Clock } from "../core/clock.js";
 import { Duration, Time } from "../core/duration.js";
-import { IllegalStateError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
+import { IllegalStateError, IncompatibleUpgradeError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
 import { DStream, transformStreams, unionStreams, type StreamingContextLike } from "../dstream/dstream.js";
 import { queueInputSpec, testInputSpec } from "../dstream/input.js";
 import { kinesisInputSpec, type KinesisStreamOptions } from "../dstream/kinesis-input.js";
@@ -21,7 +21,20 @@ import type { RDD } from "../rdd/rdd.js";
 import { BatchScheduler, type SchedulerListener } from "../scheduler/scheduler.js";
 import type { BatchRecord, EngineServices } from "../storage/interfaces.js";
 import { MemoryEngineServices } from "../storage/memory.js";
-import { DStreamGraph } from "./graph.js";
+import { DStreamGraph, upgradeProblems, type DurableOperation } from "./graph.js";
+
+/** Refuses to resume from `latest` when the new graph cannot read its stored data. */
+export function checkUpgrade(latest: BatchRecord, fingerprint: readonly DurableOperation[]): void {
+  if (!latest.fingerprint) return;
+  const problems = upgradeProblems(latest.fingerprint, fingerprint);
+  if (problems.length) {
+    throw new IncompatibleUpgradeError(
+      `This version of the app cannot resume from the data of batch ${latest.time}: ${problems.join("; ")}. ` +
+        `Keep the old operations (name them with setName to pin their ids), or start over: delete the app's batches and state (\`sparkless reset --app NAME\`, or new table names).`,
+      problems,
+    );
+  }
+}
 
 export type StreamingContextState = "INITIALIZED" | "ACTIVE" | "STOPPED";
 
@@ -128,6 +141,10 @@ export class StreamingContext implements StreamingContextLike {
     return id;
   }
   registerOutput(stream: DStream<unknown>): void { this.graph.outputs.push(stream); }
+  renameStream(stream: DStream<unknown>, name: string): string {
+    if (this.state !== "INITIALIZED") throw new IllegalStateError("Streams can be named only before start().");
+    return this.graph.rename(stream, name);
+  }
   printLine(line: string): void { this.printer(line); }
 
   // ---- inputs and graph-wide operations ----------------------------------------------------
@@ -167,6 +184,27 @@ export class StreamingContext implements StreamingContextLike {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   static getActive(): StreamingContext | undefined { return StreamingContext.active; }
+
+  /**
+   * Spark's getOrCreate: `create()` builds the context and its pipeline; if
+   * the engine already holds batches of this app (a restart), the context
+   * resumes from them: same zero time, input positions and state, batches
+   * left unfinished are completed first. A graph that cannot resume from the
+   * stored data is refused with an IncompatibleUpgradeError.
+   */
+  static async getOrCreate(create: () => StreamingContext): Promise<StreamingContext> {
+    const ssc = create();
+    const batches = await ssc.engine.batchLog.listBatches();
+    const latest = batches[batches.length - 1];
+    if (latest) {
+      checkUpgrade(latest, ssc.graph.fingerprint());
+      ssc.recovery = latest;
+    }
+    return ssc;
+  }
+  private recovery: BatchRecord | undefined;
+  /** True when getOrCreate found earlier batches and start() resumes from them. */
+  get recovered(): boolean { return this.recovery !== undefined; }
   static getActiveOrCreate(create: () => StreamingContext): StreamingContext { return StreamingContext.active ?? create(); }
 
   /**
@@ -195,14 +233,15 @@ export class StreamingContext implements StreamingContextLike {
     }
     this.graph.validate();
     const interval = this.batchDuration.milliseconds;
-    const startTime = (Math.floor(this.clock.now() / interval) + 1) * interval;
-    this.graph.start(new Time(startTime - interval));
+    const recovery = this.recovery;
+    const startTime = recovery ? recovery.time + interval : (Math.floor(this.clock.now() / interval) + 1) * interval;
+    this.graph.start(new Time(recovery?.zeroTime ?? startTime - interval));
     const scheduler = new BatchScheduler(this.graph, this.engine, this.clock);
     scheduler.addListener(this.schedulerListener);
     this._scheduler = scheduler;
     this.state = "ACTIVE";
     StreamingContext.active = this;
-    this.loops.push(this.generatorLoop(scheduler, startTime, this.generatorAbort.signal));
+    this.loops.push(this.generatorLoop(scheduler, startTime, this.generatorAbort.signal, recovery !== undefined));
     for (let i = 0; i < this.options.workers; i++) this.loops.push(this.workerLoop(scheduler, this.abort.signal));
   }
 
@@ -220,9 +259,21 @@ export class StreamingContext implements StreamingContextLike {
     this.rejectTerminated(error);
   }
 
-  private async generatorLoop(scheduler: BatchScheduler, startTime: number, signal: AbortSignal): Promise<void> {
+  private async generatorLoop(scheduler: BatchScheduler, startTime: number, signal: AbortSignal, resume: boolean): Promise<void> {
     const interval = this.batchDuration.milliseconds;
     try {
+      if (resume) {
+        // Batches the previous run left unfinished go first: started, or their missing tasks resent.
+        await scheduler.startNext();
+        await scheduler.recoverStalled(0);
+      } else {
+        const earlier = await this.engine.batchLog.listBatches({ fromTime: startTime });
+        if (earlier.length) {
+          throw new IllegalStateError(
+            `The engine already holds batches up to ${earlier[earlier.length - 1]!.time} ms from an earlier run. Use StreamingContext.getOrCreate(() => ssc) to resume them, or give this context a new engine.`,
+          );
+        }
+      }
       for (let t = startTime; !signal.aborted; t += interval) {
         await this.clock.waitUntil(t, signal);
         await scheduler.generateBatch(new Time(t));

@@ -9,6 +9,35 @@ import { IllegalStateError, InvalidGraphError } from "../core/errors.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { PlannableGraph } from "../scheduler/planner.js";
 
+/** An operation whose stored data a restarted app needs (see DStreamGraph.fingerprint). */
+export interface DurableOperation {
+  readonly id: string;
+  readonly kind: string;
+  readonly partitions?: number;
+  readonly input?: string;
+}
+
+/**
+ * Whether a graph can resume from the data of an older one: every durable
+ * operation of the old graph must be in the new one with the same id, kind,
+ * partitions and input. New operations are fine; they start empty.
+ */
+export function upgradeProblems(previous: readonly DurableOperation[], next: readonly DurableOperation[]): string[] {
+  const byId = new Map(next.map((o) => [o.id, o]));
+  const problems: string[] = [];
+  for (const old of previous) {
+    const now = byId.get(old.id);
+    const describeOp = (o: DurableOperation) => `${o.kind}${o.partitions ? ` with ${o.partitions} partitions` : ""}${o.input ? ` reading "${o.input}"` : ""}`;
+    if (!now) {
+      const sameKind = next.filter((o) => o.kind === old.kind && !previous.some((p) => p.id === o.id)).map((o) => o.id);
+      problems.push(`"${old.id}" (${describeOp(old)}) is gone${sameKind.length ? `; the new graph has ${sameKind.map((i) => `"${i}"`).join(", ")} instead: call .setName("${old.id}") on it to keep its data` : ""}`);
+    } else if (now.kind !== old.kind || now.partitions !== old.partitions || now.input !== old.input) {
+      problems.push(`"${old.id}" was ${describeOp(old)} and is now ${describeOp(now)}`);
+    }
+  }
+  return problems;
+}
+
 export class DStreamGraph implements PlannableGraph {
   readonly streams: DStream<unknown>[] = [];
   readonly inputs: DStream<unknown>[] = [];
@@ -33,6 +62,29 @@ export class DStreamGraph implements PlannableGraph {
   }
 
   remember(duration: Duration): void { this.minRemember = duration; }
+
+  /** Gives a stream a chosen id (DStream.setName); ids must stay unique. */
+  rename(stream: DStream<unknown>, id: string): string {
+    const other = this.streams.find((s) => s !== stream && s.id === id);
+    if (other) throw new InvalidGraphError(`The name "${id}" is already used by ${other}. Give each stream its own name.`);
+    return id;
+  }
+
+  /**
+   * What a restarted app must find again to resume: its inputs (their
+   * positions), and every stream whose stored results later batches read
+   * (state, incremental windows, window inputs), with their partition counts.
+   */
+  fingerprint(): DurableOperation[] {
+    const out: DurableOperation[] = [];
+    for (const s of this.streams) {
+      if (s.spec.allocateBlocks) out.push({ id: s.id, kind: s.kind, ...(s.spec.kinesisStreamName ? { input: s.spec.kinesisStreamName } : {}) });
+      else if (s.isPersisted && (s.spec.mustPersist || this.streams.some((c) => c.parents.includes(s) && c.spec.parentLookback))) {
+        out.push({ id: s.id, kind: s.kind, ...(s.partitioner ? { partitions: s.partitioner.numPartitions } : {}) });
+      }
+    }
+    return out;
+  }
 
   /** Spark's checks at start: outputs exist, windows and checkpoints fit their slides. */
   validate(): void {
