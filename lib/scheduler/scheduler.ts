@@ -249,6 +249,7 @@ export class BatchScheduler {
       const c = await log.completeTask(batchTime, stage, partition);
       if (!c.first) return { kind: "ran" };
       if (Object.keys(tc.counters).length) await log.addCounters(batchTime, tc.counters);
+      await faultPoint("worker.after-complete");
       if (c.completed === summary.numTasks) await this.sendFrom(record, stage + 1);
       return { kind: "ran" };
     } catch (e) {

@@ -18,6 +18,7 @@ export const FAULT_POINTS = [
   "worker.after-read",
   "worker.mid-shuffle-write",
   "worker.mid-state-write",
+  "worker.after-complete",
   "worker.before-ack",
   "coordinator.before-batch-record",
   "coordinator.after-batch-record",
