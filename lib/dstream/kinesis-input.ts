@@ -13,6 +13,7 @@ import { IllegalStateError, InvalidArgumentError, RecordProcessingError, describ
 import type { ReplayableSource } from "../storage/interfaces.js";
 import type { DStreamSpec } from "./dstream.js";
 import { faultPoint } from "../testing/faults.js";
+import { updateRate, type RateEstimatorOptions, type RateEstimatorState } from "../scheduler/rate-estimator.js";
 import type { EngineServices } from "../storage/interfaces.js";
 
 /** A Kinesis record as the source hands it over (see lib/aws/kinesis.ts). */
@@ -31,7 +32,17 @@ export interface KinesisStreamOptions<T> {
   decode?: Decoder<T>;
   /** Most records one shard contributes to a batch (Spark's maxRatePerPartition × interval). @default 100000 */
   maxRecordsPerShard?: number;
+  /**
+   * Adaptive backpressure (Spark's spark.streaming.backpressure.enabled): the
+   * cap per shard follows the rate the app processed records at, so batches
+   * finish within the interval; the rest stays in Kinesis. `true`, or the
+   * estimator's options. @default false
+   */
+  backpressure?: boolean | (RateEstimatorOptions & { initialRate?: number });
 }
+
+/** What a Kinesis input remembers between batches: the shard positions and the backpressure estimator. */
+interface KinesisInputState { kinesis?: unknown; rate?: RateEstimatorState; shards?: number }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -45,7 +56,9 @@ function decoderFor<T>(d: Decoder<T>): (r: RawRecord) => T {
   }
 }
 
-export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOptions<T>, services: () => EngineServices): DStreamSpec<T> {
+export function kinesisInputSpec<T>(
+  streamName: string, options: KinesisStreamOptions<T>, services: () => EngineServices, batchIntervalMs: () => number,
+): DStreamSpec<T> {
   if (typeof streamName !== "string" || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName)) {
     throw new InvalidArgumentError(`Expected a Kinesis stream name of 1 to 128 characters [a-zA-Z0-9_.-], got \`${describe(streamName)}\`.`);
   }
@@ -65,7 +78,29 @@ export function kinesisInputSpec<T>(streamName: string, options: KinesisStreamOp
     kind: "kinesisStream",
     parents: [],
     kinesisStreamName: streamName,
-    allocateBlocks: async (_time, previous) => source(services()).allocate(streamName, previous, { maxRecordsPerShard: max }),
+    allocateBlocks: async (time, prev) => {
+      const previous = prev as KinesisInputState | undefined;
+      if (!options.backpressure) {
+        return source(services()).allocate(streamName, prev, { maxRecordsPerShard: max });
+      }
+      const bp = options.backpressure === true ? {} : options.backpressure;
+      const interval = batchIntervalMs();
+      let rate = previous?.rate;
+      // Account for every batch completed since the last estimate (in time order, as Spark's listener would).
+      const completed = (await services().batchLog.listBatches({ fromTime: (rate?.lastBatch ?? 0) + 1 }))
+        .filter((b) => b.status === "completed" && b.time < time.milliseconds && b.startedAt !== undefined && b.completedAt !== undefined);
+      for (const b of completed) {
+        rate = updateRate(rate, {
+          time: b.time, completedAt: b.completedAt!, records: b.inputRecords ?? 0,
+          processingMs: b.completedAt! - b.startedAt!, schedulingDelayMs: b.startedAt! - b.time,
+        }, Math.max(1, interval), bp);
+      }
+      const perSecond = rate && rate.latestRate > 0 ? rate.latestRate : bp.initialRate;
+      const shards = Math.max(1, previous?.shards ?? 1);
+      const cap = perSecond === undefined ? max : Math.max(1, Math.min(max ?? Infinity, Math.ceil((perSecond * Math.max(1, interval)) / 1000 / shards)));
+      const { blocks, state } = await source(services()).allocate(streamName, previous?.kinesis, { maxRecordsPerShard: cap });
+      return { blocks, state: { kinesis: state, rate, shards: blocks.length } satisfies KinesisInputState };
+    },
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);
       return planner.leaf<T>(blocks.length, async (p, tc, emit) => {

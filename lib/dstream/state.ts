@@ -12,7 +12,7 @@
  * new one, so the state is exactly-once.
  */
 import type { Time } from "../core/duration.js";
-import type { Partitioner } from "../core/keys.js";
+import { canonical, type Partitioner } from "../core/keys.js";
 import { CoGroupedRDD, NarrowDependency, RDD, type Emit } from "../rdd/rdd.js";
 import type { TaskContext } from "../rdd/scope.js";
 import type { StateEntry } from "../storage/interfaces.js";
@@ -47,6 +47,8 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
     private readonly update: (values: V[], state: S | undefined) => S | undefined,
     partitioner: Partitioner,
     private readonly time: number,
+    /** False when the previous state is the initial state, which is not in the store yet. */
+    private readonly prevIsStored: boolean,
   ) {
     super(planner, []);
     this.grouped = new CoGroupedRDD<K>(planner, [data, prev] as RDD<Pair<K, unknown>>[], partitioner);
@@ -65,9 +67,18 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
     const puts: StateEntry[] = [];
     const removes: unknown[] = [];
     await this.grouped.run(p, tc, ([k, [vs, ss]]) => {
-      const s = this.update(vs as V[], ss!.length ? (ss![0] as S) : undefined);
-      if (s !== undefined) puts.push({ key: k, value: s, updatedAt: this.time });
-      else if (ss!.length) removes.push(k);
+      const had = ss!.length > 0;
+      const prev = had ? (ss![0] as S) : undefined;
+      // Taken before the call: an update function may change its state object in place.
+      const before = had && typeof prev === "object" && prev !== null ? canonical(prev) : undefined;
+      const s = this.update(vs as V[], prev);
+      if (s === undefined) {
+        if (had) removes.push(k);
+        return;
+      }
+      // Only changed keys are written: a key with no new values usually keeps its state, and costs nothing.
+      const unchanged = had && this.prevIsStored && (before !== undefined ? typeof s === "object" && s !== null && canonical(s) === before : Object.is(s, prev));
+      if (!unchanged) puts.push({ key: k, value: s, updatedAt: this.time });
     });
     return { puts, removes };
   }
@@ -104,6 +115,7 @@ export function stateSpec<K, V, S>(
       if (!prev && !data) return undefined;
       return new StateUpdateRDD<K, V, S>(
         planner, data ?? planner.emptyRDD(), (prev ?? planner.emptyRDD()) as RDD<Pair<K, S>>, update, partitioner, time.milliseconds,
+        prevStored !== undefined,
       );
     },
     materialize: async (rdd, p, tc, time, self) => {

@@ -160,7 +160,7 @@ export class StreamingContext implements StreamingContextLike {
   }
   /** Records of a Kinesis stream, as UTF-8 strings unless `decode` says otherwise. */
   kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> = {}): DStream<T> {
-    return new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine));
+    return new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine, () => this.batchDuration.milliseconds));
   }
   union<T>(streams: DStream<T>[]): DStream<T> { return unionStreams(this, streams); }
   transform<T>(streams: DStream<any>[], f: (rdds: RDD<unknown>[], time: Time) => RDD<T>): DStream<T> {
