@@ -735,6 +735,20 @@ export class DynamoQuarantine implements QuarantineStore {
       : `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: this.pk, sk, r } }));
   }
+  async count(batchTime: number): Promise<number> {
+    const prefix = `${pad(Math.max(0, Math.floor(batchTime)))}#`;
+    let n = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.doc.send(new QueryCommand({
+        TableName: this.table, KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)", Select: "COUNT",
+        ExpressionAttributeValues: { ":pk": this.pk, ":p": prefix }, ExclusiveStartKey: start,
+      }));
+      n += r.Count ?? 0;
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return n;
+  }
   async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {
     if (options.limit !== undefined && options.limit <= 0) return [];
     const items = await queryAll(this.doc, {

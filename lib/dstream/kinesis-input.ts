@@ -5,8 +5,9 @@
  * A record that cannot be decoded is quarantined with its stream, shard,
  * sequence number, batch time and error, counted in the batch's
  * `quarantinedRecords`, and the batch goes on. A user function that throws
- * on a record fails the task with a `RecordProcessingError` naming the
- * record's coordinates.
+ * on a record raises a `RecordProcessingError` naming the record's
+ * coordinates; the planner quarantines the record and runs the task again
+ * without it (see BatchPlan.runTask).
  */
 import { decode as decodeCodec } from "../core/codec.js";
 import { IllegalStateError, InvalidArgumentError, RecordProcessingError, describe } from "../core/errors.js";

@@ -15,7 +15,7 @@
  */
 import { InvalidArgumentError, requireFunction, requirePositiveInt } from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
-import { TaskContext, type RDDScope } from "./scope.js";
+import { taskContextFor, type RDDScope, type TaskContext } from "./scope.js";
 
 export type Emit<T> = (x: T) => void;
 type Pair<K, V> = readonly [K, V];
@@ -288,7 +288,7 @@ export abstract class RDD<T> {
 
   /** Runs `f` over each partition's elements, in partition order. */
   protected async eachPartition(f: (items: T[], p: number) => void | boolean | Promise<void | boolean>): Promise<void> {
-    const tc = new TaskContext(this.scope);
+    const tc = taskContextFor(this.scope);
     for (let p = 0; p < this.numPartitions; p++) {
       const items: T[] = [];
       await this.run(p, tc, (x) => { items.push(x); });
@@ -307,7 +307,7 @@ export abstract class RDD<T> {
   }
   async count(): Promise<number> {
     let n = 0;
-    const tc = new TaskContext(this.scope);
+    const tc = taskContextFor(this.scope);
     for (let p = 0; p < this.numPartitions; p++) await this.run(p, tc, () => { n++; });
     return n;
   }

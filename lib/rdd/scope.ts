@@ -8,6 +8,7 @@
  * was planned is read from the shuffle store; a shuffle created later (inside
  * a `foreachRDD` action, say) is computed in the process that asks for it.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { EngineServices, QuarantinedRecord } from "../storage/interfaces.js";
 import type { ShuffleDependency } from "./rdd.js";
 
@@ -35,10 +36,13 @@ export class TaskContext {
 
   count(name: string, n = 1): void { this.counters[name] = (this.counters[name] ?? 0) + n; }
 
+  /** Keeps a record aside with its coordinates; the batch counts its distinct entries when it completes. */
   async quarantine(record: Omit<QuarantinedRecord, "batchTime">): Promise<void> {
-    this.count("quarantinedRecords");
     await this.services.quarantine.put({ ...record, batchTime: this.batchTime });
   }
+
+  /** Runs `f` with this context as the one RDD actions inside it use (an output stage's `collect`, say). */
+  runAs<T>(f: () => Promise<T>): Promise<T> { return currentTask.run(this, f); }
 
   /** The chunks of one reduce partition, one per map partition, in map-partition order. */
   async readShuffle(dep: ShuffleDependency<unknown, unknown, unknown>, reducePartition: number): Promise<unknown[][]> {
@@ -56,4 +60,12 @@ export class TaskContext {
     }
     return (await all).map((buckets) => buckets[reducePartition] ?? []);
   }
+}
+
+const currentTask = new AsyncLocalStorage<TaskContext>();
+
+/** The task context of the running task, if an action runs inside one; else a fresh one for `scope`. */
+export function taskContextFor(scope: RDDScope): TaskContext {
+  const tc = currentTask.getStore();
+  return tc && tc.scope === scope ? tc : new TaskContext(scope);
 }

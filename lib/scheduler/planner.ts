@@ -240,7 +240,8 @@ export class BatchPlan implements Planner {
         return;
       }
       case "output":
-        await stage.stream.spec.output!(stage.rdd, this.time);
+        // Actions inside the output function count into this task (records read, quarantined).
+        await tc.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
         return;
     }
   }

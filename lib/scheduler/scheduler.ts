@@ -210,7 +210,10 @@ export class BatchScheduler {
 
   private async complete(record: BatchRecord): Promise<void> {
     const completedAt = this.clock.now();
-    if (!(await this.services.batchLog.updateBatch(record.time, "running", { status: "completed", completedAt }))) return;
+    // Distinct quarantined records: one bad record read by two stages is one entry.
+    const quarantined = await this.services.quarantine.count(record.time);
+    const patch: Partial<BatchRecord> = quarantined > 0 ? { status: "completed", completedAt, quarantinedRecords: quarantined } : { status: "completed", completedAt };
+    if (!(await this.services.batchLog.updateBatch(record.time, "running", patch))) return;
     const done = (await this.services.batchLog.getBatch(record.time))!;
     await this.cleanup(record.time);
     for (const l of this.listeners) l.onBatchCompleted?.(done);

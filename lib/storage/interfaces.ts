@@ -56,6 +56,8 @@ export interface BatchRecord {
   retries?: number;
   /** Records read from the input blocks. */
   inputRecords?: number;
+  /** Distinct records quarantined in this batch (set when it completes). */
+  quarantinedRecords?: number;
   error?: string;
 }
 
@@ -186,7 +188,10 @@ export interface QuarantinedRecord {
 }
 
 export interface QuarantineStore {
+  /** Keeps a record; a record with coordinates has one entry per (batch, record, operator), so a retry replaces it. */
   put(record: QuarantinedRecord): Promise<void>;
+  /** How many entries a batch has. */
+  count(batchTime: number): Promise<number>;
   list(options?: { limit?: number }): Promise<QuarantinedRecord[]>;
 }
 

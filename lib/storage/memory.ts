@@ -281,6 +281,7 @@ export class MemoryQuarantine implements QuarantineStore {
     if (i >= 0) this.records[i] = record;
     else this.records.push(record);
   }
+  async count(batchTime: number): Promise<number> { return this.records.filter((r) => r.batchTime === batchTime).length; }
   async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {
     return this.records.slice(0, options.limit ?? this.records.length);
   }

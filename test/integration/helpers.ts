@@ -1,0 +1,186 @@
+// Helpers for the integration tests: an app driven batch by batch through the real path
+// (Kinesis → the coordinator's BatchScheduler → SQS → Worker.handle → DynamoDB) on the
+// embedded engines, as lib/local/run-batches-local.ts drives it.
+import { readFileSync } from "node:fs";
+import {
+  PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry,
+} from "@aws-sdk/client-kinesis";
+import { ManualClock } from "../../lib/core/clock.js";
+import { encode } from "../../lib/core/codec.js";
+import { Time } from "../../lib/core/duration.js";
+import type { AppDefinition } from "../../lib/app/app.js";
+import type { AwsEngine } from "../../lib/aws/engine.js";
+import type { EmbeddedEngines } from "../../lib/local/engines.js";
+import { ensureStream, prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
+import { Worker } from "../../lib/runtime/worker.js";
+import type { BatchScheduler } from "../../lib/scheduler/scheduler.js";
+import type { BatchRecord, TaskQueue } from "../../lib/storage/interfaces.js";
+import { StreamingContext, type Engine } from "../../lib/streaming/context.js";
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface Harness {
+  readonly env: LocalEnvironment;
+  /** The engine the context and the workers use (env.engine, or the decorated one). */
+  readonly engine: Engine;
+  readonly kinesis: KinesisClient;
+  readonly clock: ManualClock;
+  readonly ssc: StreamingContext;
+  readonly scheduler: BatchScheduler;
+  readonly interval: number;
+  /** Generates the next batch (time = k × interval) and waits until it completes or fails. */
+  nextBatch(): Promise<BatchRecord>;
+  /** Stops the worker loops and closes the clients (the shared engines keep running). */
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Kinesis streams to create (name → shards). */
+  streams?: Record<string, number>;
+  /** Wraps the AWS engine (e.g. a duplicating queue). */
+  wrapEngine?: (engine: AwsEngine) => Engine;
+  print?: (line: string) => void;
+  /** Concurrent worker loops. @default 2 */
+  workerLoops?: number;
+  /** How long nextBatch waits for a batch to finish. @default 45000 */
+  batchTimeoutMs?: number;
+}
+
+export async function startHarness(engines: EmbeddedEngines, app: AppDefinition, options: HarnessOptions = {}): Promise<Harness> {
+  const env = await prepareLocal({ app: app.config.name, endpoints: engines, visibilityTimeoutS: 10, maxReceiveCount: 10 });
+  const kinesis = env.engine.clients.kinesis;
+  for (const [name, shards] of Object.entries(options.streams ?? {})) await ensureStream(kinesis, name, shards);
+  const engine = options.wrapEngine ? options.wrapEngine(env.engine) : env.engine;
+  const print = options.print ?? (() => undefined);
+  const clock = new ManualClock(0);
+  const ssc = new StreamingContext({
+    batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name,
+    defaultParallelism: app.config.defaultParallelism, print,
+  });
+  app.build(ssc);
+  const scheduler = ssc.prepare(0);
+  const worker = new Worker(app, engine, { print, retryDelayMs: 0 });
+  const abort = new AbortController();
+  const loops: Promise<void>[] = [];
+  for (let w = 0; w < (options.workerLoops ?? 2); w++) {
+    loops.push((async () => {
+      while (!abort.signal.aborted) {
+        const received = await engine.queue.receive({ max: 10, waitMs: 1000, signal: abort.signal }).catch(() => []);
+        if (received.length === 0) continue;
+        const event = {
+          Records: received.map((r, i) => ({
+            messageId: String(i), receiptHandle: r.receipt, body: encode(r.task),
+            attributes: { ApproximateReceiveCount: String(r.receiveCount) },
+          })),
+        };
+        const { batchItemFailures } = await worker.handle(event);
+        const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+        await Promise.all(event.Records.filter((r) => !failed.has(r.messageId)).map((r) => engine.queue.ack(r.receiptHandle).catch(() => undefined)));
+      }
+    })());
+  }
+  const interval = app.config.batchInterval.milliseconds;
+  let k = 0;
+  const timeoutMs = options.batchTimeoutMs ?? 45_000;
+  return {
+    env, engine, kinesis, clock, ssc, scheduler, interval,
+    async nextBatch() {
+      const time = ++k * interval;
+      clock.setTime(time);
+      await scheduler.generateBatch(new Time(time));
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await env.engine.batchLog.getBatch(time);
+        if (r?.status === "completed" || r?.status === "failed") return r;
+        if (Date.now() > until) throw new Error(`batch ${time} did not finish within ${timeoutMs} ms (status ${r?.status})`);
+        await sleep(10);
+      }
+    },
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(loops);
+      await env.engine.close?.();
+    },
+  };
+}
+
+export interface PutResult { readonly data: string; readonly shardId: string; readonly sequenceNumber: string; readonly partitionKey: string }
+
+/** Puts records (strings or bytes) with PutRecords, in chunks of 500; returns where each one went. */
+export async function putRecords(
+  kinesis: KinesisClient, stream: string, records: readonly (string | Uint8Array)[], partitionKey: (i: number) => string,
+): Promise<PutResult[]> {
+  const out: PutResult[] = [];
+  for (let i = 0; i < records.length; i += 500) {
+    const chunk = records.slice(i, i + 500);
+    const keys = chunk.map((_, j) => partitionKey(i + j));
+    const res = await kinesis.send(new PutRecordsCommand({
+      StreamName: stream,
+      Records: chunk.map((r, j) => ({ Data: typeof r === "string" ? Buffer.from(r) : r, PartitionKey: keys[j]! })),
+    }));
+    if (res.FailedRecordCount) throw new Error(`PutRecords to ${stream}: ${res.FailedRecordCount} failed`);
+    (res.Records ?? []).forEach((e: PutRecordsResultEntry, j) => {
+      const d = chunk[j]!;
+      out.push({ data: typeof d === "string" ? d : Buffer.from(d).toString("base64"), shardId: e.ShardId!, sequenceNumber: e.SequenceNumber!, partitionKey: keys[j]! });
+    });
+  }
+  return out;
+}
+
+/** Puts one record with PutRecord; returns its shard and sequence number. */
+export async function putRecord(kinesis: KinesisClient, stream: string, data: string | Uint8Array, partitionKey = "k"): Promise<{ shardId: string; sequenceNumber: string }> {
+  const r = await kinesis.send(new PutRecordCommand({ StreamName: stream, Data: typeof data === "string" ? Buffer.from(data) : data, PartitionKey: partitionKey }));
+  return { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! };
+}
+
+/** A task queue that sends every task message twice (an at-least-once queue at its worst), counting deliveries. */
+export function duplicatingQueue(base: TaskQueue): TaskQueue & { readonly sent: number; readonly received: Map<string, number> } {
+  let sent = 0;
+  const received = new Map<string, number>();
+  return {
+    get sent() { return sent; },
+    received,
+    async send(tasks) { sent += tasks.length; await base.send([...tasks, ...tasks]); },
+    async receive(options) {
+      const got = await base.receive(options);
+      for (const r of got) {
+        const key = `${r.task.batchTime}/${r.task.stage}/${r.task.partition}`;
+        received.set(key, (received.get(key) ?? 0) + 1);
+      }
+      return got;
+    },
+    ack: (receipt) => base.ack(receipt),
+    release: (receipt, delayMs) => base.release(receipt, delayMs),
+  };
+}
+
+/** Word counts of some lines, as the word-count apps compute them. */
+export function wordCounts(lines: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of lines) for (const w of splitWords(l)) m.set(w, (m.get(w) ?? 0) + 1);
+  return m;
+}
+
+export const splitWords = (line: string): string[] => line.toLowerCase().split(/[^a-z']+/).filter((w) => w.length > 0);
+
+export const sumCounts = (values: number[], state: number | undefined): number => values.reduce((a, b) => a + b, state ?? 0);
+
+/** Sorts [key, value] pairs by key for comparison. */
+export function byKey<T extends readonly [unknown, unknown]>(pairs: readonly T[]): T[] {
+  return [...pairs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
+}
+
+/**
+ * `n` lines of 3 to 12 words drawn (deterministically, from `seed`) from the demo text's vocabulary:
+ * the demo text alone has only a few dozen sentences.
+ */
+export function corpusLines(n: number, seed = 1): string[] {
+  const vocabulary = [...new Set(splitWords(readFileSync(new URL("../../examples/data/alice.txt", import.meta.url), "utf8")))].sort();
+  let x = seed >>> 0 || 1;
+  const rand = () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x / 2 ** 32; };
+  return Array.from({ length: n }, () => {
+    const len = 3 + Math.floor(rand() * 10);
+    // skewed towards the first words, so some words are frequent
+    return Array.from({ length: len }, () => vocabulary[Math.floor(rand() ** 2 * vocabulary.length)]!).join(" ");
+  });
+}
