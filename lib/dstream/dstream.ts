@@ -44,6 +44,12 @@ export interface StreamingContextLike {
   printLine(line: string): void;
 }
 
+/** What an input stream knows when it fixes a batch's blocks. */
+export interface AllocationContext {
+  /** Batch times are wall-clock times (not a test's manual clock), so sources may bound blocks by arrival time. */
+  readonly wallClock: boolean;
+}
+
 export interface DStreamSpec<T> {
   readonly kind: string;
   readonly parents: readonly DStream<any>[];
@@ -64,7 +70,7 @@ export interface DStreamSpec<T> {
    * For input streams: fixes the blocks of a batch. Runs once per batch, in the coordinator.
    * `previous` is the state this stream returned for the batch before (undefined at first).
    */
-  allocateBlocks?(time: Time, previous: unknown): Promise<BlockDescriptor[] | { blocks: BlockDescriptor[]; state: unknown }>;
+  allocateBlocks?(time: Time, previous: unknown, context: AllocationContext): Promise<BlockDescriptor[] | { blocks: BlockDescriptor[]; state: unknown }>;
   /** For Kinesis input streams: the stream's name, so runtimes can create it. */
   readonly kinesisStreamName?: string;
   /** For output streams: what runs once per batch with the parent's RDD. */

@@ -40,6 +40,12 @@ export interface KinesisStreamOptions<T> {
    * estimator's options. @default false
    */
   backpressure?: boolean | (RateEstimatorOptions & { initialRate?: number });
+  /**
+   * With a wall clock and no per-shard cap, a batch at time T takes the records
+   * that arrived before T − settleMs, so every one of them is readable when the
+   * batch runs; the coordinator then reads no records to fix the batch. @default 500
+   */
+  settleMs?: number;
 }
 
 /** What a Kinesis input remembers between batches: the shard positions and the backpressure estimator. */
@@ -79,10 +85,12 @@ export function kinesisInputSpec<T>(
     kind: "kinesisStream",
     parents: [],
     kinesisStreamName: streamName,
-    allocateBlocks: async (time, prev) => {
+    allocateBlocks: async (time, prev, context) => {
       const previous = prev as KinesisInputState | undefined;
       if (!options.backpressure) {
-        return source(services()).allocate(streamName, prev, { maxRecordsPerShard: max });
+        // Counting blocks needs the coordinator to read them; bounding them by arrival time does not.
+        const byArrival = context.wallClock && max === undefined;
+        return source(services()).allocate(streamName, prev, byArrival ? { arrivalBefore: time.milliseconds - (options.settleMs ?? 500) } : { maxRecordsPerShard: max });
       }
       const bp = options.backpressure === true ? {} : options.backpressure;
       const interval = batchIntervalMs();
@@ -104,8 +112,12 @@ export function kinesisInputSpec<T>(
     },
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);
-      return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
-        const records = (await source(tc.services).read(blocks[p]!)) as RawRecord[];
+      return planner.leaf<T>(blocks.length, async (p, tc, emit, leaf) => {
+        const block = blocks[p]!;
+        const records = (await source(tc.services).read(block)) as RawRecord[];
+        // Time-bounded blocks are counted as they are read (counted blocks were counted when fixed),
+        // once: by the first stage that reads them, not by every stage that does.
+        if (typeof block.count !== "number" && (tc.stage === undefined || tc.stage === leaf.firstStage)) tc.count("inputRecords", records.length);
         await faultPoint("worker.after-read");
         const excluded = tc.scope.excludedRecords;
         for (const r of records) {

@@ -5,7 +5,7 @@
  */
 import type { Time } from "../core/duration.js";
 import type { Partitioner } from "../core/keys.js";
-import type { RDD } from "../rdd/rdd.js";
+import type { LeafRDD, RDD } from "../rdd/rdd.js";
 import type { RDDScope, TaskContext } from "../rdd/scope.js";
 import type { BlockDescriptor } from "../storage/interfaces.js";
 import type { DStream } from "./dstream.js";
@@ -21,5 +21,5 @@ export interface Planner extends RDDScope {
   parallelize<T>(data: readonly T[], numSlices: number): RDD<T>;
   emptyRDD<T>(): RDD<T>;
   /** A leaf RDD whose partitions are read by `read`. */
-  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: (x: T) => void) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T>;
+  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: (x: T) => void, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T>;
 }

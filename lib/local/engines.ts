@@ -386,7 +386,27 @@ async function startKinesalite(
   const dir = packageDir("kinesalite", "kinesis");
   const port = await findFreePort();
   // kinesalite's own cli.js listens on every interface; this binds to 127.0.0.1 only.
+  // kinesalite never answers GetShardIterator AT_TIMESTAMP when no record of the shard arrived at or after
+  // the time (its lazy stream's head() never fires); real Kinesis returns an iterator at the shard's end.
+  // The action is wrapped before kinesalite loads it: with no such record, the request becomes LATEST.
   const script = `
+    const gsiPath = require.resolve(${JSON.stringify(path.join(dir, "actions", "getShardIterator.js"))});
+    const original = require(gsiPath);
+    require.cache[gsiPath].exports = function getShardIterator(store, data, cb) {
+      if (data.ShardIteratorType !== "AT_TIMESTAMP" || data.Timestamp == null) return original(store, data, cb);
+      const ix = parseInt(String(data.ShardId).split("-")[1], 10);
+      const hex = (n) => ("00000000" + n.toString(16)).slice(-8);
+      let found = false;
+      let stream;
+      try {
+        stream = store.getStreamDb(data.StreamName).createReadStream({ gt: hex(ix), lt: hex(ix + 1) });
+      } catch (e) { return original(store, data, cb); }
+      stream.on("data", (item) => {
+        if (!found && item.value.ApproximateArrivalTimestamp >= data.Timestamp) { found = true; stream.destroy(); original(store, data, cb); }
+      });
+      stream.on("error", () => { if (!found) { found = true; original(store, data, cb); } });
+      stream.on("end", () => { if (!found) { found = true; original(store, Object.assign({}, data, { ShardIteratorType: "LATEST", Timestamp: undefined }), cb); } });
+    };
     const kinesalite = require(${JSON.stringify(path.join(dir, "index.js"))});
     const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });
     server.on("error", (e) => { console.error(String(e && e.stack || e)); process.exit(1); });

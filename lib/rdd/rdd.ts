@@ -446,10 +446,12 @@ export function sliceBounds(length: number, numSlices: number, i: number): [numb
 /** A leaf whose partitions are read from outside: input blocks, stored DStream data, state. */
 export class LeafRDD<T> extends RDD<T> {
   override readonly partitioner: Partitioner | undefined;
+  /** The first stage of the batch that reads this leaf; inputs count their records only there. */
+  firstStage: number | undefined;
   constructor(
     scope: RDDScope,
     readonly numPartitions: number,
-    private readonly read: (p: number, tc: TaskContext, emit: Emit<T>) => Promise<void>,
+    private readonly read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>,
     partitioner?: Partitioner,
     label?: string,
   ) {
@@ -457,7 +459,7 @@ export class LeafRDD<T> extends RDD<T> {
     this.partitioner = partitioner;
     if (label) this.setName(label);
   }
-  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> { return this.read(p, tc, emit); }
+  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> { return this.read(p, tc, emit, this); }
 }
 
 export class UnionRDD<T> extends RDD<T> {

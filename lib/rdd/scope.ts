@@ -27,7 +27,7 @@ export class TaskContext {
   /** Counters this task adds to its batch (records read, quarantined). */
   readonly counters: Record<string, number>;
 
-  constructor(readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}) {
+  constructor(readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}, readonly stage?: number) {
     this.counters = counters;
   }
 

@@ -36,6 +36,14 @@ export type Stage =
   | { readonly kind: "materialize"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown> }
   | { readonly kind: "output"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown> };
 
+/** Tags the leaves a stage reads (through narrow dependencies) with the first stage that reads them. */
+function markLeaves(rdd: RDD<unknown>, stage: number, seen: Set<RDD<unknown>>): void {
+  if (seen.has(rdd)) return;
+  seen.add(rdd);
+  if (rdd instanceof LeafRDD && rdd.firstStage === undefined) rdd.firstStage = stage;
+  for (const dep of rdd.deps) if (dep.kind === "narrow") markLeaves(dep.rdd, stage, seen);
+}
+
 /** What the planner needs from the DStream graph. */
 export interface PlannableGraph {
   readonly zeroTime: Time;
@@ -165,7 +173,7 @@ export class BatchPlan implements Planner {
 
   parallelize<T>(data: readonly T[], numSlices: number): RDD<T> { return new ParallelRDD(this, data, numSlices); }
   emptyRDD<T>(): RDD<T> { return new ParallelRDD<T>(this, [], 0); }
-  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: Emit<T>) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T> {
+  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T> {
     return new LeafRDD<T>(this, numPartitions, read, partitioner, label);
   }
 
@@ -174,6 +182,7 @@ export class BatchPlan implements Planner {
   private addStage(stage: DistributiveOmit<Stage, "index">): void {
     const index = this.stages.length;
     this.stages.push({ ...stage, index, id: `${index}:${stage.id}` } as Stage);
+    markLeaves(stage.kind === "shuffle" ? stage.dep.rdd : stage.rdd, index, new Set());
   }
 
   /** Adds a stage for every shuffle under `rdd` not planned yet, parents first. */
@@ -213,7 +222,7 @@ export class BatchPlan implements Planner {
           stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, operator: e.operator ?? "?",
           error: cause ? `${cause.name}: ${cause.message}` : e.message, record: e.record,
         });
-        tc = new TaskContext(this, tc.partitionLabel, tc.counters);
+        tc = new TaskContext(this, tc.partitionLabel, tc.counters, tc.stage);
       }
     }
   }

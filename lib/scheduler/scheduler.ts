@@ -17,7 +17,7 @@
  * order: the next batch starts when the previous one completes, and a slow
  * batch delays the next (scheduling delay) rather than skipping it.
  */
-import type { Clock } from "../core/clock.js";
+import { ManualClock, type Clock } from "../core/clock.js";
 import { Time } from "../core/duration.js";
 import { NonDeterministicPlanError, TaskFailedError } from "../core/errors.js";
 import type { DStream } from "../dstream/dstream.js";
@@ -75,7 +75,7 @@ export class BatchScheduler {
     const previous = await this.previousInputState(time.milliseconds);
     let inputRecords = 0;
     for (const input of this.graph.inputs) {
-      const allocated = await input.spec.allocateBlocks!(time, previous[input.id]);
+      const allocated = await input.spec.allocateBlocks!(time, previous[input.id], { wallClock: !(this.clock instanceof ManualClock) });
       const bs = Array.isArray(allocated) ? allocated : allocated.blocks;
       if (!Array.isArray(allocated)) inputState[input.id] = allocated.state;
       blocks[input.id] = bs;
@@ -247,7 +247,7 @@ export class BatchScheduler {
     if (claim === "busy") return { kind: "busy", retryAfterMs: Math.min(1000, this.taskLeaseMs) };
     try {
       const plan = await this.planFor(record);
-      const tc = new TaskContext(plan, `${stage}/${partition}`);
+      const tc = new TaskContext(plan, `${stage}/${partition}`, {}, stage);
       await plan.runTask(stage, partition, tc);
       const c = await log.completeTask(batchTime, stage, partition);
       if (!c.first) return { kind: "ran" };

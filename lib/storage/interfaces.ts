@@ -166,7 +166,7 @@ export interface StreamSource {
 /** A source whose blocks the coordinator fixes by position (Kinesis). */
 export interface ReplayableSource extends StreamSource {
   /** Fixes one batch's blocks of `stream` from the positions after the previous batch. */
-  allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number }): Promise<{ blocks: BlockDescriptor[]; state: unknown }>;
+  allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number; arrivalBefore?: number }): Promise<{ blocks: BlockDescriptor[]; state: unknown }>;
 }
 
 /** The coordinator's lease: one coordinator drives an app at a time. */

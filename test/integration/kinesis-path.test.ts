@@ -52,10 +52,10 @@ describe("Kinesis → coordinator → SQS → workers → DynamoDB", () => {
         const blocks = inputBlocks(r);
         expect(blocks).toHaveLength(4);
         expect(new Set(blocks.map((x) => x.shardId)).size).toBe(4);
-        expect(blocks.reduce((n, x) => n + x.count, 0)).toBe(batches[b]!.length);
+        expect(blocks.reduce((n, x) => n + (x.count ?? 0), 0)).toBe(batches[b]!.length);
         expect(r.inputRecords).toBe(batches[b]!.length);
         // 120 different partition keys land on every shard
-        expect(blocks.filter((x) => x.count > 0).length).toBe(4);
+        expect(blocks.filter((x) => (x.count ?? 0) > 0).length).toBe(4);
       }
       expect(outputs.get(records[2]!.time)).toEqual(sortedEntries(wordCounts(batches.flat())));
     } finally {
@@ -140,7 +140,7 @@ describe("Kinesis → coordinator → SQS → workers → DynamoDB", () => {
       const inputId = Object.keys(records[0]!.blocks)[0]!;
       const finishedAt = records.find((r) => ((r.inputState?.[inputId] as KinesisInputState | undefined)?.shards[parentId]?.finished))?.time;
       expect(finishedAt, "the parent shard is never marked finished").toBeDefined();
-      const parentReadAfterSplit = records.filter((r) => r.time > splitAfter && inputBlocks(r).some((b) => b.shardId === parentId && b.count > 0));
+      const parentReadAfterSplit = records.filter((r) => r.time > splitAfter && inputBlocks(r).some((b) => b.shardId === parentId && (b.count ?? 0) > 0));
       expect(parentReadAfterSplit.length, "the parent still had records when it was split").toBeGreaterThan(0);
       for (const r of records) {
         const shards = inputBlocks(r).map((b) => b.shardId);
