@@ -3,16 +3,33 @@
  *
  *   sparkless local <app.ts> [--batch-interval 2s] [--workers N] [--batches N | --duration 60s]
  *                            [--endpoint URL] [--shards N] [--feed FILE] [--feed-rate LINES_PER_S]
+ *   sparkless feed --stream NAME [FILE | -]      (lib/cli/feed.ts)
+ *   sparkless status [APP.ts | --app NAME]       (lib/cli/status.ts)
+ *   sparkless ui [APP.ts | --app NAME]           (lib/cli/ui.ts)
+ *   --log-level debug|info|warn|error|silent     for every command
  */
 import { parseArgs } from "node:util";
 import { parseDuration } from "../core/duration.js";
 import { SparklessError } from "../core/errors.js";
 import { runLocal } from "../local/runtime.js";
+import { OperatorError } from "../observability/aws-errors.js";
+import { parseLogLevel } from "../observability/logger.js";
+import { processIo, UsageError } from "../observability/target.js";
+import { feedCommand, FEED_HELP } from "./feed.js";
+import { statusCommand, STATUS_HELP } from "./status.js";
+import { uiCommand, UI_HELP } from "./ui.js";
 
 const HELP = `sparkless: Spark Streaming's DStream API on AWS serverless
 
 Usage:
   sparkless local <app.ts> [options]   run an app on embedded Kinesis, SQS and DynamoDB (or --endpoint)
+  sparkless feed --stream NAME [FILE]  send lines (or JSON records with --json) to a Kinesis stream
+  sparkless status [app.ts]            the recent batches as a table, with totals and the lag
+  sparkless ui [app.ts]                a live dashboard of the batches in the browser
+  sparkless COMMAND --help             a command's options and examples
+
+Options for every command:
+  --log-level L        debug, info (default), warn, error or silent; also SPARKLESS_LOG_LEVEL
 
 Options for local:
   --batch-interval D   override the app's batch interval (e.g. 1s, 500ms)
@@ -27,15 +44,54 @@ Options for local:
 Examples:
   sparkless local examples/wordcount-app.ts --feed examples/data/alice.txt
   sparkless local app.ts --batches 5
+  sparkless feed --stream words examples/data/alice.txt
+  sparkless status --watch
   AWS_ENDPOINT_URL=http://localhost:4566 sparkless local app.ts
 `;
 
+/** Takes `--log-level L` (anywhere) out of the arguments and sets SPARKLESS_LOG_LEVEL, which worker processes inherit. */
+function takeLogLevel(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--log-level" || a.startsWith("--log-level=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (!v) throw new UsageError("--log-level needs a level: debug, info, warn, error or silent.");
+      process.env.SPARKLESS_LOG_LEVEL = parseLogLevel(v);
+    } else out.push(a);
+  }
+  return out;
+}
+
+const COMMANDS: Record<string, { run: typeof feedCommand; help: string }> = {
+  feed: { run: feedCommand, help: FEED_HELP }, status: { run: statusCommand, help: STATUS_HELP }, ui: { run: uiCommand, help: UI_HELP },
+};
+
+async function operatorCommand(name: string, args: string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => { if (controller.signal.aborted) process.exit(130); controller.abort(); };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await COMMANDS[name]!.run(args, processIo(controller.signal));
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "";
+    if (e instanceof UsageError || code.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`sparkless ${name}: ${(e as Error).message}\nRun \`sparkless ${name} --help\` for the options and examples.\n`);
+      return 2;
+    }
+    if (e instanceof OperatorError) { process.stderr.write(`sparkless ${name}: ${e.message}\n`); return 1; }
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = takeLogLevel(argv);
   if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(HELP);
+    process.stdout.write(command === "help" && rest[0] && Object.hasOwn(COMMANDS, rest[0]) ? COMMANDS[rest[0]]!.help : HELP);
     return command ? 0 : 1;
   }
+  if (Object.hasOwn(COMMANDS, command)) return operatorCommand(command, rest);
   if (command !== "local") {
     process.stderr.write(`sparkless: unknown command "${command}". Run \`sparkless --help\` for the commands.\n`);
     return 2;
@@ -72,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
     shards: int("shards", values.shards),
     feed: values.feed ? { file: values.feed, linesPerSecond: int("feed-rate", values["feed-rate"]) } : undefined,
     signal: controller.signal,
+    logLevel: process.env.SPARKLESS_LOG_LEVEL,
   });
   process.stderr.write(`sparkless local: ${result.completed} batches completed.\n`);
   return 0;

@@ -20,6 +20,8 @@ import { createQueues } from "../aws/sqs.js";
 import { runCoordinator } from "../runtime/coordinator.js";
 import { StreamingContext } from "../streaming/context.js";
 import { startEmbeddedEngines, type EmbeddedEngines } from "./engines.js";
+import { serveLocalUi } from "../ui/local.js";
+import type { UiServer } from "../ui/server.js";
 
 const LOCAL_CREDENTIALS = { accessKeyId: "sparklesslocal", secretAccessKey: "sparklesslocal" };
 
@@ -129,6 +131,10 @@ export interface LocalRunOptions {
   feed?: { file: string; linesPerSecond?: number };
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Log level of this run and its worker processes (SPARKLESS_LOG_LEVEL). */
+  logLevel?: string;
+  /** The dashboard, on a free port unless given; false: none. */
+  ui?: false | { port?: number };
 }
 
 const tsxLoader = (): string => createRequire(import.meta.url).resolve("tsx");
@@ -138,7 +144,9 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
   if (options.batchInterval) process.env.SPARKLESS_CONFIG = JSON.stringify({ ...JSON.parse(process.env.SPARKLESS_CONFIG ?? "{}"), batchInterval: options.batchInterval });
   const app = await loadApp(options.appPath);
   const env = await prepareLocal({ app: app.config.name, endpoint: options.endpoint, log: (l) => { if (/ready|error|fail/i.test(l)) log(`  ${l}`); } });
+  if (options.logLevel) process.env.SPARKLESS_LOG_LEVEL = options.logLevel;
   const workers: ChildProcess[] = [];
+  let ui: UiServer | undefined;
   let producer: ReturnType<typeof startProducer> | undefined;
   const stop = new AbortController();
   options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
@@ -149,6 +157,10 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
     log(`sparkless local: app "${app.config.name}", batch interval ${app.config.batchInterval}, streams ${streams.join(", ") || "(none)"}`);
     log(`  Kinesis  ${e.kinesis}\n  DynamoDB ${e.dynamodb}\n  SQS      ${e.sqs}`);
     log(`  feed it: AWS_ENDPOINT_URL=${e.kinesis} aws kinesis put-record --stream-name ${streams[0] ?? "NAME"} --partition-key k --data ...`);
+    if (options.ui !== false) {
+      ui = await serveLocalUi({ app, batchLog: env.engine.batchLog, endpoints: { kinesis: e.kinesis!, dynamodb: e.dynamodb!, sqs: e.sqs! }, streams, port: options.ui?.port });
+      log(`  dashboard ${ui.url}\n  then, in this directory: sparkless feed --stream ${streams[0] ?? "NAME"} FILE   and   sparkless status`);
+    }
     const childEnv = { ...process.env, ...engineConfigToEnv(env.config), SPARKLESS_APP_PATH: options.appPath };
     const workerMain = fileURLToPath(new URL("./worker-process.ts", import.meta.url));
     for (let i = 0; i < (options.workers ?? 2); i++) {
@@ -192,6 +204,7 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
       w.kill("SIGTERM");
       setTimeout(() => { w.kill("SIGKILL"); resolve(); }, 3000).unref();
     })));
+    await ui?.close();
     await env.stop();
   }
 }

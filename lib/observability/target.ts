@@ -141,3 +141,30 @@ export function tableNames(app: string, options: TableOptions = {}, env: NodeJS.
     state: options.stateTable ?? env.SPARKLESS_STATE_TABLE ?? `${base}-state`,
   };
 }
+
+/** What a command reads and writes; tests pass their own. */
+export interface CliIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  stdin: import("node:stream").Readable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Stops long-running commands (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export function processIo(signal?: AbortSignal): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), signal };
+}
+
+/** Thrown for a bad command line; the CLI prints it with a pointer to --help and exits 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function positiveNumber(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a ${integer ? "whole " : ""}number > 0, got "${v}".`);
+  return n;
+}

@@ -191,9 +191,10 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
     }
   }
 
+  let strictStop: SkippedRecord | undefined;
   const skip = (line: number, reason: string) => {
     const s = { line, reason };
-    if (options.strict) throw new FeedError(`line ${line}: ${reason} (--strict: nothing after it was sent; drop --strict to skip such records)`, progress());
+    if (options.strict) { strictStop = s; return; }
     stats.skipped++;
     if (skippedRecords.length < 1000) skippedRecords.push(s);
     options.onSkip?.(s);
@@ -335,6 +336,13 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       const input = r.value;
       stats.bytesRead += typeof input === "string" ? Buffer.byteLength(input) + 1 : input instanceof Uint8Array ? input.byteLength : 0;
       const p = toPending(input, line);
+      if (strictStop) {
+        // Everything before the bad record goes in; nothing from it on.
+        await flush();
+        await Promise.all(inFlight);
+        if (firstError) throw firstError;
+        throw new FeedError(`line ${strictStop.line}: ${strictStop.reason}. Every record before line ${strictStop.line} was sent, none after it (--strict; without it such records are skipped).`, progress());
+      }
       if (!p) continue;
       if (batch.length >= recordsPerRequest || batchBytes + p.size > MAX_REQUEST_BYTES) await flush();
       batch.push(p);

@@ -17,7 +17,11 @@ export function readLines(file: string | undefined, stdin: Readable = process.st
     }
     input = createReadStream(file);
   }
-  return createInterface({ input, crlfDelay: Infinity });
+  // The interface is made on the first read: lines it emitted before anyone iterates would be lost.
+  return (async function* () {
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    try { yield* rl; } finally { rl.close(); }
+  })();
 }
 
 /** The size of a file, for a progress bar; undefined for stdin. */

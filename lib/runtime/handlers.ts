@@ -5,17 +5,27 @@
  */
 import type { AppDefinition } from "../app/app.js";
 import { createAwsEngine, engineConfigFromEnv, type AwsEngine } from "../aws/engine.js";
+import { createLogger, type SparklessLogger } from "../observability/logger.js";
+import { createBatchMetricsEmitter } from "../observability/metrics.js";
 import { runCoordinator, type CoordinatorResult } from "./coordinator.js";
 import { Worker, type SqsBatchResponse, type SqsEventLike } from "./worker.js";
 
 /** What the handlers use from Lambda's context object. */
 export interface LambdaContextLike { getRemainingTimeInMillis?(): number; awsRequestId?: string }
 
-const log = (entry: Record<string, unknown>) => process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), ...entry }) + "\n");
+/** A worker's log entry on the logger: its level, and the batch time and task id as keys of the line. */
+function logEntry(logger: SparklessLogger, entry: Record<string, unknown>): void {
+  const { level, message, stage, partition, ...rest } = entry;
+  const task = rest.batchTime !== undefined && stage !== undefined ? logger.child({ batchTime: rest.batchTime, taskId: `${String(stage)}/${String(partition)}` }) : logger;
+  delete rest.batchTime;
+  const l = level === "debug" || level === "warn" || level === "error" ? level : "info";
+  task[l](String(message ?? ""), rest);
+}
 
 /** The coordinator: invoked by the schedule, generates batches until shortly before its timeout. */
 export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
   let engine: AwsEngine | undefined;
+  const logger = createLogger({ app: app.config.name });
   return async (_event: unknown, context?: LambdaContextLike): Promise<CoordinatorResult> => {
     engine ??= engineFactory();
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
@@ -24,9 +34,9 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
     const result = await runCoordinator(app, engine, {
       deadline,
       owner: context?.awsRequestId,
-      onBatchGenerated: (r) => log({ level: "info", message: "batch generated", app: app.config.name, batchTime: r.time, inputRecords: r.inputRecords, stages: r.stages.length }),
+      onBatchGenerated: (r) => logger.child({ batchTime: r.time }).info("batch generated", { inputRecords: r.inputRecords, stages: r.stages.length }),
     });
-    log({ level: "info", message: result.leader ? "coordinator done" : "another coordinator holds the lease", app: app.config.name, ...result });
+    logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
     return result;
   };
 }
@@ -34,8 +44,13 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
 /** The worker: invoked by the SQS event source mapping with ReportBatchItemFailures. */
 export function workerHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
   let worker: Worker | undefined;
+  const logger = createLogger({ app: app.config.name });
+  const metrics = createBatchMetricsEmitter(app.config.name);
   return async (event: SqsEventLike): Promise<SqsBatchResponse> => {
-    worker ??= new Worker(app, engineFactory(), { log: (e) => log({ app: app.config.name, ...e }) });
+    worker ??= new Worker(app, engineFactory(), {
+      log: (e) => logEntry(logger, e),
+      onBatchCompleted: (r) => { metrics.emit(r); logger.child({ batchTime: r.time }).info("batch completed", { inputRecords: r.inputRecords }); },
+    });
     return worker.handle(event);
   };
 }

@@ -15,7 +15,7 @@ import type { AppDefinition } from "../app/app.js";
 import { decode } from "../core/codec.js";
 import { faultPoint } from "../testing/faults.js";
 import type { BatchScheduler } from "../scheduler/scheduler.js";
-import type { TaskMessage } from "../storage/interfaces.js";
+import type { BatchRecord, TaskMessage } from "../storage/interfaces.js";
 import { StreamingContext, type Engine } from "../streaming/context.js";
 
 /** The part of an SQS event the worker reads (Lambda's SQSEvent). */
@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** How long a claim on a task lasts; keep it below the queue's visibility timeout. @default 30000 */
   taskLeaseMs?: number;
   log?: (entry: Record<string, unknown>) => void;
+  /** Called in the process that completes a batch (once per batch): per-batch metrics. */
+  onBatchCompleted?: (record: BatchRecord) => void;
 }
 
 export class Worker {
@@ -60,6 +62,7 @@ export class Worker {
     });
     this.app.build(ssc);
     this.scheduler = ssc.prepare(this.zero, { taskLeaseMs: this.options.taskLeaseMs });
+    if (this.options.onBatchCompleted) this.scheduler.addListener({ onBatchCompleted: this.options.onBatchCompleted });
     return this.scheduler;
   }
 
@@ -81,7 +84,9 @@ export class Worker {
       try {
         const scheduler = await this.schedulerFor(task);
         if (!scheduler) return; // its batch record is gone: a message older than the retention
+        const started = Date.now();
         const outcome = await scheduler.runTask(task);
+        this.options.log?.({ level: "debug", message: `task ${outcome.kind}`, batchTime: task.batchTime, stage: task.stage, partition: task.partition, attempt, ms: Date.now() - started });
         await faultPoint("worker.before-ack");
         if (outcome.kind === "busy") {
           await this.engine.queue.release(m.receiptHandle, outcome.retryAfterMs).catch(() => undefined);
