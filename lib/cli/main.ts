@@ -6,6 +6,7 @@
  *   sparkless feed --stream NAME [FILE | -]      (lib/cli/feed.ts)
  *   sparkless status [APP.ts | --app NAME]       (lib/cli/status.ts)
  *   sparkless ui [APP.ts | --app NAME]           (lib/cli/ui.ts)
+ *   sparkless quarantine | retry | reset         (lib/cli/ops.ts)
  *   --log-level debug|info|warn|error|silent     for every command
  */
 import { parseArgs } from "node:util";
@@ -18,6 +19,7 @@ import { processIo, UsageError } from "../observability/target.js";
 import { feedCommand, FEED_HELP } from "./feed.js";
 import { statusCommand, STATUS_HELP } from "./status.js";
 import { uiCommand, UI_HELP } from "./ui.js";
+import { quarantineCommand, QUARANTINE_HELP, resetCommand, RESET_HELP, retryCommand, RETRY_HELP } from "./ops.js";
 
 const HELP = `sparkless: Spark Streaming's DStream API on AWS serverless
 
@@ -26,6 +28,9 @@ Usage:
   sparkless feed --stream NAME [FILE]  send lines (or JSON records with --json) to a Kinesis stream
   sparkless status [app.ts]            the recent batches as a table, with totals and the lag
   sparkless ui [app.ts]                a live dashboard of the batches in the browser
+  sparkless quarantine [list|replay]   records kept aside with their coordinates; put them back
+  sparkless retry app.ts               run a failed batch again once its cause is fixed
+  sparkless reset --app NAME --yes     delete an app's batches and state, to start over
   sparkless COMMAND --help             a command's options and examples
 
 Options for every command:
@@ -65,6 +70,7 @@ function takeLogLevel(argv: string[]): string[] {
 
 const COMMANDS: Record<string, { run: typeof feedCommand; help: string }> = {
   feed: { run: feedCommand, help: FEED_HELP }, status: { run: statusCommand, help: STATUS_HELP }, ui: { run: uiCommand, help: UI_HELP },
+  quarantine: { run: quarantineCommand, help: QUARANTINE_HELP }, retry: { run: retryCommand, help: RETRY_HELP }, reset: { run: resetCommand, help: RESET_HELP },
 };
 
 async function operatorCommand(name: string, args: string[]): Promise<number> {
