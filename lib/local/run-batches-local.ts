@@ -17,7 +17,7 @@ import { Time } from "../core/duration.js";
 import { TaskFailedError } from "../core/errors.js";
 import { sliceBounds } from "../rdd/rdd.js";
 import { resolveConfig, type AppDefinition } from "../app/app.js";
-import { Worker } from "../runtime/worker.js";
+import { pollTasks, Worker } from "../runtime/worker.js";
 import { StreamingContext } from "../streaming/context.js";
 import type { RunBatchesOptions } from "../testing/run-batches.js";
 import type { DStream } from "../dstream/dstream.js";
@@ -69,18 +69,7 @@ export async function runBatchesLocal<T>(options: RunBatchesOptions<T>, numBatch
     const scheduler = ssc.prepare(0);
     // Workers as the event source mapping runs them: batches of up to 10 messages, failures left for redelivery.
     const worker = new Worker(app, env.engine, { print: options.print, retryDelayMs: 0 });
-    for (let w = 0; w < 2; w++) {
-      loops.push((async () => {
-        while (!abort.signal.aborted) {
-          const received = await env.engine.queue.receive({ max: 10, waitMs: 1000, signal: abort.signal }).catch(() => []);
-          if (received.length === 0) continue;
-          const event = { Records: received.map((r, i) => ({ messageId: String(i), receiptHandle: r.receipt, body: encode(r.task), attributes: { ApproximateReceiveCount: String(r.receiveCount) } })) };
-          const { batchItemFailures } = await worker.handle(event);
-          const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-          await Promise.all(event.Records.filter((r) => !failed.has(r.messageId)).map((r) => env.engine.queue.ack(r.receiptHandle)));
-        }
-      })());
-    }
+    for (let w = 0; w < 2; w++) loops.push(pollTasks(env.engine.queue, worker, abort.signal));
     const interval = options.batchInterval.milliseconds;
     for (let i = 0; i < numBatches; i++) {
       for (let j = 0; j < streams.length; j++) {

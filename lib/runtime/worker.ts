@@ -12,10 +12,10 @@
  */
 import { SystemClock, type Clock } from "../core/clock.js";
 import type { AppDefinition } from "../app/app.js";
-import { decode } from "../core/codec.js";
+import { decode, encode } from "../core/codec.js";
 import { faultPoint } from "../testing/faults.js";
 import type { BatchScheduler } from "../scheduler/scheduler.js";
-import type { BatchRecord, TaskMessage } from "../storage/interfaces.js";
+import type { BatchRecord, ReceivedTask, TaskMessage, TaskQueue } from "../storage/interfaces.js";
 import { StreamingContext, type Engine } from "../streaming/context.js";
 
 /** The part of an SQS event the worker reads (Lambda's SQSEvent). */
@@ -103,5 +103,35 @@ export class Worker {
       }
     }));
     return { batchItemFailures: failures };
+  }
+}
+
+/**
+ * Feeds a worker from a task queue the way Lambda's SQS event source
+ * mapping does: deliveries of up to 10 messages, and the messages not
+ * reported in `batchItemFailures` deleted. Local worker processes and tests
+ * run workers with it; on AWS the event source mapping does this.
+ */
+export async function pollTasks(queue: TaskQueue, worker: Worker, signal: AbortSignal, options: { waitMs?: number; onError?: (e: unknown) => void } = {}): Promise<void> {
+  while (!signal.aborted) {
+    let received: ReceivedTask[];
+    try {
+      received = await queue.receive({ max: 10, waitMs: options.waitMs ?? 1000, signal });
+    } catch (e) {
+      if (signal.aborted) return;
+      options.onError?.(e);
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    if (received.length === 0) continue;
+    const event: SqsEventLike = {
+      Records: received.map((r, i) => ({
+        messageId: String(i), receiptHandle: r.receipt, body: encode(r.task),
+        attributes: { ApproximateReceiveCount: String(r.receiveCount) },
+      })),
+    };
+    const { batchItemFailures } = await worker.handle(event);
+    const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+    await Promise.all(event.Records.filter((r) => !failed.has(r.messageId)).map((r) => queue.ack(r.receiptHandle).catch((e: unknown) => options.onError?.(e))));
   }
 }

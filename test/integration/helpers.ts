@@ -6,13 +6,12 @@ import {
   PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 import { ManualClock } from "../../lib/core/clock.js";
-import { encode } from "../../lib/core/codec.js";
 import { Time } from "../../lib/core/duration.js";
 import type { AppDefinition } from "../../lib/app/app.js";
 import type { AwsEngine } from "../../lib/aws/engine.js";
 import type { EmbeddedEngines } from "../../lib/local/engines.js";
 import { ensureStream, prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
-import { Worker } from "../../lib/runtime/worker.js";
+import { pollTasks, Worker } from "../../lib/runtime/worker.js";
 import type { BatchScheduler } from "../../lib/scheduler/scheduler.js";
 import type { BatchRecord, TaskQueue } from "../../lib/storage/interfaces.js";
 import { StreamingContext, type Engine } from "../../lib/streaming/context.js";
@@ -62,23 +61,7 @@ export async function startHarness(engines: EmbeddedEngines, app: AppDefinition,
   const worker = new Worker(app, engine, { print, retryDelayMs: 0 });
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
-  for (let w = 0; w < (options.workerLoops ?? 2); w++) {
-    loops.push((async () => {
-      while (!abort.signal.aborted) {
-        const received = await engine.queue.receive({ max: 10, waitMs: 1000, signal: abort.signal }).catch(() => []);
-        if (received.length === 0) continue;
-        const event = {
-          Records: received.map((r, i) => ({
-            messageId: String(i), receiptHandle: r.receipt, body: encode(r.task),
-            attributes: { ApproximateReceiveCount: String(r.receiveCount) },
-          })),
-        };
-        const { batchItemFailures } = await worker.handle(event);
-        const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-        await Promise.all(event.Records.filter((r) => !failed.has(r.messageId)).map((r) => engine.queue.ack(r.receiptHandle).catch(() => undefined)));
-      }
-    })());
-  }
+  for (let w = 0; w < (options.workerLoops ?? 2); w++) loops.push(pollTasks(engine.queue, worker, abort.signal));
   const interval = app.config.batchInterval.milliseconds;
   let k = 0;
   const timeoutMs = options.batchTimeoutMs ?? 45_000;
