@@ -300,6 +300,15 @@ export class DynamoBatchLog implements BatchLog {
     }
   }
 
+  async latestBatch(beforeTime?: number): Promise<BatchRecord | undefined> {
+    const r = await this.doc.send(new QueryCommand({
+      TableName: this.table, ConsistentRead: true, ScanIndexForward: false, Limit: 1,
+      KeyConditionExpression: beforeTime === undefined ? "pk = :pk" : "pk = :pk AND sk < :before",
+      ExpressionAttributeValues: beforeTime === undefined ? { ":pk": this.batchPk } : { ":pk": this.batchPk, ":before": pad(Math.max(0, Math.ceil(beforeTime))) },
+    }));
+    const item = r.Items?.[0];
+    return item ? DynamoBatchLog.toRecord(item) : undefined;
+  }
   async listBatches(options: { fromTime?: number; limit?: number } = {}): Promise<BatchRecord[]> {
     if (options.limit !== undefined && options.limit <= 0) return [];
     const from = Math.max(0, Math.ceil(options.fromTime ?? 0));
@@ -686,6 +695,10 @@ export class DynamoStateStore implements StateStore {
   }
 
   private async writeKey(pk: string, sk: string, time: number, key: unknown, entry: StateEntry | undefined, item: StateItem | undefined): Promise<void> {
+    // A later batch committed this key: this is a late attempt of batch `time` (a stalled worker whose
+    // task was run again and whose batch completed since). Batches commit in order, so its version is
+    // already stored and rewriting from the versions before `time` would drop the later one.
+    if (item && item.t > time) return;
     const older = versionsOf(item).filter((v) => v.time < time);
     const kept = older[older.length - 1];
     const condition = item

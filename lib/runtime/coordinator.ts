@@ -39,12 +39,6 @@ export interface CoordinatorResult {
   readonly lastBatchTime?: number;
 }
 
-/** The latest batch record, if any (searching back through the retained history). */
-export async function latestBatch(engine: Engine): Promise<BatchRecord | undefined> {
-  const all = await engine.batchLog.listBatches();
-  return all[all.length - 1];
-}
-
 export async function runCoordinator(app: AppDefinition, engine: Engine, options: CoordinatorOptions): Promise<CoordinatorResult> {
   const clock = options.clock ?? new SystemClock();
   const interval = app.config.batchInterval.milliseconds;
@@ -53,8 +47,12 @@ export async function runCoordinator(app: AppDefinition, engine: Engine, options
   const lease = engine.lease;
   if (lease && !(await lease.acquire(owner, clock.now() + leaseMs, clock.now()))) return { leader: false, generated: 0 };
   try {
-    const latest = await latestBatch(engine);
-    const zero = latest?.zeroTime ?? Math.floor(clock.now() / interval) * interval;
+    const latest = await engine.batchLog.latestBatch();
+    let zero = latest?.zeroTime ?? Math.floor(clock.now() / interval) * interval;
+    // A new app whose first boundary lies past this invocation's deadline (an interval of a schedule period or
+    // more: the handler then generates only what is due) starts one interval earlier, so its first batch is
+    // generated now; otherwise every invocation would find the first boundary still ahead.
+    if (!latest && zero + interval > options.deadline) zero -= interval;
     const ssc = new StreamingContext({
       batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name,
       defaultParallelism: app.config.defaultParallelism, print: options.print,

@@ -10,6 +10,9 @@ import { createBatchMetricsEmitter } from "../observability/metrics.js";
 import { runCoordinator, type CoordinatorResult } from "./coordinator.js";
 import { Worker, type SqsBatchResponse, type SqsEventLike } from "./worker.js";
 
+/** The coordinator's schedule fires once a minute (EventBridge's shortest period). */
+export const SCHEDULE_PERIOD_MS = 60_000;
+
 /** What the handlers use from Lambda's context object. */
 export interface LambdaContextLike { getRemainingTimeInMillis?(): number; awsRequestId?: string }
 
@@ -29,8 +32,12 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
   return async (_event: unknown, context?: LambdaContextLike): Promise<CoordinatorResult> => {
     engine ??= engineFactory();
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
-    // Leave room for the last batch's generation and the lease release before Lambda stops us.
-    const deadline = Date.now() + remaining - Math.max(3_000, 2 * app.config.batchInterval.milliseconds);
+    const interval = app.config.batchInterval.milliseconds;
+    // Leave room for the last batch's generation and the lease release before Lambda stops us. With an
+    // interval of a schedule period or more, every invocation finds at most the due boundaries: it
+    // generates them and returns rather than idling, billed, until the next boundary, which the next
+    // scheduled invocation generates (so a batch starts at most one schedule period after its time).
+    const deadline = interval >= SCHEDULE_PERIOD_MS ? Date.now() : Date.now() + remaining - Math.max(3_000, 2 * interval);
     const result = await runCoordinator(app, engine, {
       deadline,
       owner: context?.awsRequestId,

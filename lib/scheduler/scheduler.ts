@@ -109,18 +109,33 @@ export class BatchScheduler {
 
   private lastInput: { time: number; state: Record<string, unknown> } | undefined;
 
+  /**
+   * A time before which every batch is complete, without reading the whole history: batches complete
+   * in time order, so the unfinished ones are the newest. A fresh process looks back from the latest
+   * batch in growing windows until it sees a completed one.
+   */
+  private async unfinishedFrom(): Promise<number> {
+    if (this.completedBefore > 0) return this.completedBefore;
+    const latest = await this.services.batchLog.latestBatch();
+    if (!latest) return 0;
+    for (let window = 16 * this.graph.batchDuration.milliseconds; ; window *= 4) {
+      const from = Math.max(0, latest.time - window);
+      const batches = await this.services.batchLog.listBatches({ fromTime: from });
+      const lastDone = batches.filter((b) => b.status === "completed").pop();
+      if (lastDone) return (this.completedBefore = lastDone.time);
+      if (from === 0) return 0;
+    }
+  }
+
   /** The input positions after the latest batch before `time`: from memory, or from the batch log after a restart. */
   private async previousInputState(time: number): Promise<Record<string, unknown>> {
     if (this.lastInput && this.lastInput.time < time) return this.lastInput.state;
-    const step = this.graph.batchDuration.milliseconds;
-    const horizon = this.graph.maxRemember().milliseconds + HISTORY_BATCHES * step;
-    const earlier = (await this.services.batchLog.listBatches({ fromTime: Math.max(0, time - horizon) })).filter((b) => b.time < time);
-    return earlier[earlier.length - 1]?.inputState ?? {};
+    return (await this.services.batchLog.latestBatch(time))?.inputState ?? {};
   }
 
   /** Starts the oldest unfinished batch if it is waiting and nothing before it is unfinished. */
   async startNext(): Promise<void> {
-    const batches = await this.services.batchLog.listBatches({ fromTime: this.completedBefore });
+    const batches = await this.services.batchLog.listBatches({ fromTime: await this.unfinishedFrom() });
     const next = batches.find((b) => b.status !== "completed");
     if (!next || next.status !== "generated") return;
     this.completedBefore = next.time;
@@ -175,7 +190,7 @@ export class BatchScheduler {
    * is running or done is dropped by its claim.
    */
   async recoverStalled(stallMs: number): Promise<number> {
-    const batches = await this.services.batchLog.listBatches({ fromTime: this.completedBefore });
+    const batches = await this.services.batchLog.listBatches({ fromTime: await this.unfinishedFrom() });
     const running = batches.find((b) => b.status === "running");
     if (!running) return 0;
     const since = running.stageSentAt ?? running.startedAt ?? running.generatedAt;

@@ -75,6 +75,8 @@ export interface BatchLog {
   getBatch(time: number): Promise<BatchRecord | undefined>;
   /** Conditional update: applies `patch` only while the status is `expected`. */
   updateBatch(time: number, expected: BatchStatus, patch: Partial<BatchRecord>): Promise<boolean>;
+  /** The latest batch before `beforeTime` (any batch if not given): one read, however long the history. */
+  latestBatch(beforeTime?: number): Promise<BatchRecord | undefined>;
   /** Batches in time order, optionally from a time on. */
   listBatches(options?: { fromTime?: number; limit?: number }): Promise<BatchRecord[]>;
   /**

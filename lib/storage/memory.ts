@@ -44,6 +44,11 @@ export class MemoryBatchLog implements BatchLog {
     this.emit(r);
     return true;
   }
+  async latestBatch(beforeTime = Infinity): Promise<BatchRecord | undefined> {
+    let best: BatchRecord | undefined;
+    for (const b of this.batches.values()) if (b.time < beforeTime && (!best || b.time > best.time)) best = b;
+    return best && structuredClone(best);
+  }
   async listBatches(options: { fromTime?: number; limit?: number } = {}): Promise<BatchRecord[]> {
     const out = [...this.batches.values()]
       .filter((b) => options.fromTime === undefined || b.time >= options.fromTime)
@@ -174,6 +179,8 @@ export class MemoryStateStore implements StateStore {
     const m = this.part(operatorId, partition);
     const write = (key: unknown, entry: StateEntry | undefined) => {
       const id = keyId(key);
+      // A version after `time` means this is a late attempt of an already completed batch: keep the later version.
+      if ((m.get(id) ?? []).some((v) => v.time > time)) return;
       const older = (m.get(id) ?? []).filter((v) => v.time < time);
       const kept = older.length ? [older[older.length - 1]!] : [];
       if (!entry && kept.length === 0) { m.delete(id); return; }

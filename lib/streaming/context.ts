@@ -194,8 +194,7 @@ export class StreamingContext implements StreamingContextLike {
    */
   static async getOrCreate(create: () => StreamingContext): Promise<StreamingContext> {
     const ssc = create();
-    const batches = await ssc.engine.batchLog.listBatches();
-    const latest = batches[batches.length - 1];
+    const latest = await ssc.engine.batchLog.latestBatch();
     if (latest) {
       checkUpgrade(latest, ssc.graph.fingerprint());
       ssc.recovery = latest;

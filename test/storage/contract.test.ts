@@ -77,6 +77,16 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       expect((await batchLog.listBatches({ fromTime: 5000 }))[0]).toEqual(batch(5000));
     });
 
+    it("finds the latest batch, or the latest before a time, in one read", async () => {
+      const { batchLog } = await fresh();
+      expect(await batchLog.latestBatch()).toBeUndefined();
+      for (const t of [3000, 1000, 12000, 2000]) await batchLog.createBatch(batch(t));
+      expect((await batchLog.latestBatch())?.time).toBe(12000);
+      expect(await batchLog.latestBatch(12000)).toEqual(batch(3000));
+      expect((await batchLog.latestBatch(2500))?.time).toBe(2000);
+      expect(await batchLog.latestBatch(1000)).toBeUndefined();
+    });
+
     it("records each task completion at most once, with the count of distinct partitions", async () => {
       const { batchLog } = await fresh();
       expect(await batchLog.completeTask(1000, 0, 1)).toEqual({ first: true, completed: 1 });
@@ -281,6 +291,17 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       await state.commit("op", 3, 4000, [e("a", 4, 4000)], []);
       expect(await state.getMany("op", 3, ["a"], 2000)).toEqual([]);
       expect(await state.getMany("op", 3, ["a"], 3000)).toEqual([e("a", 3, 3000)]);
+    });
+
+    it("a late commit at T, after T + 1 committed (a stalled attempt whose task ran again), keeps T + 1", async () => {
+      const { state } = await fresh();
+      await state.commit("op", 1, 1000, [e("a", 1, 1000), e("b", 1, 1000)], []);
+      await state.commit("op", 1, 2000, [e("a", 2, 2000), e("b", 2, 2000), e("c", 2, 2000)], []);
+      await state.commit("op", 1, 3000, [e("a", 3, 3000)], ["c"]);
+      // the stalled first attempt of batch 2000 wakes up and commits what the winning attempt committed
+      await state.commit("op", 1, 2000, [e("a", 2, 2000), e("b", 2, 2000), e("c", 2, 2000)], []);
+      expect(byKey(await state.scan("op", 1, 3000))).toEqual(byKey([e("a", 3, 3000), e("b", 2, 2000)]));
+      expect(byKey(await state.scan("op", 1, 2000))).toEqual(byKey([e("a", 2, 2000), e("b", 2, 2000), e("c", 2, 2000)]));
     });
 
     it("removes: a removed key is absent from then on and comes back when put again", async () => {
