@@ -4,7 +4,7 @@
  * `maxReceiveCount` receives.
  */
 import {
-  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand,
+  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand,
   ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import { decode, encode } from "../core/codec.js";
@@ -98,6 +98,20 @@ export class SqsTaskQueue implements TaskQueue {
       await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receipt }));
     } catch (error) {
       if (!isStaleReceipt(error)) throw error;
+    }
+  }
+
+  /** Deletes in batches of 10; a stale receipt (the message came back to someone else) is ignored. */
+  async ackMany(receipts: string[]): Promise<void> {
+    for (let i = 0; i < receipts.length; i += 10) {
+      const res = await this.client.send(new DeleteMessageBatchCommand({
+        QueueUrl: this.queueUrl, Entries: receipts.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r })),
+      }));
+      // Entries that failed for a reason other than a stale receipt are retried one by one.
+      for (const f of res.Failed ?? []) {
+        if (f.SenderFault && /ReceiptHandle/i.test(f.Code ?? "")) continue;
+        await this.ack(receipts[i + Number(f.Id)]!);
+      }
     }
   }
 

@@ -112,7 +112,9 @@ export class Worker {
  * reported in `batchItemFailures` deleted. Local worker processes and tests
  * run workers with it; on AWS the event source mapping does this.
  */
-export async function pollTasks(queue: TaskQueue, worker: Worker, signal: AbortSignal, options: { waitMs?: number; onError?: (e: unknown) => void } = {}): Promise<void> {
+export async function pollTasks(
+  queue: TaskQueue, worker: Pick<Worker, "handle">, signal: AbortSignal, options: { waitMs?: number; onError?: (e: unknown) => void } = {},
+): Promise<void> {
   while (!signal.aborted) {
     let received: ReceivedTask[];
     try {
@@ -132,6 +134,7 @@ export async function pollTasks(queue: TaskQueue, worker: Worker, signal: AbortS
     };
     const { batchItemFailures } = await worker.handle(event);
     const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-    await Promise.all(event.Records.filter((r) => !failed.has(r.messageId)).map((r) => queue.ack(r.receiptHandle).catch((e: unknown) => options.onError?.(e))));
+    const done = event.Records.filter((r) => !failed.has(r.messageId)).map((r) => r.receiptHandle);
+    if (done.length) await queue.ackMany(done).catch((e: unknown) => options.onError?.(e));
   }
 }

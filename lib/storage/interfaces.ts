@@ -155,6 +155,8 @@ export interface TaskQueue {
   receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedTask[]>;
   /** The task is done: delete the message. */
   ack(receipt: string): Promise<void>;
+  /** Deletes several messages (SQS: DeleteMessageBatch, as the event source mapping does). */
+  ackMany(receipts: string[]): Promise<void>;
   /** The task failed: make it visible again after `delayMs`. */
   release(receipt: string, delayMs: number): Promise<void>;
 }

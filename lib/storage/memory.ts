@@ -248,6 +248,7 @@ export class MemoryTaskQueue implements TaskQueue {
     }
   }
   async ack(receipt: string): Promise<void> { this.inFlight.delete(receipt); }
+  async ackMany(receipts: string[]): Promise<void> { for (const r of receipts) this.inFlight.delete(r); }
   async release(receipt: string, delayMs: number): Promise<void> {
     const m = this.inFlight.get(receipt);
     if (!m) return;

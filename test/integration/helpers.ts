@@ -133,6 +133,7 @@ export function duplicatingQueue(base: TaskQueue): TaskQueue & { readonly sent: 
       return got;
     },
     ack: (receipt) => base.ack(receipt),
+    ackMany: (receipts) => base.ackMany(receipts),
     release: (receipt, delayMs) => base.release(receipt, delayMs),
   };
 }
