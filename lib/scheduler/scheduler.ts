@@ -69,7 +69,10 @@ export class BatchScheduler {
   /** Fixes, plans and records batch `time`, then starts it if it is next. Idempotent per time. */
   async generateBatch(time: Time): Promise<BatchRecord> {
     const existing = await this.services.batchLog.getBatch(time.milliseconds);
-    if (existing) return existing;
+    if (existing) {
+      this.lastInput = { time: existing.time, state: existing.inputState ?? {} };
+      return existing;
+    }
     const blocks: BatchRecord["blocks"] = {};
     const inputState: Record<string, unknown> = {};
     const previous = await this.previousInputState(time.milliseconds);
@@ -98,9 +101,14 @@ export class BatchScheduler {
     await faultPoint("coordinator.before-batch-record");
     const created = await this.services.batchLog.createBatch(record);
     await faultPoint("coordinator.after-batch-record");
+    // The stored record is the truth for where the next batch starts. `created` is false when another
+    // coordinator wrote it, or when our own put took effect but its response was lost and the SDK's
+    // retry found the record: the next batch must then start from the stored positions, not from the
+    // positions after the batch before (which would read this batch's records a second time).
+    const stored = created ? record : ((await this.services.batchLog.getBatch(record.time)) ?? record);
+    this.lastInput = { time: stored.time, state: stored.inputState ?? {} };
     if (created) {
       this.plans.set(record.time, Promise.resolve(plan));
-      this.lastInput = { time: record.time, state: inputState };
       for (const l of this.listeners) l.onBatchGenerated?.(record);
     }
     await this.startNext();
@@ -129,7 +137,8 @@ export class BatchScheduler {
 
   /** The input positions after the latest batch before `time`: from memory, or from the batch log after a restart. */
   private async previousInputState(time: number): Promise<Record<string, unknown>> {
-    if (this.lastInput && this.lastInput.time < time) return this.lastInput.state;
+    // Only the batch just before `time`: any other cached positions could be stale.
+    if (this.lastInput && this.lastInput.time === time - this.graph.batchDuration.milliseconds) return this.lastInput.state;
     return (await this.services.batchLog.latestBatch(time))?.inputState ?? {};
   }
 
