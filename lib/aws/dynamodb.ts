@@ -348,7 +348,7 @@ export class DynamoBatchLog implements BatchLog {
     }
   }
 
-  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void> {
+  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<number> {
     try {
       await this.doc.send(new DeleteCommand({
         TableName: this.table, Key: { pk: this.claimPk(time, stage), sk: pad(partition, 10) },
@@ -358,6 +358,14 @@ export class DynamoBatchLog implements BatchLog {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
     }
+    // Failed attempts are counted apart from the claim (which every claim overwrites); left to TTL.
+    const r = await this.doc.send(new UpdateCommand({
+      TableName: this.table, Key: { pk: `${this.claimPk(time, stage)}#failed`, sk: pad(partition, 10) },
+      UpdateExpression: "ADD #n :one SET #ttl = :ttl",
+      ExpressionAttributeNames: { "#n": "n", "#ttl": "ttl" }, ExpressionAttributeValues: { ":one": 1, ":ttl": ttlIn(TASK_TTL_S) },
+      ReturnValues: "UPDATED_NEW",
+    }));
+    return Number(r.Attributes?.n ?? 1);
   }
 
   async completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion> {

@@ -14,7 +14,7 @@ import { SystemClock, type Clock } from "../core/clock.js";
 import type { AppDefinition } from "../app/app.js";
 import { decode, encode } from "../core/codec.js";
 import { faultPoint } from "../testing/faults.js";
-import type { BatchScheduler } from "../scheduler/scheduler.js";
+import { failedAttemptsOf, type BatchScheduler } from "../scheduler/scheduler.js";
 import type { BatchRecord, ReceivedTask, TaskMessage, TaskQueue } from "../storage/interfaces.js";
 import { StreamingContext, type Engine } from "../streaming/context.js";
 
@@ -94,10 +94,11 @@ export class Worker {
         }
       } catch (e) {
         this.options.log?.({ level: "error", message: "task failed", batchTime: task.batchTime, stage: task.stage, partition: task.partition, attempt, error: e instanceof Error ? e.message : String(e) });
-        if (attempt >= maxAttempts && this.scheduler) {
-          await this.scheduler.failTask(task, e, attempt);
+        const failed = failedAttemptsOf(e) ?? attempt;
+        if (failed >= maxAttempts && this.scheduler) {
+          await this.scheduler.failTask(task, e, failed);
         } else {
-          await this.engine.queue.release(m.receiptHandle, baseDelay * 2 ** (attempt - 1)).catch(() => undefined);
+          await this.engine.queue.release(m.receiptHandle, baseDelay * 2 ** (failed - 1)).catch(() => undefined);
           failures.push({ itemIdentifier: m.messageId });
         }
       }

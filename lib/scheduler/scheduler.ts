@@ -27,6 +27,12 @@ import type { DStreamGraph } from "../streaming/graph.js";
 import { BatchPlan } from "./planner.js";
 import { faultPoint, faultsEnabled } from "../testing/faults.js";
 
+/** How many attempts of a task had failed when `runTask` threw `error` (undefined if unknown). */
+export function failedAttemptsOf(error: unknown): number | undefined {
+  const n = (error as { failedAttempts?: unknown } | null)?.failedAttempts;
+  return typeof n === "number" ? n : undefined;
+}
+
 /** What became of one delivery of a task. */
 export type TaskOutcome =
   | { readonly kind: "ran" }
@@ -280,7 +286,9 @@ export class BatchScheduler {
       if (c.completed === summary.numTasks) await this.sendFrom(record, stage + 1);
       return { kind: "ran" };
     } catch (e) {
-      await log.releaseTask(batchTime, stage, partition, owner).catch(() => undefined);
+      const failed = await log.releaseTask(batchTime, stage, partition, owner).catch(() => undefined);
+      // The worker fails the batch by failed attempts, not by deliveries (a redelivery after a kill or a busy claim is no failure).
+      if (failed !== undefined && e !== null && typeof e === "object") Object.defineProperty(e, "failedAttempts", { value: failed, configurable: true });
       throw e;
     }
   }

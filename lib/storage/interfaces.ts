@@ -85,8 +85,12 @@ export interface BatchLog {
    * unexpired lease, try again later; "done": it already completed.
    */
   claimTask(time: number, stage: number, partition: number, owner: string, leaseUntil: number, now: number): Promise<"claimed" | "busy" | "done">;
-  /** Gives up a claim after a failed attempt, so a retry can claim the task at once. */
-  releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void>;
+  /**
+   * Gives up a claim after a failed attempt, so a retry can claim the task at
+   * once, and counts the failure: returns how many attempts of the task have
+   * failed so far (redeliveries that did not fail do not count).
+   */
+  releaseTask(time: number, stage: number, partition: number, owner: string): Promise<number>;
   /** Records that one task finished, at most once per (time, stage, partition). */
   completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion>;
   /** The partitions of a stage recorded complete so far. */

@@ -64,9 +64,13 @@ export class MemoryBatchLog implements BatchLog {
     this.claims.set(key, { owner, until: leaseUntil });
     return "claimed";
   }
-  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<void> {
+  private readonly failures = new Map<string, number>();
+  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<number> {
     const key = `${time}/${stage}/${partition}`;
     if (this.claims.get(key)?.owner === owner) this.claims.delete(key);
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    return n;
   }
   async completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion> {
     const key = `${time}/${stage}`;
@@ -88,6 +92,7 @@ export class MemoryBatchLog implements BatchLog {
     for (const t of this.batches.keys()) if (t < time) this.batches.delete(t);
     for (const k of this.done.keys()) if (Number(k.split("/")[0]) < time) this.done.delete(k);
     for (const k of this.claims.keys()) if (Number(k.split("/")[0]) < time) this.claims.delete(k);
+    for (const k of this.failures.keys()) if (Number(k.split("/")[0]) < time) this.failures.delete(k);
   }
 }
 

@@ -18,7 +18,7 @@ import { DStream, transformStreams, unionStreams, type StreamingContextLike } fr
 import { queueInputSpec, testInputSpec } from "../dstream/input.js";
 import { kinesisInputSpec, type KinesisStreamOptions } from "../dstream/kinesis-input.js";
 import type { RDD } from "../rdd/rdd.js";
-import { BatchScheduler, type SchedulerListener } from "../scheduler/scheduler.js";
+import { BatchScheduler, failedAttemptsOf, type SchedulerListener } from "../scheduler/scheduler.js";
 import type { BatchRecord, EngineServices } from "../storage/interfaces.js";
 import { MemoryEngineServices } from "../storage/memory.js";
 import { DStreamGraph, upgradeProblems, type DurableOperation } from "./graph.js";
@@ -298,8 +298,9 @@ export class StreamingContext implements StreamingContextLike {
           if (outcome.kind === "busy") await queue.release(m.receipt, outcome.retryAfterMs);
           else await queue.ack(m.receipt);
         } catch (e) {
-          if (m.receiveCount >= this.options.maxTaskAttempts) {
-            await scheduler.failTask(m.task, e, m.receiveCount).catch((err) => this.fail(err));
+          const failures = failedAttemptsOf(e) ?? m.receiveCount;
+          if (failures >= this.options.maxTaskAttempts) {
+            await scheduler.failTask(m.task, e, failures).catch((err) => this.fail(err));
             await queue.ack(m.receipt);
           } else {
             await queue.release(m.receipt, this.options.retryDelayMs * 2 ** (m.receiveCount - 1));

@@ -237,3 +237,35 @@ describe("getOrCreate and upgrades", () => {
     expect((err as Error).message).toMatch(/getOrCreate/);
   });
 });
+
+describe("attempts", () => {
+  it("counts failed attempts, not deliveries: a task delivered many times that fails once does not fail its batch", async () => {
+    const { Worker } = await import("../../lib/runtime/worker.js");
+    const { defineApp } = await import("../../lib/index.js");
+    const { encode } = await import("../../lib/core/codec.js");
+    const engine = new MemoryEngineServices();
+    let failOnce = true;
+    const app = defineApp({ name: "attempts", batchInterval: Seconds(1), maxTaskAttempts: 2 }, (ssc) => {
+      ssc.queueStream([["a"]]).map((w) => { if (failOnce) { failOnce = false; throw new Error("transient"); } return [w, 1] as [string, number]; })
+        .updateStateByKey(sum).print();
+    });
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock: new ManualClock(0), engine, print: () => {} });
+    app.build(ssc);
+    await ssc.prepare(0).generateBatch(new Time(1000));
+    const worker = new Worker(app, engine, { retryDelayMs: 0, print: () => {} });
+    const deliver = async (receiveCount: number) => {
+      const [m] = await engine.queue.receive({ max: 1, waitMs: 0 });
+      return worker.handle({ Records: [{ messageId: "1", receiptHandle: m!.receipt, body: encode(m!.task), attributes: { ApproximateReceiveCount: String(receiveCount) } }] });
+    };
+    // The fifth delivery (four earlier ones were lost to kills or busy claims) fails: the first failed attempt.
+    expect((await deliver(5)).batchItemFailures).toHaveLength(1);
+    expect((await engine.batchLog.getBatch(1000))!.status).toBe("running");
+    // Run it and the rest of the batch.
+    for (let i = 0; i < 10 && (await engine.batchLog.getBatch(1000))!.status === "running"; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      const got = await engine.queue.receive({ max: 1, waitMs: 0 });
+      if (got[0]) await worker.handle({ Records: [{ messageId: "1", receiptHandle: got[0].receipt, body: encode(got[0].task), attributes: { ApproximateReceiveCount: String(got[0].receiveCount + 5) } }] });
+    }
+    expect((await engine.batchLog.getBatch(1000))!.status).toBe("completed");
+  });
+});

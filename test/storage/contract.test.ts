@@ -129,7 +129,17 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       expect(await batchLog.claimTask(1000, 0, 0, "b", 50_000, 1_000)).toBe("busy");
       await batchLog.releaseTask(1000, 0, 0, "a");
       expect(await batchLog.claimTask(1000, 0, 0, "b", 50_000, 1_000)).toBe("claimed");
-      await batchLog.releaseTask(1000, 0, 9, "a"); // never claimed: no-op
+      await batchLog.releaseTask(1000, 0, 9, "a"); // never claimed: releases nothing
+    });
+
+    it("counts the failed attempts of each task, whoever released them", async () => {
+      const { batchLog } = await fresh();
+      expect(await batchLog.claimTask(2000, 1, 0, "a", 50_000, 1_000)).toBe("claimed");
+      expect(await batchLog.releaseTask(2000, 1, 0, "a")).toBe(1);
+      expect(await batchLog.claimTask(2000, 1, 0, "b", 50_000, 1_000)).toBe("claimed");
+      expect(await batchLog.releaseTask(2000, 1, 0, "b")).toBe(2);
+      expect(await batchLog.releaseTask(2000, 1, 1, "a")).toBe(1); // another partition
+      expect(await batchLog.releaseTask(2000, 2, 0, "a")).toBe(1); // another stage
     });
 
     it("adds counters to the record's fields", async () => {
