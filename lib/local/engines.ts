@@ -377,6 +377,31 @@ function probeConfig(endpoint: string, region: string) {
   };
 }
 
+/** A real API call that says an engine is up, on a client of its own. */
+interface Probe { call: () => Promise<unknown>; close: () => void }
+
+async function kinesisProbe(endpoint: string, region: string): Promise<Probe> {
+  const { KinesisClient, ListStreamsCommand } = await import("@aws-sdk/client-kinesis");
+  const client = new KinesisClient(probeConfig(endpoint, region));
+  return { call: () => client.send(new ListStreamsCommand({})), close: () => client.destroy() };
+}
+
+/** Waits until a child-process engine answers `probe`; stops it if it never does. */
+async function readyChildEngine(
+  engine: EngineName, managed: ManagedChild, endpoint: string, probe: Probe, timeoutMs: number,
+  describeExit?: (output: string, spawnError?: NodeJS.ErrnoException) => string | undefined,
+): Promise<RunningEngine> {
+  try {
+    await waitUntilReady(engine, managed, probe.call, timeoutMs, describeExit);
+  } catch (error) {
+    await managed.stop();
+    throw error;
+  } finally {
+    probe.close();
+  }
+  return { endpoint, pid: managed.child.pid, stop: () => managed.stop() };
+}
+
 async function startKinesalite(
   region: string,
   log: ((line: string) => void) | undefined,
@@ -414,17 +439,7 @@ async function startKinesalite(
   `;
   const managed = startChild("kinesalite", process.execPath, ["-e", script], { cwd: dir, log, watchdog });
   const endpoint = `http://127.0.0.1:${port}`;
-  const { KinesisClient, ListStreamsCommand } = await import("@aws-sdk/client-kinesis");
-  const client = new KinesisClient(probeConfig(endpoint, region));
-  try {
-    await waitUntilReady("kinesis", managed, () => client.send(new ListStreamsCommand({})), timeoutMs);
-  } catch (error) {
-    await managed.stop();
-    throw error;
-  } finally {
-    client.destroy();
-  }
-  return { endpoint, pid: managed.child.pid, stop: () => managed.stop() };
+  return readyChildEngine("kinesis", managed, endpoint, await kinesisProbe(endpoint, region), timeoutMs);
 }
 
 async function startKinesisLocal(
@@ -456,17 +471,7 @@ async function startKinesisLocal(
     watchdog,
   });
   const endpoint = `http://127.0.0.1:${plainPort}`;
-  const { KinesisClient, ListStreamsCommand } = await import("@aws-sdk/client-kinesis");
-  const client = new KinesisClient(probeConfig(endpoint, region));
-  try {
-    await waitUntilReady("kinesis", managed, () => client.send(new ListStreamsCommand({})), timeoutMs);
-  } catch (error) {
-    await managed.stop();
-    throw error;
-  } finally {
-    client.destroy();
-  }
-  return { endpoint, pid: managed.child.pid, stop: () => managed.stop() };
+  return readyChildEngine("kinesis", managed, endpoint, await kinesisProbe(endpoint, region), timeoutMs);
 }
 
 async function startDynamoDbLocal(
@@ -499,27 +504,14 @@ async function startDynamoDbLocal(
   const endpoint = `http://127.0.0.1:${port}`;
   const { DynamoDBClient, ListTablesCommand } = await import("@aws-sdk/client-dynamodb");
   const client = new DynamoDBClient(probeConfig(endpoint, region));
-  try {
-    await waitUntilReady(
-      "dynamodb",
-      managed,
-      () => client.send(new ListTablesCommand({})),
-      timeoutMs,
-      (output, spawnError) => {
-        if (spawnError?.code === "ENOENT") return JAVA_MISSING_MESSAGE;
-        if (/UnsupportedClassVersionError|has been compiled by a more recent version/.test(output)) {
-          return `${JAVA_MISSING_MESSAGE} (the java on PATH is too old)`;
-        }
-        return undefined;
-      },
-    );
-  } catch (error) {
-    await managed.stop();
-    throw error;
-  } finally {
-    client.destroy();
-  }
-  return { endpoint, pid: managed.child.pid, stop: () => managed.stop() };
+  const probe = { call: () => client.send(new ListTablesCommand({})), close: () => client.destroy() };
+  return readyChildEngine("dynamodb", managed, endpoint, probe, timeoutMs, (output, spawnError) => {
+    if (spawnError?.code === "ENOENT") return JAVA_MISSING_MESSAGE;
+    if (/UnsupportedClassVersionError|has been compiled by a more recent version/.test(output)) {
+      return `${JAVA_MISSING_MESSAGE} (the java on PATH is too old)`;
+    }
+    return undefined;
+  });
 }
 
 async function startSqs(region: string, timeoutMs: number): Promise<RunningEngine> {
