@@ -15,6 +15,8 @@
  */
 import { Duration, parseDuration } from "../core/duration.js";
 import { InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
+import { requireStateBackend, type StateBackend } from "../dstream/dstream.js";
+import type { ExecutionOptions } from "../scheduler/job-generator.js";
 import type { StreamingContext } from "../streaming/context.js";
 
 export interface AppConfig {
@@ -26,6 +28,15 @@ export interface AppConfig {
   defaultParallelism?: number;
   /** Attempts per task before its batch fails. @default 4 */
   maxTaskAttempts?: number;
+  /**
+   * Where stateful operations keep their state unless they choose: "memory" (the coordinator's
+   * memory, checkpointed every checkpoint interval) or "dynamodb" (one item per key). @default "memory"
+   */
+  stateBackend?: StateBackend;
+  /** Where checkpoint pages go: "dynamodb" (the state table) or "s3" (the app's bucket). @default "dynamodb" */
+  checkpointStore?: "dynamodb" | "s3";
+  /** Where batches run: in the coordinator when they fit, or fanned out to worker functions (see ExecutionOptions). */
+  execution?: ExecutionOptions;
 }
 
 export interface ResolvedAppConfig {
@@ -33,6 +44,9 @@ export interface ResolvedAppConfig {
   readonly batchInterval: Duration;
   readonly defaultParallelism: number;
   readonly maxTaskAttempts: number;
+  readonly stateBackend: StateBackend;
+  readonly checkpointStore: "dynamodb" | "s3";
+  readonly execution: ExecutionOptions;
 }
 
 export interface AppDefinition {
@@ -49,12 +63,28 @@ export function resolveConfig(config: AppConfig, overrides: Partial<Record<keyof
   if (interval.milliseconds < 100 || interval.milliseconds > 900_000) {
     throw new InvalidArgumentError(`Expected \`batchInterval\` to be between 100 ms and 15 minutes, got ${interval}. Use Seconds(n) with 1 <= n <= 900 on AWS.`);
   }
+  const store = merged.checkpointStore ?? "dynamodb";
+  if (store !== "dynamodb" && store !== "s3") throw new InvalidArgumentError(`Expected \`checkpointStore\` to be "dynamodb" or "s3", got \`${describe(store)}\`.`);
   return {
     name: merged.name,
     batchInterval: interval,
     defaultParallelism: requirePositiveInt("defaultParallelism", merged.defaultParallelism ?? 2),
     maxTaskAttempts: requirePositiveInt("maxTaskAttempts", merged.maxTaskAttempts ?? 4),
+    stateBackend: requireStateBackend(merged.stateBackend ?? "memory"),
+    checkpointStore: store,
+    execution: requireExecution(merged.execution ?? {}),
   };
+}
+
+function requireExecution(e: unknown): ExecutionOptions {
+  const x = e as ExecutionOptions;
+  if (typeof e !== "object" || e === null) throw new InvalidArgumentError(`Expected \`execution\` to be an object such as { mode: "auto" }, got \`${describe(e)}\`.`);
+  if (x.mode !== undefined && !["auto", "in-process", "fan-out"].includes(x.mode)) {
+    throw new InvalidArgumentError(`Expected \`execution.mode\` to be "auto", "in-process" or "fan-out", got \`${describe(x.mode)}\`.`);
+  }
+  if (x.maxInProcessRecords !== undefined) requirePositiveInt("execution.maxInProcessRecords", x.maxInProcessRecords);
+  if (x.maxInProcessBytes !== undefined) requirePositiveInt("execution.maxInProcessBytes", x.maxInProcessBytes);
+  return { ...x };
 }
 
 function envOverrides(): Partial<Record<keyof AppConfig, unknown>> {

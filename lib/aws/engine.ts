@@ -1,28 +1,41 @@
 /**
- * The AWS engine: the storage and transport interfaces over DynamoDB, SQS
- * and Kinesis, wired from one configuration. Both Lambda handlers and the
+ * The AWS engine: every storage and transport interface over DynamoDB, SQS,
+ * S3 and Kinesis, wired from one configuration. Both Lambda handlers and the
  * local runtime build their engine here; only the endpoints differ.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { LeaseStore, StreamSource } from "../storage/interfaces.js";
+import type { StreamSource, TaskMessage, TaskResult } from "../storage/interfaces.js";
 import type { Engine } from "../streaming/context.js";
-import { DynamoBatchLog, DynamoBlockStore, DynamoQuarantine, DynamoShuffleStore, DynamoStateStore, type TableNames } from "./dynamodb.js";
+import { DynamoBatchLog } from "./dynamodb/batch-log.js";
+import { DynamoCheckpointStore, DynamoPages } from "./dynamodb/checkpoints.js";
+import { DynamoClaims } from "./dynamodb/claims.js";
+import { DynamoLease } from "./dynamodb/lease.js";
+import { DynamoQuarantine } from "./dynamodb/quarantine.js";
+import { DynamoStateStore } from "./dynamodb/state-store.js";
+import type { TableNames } from "./dynamodb/tables.js";
 import { KinesisSource } from "./kinesis.js";
-import { SqsTaskQueue } from "./sqs.js";
+import { S3BlobStore, S3Pages } from "./s3.js";
+import { SqsQueue } from "./sqs.js";
 
 export interface AwsEngineConfig {
-  /** The app's name: the namespace of its items in the shared tables. */
+  /** The app's name: the namespace of its items in the shared tables, and of its objects in the bucket. */
   readonly app: string;
   readonly region: string;
   readonly tables: TableNames;
+  /** The bucket of large shuffle data (and of checkpoints with `checkpointStore: "s3"`). */
+  readonly bucket: string;
   readonly taskQueueUrl: string;
+  readonly resultQueueUrl: string;
+  /** Where checkpoint pages go. @default "dynamodb" */
+  readonly checkpointStore?: "dynamodb" | "s3";
   /** Endpoints of engines other than AWS (the embedded engines, LocalStack). */
-  readonly endpoints?: { readonly kinesis?: string; readonly dynamodb?: string; readonly sqs?: string };
+  readonly endpoints?: { readonly kinesis?: string; readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
   /** Credentials for local engines; on AWS the default provider chain is used. */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -35,15 +48,23 @@ export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsEn
     return v;
   };
   const endpoint = env.AWS_ENDPOINT_URL;
+  const store = env.SPARKLESS_CHECKPOINT_STORE;
+  if (store !== undefined && store !== "dynamodb" && store !== "s3") {
+    throw new InvalidArgumentError(`Expected SPARKLESS_CHECKPOINT_STORE to be "dynamodb" or "s3", got \`${store}\`.`);
+  }
   return {
     app: need("SPARKLESS_APP"),
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
-    tables: { meta: need("SPARKLESS_META_TABLE"), data: need("SPARKLESS_DATA_TABLE"), state: need("SPARKLESS_STATE_TABLE") },
+    tables: { meta: need("SPARKLESS_META_TABLE"), state: need("SPARKLESS_STATE_TABLE") },
+    bucket: need("SPARKLESS_BUCKET"),
     taskQueueUrl: need("SPARKLESS_TASK_QUEUE_URL"),
+    resultQueueUrl: need("SPARKLESS_RESULT_QUEUE_URL"),
+    ...(store ? { checkpointStore: store } : {}),
     endpoints: {
       kinesis: env.SPARKLESS_KINESIS_ENDPOINT ?? endpoint,
       dynamodb: env.SPARKLESS_DYNAMODB_ENDPOINT ?? endpoint,
       sqs: env.SPARKLESS_SQS_ENDPOINT ?? endpoint,
+      s3: env.SPARKLESS_S3_ENDPOINT ?? endpoint,
     },
   };
 }
@@ -54,13 +75,16 @@ export function engineConfigToEnv(config: AwsEngineConfig): Record<string, strin
     SPARKLESS_APP: config.app,
     AWS_REGION: config.region,
     SPARKLESS_META_TABLE: config.tables.meta,
-    SPARKLESS_DATA_TABLE: config.tables.data,
     SPARKLESS_STATE_TABLE: config.tables.state,
+    SPARKLESS_BUCKET: config.bucket,
     SPARKLESS_TASK_QUEUE_URL: config.taskQueueUrl,
+    SPARKLESS_RESULT_QUEUE_URL: config.resultQueueUrl,
   };
+  if (config.checkpointStore) env.SPARKLESS_CHECKPOINT_STORE = config.checkpointStore;
   if (config.endpoints?.kinesis) env.SPARKLESS_KINESIS_ENDPOINT = config.endpoints.kinesis;
   if (config.endpoints?.dynamodb) env.SPARKLESS_DYNAMODB_ENDPOINT = config.endpoints.dynamodb;
   if (config.endpoints?.sqs) env.SPARKLESS_SQS_ENDPOINT = config.endpoints.sqs;
+  if (config.endpoints?.s3) env.SPARKLESS_S3_ENDPOINT = config.endpoints.s3;
   if (config.credentials) {
     env.AWS_ACCESS_KEY_ID = config.credentials.accessKeyId;
     env.AWS_SECRET_ACCESS_KEY = config.credentials.secretAccessKey;
@@ -73,9 +97,10 @@ export interface AwsClients {
   readonly doc: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
   readonly kinesis: KinesisClient;
+  readonly s3: S3Client;
 }
 
-export function createClients(config: AwsEngineConfig): AwsClients {
+export function createClients(config: Pick<AwsEngineConfig, "region" | "endpoints" | "credentials">): AwsClients {
   const common = (endpoint: string | undefined) => ({
     region: config.region,
     maxAttempts: 8,
@@ -90,37 +115,9 @@ export function createClients(config: AwsEngineConfig): AwsClients {
     doc: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     sqs: new SQSClient(common(config.endpoints?.sqs)),
     kinesis: new KinesisClient(common(config.endpoints?.kinesis)),
+    // Path-style addressing for local endpoints (fauxqs, moto, LocalStack serve buckets under the path).
+    s3: new S3Client({ ...common(config.endpoints?.s3), ...(config.endpoints?.s3 ? { forcePathStyle: true } : {}) }),
   };
-}
-
-/** The coordinator's lease item in the meta table. */
-export class DynamoLease implements LeaseStore {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly app: string) {}
-  async acquire(owner: string, until: number, now: number): Promise<boolean> {
-    try {
-      await this.doc.send(new PutCommand({
-        TableName: this.table,
-        Item: { pk: `${this.app}#lease`, sk: "coordinator", owner, until },
-        ConditionExpression: "attribute_not_exists(pk) OR #owner = :owner OR #until <= :now",
-        ExpressionAttributeNames: { "#owner": "owner", "#until": "until" },
-        ExpressionAttributeValues: { ":owner": owner, ":now": now },
-      }));
-      return true;
-    } catch (e) {
-      if ((e as Error).name === "ConditionalCheckFailedException") return false;
-      throw e;
-    }
-  }
-  async release(owner: string): Promise<void> {
-    try {
-      await this.doc.send(new DeleteCommand({
-        TableName: this.table, Key: { pk: `${this.app}#lease`, sk: "coordinator" },
-        ConditionExpression: "#owner = :owner", ExpressionAttributeNames: { "#owner": "owner" }, ExpressionAttributeValues: { ":owner": owner },
-      }));
-    } catch (e) {
-      if ((e as Error).name !== "ConditionalCheckFailedException") throw e;
-    }
-  }
 }
 
 export interface AwsEngine extends Engine {
@@ -130,22 +127,26 @@ export interface AwsEngine extends Engine {
 
 export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = createClients(config)): AwsEngine {
   const { doc } = clients;
-  const kinesis = new KinesisSource(clients.kinesis);
+  const prefix = `${config.app}/`;
+  const pages = config.checkpointStore === "s3" ? new S3Pages(clients.s3, config.bucket, prefix) : new DynamoPages(doc, config.tables.state, config.app);
   return {
     config,
     clients,
     batchLog: new DynamoBatchLog(doc, config.tables.meta, config.app),
-    shuffles: new DynamoShuffleStore(doc, config.tables.data, config.app),
-    blocks: new DynamoBlockStore(doc, config.tables.data, config.app),
+    checkpoints: new DynamoCheckpointStore(doc, config.tables.meta, config.app, pages),
     state: new DynamoStateStore(doc, config.tables.state, config.app),
     quarantine: new DynamoQuarantine(doc, config.tables.meta, config.app),
-    queue: new SqsTaskQueue(clients.sqs, config.taskQueueUrl),
     lease: new DynamoLease(doc, config.tables.meta, config.app),
-    sources: new Map<string, StreamSource>([["kinesis", kinesis]]),
+    tasks: new SqsQueue<TaskMessage>(clients.sqs, config.taskQueueUrl),
+    results: new SqsQueue<TaskResult>(clients.sqs, config.resultQueueUrl),
+    claims: new DynamoClaims(doc, config.tables.meta, config.app),
+    blobs: new S3BlobStore(clients.s3, config.bucket, prefix),
+    sources: new Map<string, StreamSource>([["kinesis", new KinesisSource(clients.kinesis)]]),
     async close() {
       clients.dynamodb.destroy();
       clients.sqs.destroy();
       clients.kinesis.destroy();
+      clients.s3.destroy();
     },
   };
 }

@@ -1,23 +1,29 @@
 /**
  * Kinesis as a replayable source: how the coordinator fixes each batch's
- * blocks, and how workers read exactly those records again.
+ * blocks, and how anyone reads exactly those records again.
  *
- * For every batch the coordinator reads each readable shard from where the
- * previous batch ended (up to a per-shard cap) and records the block as a
- * sequence-number range `(start, endAt]` with its record count. Workers read
- * the range again; a re-run of the batch reads the same records. Positions
- * after each batch travel in the batch record (`inputState`), so they are
- * durable with the batch itself.
+ * Every block is fixed by sequence number. For each batch the coordinator
+ * reads each readable shard from where the previous batch ended, up to what
+ * the shard holds now (or a per-shard cap), and records the block as the
+ * range `(after, endAt]` with its record count. Nothing depends on arrival
+ * timestamps, which Kinesis does not promise to be in order along a shard.
+ * The records the coordinator read are handed over with the blocks while
+ * they fit its budget, so a batch run in the coordinator reads each record
+ * once; workers, and a coordinator recovering, read the range again.
  *
  * Shards can split and merge: a shard is read to its end (GetRecords returns
  * no next iterator) before its children are read, so no record is lost or
- * read twice across a resharding.
+ * read twice across a resharding, and a key's records keep their order.
+ *
+ * Iterators are kept between batches (they live five minutes), so a shard
+ * costs one GetRecords call per batch while it keeps up.
  */
 import {
   GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand,
-  type GetShardIteratorCommandInput, type Shard, type _Record,
+  type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type Shard, type _Record,
 } from "@aws-sdk/client-kinesis";
-import type { BlockDescriptor, StreamSource } from "../storage/interfaces.js";
+import { MissingDataError } from "../core/errors.js";
+import type { Allocation, BlockDescriptor, RecordBudget, ReplayableSource } from "../storage/interfaces.js";
 
 /** A record as read from Kinesis, before decoding. */
 export interface KinesisRecord {
@@ -37,38 +43,36 @@ export interface KinesisBlock extends BlockDescriptor {
   readonly after?: string;
   /** The last sequence number in the block, inclusive; absent for an empty block. */
   readonly endAt?: string;
-  /** Records in the block, when the coordinator counted them (sequence-number blocks). */
-  readonly count?: number;
-  /** Time-bounded blocks: read from the first record that arrived at or after this time (epoch ms)... */
-  readonly fromArrival?: number;
-  /** ...up to, not including, the first record that arrived at or after this time. */
-  readonly arrivalBefore?: number;
+  /** Records in the block. */
+  readonly count: number;
 }
 
-interface ShardPosition { last?: string; at?: number; finished?: boolean }
+interface ShardPosition { last?: string; finished?: boolean }
 /** What a Kinesis input stream remembers between batches. */
 export interface KinesisInputState { shards: Record<string, ShardPosition> }
 
 export interface AllocateOptions {
   /** Most records a shard contributes to one batch; the rest waits for later batches. @default 100000 */
   maxRecordsPerShard?: number;
-  /**
-   * Bound the blocks by arrival time instead of counting them: the batch takes
-   * every record that arrived before this time (epoch ms). The coordinator
-   * then reads no records at all; workers stop at the first later arrival.
-   * Used with a wall clock and no per-shard cap.
-   */
-  arrivalBefore?: number;
+  /** What the caller may keep in memory of the records read; past it, records are only counted. */
+  budget?: RecordBudget;
 }
 
 const GET_RECORDS_LIMIT = 10_000;
-/** GetRecords calls the coordinator makes per shard per batch while the shard is behind. */
+/** GetRecords calls per shard per batch while the shard is behind (5 a second is a shard's limit). */
 const MAX_CALLS_PER_SHARD = 50;
+/** Shard iterators expire after 5 minutes; one kept longer than this is not used. */
+const ITERATOR_TTL_MS = 4 * 60_000;
+/** How long the shard list is trusted before it is listed again (a split shows up within this). */
+const SHARD_LIST_TTL_MS = 10_000;
 
 const cmpSeq = (a: string, b: string) => { const x = BigInt(a), y = BigInt(b); return x < y ? -1 : x > y ? 1 : 0; };
 
-export class KinesisSource implements StreamSource {
+export class KinesisSource implements ReplayableSource {
   readonly name = "kinesis";
+  /** Per stream/shard: the iterator positioned after `after` (the last sequence number read). */
+  private readonly iterators = new Map<string, { after: string | undefined; iterator: string; at: number }>();
+  private readonly shardLists = new Map<string, { shards: Shard[]; at: number }>();
   constructor(readonly client: KinesisClient) {}
 
   async listShards(stream: string): Promise<Shard[]> {
@@ -82,6 +86,14 @@ export class KinesisSource implements StreamSource {
     return shards.sort((a, b) => (a.ShardId! < b.ShardId! ? -1 : 1));
   }
 
+  private async shardsOf(stream: string, refresh: boolean): Promise<Shard[]> {
+    const cached = this.shardLists.get(stream);
+    if (cached && !refresh && Date.now() - cached.at < SHARD_LIST_TTL_MS) return cached.shards;
+    const shards = await this.listShards(stream);
+    this.shardLists.set(stream, { shards, at: Date.now() });
+    return shards;
+  }
+
   private async iterator(stream: string, shardId: string, after: string | undefined): Promise<string | undefined> {
     const input: GetShardIteratorCommandInput = after
       ? { StreamName: stream, ShardId: shardId, ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: after }
@@ -89,15 +101,41 @@ export class KinesisSource implements StreamSource {
     return (await this.client.send(new GetShardIteratorCommand(input))).ShardIterator;
   }
 
+  /** GetRecords from just after `after`, with the iterator kept from the last call when it is still good. */
+  private async getRecords(stream: string, shardId: string, after: string | undefined, limit: number): Promise<GetRecordsCommandOutput> {
+    const key = `${stream}/${shardId}`;
+    const kept = this.iterators.get(key);
+    let it = kept && kept.after === after && Date.now() - kept.at < ITERATOR_TTL_MS ? kept.iterator : undefined;
+    for (let attempt = 0; ; attempt++) {
+      it ??= await this.iterator(stream, shardId, after);
+      try {
+        const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: limit }));
+        const records = res.Records ?? [];
+        const last = records.length ? records[records.length - 1]!.SequenceNumber : after;
+        if (res.NextShardIterator) this.iterators.set(key, { after: last, iterator: res.NextShardIterator, at: Date.now() });
+        else this.iterators.delete(key);
+        return res;
+      } catch (e) {
+        if ((e as Error).name !== "ExpiredIteratorException" || attempt > 0) throw e;
+        it = undefined;
+      }
+    }
+  }
+
   /** Fixes the blocks of one batch for one stream, and the positions after it. */
-  async allocate(stream: string, previous: KinesisInputState | undefined, options: AllocateOptions = {}): Promise<{ blocks: KinesisBlock[]; state: KinesisInputState }> {
-    if (options.arrivalBefore !== undefined) return this.allocateByArrival(stream, previous, options.arrivalBefore);
+  async allocate(stream: string, previous: unknown, options: AllocateOptions = {}): Promise<Allocation> {
+    const prev = previous as KinesisInputState | undefined;
     const cap = options.maxRecordsPerShard ?? 100_000;
-    const shards = await this.listShards(stream);
+    let shards = await this.shardsOf(stream, false);
     const known = new Set(shards.map((s) => s.ShardId!));
-    const state: KinesisInputState = { shards: { ...(previous?.shards ?? {}) } };
+    // A shard we were reading is gone from the cached list, or a closed one finished: list again.
+    if (Object.keys(prev?.shards ?? {}).some((id) => !known.has(id) && !prev!.shards[id]!.finished)) shards = await this.shardsOf(stream, true);
+    const state: KinesisInputState = { shards: { ...(prev?.shards ?? {}) } };
+    const ids = new Set(shards.map((s) => s.ShardId!));
     const blocks: KinesisBlock[] = [];
-    const finished = (id: string | undefined) => !id || !known.has(id) || state.shards[id]?.finished === true;
+    const records: (unknown[] | undefined)[] = [];
+    const finished = (id: string | undefined) => !id || !ids.has(id) || state.shards[id]?.finished === true;
+    let endedOne = false;
     // Parents sort before their children only by chance; loop until no shard becomes readable.
     let progressed = true;
     const done = new Set<string>();
@@ -111,131 +149,88 @@ export class KinesisSource implements StreamSource {
         done.add(id);
         progressed = true;
         const pos = state.shards[id] ?? {};
-        const read = await this.scan(stream, id, pos, cap);
+        const read = await this.scan(stream, id, pos.last, cap, options.budget);
+        if (read.finished) endedOne = true;
         state.shards[id] = read.last ? { last: read.last, finished: read.finished } : { ...pos, finished: read.finished };
-        // Every readable shard is a partition of the batch, even when it has no new records, so a
-        // batch has as many partitions as the stream has open shards (as the in-memory engine has slices).
-        blocks.push({ source: "kinesis", stream, shardId: id, ...startOf(pos), ...(read.last ? { endAt: read.last } : {}), count: read.count });
+        // Every readable shard is a partition of the batch, even when it has no new records.
+        blocks.push({ source: "kinesis", stream, shardId: id, ...(pos.last ? { after: pos.last } : {}), ...(read.last ? { endAt: read.last } : {}), count: read.count });
+        records.push(read.records);
       }
     }
-    return { blocks, state };
+    if (endedOne) this.shardLists.delete(stream); // its children may be new: list them next time
+    return { blocks, state, records };
   }
 
   /**
-   * Time-bounded blocks: each readable shard's block is "from the previous
-   * bound, up to records that arrived before `arrivalBefore`". Records of a
-   * child shard all arrived after the split, so across batches they never come
-   * before their parent's records; a closed shard is dropped once nothing in it
-   * arrived at or after the bound.
+   * Reads a shard from after `after` to where it is now (or to the cap). Keeps the records while the
+   * budget lasts; past it, only counts them (and drops what it kept, so the batch's records are all
+   * read again by whoever runs it).
    */
-  private async allocateByArrival(stream: string, previous: KinesisInputState | undefined, arrivalBefore: number): Promise<{ blocks: KinesisBlock[]; state: KinesisInputState }> {
-    const shards = await this.listShards(stream);
-    const state: KinesisInputState = { shards: { ...(previous?.shards ?? {}) } };
-    const blocks: KinesisBlock[] = [];
-    for (const shard of shards) {
-      const id = shard.ShardId!;
-      const pos = state.shards[id] ?? {};
-      if (pos.finished) continue;
-      blocks.push({ source: "kinesis", stream, shardId: id, ...startOf(pos), arrivalBefore });
-      let finished = false;
-      if (shard.SequenceNumberRange?.EndingSequenceNumber) {
-        const it = await this.iteratorAt(stream, id, { at: arrivalBefore });
-        const res = it ? await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 1 })) : undefined;
-        finished = !res || ((res.Records ?? []).length === 0 && !res.NextShardIterator);
-      }
-      state.shards[id] = { at: arrivalBefore, finished };
-    }
-    return { blocks, state };
-  }
-
-  private async iteratorAt(stream: string, shardId: string, pos: ShardPosition): Promise<string | undefined> {
-    if (pos.last) return this.iterator(stream, shardId, pos.last);
-    if (pos.at !== undefined) {
-      return (await this.client.send(new GetShardIteratorCommand({
-        StreamName: stream, ShardId: shardId, ShardIteratorType: "AT_TIMESTAMP", Timestamp: new Date(pos.at),
-      }))).ShardIterator;
-    }
-    return this.iterator(stream, shardId, undefined);
-  }
-
-  /** Reads a shard from a position to where it is now (or to the cap), keeping only the count and the last sequence number. */
-  private async scan(stream: string, shardId: string, from: ShardPosition, cap: number): Promise<{ count: number; last?: string; finished: boolean }> {
-    let it = await this.iteratorAt(stream, shardId, from);
+  private async scan(
+    stream: string, shardId: string, after: string | undefined, cap: number, budget: RecordBudget | undefined,
+  ): Promise<{ count: number; last?: string; finished: boolean; records?: KinesisRecord[] }> {
     let count = 0;
-    let last: string | undefined;
-    for (let call = 0; it && call < MAX_CALLS_PER_SHARD && count < cap; call++) {
-      const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(GET_RECORDS_LIMIT, cap - count) }));
-      const records = res.Records ?? [];
-      count += records.length;
-      if (records.length) last = records[records.length - 1]!.SequenceNumber;
-      if (!res.NextShardIterator) return { count, last, finished: true };
-      it = res.NextShardIterator;
-      if (records.length === 0 && (res.MillisBehindLatest ?? 0) === 0) break;
-    }
-    return { count, last, finished: false };
-  }
-
-  /** Reads a time-bounded block: from its start to the first record that arrived at or after its bound. */
-  private async readByArrival(b: KinesisBlock): Promise<KinesisRecord[]> {
-    const out: KinesisRecord[] = [];
-    const bound = b.arrivalBefore!;
-    let it = await this.iteratorAt(b.stream, b.shardId, { last: b.after, at: b.fromArrival });
-    for (let empty = 0; it && empty < MAX_CALLS_PER_SHARD; ) {
-      const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: GET_RECORDS_LIMIT }));
-      const records = res.Records ?? [];
-      for (const r of records) {
-        if ((r.ApproximateArrivalTimestamp?.getTime() ?? 0) >= bound) return out;
-        out.push(toRecord(r, b));
+    let last = after;
+    let kept: KinesisRecord[] | undefined = budget && !budget.exhausted ? [] : undefined;
+    for (let call = 0; call < MAX_CALLS_PER_SHARD && count < cap; call++) {
+      const limit = Math.min(GET_RECORDS_LIMIT, cap - count);
+      const res = await this.getRecords(stream, shardId, last, limit);
+      const rs = res.Records ?? [];
+      for (const r of rs) {
+        count++;
+        if (kept) {
+          const bytes = r.Data?.length ?? 0;
+          if (budget!.exhausted || budget!.records < 1 || budget!.bytes < bytes) {
+            budget!.exhausted = true;
+            kept = undefined;
+          } else {
+            budget!.records--;
+            budget!.bytes -= bytes;
+            kept.push(toRecord(r, stream, shardId));
+          }
+        }
       }
-      it = res.NextShardIterator;
-      if (records.length === 0) {
-        // Caught up: every record that arrived before the bound is visible by now (the bound lies in the past).
-        if ((res.MillisBehindLatest ?? 0) === 0) return out;
-        empty++;
-      }
+      if (rs.length) last = rs[rs.length - 1]!.SequenceNumber;
+      if (!res.NextShardIterator) return { count, ...(last !== after ? { last } : {}), finished: true, ...(kept ? { records: kept } : {}) };
+      // Caught up: the call stopped short of its limit at the shard's tip. (An empty page while
+      // behind is not the end: GetRecords may return one and then more.)
+      if ((res.MillisBehindLatest ?? 0) === 0 && rs.length < limit) break;
     }
-    return out;
+    return { count, ...(last !== after ? { last } : {}), finished: false, ...(kept ? { records: kept } : {}) };
   }
 
   /** Reads exactly the records of a block. */
   async read(block: BlockDescriptor): Promise<KinesisRecord[]> {
     const b = block as KinesisBlock;
-    if (b.arrivalBefore !== undefined) return this.readByArrival(b);
     const out: KinesisRecord[] = [];
     if (b.count === 0 || !b.endAt) return out;
     const endAt = b.endAt;
-    const count = b.count ?? Infinity;
-    let it = await this.iteratorAt(b.stream, b.shardId, { last: b.after, at: b.fromArrival });
-    while (it && out.length < count) {
-      const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(GET_RECORDS_LIMIT, count - out.length) }));
+    let it = await this.iterator(b.stream, b.shardId, b.after);
+    while (it && out.length < b.count) {
+      const res = await this.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: Math.min(GET_RECORDS_LIMIT, b.count - out.length) }));
       for (const r of res.Records ?? []) {
-        if (cmpSeq(r.SequenceNumber!, endAt) > 0) return out;
-        out.push(toRecord(r, b));
+        if (cmpSeq(r.SequenceNumber!, endAt) > 0) break;
+        out.push(toRecord(r, b.stream, b.shardId));
         if (r.SequenceNumber === endAt) return out;
       }
       it = res.NextShardIterator;
     }
-    if (out.length < count) {
-      throw new Error(`Kinesis block ${b.stream}/${b.shardId} after ${b.after ?? "TRIM_HORIZON"} to ${b.endAt} held ${b.count} records when fixed, but only ${out.length} can be read now: the records have expired from the stream (retention) before the batch ran.`);
+    if (out.length < b.count) {
+      throw new MissingDataError(
+        `Kinesis block ${b.stream}/${b.shardId} after ${b.after ?? "TRIM_HORIZON"} to ${b.endAt} held ${b.count} records when it was fixed, but only ${out.length} can be read now: the records expired from the stream (its retention) before the batch could be recomputed. Raise the stream's retention, or reset the app.`,
+      );
     }
     return out;
   }
 }
 
-/** Where a block starts, from the position the previous batch left. */
-function startOf(pos: ShardPosition): { after?: string; fromArrival?: number } {
-  if (pos.last) return { after: pos.last };
-  if (pos.at !== undefined) return { fromArrival: pos.at };
-  return {};
-}
-
-function toRecord(r: _Record, b: KinesisBlock): KinesisRecord {
+function toRecord(r: _Record, stream: string, shardId: string): KinesisRecord {
   return {
     data: r.Data ?? new Uint8Array(),
     partitionKey: r.PartitionKey ?? "",
     sequenceNumber: r.SequenceNumber!,
-    shardId: b.shardId,
-    stream: b.stream,
+    shardId,
+    stream,
     arrivalMs: r.ApproximateArrivalTimestamp?.getTime(),
   };
 }

@@ -1,14 +1,15 @@
 /**
- * The task queue on SQS (lib/storage/interfaces.ts TaskQueue): at-least-once delivery, visibility
- * timeouts, ApproximateReceiveCount as the receive count, and a dead-letter queue after
- * `maxReceiveCount` receives.
+ * The task and result queues on SQS (lib/storage/interfaces.ts MessageQueue): at-least-once delivery,
+ * visibility timeouts, ApproximateReceiveCount as the receive count, and, for tasks, a dead-letter
+ * queue after `maxReceiveCount` receives. Bodies are the codec's JSON.
  */
 import {
   ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand,
   ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import { decode, encode } from "../core/codec.js";
-import type { ReceivedTask, TaskMessage, TaskQueue } from "../storage/interfaces.js";
+import { IllegalStateError } from "../core/errors.js";
+import type { MessageQueue, Received } from "../storage/interfaces.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MAX_SEND_ATTEMPTS = 8;
@@ -34,16 +35,25 @@ export function createSqsClient(config: SQSClientConfig): SQSClient {
   return new SQSClient(config);
 }
 
-export class SqsTaskQueue implements TaskQueue {
+export class SqsQueue<T> implements MessageQueue<T> {
   private readonly visibilityTimeoutS: number | undefined;
   constructor(private readonly client: SQSClient, private readonly queueUrl: string, options: { visibilityTimeoutS?: number } = {}) {
     this.visibilityTimeoutS = options.visibilityTimeoutS;
   }
 
-  /** SendMessageBatch in groups of 10, resending the entries that failed. */
-  async send(tasks: TaskMessage[]): Promise<void> {
-    const groups: TaskMessage[][] = [];
-    for (let i = 0; i < tasks.length; i += 10) groups.push(tasks.slice(i, i + 10));
+  /** SendMessageBatch in groups of 10 (at most 256 KiB a request), resending the entries that failed. */
+  async send(messages: T[]): Promise<void> {
+    const groups: string[][] = [];
+    let group: string[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const body = encode(m);
+      const size = Buffer.byteLength(body, "utf8");
+      if (group.length === 10 || (group.length > 0 && bytes + size > 250 * 1024)) { groups.push(group); group = []; bytes = 0; }
+      group.push(body);
+      bytes += size;
+    }
+    if (group.length) groups.push(group);
     let next = 0;
     const worker = async (): Promise<void> => {
       for (let g = next++; g < groups.length; g = next++) await this.sendGroup(groups[g]!);
@@ -51,11 +61,8 @@ export class SqsTaskQueue implements TaskQueue {
     await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, groups.length) }, worker));
   }
 
-  private async sendGroup(group: TaskMessage[]): Promise<void> {
-    let pending = group.map((task, i) => ({
-      Id: String(i),
-      MessageBody: encode({ batchTime: task.batchTime, stage: task.stage, partition: task.partition }),
-    }));
+  private async sendGroup(group: string[]): Promise<void> {
+    let pending = group.map((body, i) => ({ Id: String(i), MessageBody: body }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(50 * 2 ** attempt, 2_000));
       const r = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));
@@ -64,14 +71,14 @@ export class SqsTaskQueue implements TaskQueue {
       const senderFault = failed.find((f) => f.SenderFault);
       if (senderFault || attempt + 1 >= MAX_SEND_ATTEMPTS) {
         const f = senderFault ?? failed[0]!;
-        throw new Error(`SQS SendMessageBatch to ${this.queueUrl} failed for ${failed.length} message(s): ${f.Code ?? ""} ${f.Message ?? ""}`.trim());
+        throw new IllegalStateError(`SQS SendMessageBatch to ${this.queueUrl} failed for ${failed.length} message(s): ${f.Code ?? ""} ${f.Message ?? ""}`.trim());
       }
       const ids = new Set(failed.map((f) => f.Id));
       pending = pending.filter((e) => ids.has(e.Id));
     }
   }
 
-  async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedTask[]> {
+  async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<Received<T>[]> {
     if (options.signal?.aborted || options.max <= 0) return [];
     try {
       const r = await this.client.send(new ReceiveMessageCommand({
@@ -82,7 +89,7 @@ export class SqsTaskQueue implements TaskQueue {
         ...(this.visibilityTimeoutS !== undefined ? { VisibilityTimeout: this.visibilityTimeoutS } : {}),
       }), options.signal ? { abortSignal: options.signal } : {});
       return (r.Messages ?? []).map((m) => ({
-        task: decode<TaskMessage>(m.Body ?? "null"),
+        body: decode<T>(m.Body ?? "null"),
         receipt: m.ReceiptHandle!,
         receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
       }));
@@ -128,17 +135,20 @@ export class SqsTaskQueue implements TaskQueue {
   }
 }
 
-/** Creates (idempotently) the task queue and its dead-letter queue, with a redrive policy after `maxReceiveCount` receives. */
+/**
+ * Creates (idempotently) the task queue with its dead-letter queue (a redrive policy after
+ * `maxReceiveCount` receives), and the result queue the coordinator reads.
+ */
 export async function createQueues(
   client: SQSClient,
-  names: { tasks: string; dlq: string },
+  names: { tasks: string; dlq: string; results: string },
   options: { visibilityTimeoutS: number; maxReceiveCount: number },
-): Promise<{ tasksUrl: string; dlqUrl: string }> {
+): Promise<{ tasksUrl: string; dlqUrl: string; resultsUrl: string }> {
   const dlq = await client.send(new CreateQueueCommand({ QueueName: names.dlq, Attributes: { MessageRetentionPeriod: "1209600" } }));
   const dlqUrl = dlq.QueueUrl!;
   const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
   const dlqArn = attrs.Attributes?.QueueArn;
-  if (!dlqArn) throw new Error(`SQS queue ${names.dlq} has no QueueArn`);
+  if (!dlqArn) throw new IllegalStateError(`SQS queue ${names.dlq} has no QueueArn`);
   const tasks = await client.send(new CreateQueueCommand({
     QueueName: names.tasks,
     Attributes: {
@@ -146,5 +156,6 @@ export async function createQueues(
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount }),
     },
   }));
-  return { tasksUrl: tasks.QueueUrl!, dlqUrl };
+  const results = await client.send(new CreateQueueCommand({ QueueName: names.results, Attributes: { VisibilityTimeout: "30" } }));
+  return { tasksUrl: tasks.QueueUrl!, dlqUrl, resultsUrl: results.QueueUrl! };
 }

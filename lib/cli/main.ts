@@ -24,12 +24,12 @@ import { quarantineCommand, QUARANTINE_HELP, resetCommand, RESET_HELP, retryComm
 const HELP = `sparkless: Spark Streaming's DStream API on AWS serverless
 
 Usage:
-  sparkless local <app.ts> [options]   run an app on embedded Kinesis, SQS and DynamoDB (or --endpoint)
+  sparkless local <app.ts> [options]   run an app on embedded Kinesis, DynamoDB, SQS and S3 (or --endpoint)
   sparkless feed --stream NAME [FILE]  send lines (or JSON records with --json) to a Kinesis stream
   sparkless status [app.ts]            the recent batches as a table, with totals and the lag
   sparkless ui [app.ts]                a live dashboard of the batches in the browser
   sparkless quarantine [list|replay]   records kept aside with their coordinates; put them back
-  sparkless retry app.ts               run a failed batch again once its cause is fixed
+  sparkless retry [app.ts]             run a failed batch again once its cause is fixed
   sparkless reset --app NAME --yes     delete an app's batches and state, to start over
   sparkless COMMAND --help             a command's options and examples
 

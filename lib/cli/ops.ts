@@ -1,18 +1,18 @@
 /**
  * Recovery commands: `sparkless quarantine` (list and replay records kept
- * aside), `sparkless retry` (run a failed batch again once the cause is
- * fixed) and `sparkless reset` (delete an app's batches and state, to start
- * over after an incompatible upgrade).
+ * aside), `sparkless retry` (mark a failed batch running again, so the
+ * coordinator's next start runs it from its recorded input) and `sparkless
+ * reset` (delete an app's items in its meta and state tables, to start over
+ * after an incompatible upgrade). They work on the tables alone: no app
+ * module is needed, and nothing is run here.
  */
 import { parseArgs } from "node:util";
 import { DynamoDBClient, ScanCommand, BatchWriteItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadApp } from "../app/app.js";
-import { DynamoQuarantine } from "../aws/dynamodb.js";
-import { createAwsEngine } from "../aws/engine.js";
-import { StreamingContext } from "../streaming/context.js";
+import { DynamoBatchLog } from "../aws/dynamodb/batch-log.js";
+import { DynamoQuarantine } from "../aws/dynamodb/quarantine.js";
 import { resolveTarget, tableNames, UsageError, type CliIo } from "../observability/target.js";
 
 const COMMON = `  --app NAME           the app (or give its module path)
@@ -41,18 +41,20 @@ Examples:
 export const RETRY_HELP = `sparkless retry: run a failed batch again, once its cause is fixed
 
 Usage:
-  sparkless retry app.ts [--batch MS] [--queue-url URL]
+  sparkless retry [app.ts | --app NAME] [--batch MS]
 
-Completed tasks of the batch are kept; its remaining tasks are sent again, and later batches follow.
-Without --batch, the oldest failed batch is retried.
+A failed batch stops the app (\`sparkless local\` exits). retry marks it running again: the
+coordinator's next invocation runs it from its recorded input, outputs included, and later batches
+follow. On AWS that is within a minute; against engines that keep their data (LocalStack), the next
+\`sparkless local --endpoint URL\`. Deploy the fix first. Without --batch, the latest batch is retried
+if it failed.
 
 Options:
 ${COMMON}
-  --queue-url URL      the task queue (default: the queue named sparkless-APP-tasks)
 
 Examples:
   sparkless retry examples/wordcount-app.ts
-  sparkless retry app.ts --batch 1795290000000 --aws --meta-table Prod-MetaTable --queue-url https://sqs...
+  sparkless retry --app clicks --aws --meta-table Prod-MetaTable
 `;
 
 export const RESET_HELP = `sparkless reset: delete an app's batches, progress and state (irreversible)
@@ -60,17 +62,22 @@ export const RESET_HELP = `sparkless reset: delete an app's batches, progress an
 Usage:
   sparkless reset --app NAME --yes
 
-Use it to start over after an upgrade that cannot resume from the stored state (IncompatibleUpgradeError).
-The next run starts from the streams' oldest records.
+Deletes every item of the app in its meta table (batch records, the app's info, checkpoint manifests,
+lease, claims, quarantined records) and its state table (checkpoint pages, per-key state). Use it to
+start over after an upgrade that cannot resume from the stored state (IncompatibleUpgradeError). Stop
+the app first (on AWS, disable the coordinator's schedule). The next run starts as a new app, from the
+streams' oldest records. Checkpoints kept in S3 (checkpointStore "s3") are left to expire: no manifest
+names them any more.
 
 Options:
 ${COMMON}
+  --state-table T      the state table (default sparkless-APP-state; the CDK stack outputs its name)
   --yes                really delete
 `;
 
 const COMMON_OPTIONS = {
   app: { type: "string" }, endpoint: { type: "string" }, region: { type: "string" }, "meta-table": { type: "string" },
-  "data-table": { type: "string" }, "state-table": { type: "string" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  "state-table": { type: "string" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" },
 } as const;
 
 async function targetOf(values: Record<string, unknown>, modulePath: string | undefined, io: CliIo) {
@@ -79,7 +86,7 @@ async function targetOf(values: Record<string, unknown>, modulePath: string | un
   const target = resolveTarget({ endpoint: values.endpoint as string | undefined, region: values.region as string | undefined, app: appName, aws: values.aws as boolean | undefined, cwd: io.cwd, env: io.env });
   const app = appName ?? target.app;
   if (!app) throw new UsageError("which app? pass --app NAME or the app module, or run the command where `sparkless local` runs.");
-  const tables = tableNames(app, { metaTable: values["meta-table"] as string | undefined, dataTable: values["data-table"] as string | undefined, stateTable: values["state-table"] as string | undefined }, io.env);
+  const tables = tableNames(app, { metaTable: values["meta-table"] as string | undefined, stateTable: values["state-table"] as string | undefined }, io.env);
   return { module, app, target, tables };
 }
 
@@ -136,34 +143,23 @@ export async function quarantineCommand(argv: string[], io: CliIo): Promise<numb
 }
 
 export async function retryCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON_OPTIONS, batch: { type: "string" }, "queue-url": { type: "string" } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON_OPTIONS, batch: { type: "string" } } });
   if (values.help) { io.stdout.write(RETRY_HELP); return 0; }
-  if (!positionals[0]) throw new UsageError("retry needs the app module (its pipeline plans the batch): sparkless retry app.ts.");
-  const { module, app, target, tables } = await targetOf(values, positionals[0], io);
-  let queueUrl = values["queue-url"];
-  if (!queueUrl) {
-    const sqs = new SQSClient(target.clientConfig("sqs"));
-    try { queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: `sparkless-${app}-tasks` }))).QueueUrl!; } finally { sqs.destroy(); }
-  }
-  const engine = createAwsEngine({
-    app, region: target.region, tables, taskQueueUrl: queueUrl, endpoints: target.endpoints,
-    ...(target.kind !== "aws" && !io.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: "sparklesslocal", secretAccessKey: "sparklesslocal" } } : {}),
-  });
+  const { app, target, tables } = await targetOf(values, positionals[0], io);
+  const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
   try {
-    const batches = await engine.batchLog.listBatches();
-    const failed = batches.filter((b) => b.status === "failed");
-    const time = values.batch ? Number(values.batch) : failed[0]?.time;
-    if (time === undefined) { io.stdout.write(`no failed batch for ${app}\n`); return 0; }
-    const record = batches.find((b) => b.time === time);
-    if (!record || record.status !== "failed") throw new UsageError(`batch ${time} of ${app} is ${record ? record.status : "not in the batch log"}: only a failed batch can be retried.`);
-    const ssc = new StreamingContext({ batchInterval: module!.config.batchInterval, engine, appName: app, defaultParallelism: module!.config.defaultParallelism, print: () => undefined });
-    module!.build(ssc);
-    const scheduler = ssc.prepare(record.zeroTime ?? 0);
-    const ok = await scheduler.retryFailed(time);
-    io.stdout.write(ok ? `batch ${time} sent again (attempt ${(record.retries ?? 0) + 2}); watch it with \`sparkless status\`\n` : `batch ${time} could not be retried (its status changed)\n`);
+    const log = new DynamoBatchLog(DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }), tables.meta, app);
+    const time = values.batch ? Number(values.batch) : (await log.latestBatch())?.time;
+    const record = time === undefined ? undefined : await log.getBatch(time);
+    if (!record || record.status !== "failed") {
+      if (!values.batch) { io.stdout.write(`no failed batch for ${app}\n`); return 0; }
+      throw new UsageError(`batch ${time} of ${app} is ${record ? record.status : "not in the batch log"}: only a failed batch can be retried.`);
+    }
+    const ok = await log.updateBatch(record.time, "failed", { status: "running", error: undefined, completedAt: undefined, retries: (record.retries ?? 0) + 1 });
+    io.stdout.write(ok ? `batch ${record.time} will run again (retry ${(record.retries ?? 0) + 1}); watch it with \`sparkless status\`\n` : `batch ${record.time} could not be retried (its status changed)\n`);
     return ok ? 0 : 1;
   } finally {
-    await engine.close?.();
+    dynamodb.destroy();
   }
 }
 
@@ -177,7 +173,7 @@ export async function resetCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     // Every key of an app starts with its (URI-encoded) name and "#".
     const prefix = `${encodeURIComponent(app)}#`;
-    for (const table of [tables.meta, tables.data, tables.state]) {
+    for (const table of [tables.meta, tables.state]) {
       let start: Record<string, AttributeValue> | undefined;
       do {
         const page = await dynamodb.send(new ScanCommand({

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadApp, type AppDefinition } from "../app/app.js";
-import { DynamoBatchLog } from "../aws/dynamodb.js";
+import { DynamoBatchLog } from "../aws/dynamodb/batch-log.js";
 import { explainAwsError } from "../observability/aws-errors.js";
 import { positiveNumber, resolveTarget, tableNames, UsageError, type CliIo, type Target } from "../observability/target.js";
 import { renderStatus, summarizeBatches } from "../ui/batches.js";
@@ -17,9 +17,11 @@ export const STATUS_HELP = `sparkless status: the recent batches of an app, as a
 Usage:
   sparkless status [APP.ts | --app NAME] [options]
 
-For each batch: its time, input records, scheduling delay (batch time until its tasks started),
-processing time, total delay (batch time until done), quarantined records and status; then totals
-and the current lag (how far the newest completed batch is behind the clock, and batches waiting).
+For each batch: its time, input records, scheduling delay (batch time until it started), processing
+time, total delay (batch time until done), quarantined records, mode (in process: the coordinator ran
+it; fanned out: workers ran some of its stages) and status. A run of empty batches is one row ("N empty
+batches"). Then totals and the current lag (how far the newest completed batch is behind the clock,
+and batches waiting).
 
 Where it reads: --endpoint URL (DynamoDB's, or LocalStack's), else AWS_ENDPOINT_URL, else the
 \`sparkless local\` running in this directory, else AWS. Tables are named sparkless-APP-meta etc.,
@@ -30,7 +32,7 @@ Options:
   --endpoint URL       DynamoDB endpoint (\`sparkless local\` prints it)
   --region R           AWS region (default AWS_REGION or us-east-1)
   --meta-table NAME    the app's meta table
-  --limit N            newest N batches (default 20)
+  --limit N            newest N rows (default 20); with --json, newest N batches
   --watch              redraw every second until Ctrl-C (--interval S to change)
   --interval S         seconds between redraws with --watch (default 1)
   --json               the figures as JSON instead of a table
@@ -83,9 +85,12 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   const limit = positiveNumber("limit", values.limit, true) ?? 20;
   const intervalS = positiveNumber("interval", values.interval) ?? 1;
   const t = await openBatchLog(values, positionals[0], io);
-  const batchIntervalMs = t.module?.config.batchInterval.milliseconds;
+  // The interval the app's batches ran at (its AppInfo), to expand runs of empty batches: else the
+  // module's, else inferred from the batch times.
+  let batchIntervalMs: number | undefined;
   const read = async () => {
     try {
+      batchIntervalMs ??= (await t.batchLog.getApp())?.batchIntervalMs;
       return await t.batchLog.listBatches();
     } catch (e) {
       throw explainAwsError(e, { endpoint: t.target.endpoints.dynamodb, table: t.metaTable, command: "sparkless status" });
@@ -94,8 +99,9 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
   const draw = async () => {
     const records = await read();
     const now = Date.now();
-    if (values.json) return JSON.stringify({ app: t.app, now, totalBatches: records.length, ...summarizeBatches(records, { now, limit, batchIntervalMs }) }, null, 2) + "\n";
-    return renderStatus(records, { now, limit, batchIntervalMs, utc: values.utc, app: `${t.app} (${t.target.description})` });
+    const interval = batchIntervalMs ?? t.module?.config.batchInterval.milliseconds;
+    if (values.json) return JSON.stringify({ app: t.app, now, ...summarizeBatches(records, { now, limit, batchIntervalMs: interval }) }, null, 2) + "\n";
+    return renderStatus(records, { now, limit, batchIntervalMs: interval, utc: values.utc, app: `${t.app} (${t.target.description})` });
   };
   try {
     if (!values.watch) { io.stdout.write(await draw()); return 0; }

@@ -19,7 +19,7 @@ import {
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import { RDD, unionOf, type Emit } from "../rdd/rdd.js";
 import type { TaskContext } from "../rdd/scope.js";
-import type { BlockDescriptor } from "../storage/interfaces.js";
+import type { Allocation, BlockDescriptor, RecordBudget } from "../storage/interfaces.js";
 import type { Planner } from "./planner-api.js";
 import { StorageLevel } from "./storage-level.js";
 import { outputSpec, printOutput, saveAsTextFilesOutput, type ForeachFunction } from "./output.js";
@@ -35,6 +35,8 @@ type Elem = [unknown, unknown] | {} | null | undefined;
 export interface StreamingContextLike {
   readonly batchDuration: Duration;
   readonly defaultParallelism: number;
+  /** The state backend of stateful operations that do not choose one. */
+  readonly defaultStateBackend: StateBackend;
   /** Registers a new stream; throws if the context is started or stopped. */
   registerStream(stream: DStream<unknown>): string;
   registerOutput(stream: DStream<unknown>): void;
@@ -42,13 +44,28 @@ export interface StreamingContextLike {
   renameStream(stream: DStream<unknown>, name: string): string;
   /** Where `print()` writes its lines. */
   printLine(line: string): void;
+  /** Whether the context has started (or stopped): streams can no longer be configured. */
+  readonly started: boolean;
+}
+
+/** A batch the app completed, as input streams see it (backpressure's rate estimator). */
+export interface CompletedBatch {
+  readonly time: number;
+  readonly startedAt: number;
+  readonly completedAt: number;
+  readonly inputRecords: number;
 }
 
 /** What an input stream knows when it fixes a batch's blocks. */
 export interface AllocationContext {
-  /** Batch times are wall-clock times (not a test's manual clock), so sources may bound blocks by arrival time. */
-  readonly wallClock: boolean;
+  /** What the coordinator may still keep in memory of the records it reads (see RecordBudget). */
+  readonly budget: RecordBudget;
+  /** Batches completed by this coordinator process, oldest first. */
+  readonly completed: readonly CompletedBatch[];
 }
+
+/** The state backend of a stateful operation: "memory" (state in memory, checkpointed) or "dynamodb" (one item per key). */
+export type StateBackend = "memory" | "dynamodb";
 
 export interface DStreamSpec<T> {
   readonly kind: string;
@@ -58,21 +75,27 @@ export interface DStreamSpec<T> {
   compute(time: Time, planner: Planner, self: DStream<T>): Promise<RDD<T> | undefined>;
   /** How far back into its parents' past results this stream reads (a window's length). */
   readonly parentLookback?: Duration;
-  /** The stream reads its own past results (state, incremental windows), so it is always materialized. */
+  /** The stream reads its own past results (state, incremental windows): always stored, and checkpointed. */
   readonly mustPersist?: boolean;
   /** `persist()` on this stream persists another one instead (a window persists its parent, as in Spark). */
   readonly persistTarget?: DStream<any>;
-  /** Stores one partition of a materialized result. Default: the block store. */
+  /** Stores one partition of a result (in `tc.services.blocks`). Default: the partition's elements. */
   materialize?(rdd: RDD<T>, partition: number, tc: TaskContext, time: number, self: DStream<T>): Promise<void>;
-  /** Reads one partition of a materialized result. Default: the block store. */
+  /** Reads one partition of a stored result. Default: the stored elements. */
   readStored?(time: number, partition: number, tc: TaskContext, emit: Emit<T>, self: DStream<T>): Promise<void>;
+  /** The per-key backend keeps this stream's results durably, versioned by batch time: not in memory, not checkpointed. */
+  readonly durableState?: boolean;
+  /** What a stored partition is: a StateMap ("state"), mapWithState's elements and state ("mapped-state"), or its elements (default). */
+  readonly storedForm?: "state" | "mapped-state";
+  /** The spec's default checkpoint interval, as a multiple of its slide (mapWithState: 10, Spark's). */
+  readonly checkpointSlides?: number;
   /**
    * For input streams: fixes the blocks of a batch. Runs once per batch, in the coordinator.
    * `previous` is the state this stream returned for the batch before (undefined at first).
    */
-  allocateBlocks?(time: Time, previous: unknown, context: AllocationContext): Promise<BlockDescriptor[] | { blocks: BlockDescriptor[]; state: unknown }>;
-  /** For Kinesis input streams: the stream's name, so runtimes can create it. */
-  readonly kinesisStreamName?: string;
+  allocateBlocks?(time: Time, previous: unknown, context: AllocationContext): Promise<BlockDescriptor[] | Allocation>;
+  /** For input streams: the source and what it reads (a Kinesis stream's name), for upgrade checks and runtimes that create it. */
+  readonly input?: { readonly source: string; readonly name: string };
   /** For output streams: what runs once per batch with the parent's RDD. */
   readonly output?: ForeachFunction<unknown>;
   /** The partitioner of every RDD the stream produces, when it is fixed (keyed operations). */
@@ -88,7 +111,10 @@ export class DStream<T> {
   zeroTime: Time | undefined;
   /** How long results are kept for later batches; set when the context starts. */
   rememberDuration: Duration | undefined;
+  /** Set by `checkpoint(interval)`. */
   checkpointDuration: Duration | undefined;
+  /** How often the stream's result is checkpointed, for streams that are; set when the context starts. */
+  checkpointInterval: Duration | undefined;
   private _storageLevel = StorageLevel.NONE;
   private _name: string | undefined;
 
@@ -136,7 +162,7 @@ export class DStream<T> {
 
   /** Materializes each batch's result once (see StorageLevel for what the levels mean here). */
   persist(level: StorageLevel = StorageLevel.MEMORY_ONLY_SER): this {
-    if (this.zeroTime) {
+    if (this.zeroTime || this.ssc.started) {
       throw new IllegalStateError(`Cannot change the storage level of ${this} after the streaming context has started. Call persist() before start().`);
     }
     if (this.spec.persistTarget) { this.spec.persistTarget.persist(level); return this; }
@@ -147,7 +173,7 @@ export class DStream<T> {
 
   /** Spark's data checkpoint interval: how often this stream's result is saved. Must be a multiple of the slide. */
   checkpoint(interval: Duration): this {
-    if (this.zeroTime) throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
+    if (this.zeroTime || this.ssc.started) throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
     if (interval instanceof Duration && interval.less(this.slideDuration)) {
       throw new InvalidGraphError(
         `The checkpoint interval for ${this} has been set to ${interval} which is lower than its slide time (${this.slideDuration}). Please set it to at least ${this.slideDuration}.`,
@@ -299,11 +325,12 @@ export class DStream<T> {
         ? numPartitionsOrOptions
         : { numPartitions: numPartitionsOrOptions as number | undefined, initialState };
     const part = this.partitionerFor(options.numPartitions);
-    return this.make(stateSpec(this, update, part, options.initialState ?? options.initialRDD));
+    const backend = requireStateBackend(options.stateBackend ?? this.ssc.defaultStateBackend);
+    return this.make(stateSpec(this, update, part, options.initialState ?? options.initialRDD, backend));
   }
 
   mapWithState<K, V, S, M>(this: DStream<Pair<K, V>>, spec: StateSpec<K, V, S, M>): MapWithStateDStream<K, S, M> {
-    return mapWithStateSpecs(this, spec, (s) => this.make(s), this.ssc.defaultParallelism);
+    return mapWithStateSpecs(this, spec, (s) => this.make(s), this.ssc.defaultParallelism, this.ssc.defaultStateBackend);
   }
 
   // ---- windows ------------------------------------------------------------------------------
@@ -380,6 +407,13 @@ export class DStream<T> {
     const out = this.make(outputSpec(this, saveAsTextFilesOutput(prefix, suffix), "saveAsTextFiles"));
     this.ssc.registerOutput(out as DStream<unknown>);
   }
+}
+
+export function requireStateBackend(backend: unknown): StateBackend {
+  if (backend !== "memory" && backend !== "dynamodb") {
+    throw new InvalidArgumentError(`Expected \`stateBackend\` to be "memory" or "dynamodb", got \`${describe(backend)}\`. "memory" keeps state in the coordinator's memory with checkpoints; "dynamodb" keeps one item per key.`);
+  }
+  return backend;
 }
 
 function checkTransformResult<U>(rdd: RDD<U>, op: string): RDD<U> {

@@ -13,7 +13,6 @@ import { decode as decodeCodec } from "../core/codec.js";
 import { IllegalStateError, InvalidArgumentError, RecordProcessingError, describe } from "../core/errors.js";
 import type { ReplayableSource } from "../storage/interfaces.js";
 import type { DStreamSpec } from "./dstream.js";
-import { faultPoint } from "../testing/faults.js";
 import { updateRate, type RateEstimatorOptions, type RateEstimatorState } from "../scheduler/rate-estimator.js";
 import type { EngineServices } from "../storage/interfaces.js";
 
@@ -40,12 +39,6 @@ export interface KinesisStreamOptions<T> {
    * estimator's options. @default false
    */
   backpressure?: boolean | (RateEstimatorOptions & { initialRate?: number });
-  /**
-   * With a wall clock and no per-shard cap, a batch at time T takes the records
-   * that arrived before T − settleMs, so every one of them is readable when the
-   * batch runs; the coordinator then reads no records to fix the batch. @default 500
-   */
-  settleMs?: number;
 }
 
 /** What a Kinesis input remembers between batches: the shard positions and the backpressure estimator. */
@@ -84,41 +77,36 @@ export function kinesisInputSpec<T>(
   return {
     kind: "kinesisStream",
     parents: [],
-    kinesisStreamName: streamName,
+    input: { source: "kinesis", name: streamName },
     allocateBlocks: async (time, prev, context) => {
       const previous = prev as KinesisInputState | undefined;
-      if (!options.backpressure) {
-        // Counting blocks needs the coordinator to read them; bounding them by arrival time does not.
-        const byArrival = context.wallClock && max === undefined;
-        return source(services()).allocate(streamName, prev, byArrival ? { arrivalBefore: time.milliseconds - (options.settleMs ?? 500) } : { maxRecordsPerShard: max });
-      }
-      const bp = options.backpressure === true ? {} : options.backpressure;
-      const interval = batchIntervalMs();
       let rate = previous?.rate;
-      // Account for every batch completed since the last estimate (in time order, as Spark's listener would).
-      const completed = (await services().batchLog.listBatches({ fromTime: (rate?.lastBatch ?? 0) + 1 }))
-        .filter((b) => b.status === "completed" && b.time < time.milliseconds && b.startedAt !== undefined && b.completedAt !== undefined);
-      for (const b of completed) {
-        rate = updateRate(rate, {
-          time: b.time, completedAt: b.completedAt!, records: b.inputRecords ?? 0,
-          processingMs: b.completedAt! - b.startedAt!, schedulingDelayMs: b.startedAt! - b.time,
-        }, Math.max(1, interval), bp);
+      let cap = max;
+      if (options.backpressure) {
+        const bp = options.backpressure === true ? {} : options.backpressure;
+        const interval = batchIntervalMs();
+        // Account for every batch completed since the last estimate, in time order, as Spark's listener would.
+        for (const b of context.completed) {
+          if (b.time <= (rate?.lastBatch ?? 0) || b.time >= time.milliseconds) continue;
+          rate = updateRate(rate, {
+            time: b.time, completedAt: b.completedAt, records: b.inputRecords,
+            processingMs: b.completedAt - b.startedAt, schedulingDelayMs: b.startedAt - b.time,
+          }, Math.max(1, interval), bp);
+        }
+        const perSecond = rate && rate.latestRate > 0 ? rate.latestRate : bp.initialRate;
+        const shards = Math.max(1, previous?.shards ?? 1);
+        if (perSecond !== undefined) cap = Math.max(1, Math.min(max ?? Infinity, Math.ceil((perSecond * Math.max(1, interval)) / 1000 / shards)));
       }
-      const perSecond = rate && rate.latestRate > 0 ? rate.latestRate : bp.initialRate;
-      const shards = Math.max(1, previous?.shards ?? 1);
-      const cap = perSecond === undefined ? max : Math.max(1, Math.min(max ?? Infinity, Math.ceil((perSecond * Math.max(1, interval)) / 1000 / shards)));
-      const { blocks, state } = await source(services()).allocate(streamName, previous?.kinesis, { maxRecordsPerShard: cap });
-      return { blocks, state: { kinesis: state, rate, shards: blocks.length } satisfies KinesisInputState };
+      const a = await source(services()).allocate(streamName, previous?.kinesis, { maxRecordsPerShard: cap, budget: context.budget });
+      return { blocks: a.blocks, ...(a.records ? { records: a.records } : {}), state: { kinesis: a.state, ...(rate ? { rate } : {}), shards: a.blocks.length } satisfies KinesisInputState };
     },
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);
-      return planner.leaf<T>(blocks.length, async (p, tc, emit, leaf) => {
+      return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
         const block = blocks[p]!;
-        const records = (await source(tc.services).read(block)) as RawRecord[];
-        // Time-bounded blocks are counted as they are read (counted blocks were counted when fixed),
-        // once: by the first stage that reads them, not by every stage that does.
-        if (typeof block.count !== "number" && (tc.stage === undefined || tc.stage === leaf.firstStage)) tc.count("inputRecords", records.length);
-        await faultPoint("worker.after-read");
+        const reader = tc.services.sources.get("kinesis");
+        if (!reader) throw new IllegalStateError(`kinesisStream("${streamName}") needs an engine with Kinesis to read its blocks.`);
+        const records = (await reader.read(block)) as RawRecord[];
         const excluded = tc.scope.excludedRecords;
         for (const r of records) {
           if (excluded?.has(`${r.stream}/${r.shardId}/${r.sequenceNumber}`)) continue;
@@ -142,7 +130,6 @@ export function kinesisInputSpec<T>(
             );
           }
         }
-        tc.count("recordsRead", records.length);
       }, undefined, `${self.id}@${time.milliseconds}`);
     },
   };

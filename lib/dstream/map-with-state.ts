@@ -12,14 +12,17 @@
  * says otherwise).
  */
 import { Duration, Time } from "../core/duration.js";
-import { IllegalStateError, InvalidArgumentError, NoSuchElementError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
+import {
+  IllegalStateError, InvalidArgumentError, MissingDataError, NoSuchElementError, describe, requireFunction, requirePositiveInt,
+} from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
-import { NarrowDependency, RDD, ShuffledRDD, type Emit } from "../rdd/rdd.js";
+import { NarrowDependency, RDD, ShuffledRDD } from "../rdd/rdd.js";
 import type { TaskContext } from "../rdd/scope.js";
+import { StateMap, type MappedWithState } from "../state/state-map.js";
 import type { StateEntry } from "../storage/interfaces.js";
-import type { DStream, DStreamSpec } from "./dstream.js";
+import { requireStateBackend, type DStream, type DStreamSpec, type StateBackend } from "./dstream.js";
 import type { Planner } from "./planner-api.js";
-import { commitState, toRDD } from "./state.js";
+import { detach, toRDD } from "./state.js";
 
 type Pair<K, V> = readonly [K, V];
 
@@ -105,6 +108,13 @@ export class StateSpec<K, V, S, M> {
   numPartitions(n: number): this { this._numPartitions = requirePositiveInt("numPartitions", n); return this; }
   partitioner(p: Partitioner): this { this._numPartitions = p; return this; }
   initialState(data: Iterable<Pair<K, S>> | RDD<Pair<K, S>>): this { this._initialState = data; return this; }
+  /**
+   * Where the state lives: "memory" (the coordinator's memory, checkpointed) or "dynamodb" (one item
+   * per key, read only for the keys with data: for very large, sparse state). @default the app's
+   */
+  stateBackend(backend: StateBackend): this { this._backend = requireStateBackend(backend); return this; }
+  private _backend: StateBackend | undefined;
+  getStateBackend(): StateBackend | undefined { return this._backend; }
   getTimeoutInterval(): Duration | undefined { return this._timeout; }
   getNumPartitions(): number | Partitioner | undefined { return this._numPartitions; }
   getInitialState(): Iterable<Pair<K, S>> | RDD<Pair<K, S>> | undefined { return this._initialState; }
@@ -116,18 +126,22 @@ export type MapWithStateDStream<K, S, M> = DStream<M> & {
   stateSnapshots(): DStream<[K, S]>;
 };
 
-interface Changes { puts: StateEntry[]; removes: unknown[]; mapped: unknown[] }
+type Changes = Map<KeyId, { key: unknown; entry: StateEntry | undefined }>;
 
-/** One batch of mapWithState over one partition: reads touched (or, on scan batches, all) keys' state. */
+/**
+ * One batch of mapWithState over one partition. It reads the state of the
+ * keys with data (and, on full-scan batches, every key, for timeouts), and
+ * returns the mapped elements and the changed keys; the caller stores both.
+ */
 class MapWithStateRDD<K, V, S, M> extends RDD<M> {
   readonly numPartitions: number;
   constructor(
     planner: Planner,
     private readonly data: RDD<Pair<K, V>>,
     private readonly spec: StateSpec<K, V, S, M>,
-    private readonly operatorId: string,
     private readonly time: Time,
-    private readonly prevTime: number | undefined,
+    /** The time of the previous state; undefined on the first batch (the initial state). */
+    readonly prevTime: number | undefined,
     private readonly initial: RDD<Pair<K, S>> | undefined,
     private readonly fullScan: boolean,
     partitioner: Partitioner,
@@ -135,26 +149,37 @@ class MapWithStateRDD<K, V, S, M> extends RDD<M> {
     super(planner, [new NarrowDependency(data as RDD<unknown>), ...(initial ? [new NarrowDependency(initial as RDD<unknown>)] : [])]);
     this.numPartitions = partitioner.numPartitions;
   }
-  async run(p: number, tc: TaskContext, emit: Emit<M>): Promise<void> {
-    for (const m of (await this.changes(p, tc)).mapped) emit(m as M);
+  async run(): Promise<void> {
+    throw new IllegalStateError("mapWithState's result is read from its stored partitions, never recomputed in place.");
   }
-  async changes(p: number, tc: TaskContext): Promise<Changes> {
+
+  /** The initial state of partition `p` (the first batch). */
+  async initialState(p: number, tc: TaskContext): Promise<StateMap> {
+    const state = new StateMap(new Map(), new Map(), this.time.milliseconds);
+    const t = this.time.milliseconds;
+    if (this.initial) {
+      await this.initial.run(p, tc, (kv) => {
+        const id = keyId(kv[0]);
+        state.entries.set(id, { key: kv[0], value: kv[1], updatedAt: t });
+        state.dirty.set(id, kv[0]);
+      });
+    }
+    return state;
+  }
+
+  /**
+   * Maps partition `p`'s records in order against the state, read through `lookup` (the previous
+   * state, or the per-key store) and, on full-scan batches, `all` (every entry, for timeouts).
+   */
+  async compute(
+    p: number, tc: TaskContext, lookup: (keys: unknown[]) => Promise<Map<KeyId, StateEntry>>, all: () => Promise<Iterable<StateEntry>>,
+  ): Promise<{ mapped: unknown[]; changes: Changes }> {
     const records: Pair<K, V>[] = [];
     await this.data.run(p, tc, (kv) => { records.push(kv); });
     const t = this.time.milliseconds;
-    const states = new Map<KeyId, { key: K; value: S; updatedAt: number }>();
-    const firstBatch = this.prevTime === undefined;
-    if (firstBatch) {
-      if (this.initial) await this.initial.run(p, tc, (kv) => { states.set(keyId(kv[0]), { key: kv[0], value: kv[1], updatedAt: t }); });
-    } else {
-      const entries = this.fullScan
-        ? await tc.services.state.scan(this.operatorId, p, this.prevTime!)
-        : await tc.services.state.getMany(this.operatorId, p, records.map((kv) => kv[0]), this.prevTime!);
-      for (const e of entries) states.set(keyId(e.key), { key: e.key as K, value: e.value as S, updatedAt: e.updatedAt });
-    }
-    // Per touched key: its new entry, or undefined when removed.
-    const changed = new Map<KeyId, { key: unknown; entry: StateEntry | undefined }>();
-    if (firstBatch) for (const [id, e] of states) changed.set(id, { key: e.key, entry: e });
+    const current = await lookup(records.map((kv) => kv[0]));
+    const changes: Changes = new Map();
+    const valueOf = (id: KeyId) => (changes.has(id) ? changes.get(id)!.entry : current.get(id));
     const mapped: unknown[] = [];
     const state = new State<S>();
     const timeout = this.spec.getTimeoutInterval();
@@ -162,36 +187,32 @@ class MapWithStateRDD<K, V, S, M> extends RDD<M> {
     const out = (m: M | undefined) => { if (m !== undefined || emitUndefined) mapped.push(m); };
     for (const [key, value] of records) {
       const id = keyId(key);
-      const cur = states.get(id);
-      state.wrap(cur?.value, cur !== undefined);
+      const cur = valueOf(id);
+      // A copy: the function may change its state object in place before (or without) update().
+      state.wrap(cur ? detach(cur.value as S) : undefined, cur !== undefined);
       const result = this.spec.fn(this.time, key, value, state);
       if (state.isRemoved()) {
-        states.delete(id);
-        changed.set(id, { key, entry: undefined });
+        changes.set(id, { key, entry: undefined });
       } else if (state.isUpdated() || (state.exists() && timeout)) {
-        const e = { key, value: state.get(), updatedAt: t };
-        states.set(id, e);
-        changed.set(id, { key, entry: e });
+        changes.set(id, { key, entry: { key, value: state.get(), updatedAt: t } });
       }
       out(result);
     }
     if (this.fullScan && timeout) {
       const threshold = t - timeout.milliseconds;
-      for (const [id, e] of [...states]) {
-        if (e.updatedAt >= threshold) continue;
-        state.wrap(e.value, true, true);
-        out(this.spec.fn(this.time, e.key, undefined, state));
-        states.delete(id);
-        changed.set(id, { key: e.key, entry: undefined });
+      const expired: StateEntry[] = [];
+      for (const e of await all()) {
+        const id = keyId(e.key);
+        const now = changes.has(id) ? changes.get(id)!.entry : e;
+        if (now && now.updatedAt < threshold) expired.push(now);
+      }
+      for (const e of expired) {
+        state.wrap(detach(e.value as S), true, true);
+        out(this.spec.fn(this.time, e.key as K, undefined, state));
+        changes.set(keyId(e.key), { key: e.key, entry: undefined });
       }
     }
-    const puts: StateEntry[] = [];
-    const removes: unknown[] = [];
-    for (const { key, entry } of changed.values()) {
-      if (entry) puts.push(entry);
-      else removes.push(key);
-    }
-    return { puts, removes, mapped };
+    return { mapped, changes };
   }
 }
 
@@ -200,17 +221,22 @@ export function mapWithStateSpecs<K, V, S, M>(
   spec: StateSpec<K, V, S, M>,
   make: <T>(s: DStreamSpec<T>) => DStream<T>,
   defaultParallelism: number,
+  defaultBackend: StateBackend,
 ): MapWithStateDStream<K, S, M> {
   if (!(spec instanceof StateSpec)) {
     throw new InvalidArgumentError(`Expected mapWithState to get a StateSpec, got \`${describe(spec)}\`. Use StateSpec.function((key, value, state) => ...).`);
   }
   const n = spec.getNumPartitions();
   const partitioner = n instanceof HashPartitioner ? n : new HashPartitioner(n ?? defaultParallelism);
+  const durable = requireStateBackend(spec.getStateBackend() ?? defaultBackend) === "dynamodb";
   const internal: DStream<M> = make<M>({
     kind: "mapWithState",
     parents: [parent],
     mustPersist: true,
     partitioner,
+    checkpointSlides: DEFAULT_CHECKPOINT_DURATION_MULTIPLIER,
+    // On the per-key backend the state is durable already: never checkpointed, read as of a batch time.
+    ...(durable ? { durableState: true } : { storedForm: "mapped-state" as const }),
     compute: async (time, planner, self) => {
       const data = (await planner.getOrCompute(parent, time)) ?? planner.emptyRDD<Pair<K, V>>();
       const partitioned = new ShuffledRDD<K, V, V>(data, partitioner) as unknown as RDD<Pair<K, V>>;
@@ -220,17 +246,55 @@ export function mapWithStateSpecs<K, V, S, M>(
       const initial = first && initialData
         ? (new ShuffledRDD<K, S, S>(toRDD(initialData, planner), partitioner) as unknown as RDD<Pair<K, S>>)
         : undefined;
+      // The memory backend's state after the previous batch: from memory, a checkpoint, or recomputed.
+      if (!first && !durable && !(await planner.stateAt(self as DStream<unknown>, prevTime))) {
+        throw new MissingDataError(`The state of ${self} after ${prevTime} is not available, and the stream has no result then to recompute it from.`);
+      }
       const every = self.checkpointDuration ?? self.slideDuration.times(DEFAULT_CHECKPOINT_DURATION_MULTIPLIER);
       const fullScan = time.since(planner.zeroTime).isMultipleOf(every);
-      return new MapWithStateRDD<K, V, S, M>(
-        planner, partitioned, spec, self.id, time, first ? undefined : prevTime.milliseconds, initial, fullScan, partitioner,
-      );
+      return new MapWithStateRDD<K, V, S, M>(planner, partitioned, spec, time, first ? undefined : prevTime.milliseconds, initial, fullScan, partitioner);
     },
     materialize: async (rdd, p, tc, time, self) => {
-      const { puts, removes, mapped } = await (rdd as MapWithStateRDD<K, V, S, M>).changes(p, tc);
-      // Mapped data first: a retry after the state commit still rewrites the same mapped data.
-      await tc.services.blocks.put(self.id, time, p, mapped);
-      await commitState(tc, self.id, p, time, puts, removes);
+      const r = rdd as MapWithStateRDD<K, V, S, M>;
+      const blocks = tc.services.blocks;
+      if (durable) {
+        const store = tc.services.state;
+        const asOf = r.prevTime;
+        const initial = asOf === undefined ? await r.initialState(p, tc) : undefined;
+        const { mapped, changes } = await r.compute(p, tc, async (keys) => {
+          if (initial) return initial.entries;
+          const found = await store.getMany(self.id, p, keys, asOf!);
+          return new Map(found.map((e) => [keyId(e.key), e]));
+        }, async () => (initial ? initial.entries.values() : store.scan(self.id, p, asOf!)));
+        const puts: StateEntry[] = [];
+        const removes: unknown[] = [];
+        if (initial) for (const [id, e] of initial.entries) if (!changes.has(id)) puts.push(e);
+        for (const { key, entry } of changes.values()) { if (entry) puts.push(entry); else removes.push(key); }
+        // Mapped data first: a re-run after the state commit still stores the same mapped data.
+        blocks.put(self.id, time, p, { mapped, state: undefined });
+        await store.commit(self.id, p, time, puts, removes);
+        return;
+      }
+      let state: StateMap;
+      let previous: MappedWithState | undefined;
+      if (r.prevTime === undefined) {
+        state = await r.initialState(p, tc);
+      } else {
+        previous = blocks.get(self.id, r.prevTime, p) as MappedWithState;
+        if (!(previous?.state instanceof StateMap)) throw new MissingDataError(`The state of ${self} at ${r.prevTime} ms (partition ${p}) is not in memory.`);
+        state = previous.state;
+      }
+      const { mapped, changes } = await r.compute(p, tc, async () => state.entries, async () => state.entries.values());
+      // Every change is computed before the state moves, so a failure above leaves the previous state whole.
+      blocks.put(self.id, time, p, { mapped, state } satisfies MappedWithState);
+      state.advance(time, changes);
+      // The state object now stands at `time`; the previous batch keeps only its mapped elements.
+      if (previous) blocks.put(self.id, r.prevTime!, p, { mapped: previous.mapped, state: undefined });
+    },
+    readStored: async (time, p, tc, emit) => {
+      const stored = tc.services.blocks.get(internal.id, time, p) as MappedWithState;
+      if (!stored.mapped) throw new MissingDataError(`The elements ${internal} mapped at ${time} ms are not in memory (a checkpoint holds its state only).`);
+      for (const m of stored.mapped) emit(m as M);
     },
   });
   let snapshotStream: DStream<[K, S]> | undefined;
@@ -241,9 +305,15 @@ export function mapWithStateSpecs<K, V, S, M>(
       partitioner,
       compute: async (time, planner) => {
         if (!(await planner.getOrCompute(internal, time))) return undefined;
+        const t = time.milliseconds;
         return planner.leaf<[K, S]>(partitioner.numPartitions, async (p, tc, emit) => {
-          for (const e of await tc.services.state.scan(internal.id, p, time.milliseconds)) emit([e.key as K, e.value as S]);
-        }, partitioner, `stateSnapshots@${time}`);
+          if (durable) {
+            for (const e of await tc.services.state.scan(internal.id, p, t)) emit([e.key as K, e.value as S]);
+            return;
+          }
+          const state = (tc.services.blocks.get(internal.id, t, p) as MappedWithState).state;
+          for (const e of state.entries.values()) emit([e.key as K, e.value as S]);
+        }, partitioner, `stateSnapshots@${t}`, true);
       },
     }));
   return Object.assign(internal, { stateSnapshots: snapshots }) as MapWithStateDStream<K, S, M>;

@@ -16,10 +16,21 @@ export interface Planner extends RDDScope {
   /** The zero time of the context: the first batch is zeroTime + batchInterval. */
   readonly zeroTime: Time;
   getOrCompute<T>(stream: DStream<T>, time: Time): Promise<RDD<T> | undefined>;
+  /**
+   * Makes a stateful stream's state after batch `time` readable in this batch (from memory, a
+   * checkpoint, or by computing the stream at `time`); false when the stream has no result then.
+   */
+  stateAt(stream: DStream<unknown>, time: Time): Promise<boolean>;
   /** The input blocks recorded for an input stream at a batch time. */
   blocksFor(streamId: string, time: Time): Promise<BlockDescriptor[]>;
   parallelize<T>(data: readonly T[], numSlices: number): RDD<T>;
   emptyRDD<T>(): RDD<T>;
-  /** A leaf RDD whose partitions are read by `read`. */
-  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: (x: T) => void, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T>;
+  /**
+   * A leaf RDD whose partitions are read by `read`. `local`: it reads the coordinator's memory, so
+   * only the coordinator can compute it.
+   */
+  leaf<T>(
+    numPartitions: number, read: (p: number, tc: TaskContext, emit: (x: T) => void, leaf: LeafRDD<T>) => Promise<void>,
+    partitioner?: Partitioner, label?: string, local?: boolean,
+  ): RDD<T>;
 }

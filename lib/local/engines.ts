@@ -21,6 +21,8 @@ export interface EngineEndpoints {
   kinesis: string;
   dynamodb: string;
   sqs: string;
+  /** fauxqs serves S3 on its SQS endpoint (path-style). */
+  s3: string;
   region: string;
 }
 
@@ -636,6 +638,7 @@ export async function startEmbeddedEngines(options: StartEmbeddedEnginesOptions 
     kinesis: running.kinesis?.endpoint ?? "",
     dynamodb: running.dynamodb?.endpoint ?? "",
     sqs: running.sqs?.endpoint ?? "",
+    s3: running.sqs?.endpoint ?? "",
     region,
     startupMs,
     processIds: [

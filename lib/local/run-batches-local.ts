@@ -1,8 +1,9 @@
 /**
  * runBatches({ engine: "local" }): the same pipeline, batch for batch,
- * through the real path: Kinesis input, the coordinator's batch generation,
- * SQS task messages, workers (the Lambda worker handler's logic) and
- * DynamoDB batch log, shuffle, blocks and state, on the embedded engines.
+ * through the real path: Kinesis input, the coordinator's job generator,
+ * its batch log and checkpoints in DynamoDB, and, for batches that fan out
+ * (`execution: "fan-out"`), SQS task and result messages, the Lambda worker
+ * handler and S3, on the embedded engines.
  *
  * Input batch i of stream j is put into Kinesis stream j, slice p into shard
  * p (so `inputPartitions` means the same thing as in memory), and batch i is
@@ -13,11 +14,9 @@
 import { ListShardsCommand, PutRecordCommand } from "@aws-sdk/client-kinesis";
 import { ManualClock } from "../core/clock.js";
 import { encode } from "../core/codec.js";
-import { Time } from "../core/duration.js";
-import { TaskFailedError } from "../core/errors.js";
 import { sliceBounds } from "../rdd/rdd.js";
 import { resolveConfig, type AppDefinition } from "../app/app.js";
-import { pollTasks, Worker } from "../runtime/worker.js";
+import { runEventSourceMapping, Worker } from "../runtime/worker.js";
 import { StreamingContext } from "../streaming/context.js";
 import type { RunBatchesOptions } from "../testing/run-batches.js";
 import type { DStream } from "../dstream/dstream.js";
@@ -54,22 +53,30 @@ export async function runBatchesLocal<T>(options: RunBatchesOptions<T>, numBatch
       const shards = (await kinesis.send(new ListShardsCommand({ StreamName: s }))).Shards ?? [];
       hashKeys.push(shards.sort((a, b) => (a.ShardId! < b.ShardId! ? -1 : 1)).map((sh) => sh.HashKeyRange!.StartingHashKey!));
     }
-    const out: T[][] = [];
+    const out = new Map<number, T[]>();
     const app: AppDefinition = {
-      config: resolveConfig({ name: id, batchInterval: options.batchInterval, defaultParallelism: options.defaultParallelism, maxTaskAttempts: 1 }),
+      config: resolveConfig({
+        name: id, batchInterval: options.batchInterval, defaultParallelism: options.defaultParallelism, maxTaskAttempts: 1,
+        ...(options.execution ? { execution: { mode: options.execution } } : {}),
+      }),
       build: (ssc) => {
         const inputs = streams.map((s) => ssc.kinesisStream<unknown>(s, { decode: "codec" }));
         const result = options.pipeline(...(inputs as DStream<any>[]));
-        result.foreachRDD(async (rdd) => { out.push(await rdd.collect()); });
+        result.foreachRDD(async (rdd, time) => { out.set(time.milliseconds, await rdd.collect()); });
       },
     };
     const clock = new ManualClock(0);
-    const ssc = new StreamingContext({ batchInterval: app.config.batchInterval, clock, engine: env.engine, appName: id, defaultParallelism: app.config.defaultParallelism, print: options.print });
+    const ssc = new StreamingContext({
+      batchInterval: app.config.batchInterval, clock, engine: env.engine, appName: id, defaultParallelism: app.config.defaultParallelism,
+      print: options.print, maxTaskAttempts: 1, retryDelayMs: 0, execution: app.config.execution,
+    });
     app.build(ssc);
-    const scheduler = ssc.prepare(0);
-    // Workers as the event source mapping runs them: batches of up to 10 messages, failures left for redelivery.
-    const worker = new Worker(app, env.engine, { print: options.print, retryDelayMs: 0 });
-    for (let w = 0; w < 2; w++) loops.push(pollTasks(env.engine.queue, worker, abort.signal));
+    const graph = ssc.prepare(0);
+    await env.engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: options.batchInterval.milliseconds, fingerprint: graph.fingerprint(), createdAt: 0 });
+    const generator = ssc.newGenerator();
+    // Workers as the event source mapping runs them: batches of up to 10 messages, the Lambda handler's code.
+    const worker = new Worker(app, env.engine, { clock });
+    for (let w = 0; w < 2; w++) loops.push(runEventSourceMapping(env.engine.tasks, worker, abort.signal));
     const interval = options.batchInterval.milliseconds;
     for (let i = 0; i < numBatches; i++) {
       for (let j = 0; j < streams.length; j++) {
@@ -88,15 +95,9 @@ export async function runBatchesLocal<T>(options: RunBatchesOptions<T>, numBatch
       }
       const time = (i + 1) * interval;
       clock.setTime(time);
-      await scheduler.generateBatch(new Time(time));
-      for (;;) {
-        const r = await env.engine.batchLog.getBatch(time);
-        if (r?.status === "completed") break;
-        if (r?.status === "failed") throw new TaskFailedError(r.error ?? `batch ${time} failed`, time, "?", 0, 1);
-        await new Promise((res) => setTimeout(res, 5));
-      }
+      await generator.runBatch(time, abort.signal);
     }
-    return out;
+    return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
   } finally {
     abort.abort();
     await Promise.allSettled(loops);

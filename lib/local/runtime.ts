@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { CreateStreamCommand, DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { loadApp, type AppDefinition } from "../app/app.js";
 import { createAwsEngine, engineConfigToEnv, type AwsEngine, type AwsEngineConfig } from "../aws/engine.js";
-import { createTables } from "../aws/dynamodb.js";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { createTables } from "../aws/dynamodb/tables.js";
 import { createQueues } from "../aws/sqs.js";
 import { runCoordinator } from "../runtime/coordinator.js";
 import { StreamingContext } from "../streaming/context.js";
@@ -37,7 +38,9 @@ export interface PrepareOptions {
   /** One endpoint for every service (LocalStack); nothing is started. */
   endpoint?: string;
   /** Engines already started by this process (shared by several runs); nothing is started. */
-  endpoints?: { kinesis: string; dynamodb: string; sqs: string };
+  endpoints?: { kinesis: string; dynamodb: string; sqs: string; s3: string };
+  /** Where checkpoint pages go. @default "dynamodb" */
+  checkpointStore?: "dynamodb" | "s3";
   region?: string;
   /** Suffix for table and queue names, so several runs can share engines. @default "" */
   suffix?: string;
@@ -50,18 +53,23 @@ export async function prepareLocal(options: PrepareOptions): Promise<LocalEnviro
   const region = options.region ?? "us-east-1";
   const engines = options.endpoint || options.endpoints ? undefined : await startEmbeddedEngines({ log: options.log });
   const endpoints = options.endpoints ?? (options.endpoint
-    ? { kinesis: options.endpoint, dynamodb: options.endpoint, sqs: options.endpoint }
-    : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs });
+    ? { kinesis: options.endpoint, dynamodb: options.endpoint, sqs: options.endpoint, s3: options.endpoint }
+    : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs, s3: engines!.s3 });
   const base = `sparkless-${options.app}${options.suffix ?? ""}`;
-  const tables = { meta: `${base}-meta`, data: `${base}-data`, state: `${base}-state` };
-  const bootstrap: AwsEngineConfig = { app: options.app, region, tables, taskQueueUrl: "pending", endpoints, credentials: LOCAL_CREDENTIALS };
+  const tables = { meta: `${base}-meta`, state: `${base}-state` };
+  const bucket = base.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+  const bootstrap: AwsEngineConfig = {
+    app: options.app, region, tables, bucket, taskQueueUrl: "pending", resultQueueUrl: "pending", endpoints, credentials: LOCAL_CREDENTIALS,
+    ...(options.checkpointStore ? { checkpointStore: options.checkpointStore } : {}),
+  };
   const probe = createAwsEngine(bootstrap);
   try {
     await createTables(probe.clients.dynamodb, tables);
-    const { tasksUrl } = await createQueues(probe.clients.sqs, { tasks: `${base}-tasks`, dlq: `${base}-tasks-dlq` }, {
+    const { tasksUrl, resultsUrl } = await createQueues(probe.clients.sqs, { tasks: `${base}-tasks`, dlq: `${base}-tasks-dlq`, results: `${base}-results` }, {
       visibilityTimeoutS: options.visibilityTimeoutS ?? 30, maxReceiveCount: options.maxReceiveCount ?? 10,
     });
-    const config: AwsEngineConfig = { ...bootstrap, taskQueueUrl: tasksUrl };
+    await createBucket(probe, bucket);
+    const config: AwsEngineConfig = { ...bootstrap, taskQueueUrl: tasksUrl, resultQueueUrl: resultsUrl };
     const engine = createAwsEngine(config);
     return {
       config, engine, engines,
@@ -72,11 +80,19 @@ export async function prepareLocal(options: PrepareOptions): Promise<LocalEnviro
   }
 }
 
+async function createBucket(engine: AwsEngine, bucket: string): Promise<void> {
+  try {
+    await engine.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (e) {
+    if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test((e as Error).name)) throw e;
+  }
+}
+
 /** The Kinesis streams an app reads, found by building its graph once. */
 export function kinesisStreamsOf(app: AppDefinition): string[] {
   const ssc = new StreamingContext({ batchInterval: app.config.batchInterval, print: () => undefined });
   app.build(ssc);
-  return [...new Set(ssc.graph.inputs.map((s) => s.spec.kinesisStreamName).filter((n): n is string => !!n))];
+  return [...new Set(ssc.graph.inputs.filter((s) => s.spec.input?.source === "kinesis").map((s) => s.spec.input!.name))];
 }
 
 export async function ensureStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
@@ -143,7 +159,10 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
   const log = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
   if (options.batchInterval) process.env.SPARKLESS_CONFIG = JSON.stringify({ ...JSON.parse(process.env.SPARKLESS_CONFIG ?? "{}"), batchInterval: options.batchInterval });
   const app = await loadApp(options.appPath);
-  const env = await prepareLocal({ app: app.config.name, endpoint: options.endpoint, log: (l) => { if (/ready|error|fail/i.test(l)) log(`  ${l}`); } });
+  const env = await prepareLocal({
+    app: app.config.name, endpoint: options.endpoint, checkpointStore: app.config.checkpointStore,
+    log: (l) => { if (/ready|error|fail/i.test(l)) log(`  ${l}`); },
+  });
   if (options.logLevel) process.env.SPARKLESS_LOG_LEVEL = options.logLevel;
   const workers: ChildProcess[] = [];
   let ui: UiServer | undefined;
@@ -158,7 +177,7 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
     log(`  Kinesis  ${e.kinesis}\n  DynamoDB ${e.dynamodb}\n  SQS      ${e.sqs}`);
     log(`  feed it: AWS_ENDPOINT_URL=${e.kinesis} aws kinesis put-record --stream-name ${streams[0] ?? "NAME"} --partition-key k --data ...`);
     if (options.ui !== false) {
-      ui = await serveLocalUi({ app, batchLog: env.engine.batchLog, endpoints: { kinesis: e.kinesis!, dynamodb: e.dynamodb!, sqs: e.sqs! }, streams, port: options.ui?.port });
+      ui = await serveLocalUi({ app, batchLog: env.engine.batchLog, endpoints: { kinesis: e.kinesis!, dynamodb: e.dynamodb!, sqs: e.sqs!, s3: e.s3! }, streams, port: options.ui?.port });
       log(`  dashboard ${ui.url}\n  then, in this directory: sparkless feed --stream ${streams[0] ?? "NAME"} FILE   and   sparkless status`);
     }
     const childEnv = { ...process.env, ...engineConfigToEnv(env.config), SPARKLESS_APP_PATH: options.appPath };
@@ -168,34 +187,25 @@ export async function runLocal(options: LocalRunOptions): Promise<{ completed: n
     }
     if (options.feed && streams[0]) producer = startProducer(env.engine.clients.kinesis, streams[0], options.feed.file, options.feed.linesPerSecond ?? 20);
 
+    // The schedule: a coordinator invocation a minute, each looping on the batch clock until its deadline.
     let completed = 0;
-    const done = new Promise<void>((resolve) => {
-      if (options.durationMs) setTimeout(resolve, options.durationMs).unref();
-      stop.signal.addEventListener("abort", () => resolve(), { once: true });
-      if (options.batches) {
-        const poll = setInterval(async () => {
-          const batches = await env.engine.batchLog.listBatches().catch(() => []);
-          completed = batches.filter((b) => b.status === "completed").length;
-          if (batches.some((b) => b.status === "failed")) { log(`a batch failed: ${batches.find((b) => b.status === "failed")!.error}`); resolve(); }
-          if (completed >= options.batches!) { clearInterval(poll); resolve(); }
-        }, 100);
-        stop.signal.addEventListener("abort", () => clearInterval(poll), { once: true });
+    let failure: Error | undefined;
+    if (options.durationMs) setTimeout(() => stop.abort(), options.durationMs).unref();
+    while (!stop.signal.aborted) {
+      const r = await runCoordinator(app, env.engine, {
+        deadline: Date.now() + 55_000, signal: stop.signal, print: (l) => process.stdout.write(l + "\n"),
+        onBatchCompleted: () => { if (++completed >= (options.batches ?? Infinity)) stop.abort(); },
+      });
+      if (r.failed) {
+        failure = r.failed;
+        log(`a batch failed: ${r.failed.message}`);
+        break;
       }
-    });
-    // The schedule: a coordinator invocation per minute, each looping on the batch clock.
-    const coordinating = (async () => {
-      while (!stop.signal.aborted) {
-        await runCoordinator(app, env.engine, { deadline: Date.now() + 60_000, signal: stop.signal, print: (l) => process.stdout.write(l + "\n") });
-      }
-    })();
-    await done;
-    stop.abort();
+      if (!r.leader) await new Promise((res) => setTimeout(res, 1000));
+    }
     producer?.stop();
-    await coordinating.catch(() => undefined);
-    const batches = await env.engine.batchLog.listBatches();
-    const failed = batches.find((b) => b.status === "failed");
-    if (failed) throw new Error(`Batch ${failed.time} failed: ${failed.error}`);
-    return { completed: batches.filter((b) => b.status === "completed").length };
+    if (failure) throw failure;
+    return { completed };
   } finally {
     producer?.stop();
     await Promise.all(workers.map((w) => new Promise<void>((resolve) => {

@@ -1,14 +1,15 @@
 /**
  * Per-batch metrics, Spark's StreamingListener figures: input records,
- * scheduling delay (batch time until its first task was sent), processing
- * time (first task sent until the batch completed), total delay (batch time
- * until completion) and quarantined records. `batchMetrics` computes them
- * from a batch record; `status`, the dashboard and the CloudWatch metrics
- * all use it, so they agree.
+ * scheduling delay (batch time until the batch started), processing time
+ * (start until the batch completed), total delay (batch time until
+ * completion) and quarantined records. `batchMetrics` computes them from a
+ * batch record; `status`, the dashboard and the CloudWatch metrics all use
+ * it, so they agree.
  *
- * In Lambda, `createBatchMetricsEmitter` writes one CloudWatch embedded
- * metric format document per completed batch through Powertools Metrics:
- * namespace "Sparkless", dimension App.
+ * In Lambda, the coordinator (which runs the batches) hands every completed
+ * batch to `createBatchMetricsEmitter`, which writes the figures of many
+ * batches as one CloudWatch embedded metric format document through
+ * Powertools Metrics: namespace "Sparkless", dimension App.
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { BatchRecord } from "../storage/interfaces.js";
@@ -48,26 +49,81 @@ export function batchMetrics(r: BatchRecord): BatchMetrics {
 export const METRICS_NAMESPACE = "Sparkless";
 
 export interface BatchMetricsEmitter {
-  /** Writes the batch's metrics (one EMF document), with the batch time as a property. */
-  emit(record: BatchRecord): void;
+  /**
+   * Adds a completed batch's figures. They are written as one document once 99 batches are pending, or
+   * when the oldest pending one was added `flushEveryMs` ago (checked as batches are added).
+   */
+  add(record: BatchRecord): void;
+  /** Writes what was added (one EMF document, each metric an array of a value per batch); the handler calls it before it returns. */
+  flush(): void;
+  /** Writes `BatchFailed` = 1 at once: a failed batch stops the app (the alarm pages someone). */
+  failed(batchTime: number): void;
 }
 
-/** Per-batch CloudWatch metrics in embedded metric format, through Powertools Metrics (stdout). */
-export function createBatchMetricsEmitter(app: string, options: { namespace?: string } = {}): BatchMetricsEmitter {
+/**
+ * Most batches in one document. CloudWatch takes at most 100 values per metric in an EMF document, and
+ * Powertools publishes on its own as a metric reaches 100, which would split one batch's figures over
+ * two documents: 99 keeps every batch whole.
+ */
+export const MAX_BATCHES_PER_DOCUMENT = 99;
+
+/**
+ * Per-batch CloudWatch metrics in embedded metric format, through Powertools Metrics (stdout). The
+ * figures of up to 99 batches, or of 10 seconds, go in one document (EMF metrics hold arrays of
+ * values), so a 1 s interval writes about 6 KB of log a minute rather than one document per batch:
+ * log ingestion is billed by the byte.
+ */
+export function createBatchMetricsEmitter(
+  app: string,
+  options: {
+    /** @default "Sparkless" */
+    namespace?: string;
+    /** Longest a batch's figures wait before they are written. @default 10000 */
+    flushEveryMs?: number;
+    /** The clock for `flushEveryMs`. @default Date.now */
+    now?: () => number;
+  } = {},
+): BatchMetricsEmitter {
   const metrics = new Metrics({ namespace: options.namespace ?? METRICS_NAMESPACE, serviceName: "sparkless" });
   // The only dimension is App (Powertools adds "service" by default).
   metrics.clearDefaultDimensions();
   metrics.setDefaultDimensions({ App: app });
+  const every = options.flushEveryMs ?? 10_000;
+  const now = options.now ?? Date.now;
+  let pending = 0;
+  let since = 0;
+  let first: BatchRecord | undefined;
+  let last: BatchRecord | undefined;
+  const flush = () => {
+    if (pending === 0) return;
+    // Which batches the document holds (metadata: a property of the log line, not a metric).
+    metrics.addMetadata("batches", String(pending));
+    metrics.addMetadata("firstBatchTime", String(first!.time));
+    metrics.addMetadata("lastBatchTime", String(last!.time));
+    // How far results are behind the clock; its alarm treats no data as breaching, so batches that
+    // stop (or a coordinator that stops running) alarm too.
+    metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - last!.time));
+    metrics.publishStoredMetrics();
+    pending = 0;
+    first = last = undefined;
+  };
   return {
-    emit(record) {
+    add(record) {
       const m = batchMetrics(record);
       metrics.addMetric("InputRecords", MetricUnit.Count, m.inputRecords);
       metrics.addMetric("QuarantinedRecords", MetricUnit.Count, m.quarantinedRecords);
       if (m.schedulingDelay !== undefined) metrics.addMetric("SchedulingDelay", MetricUnit.Milliseconds, m.schedulingDelay);
       if (m.processingTime !== undefined) metrics.addMetric("ProcessingTime", MetricUnit.Milliseconds, m.processingTime);
       if (m.totalDelay !== undefined) metrics.addMetric("TotalDelay", MetricUnit.Milliseconds, m.totalDelay);
-      metrics.addMetadata("batchTime", String(record.time));
-      metrics.addMetadata("status", record.status);
+      if (pending === 0) { first = record; since = now(); }
+      last = record;
+      if (++pending >= MAX_BATCHES_PER_DOCUMENT || now() - since >= every) flush();
+    },
+    flush,
+    failed(batchTime) {
+      flush();
+      metrics.addMetric("BatchFailed", MetricUnit.Count, 1);
+      metrics.addMetadata("failedBatchTime", String(batchTime));
       metrics.publishStoredMetrics();
     },
   };

@@ -9,7 +9,7 @@
  *     the dashboard's URL), removed when it stops.
  *  3. AWS, with the default credential chain.
  *
- * Tables follow `sparkless local`'s convention, `sparkless-APP-meta|data|state`,
+ * Tables follow `sparkless local`'s convention, `sparkless-APP-meta|state`,
  * unless given with --meta-table etc. (or SPARKLESS_META_TABLE).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -131,13 +131,12 @@ export function resolveTarget(options: TargetOptions = {}): Target {
   return make("aws", {}, `AWS (${region})`, options.app);
 }
 
-export interface TableOptions { metaTable?: string; dataTable?: string; stateTable?: string }
+export interface TableOptions { metaTable?: string; stateTable?: string }
 
 export function tableNames(app: string, options: TableOptions = {}, env: NodeJS.ProcessEnv = process.env) {
   const base = `sparkless-${app}`;
   return {
     meta: options.metaTable ?? env.SPARKLESS_META_TABLE ?? `${base}-meta`,
-    data: options.dataTable ?? env.SPARKLESS_DATA_TABLE ?? `${base}-data`,
     state: options.stateTable ?? env.SPARKLESS_STATE_TABLE ?? `${base}-state`,
   };
 }

@@ -446,14 +446,14 @@ export function sliceBounds(length: number, numSlices: number, i: number): [numb
 /** A leaf whose partitions are read from outside: input blocks, stored DStream data, state. */
 export class LeafRDD<T> extends RDD<T> {
   override readonly partitioner: Partitioner | undefined;
-  /** The first stage of the batch that reads this leaf; inputs count their records only there. */
-  firstStage: number | undefined;
   constructor(
     scope: RDDScope,
     readonly numPartitions: number,
     private readonly read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>,
     partitioner?: Partitioner,
     label?: string,
+    /** Reads the coordinator's memory (stored results, state): only the coordinator can compute it. */
+    readonly local = false,
   ) {
     super(scope, []);
     this.partitioner = partitioner;
@@ -571,6 +571,13 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     }
     this.partitioner = partitioner;
     this.numPartitions = partitioner.numPartitions;
+  }
+  /** The pairs parent `i` contributes to partition `p`, ungrouped (read narrowly or from its shuffle). */
+  async runParent(i: number, p: number, tc: TaskContext, emit: Emit<Pair<K, unknown>>): Promise<void> {
+    const s = this.sources[i];
+    if (!s) return;
+    if (s instanceof RDD) await s.run(p, tc, emit);
+    else for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) for (const kv of chunk) emit(kv as Pair<K, unknown>);
   }
   async run(p: number, tc: TaskContext, emit: Emit<[K, unknown[][]]>): Promise<void> {
     const n = this.sources.length;

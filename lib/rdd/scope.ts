@@ -9,13 +9,26 @@
  * a `foreachRDD` action, say) is computed in the process that asks for it.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { EngineServices, QuarantinedRecord } from "../storage/interfaces.js";
+import type { BlockCache, ShuffleStore } from "../scheduler/block-manager.js";
+import type { QuarantinedRecord, QuarantineStore, StateStore, StreamSource } from "../storage/interfaces.js";
 import type { ShuffleDependency } from "./rdd.js";
+
+/** What a task reads and writes while it computes a partition. */
+export interface ExecutorServices {
+  /** Map outputs of this batch's planned shuffles. */
+  readonly shuffles: ShuffleStore;
+  /** The coordinator's memory of stored stream results (absent in a worker, whose tasks never read it). */
+  readonly blocks: BlockCache;
+  /** The per-key state backend (`stateBackend: "dynamodb"`). */
+  readonly state: StateStore;
+  readonly quarantine: QuarantineStore;
+  readonly sources: ReadonlyMap<string, StreamSource>;
+}
 
 export interface RDDScope {
   readonly batchTime: number;
   readonly defaultParallelism: number;
-  readonly services: EngineServices;
+  readonly services: ExecutorServices;
   nextRddId(): number;
   isPlannedShuffle(dep: ShuffleDependency<unknown, unknown, unknown>): boolean;
   /** Input records (`stream/shard/sequence`) quarantined in this batch: inputs skip them. */
@@ -24,21 +37,28 @@ export interface RDDScope {
 
 export class TaskContext {
   private readonly localShuffles = new Map<ShuffleDependency<unknown, unknown, unknown>, Promise<unknown[][][]>>();
-  /** Counters this task adds to its batch (records read, quarantined). */
+  /** Counters this task adds to its batch. */
   readonly counters: Record<string, number>;
+  /** Records this task put in quarantine (`stream/shard/sequence/operator`), counted once per batch. */
+  readonly quarantined: Set<string>;
 
-  constructor(readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}, readonly stage?: number) {
+  constructor(
+    readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}, readonly stage?: number,
+    quarantined: Set<string> = new Set(),
+  ) {
     this.counters = counters;
+    this.quarantined = quarantined;
   }
 
   get batchTime(): number { return this.scope.batchTime; }
-  get services(): EngineServices { return this.scope.services; }
+  get services(): ExecutorServices { return this.scope.services; }
 
   count(name: string, n = 1): void { this.counters[name] = (this.counters[name] ?? 0) + n; }
 
-  /** Keeps a record aside with its coordinates; the batch counts its distinct entries when it completes. */
+  /** Keeps a record aside with its coordinates. */
   async quarantine(record: Omit<QuarantinedRecord, "batchTime">): Promise<void> {
     await this.services.quarantine.put({ ...record, batchTime: this.batchTime });
+    this.quarantined.add(`${record.stream ?? ""}/${record.shard ?? ""}/${record.sequenceNumber ?? ""}/${record.operator}`);
   }
 
   /** Runs `f` with this context as the one RDD actions inside it use (an output stage's `collect`, say). */

@@ -1,86 +1,84 @@
 /**
- * The coordinator: Spark's JobGenerator, run by a scheduled Lambda (or the
- * local runtime). One invocation takes the app's lease, then loops on the
- * batch clock, generating a batch at every interval boundary until shortly
- * before its deadline; the next scheduled invocation takes over. AWS
- * schedules fire at most once a minute, so this loop is what makes batch
- * intervals from 1 second up work.
+ * The coordinator's invocation: builds the app's graph (once per process),
+ * then runs the coordinator loop (lib/scheduler/coordinator-loop.ts) until
+ * its deadline. A scheduled Lambda (or the local runtime) calls it; each
+ * invocation takes the app's lease, runs the batches that are due, hands
+ * over and returns.
  *
- * A coordinator that finds batches behind it (it was down, or the previous
- * invocation ended early) generates every missed boundary in order; a batch
- * with no new records is cheap. Batches are never skipped.
+ * The graph and the job generator are kept between invocations in the same
+ * process (a warm Lambda environment), so the state held in memory carries
+ * over: the generator checks that it wrote the latest batch record, and
+ * forgets its memory otherwise (another coordinator ran the app meanwhile).
  */
+import { randomUUID } from "node:crypto";
 import { SystemClock, type Clock } from "../core/clock.js";
-import { Time } from "../core/duration.js";
 import type { AppDefinition } from "../app/app.js";
+import type { CheckpointStats } from "../checkpoint/checkpointer.js";
+import { runCoordinatorLoop, type CoordinatorLoopResult } from "../scheduler/coordinator-loop.js";
+import type { FanOutOptions } from "../scheduler/fan-out.js";
+import type { JobGenerator } from "../scheduler/job-generator.js";
 import type { BatchRecord } from "../storage/interfaces.js";
 import { StreamingContext, checkUpgrade, type Engine } from "../streaming/context.js";
 
 export interface CoordinatorOptions {
-  /** Stop generating batches after this wall-clock time (epoch ms). */
+  /** No batch after this wall-clock time (epoch ms) starts. */
   deadline: number;
   clock?: Clock;
-  /** Identifies this coordinator in the lease. @default a random id */
+  /** Identifies this invocation in the lease. @default a random id */
   owner?: string;
   /** How long the lease lasts past each renewal. @default 3 × the batch interval, at least 10 s */
   leaseMs?: number;
-  /** Stops the loop early. */
+  /** Stops the loop between batches (it hands over first). */
   signal?: AbortSignal;
-  /** A running batch with no progress for this long gets its missing tasks resent. @default 60000 */
-  stallMs?: number;
+  /** Interrupts a running batch. */
+  abort?: AbortSignal;
   print?: (line: string) => void;
-  onBatchGenerated?: (record: BatchRecord) => void;
+  onBatchCompleted?: (record: BatchRecord) => void;
+  onCheckpoint?: (stats: CheckpointStats) => void;
+  /** Claims and resends of fanned-out stages (the worker function's timeout bounds `resendUnclaimedMs`). */
+  fanOut?: FanOutOptions;
 }
 
-export interface CoordinatorResult {
-  /** False when another coordinator holds the lease; this one did nothing. */
-  readonly leader: boolean;
-  readonly generated: number;
-  readonly lastBatchTime?: number;
-}
+export type CoordinatorResult = CoordinatorLoopResult;
+
+/** One generator per engine in this process: its memory is the app's state while this process leads. */
+const warm = new WeakMap<Engine, { generator: JobGenerator; listeners: Pick<CoordinatorOptions, "onBatchCompleted" | "onCheckpoint"> }>();
 
 export async function runCoordinator(app: AppDefinition, engine: Engine, options: CoordinatorOptions): Promise<CoordinatorResult> {
   const clock = options.clock ?? new SystemClock();
-  const interval = app.config.batchInterval.milliseconds;
-  const owner = options.owner ?? `coordinator-${Math.random().toString(36).slice(2, 10)}`;
-  const leaseMs = options.leaseMs ?? Math.max(10_000, 3 * interval);
-  const lease = engine.lease;
-  if (lease && !(await lease.acquire(owner, clock.now() + leaseMs, clock.now()))) return { leader: false, generated: 0 };
-  try {
-    const latest = await engine.batchLog.latestBatch();
-    let zero = latest?.zeroTime ?? Math.floor(clock.now() / interval) * interval;
-    // A new app whose first boundary lies past this invocation's deadline (an interval of a schedule period or
-    // more: the handler then generates only what is due) starts one interval earlier, so its first batch is
-    // generated now; otherwise every invocation would find the first boundary still ahead.
-    if (!latest && zero + interval > options.deadline) zero -= interval;
+  let w = warm.get(engine);
+  if (!w) {
+    const interval = app.config.batchInterval.milliseconds;
     const ssc = new StreamingContext({
-      batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name,
-      defaultParallelism: app.config.defaultParallelism, print: options.print,
+      batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name, defaultParallelism: app.config.defaultParallelism,
+      maxTaskAttempts: app.config.maxTaskAttempts, print: options.print, execution: app.config.execution, stateBackend: app.config.stateBackend,
+      fanOut: options.fanOut,
     });
     app.build(ssc);
-    if (latest) checkUpgrade(latest, ssc.graph.fingerprint());
-    const scheduler = ssc.prepare(zero);
-    if (options.onBatchGenerated) scheduler.addListener({ onBatchGenerated: options.onBatchGenerated });
-    // A batch generated but never started (the previous coordinator died in between) starts now,
-    // and one that stopped making progress gets its missing tasks again.
-    await scheduler.startNext();
-    await scheduler.recoverStalled(options.stallMs ?? 60_000);
-    let t = (latest?.time ?? zero) + interval;
-    let generated = 0;
-    while (t <= options.deadline && !options.signal?.aborted) {
-      try {
-        await clock.waitUntil(t, options.signal);
-      } catch {
-        break;
-      }
-      if (lease && !(await lease.acquire(owner, clock.now() + leaseMs, clock.now()))) return { leader: false, generated, lastBatchTime: t - interval };
-      await scheduler.generateBatch(new Time(t));
-      generated++;
-      await scheduler.recoverStalled(options.stallMs ?? 60_000);
-      t += interval;
+    let info = await engine.batchLog.getApp();
+    if (info) {
+      checkUpgrade(info, ssc.graph.fingerprint(), interval);
+    } else {
+      // A new app's first batch is the next boundary; when that lies past this invocation's deadline (an
+      // interval of a schedule period or more), the boundary just passed, so the first batch runs now.
+      let zeroTime = Math.floor(clock.now() / interval) * interval;
+      if (zeroTime + interval > options.deadline) zeroTime -= interval;
+      info = await engine.batchLog.createApp({ zeroTime, batchIntervalMs: interval, fingerprint: ssc.graph.fingerprint(), createdAt: clock.now() });
     }
-    return { leader: true, generated, lastBatchTime: t - interval };
-  } finally {
-    await lease?.release(owner);
+    ssc.prepare(info.zeroTime);
+    const listeners: Pick<CoordinatorOptions, "onBatchCompleted" | "onCheckpoint"> = {};
+    const generator = ssc.newGenerator(`c-${randomUUID().slice(0, 8)}`);
+    generator.addListener({
+      onBatchCompleted: (r) => listeners.onBatchCompleted?.(r),
+      onCheckpoint: (s) => listeners.onCheckpoint?.(s),
+    });
+    w = { generator, listeners };
+    warm.set(engine, w);
   }
+  w.listeners.onBatchCompleted = options.onBatchCompleted;
+  w.listeners.onCheckpoint = options.onCheckpoint;
+  return runCoordinatorLoop(w.generator, clock, engine.lease, {
+    owner: options.owner ?? `coordinator-${randomUUID().slice(0, 8)}`, leaseMs: options.leaseMs, deadline: options.deadline,
+    signal: options.signal, abort: options.abort,
+  });
 }

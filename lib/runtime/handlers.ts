@@ -25,26 +25,39 @@ function logEntry(logger: SparklessLogger, entry: Record<string, unknown>): void
   task[l](String(message ?? ""), rest);
 }
 
-/** The coordinator: invoked by the schedule, generates batches until shortly before its timeout. */
+/** The coordinator: invoked by the schedule, runs the batches due until shortly before its timeout. */
 export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
   let engine: AwsEngine | undefined;
   const logger = createLogger({ app: app.config.name });
+  const metrics = createBatchMetricsEmitter(app.config.name);
   return async (_event: unknown, context?: LambdaContextLike): Promise<CoordinatorResult> => {
     engine ??= engineFactory();
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
     const interval = app.config.batchInterval.milliseconds;
-    // Leave room for the last batch's generation and the lease release before Lambda stops us. With an
-    // interval of a schedule period or more, every invocation finds at most the due boundaries: it
-    // generates them and returns rather than idling, billed, until the next boundary, which the next
-    // scheduled invocation generates (so a batch starts at most one schedule period after its time).
+    // Leave room for the last batch, the checkpoint and the lease release before Lambda stops us. With
+    // an interval of a schedule period or more, every invocation runs the batches due and returns
+    // rather than idling, billed, until the next boundary, which the next invocation runs (a batch
+    // starts at most one schedule period after its time).
     const deadline = interval >= SCHEDULE_PERIOD_MS ? Date.now() : Date.now() + remaining - Math.max(3_000, 2 * interval);
-    const result = await runCoordinator(app, engine, {
-      deadline,
-      owner: context?.awsRequestId,
-      onBatchGenerated: (r) => logger.child({ batchTime: r.time }).info("batch generated", { inputRecords: r.inputRecords, stages: r.stages.length }),
-    });
-    logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
-    return result;
+    try {
+      const result = await runCoordinator(app, engine, {
+        deadline,
+        owner: context?.awsRequestId,
+        onBatchCompleted: (r) => metrics.add(r),
+        onCheckpoint: (c) => logger.debug("checkpoint", { ...c }),
+        // A task no worker claimed is sent again only after the worker function's timeout: then a slow
+        // delivery never runs twice at once.
+        ...(process.env.SPARKLESS_WORKER_TIMEOUT_MS ? { fanOut: { resendUnclaimedMs: Number(process.env.SPARKLESS_WORKER_TIMEOUT_MS) } } : {}),
+      });
+      if (result.failed) {
+        metrics.failed(result.failed.batchTime);
+        logger.error("a failed batch stops the app", { batchTime: result.failed.batchTime, error: result.failed.message });
+      }
+      else logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
+      return result;
+    } finally {
+      metrics.flush();
+    }
   };
 }
 
@@ -52,12 +65,8 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
 export function workerHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
   let worker: Worker | undefined;
   const logger = createLogger({ app: app.config.name });
-  const metrics = createBatchMetricsEmitter(app.config.name);
   return async (event: SqsEventLike): Promise<SqsBatchResponse> => {
-    worker ??= new Worker(app, engineFactory(), {
-      log: (e) => logEntry(logger, e),
-      onBatchCompleted: (r) => { metrics.emit(r); logger.child({ batchTime: r.time }).info("batch completed", { inputRecords: r.inputRecords }); },
-    });
+    worker ??= new Worker(app, engineFactory(), { log: (e) => logEntry(logger, e) });
     return worker.handle(event);
   };
 }

@@ -2,19 +2,28 @@
  * The batch planner: compiles the DStream graph at one batch time into
  * stages, as Spark's JobGenerator and DAGScheduler do together.
  *
- * Planning is deterministic: given the graph, the batch time and the batch's
- * recorded input blocks, every process gets the same RDDs, ids and stages.
- * The coordinator plans a batch to record its stages; each worker plans it
- * again to find the stage and partition its task names.
+ * Planning is deterministic: given the graph, the batch time, the batch's
+ * recorded input blocks and the set of stream results the coordinator had
+ * in memory, every process gets the same RDDs, ids and stages. The
+ * coordinator plans each batch; a worker plans it again, from the same
+ * inputs, to find the stage and partition its task names.
  *
  * Stages, in the order they run:
  * - a **shuffle** stage per shuffle dependency: one task per map partition,
- *   each runs its pipelined narrow operations and writes bucketed output;
- * - a **materialize** stage per persisted DStream (state, window inputs,
- *   `persist()`): one task per partition, stores the batch's result so later
- *   stages and later batches read it instead of recomputing;
- * - an **output** stage per output operation: one task that runs the
- *   operation (print, foreachRDD, saveAsTextFiles) on the batch's RDD.
+ *   each runs its pipelined narrow operations and buckets its output;
+ * - a **materialize** stage per persisted stream result (state, window
+ *   inputs, `persist()`): one task per partition, keeps the result in the
+ *   coordinator's memory so later stages and batches read it;
+ * - an **output** stage per output operation (print, foreachRDD,
+ *   saveAsTextFiles), run with the batch's RDD.
+ *
+ * A persisted stream's result at an earlier time is read from memory when
+ * the coordinator still holds it, loaded from a checkpoint when one holds it,
+ * and otherwise recomputed from its lineage: the recorded input blocks of
+ * that earlier batch, and the stream's own earlier result, recursively, down
+ * to a checkpoint. That recursion is how a coordinator that starts cold
+ * recovers: Spark's recomputation from checkpointed RDDs and the write-ahead
+ * log, done lazily, for exactly what the batch needs.
  */
 import { Time } from "../core/duration.js";
 import { MissingDataError, NonDeterministicPlanError, RecordProcessingError } from "../core/errors.js";
@@ -22,9 +31,9 @@ import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { Planner } from "../dstream/planner-api.js";
 import { LeafRDD, ParallelRDD, type Emit, type RDD, type ShuffleDependency } from "../rdd/rdd.js";
-import { TaskContext } from "../rdd/scope.js";
-import { faultPoint } from "../testing/faults.js";
-import type { BatchRecord, BlockDescriptor, EngineServices, MaterializedInfo, StageSummary } from "../storage/interfaces.js";
+import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
+import type { BatchRecord, BlockDescriptor } from "../storage/interfaces.js";
+import type { StoredInfo } from "./block-manager.js";
 
 type AnyDep = ShuffleDependency<unknown, unknown, unknown>;
 /** Beyond this many poison records in one task, the task fails: something other than a bad record is wrong. */
@@ -32,17 +41,9 @@ const MAX_POISON_RECORDS_PER_TASK = 100;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export type Stage =
-  | { readonly kind: "shuffle"; readonly index: number; readonly id: string; readonly numTasks: number; readonly dep: AnyDep }
-  | { readonly kind: "materialize"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown> }
+  | { readonly kind: "shuffle"; readonly index: number; readonly id: string; readonly numTasks: number; readonly dep: AnyDep; readonly remote: boolean }
+  | { readonly kind: "materialize"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown>; readonly time: number }
   | { readonly kind: "output"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown> };
-
-/** Tags the leaves a stage reads (through narrow dependencies) with the first stage that reads them. */
-function markLeaves(rdd: RDD<unknown>, stage: number, seen: Set<RDD<unknown>>): void {
-  if (seen.has(rdd)) return;
-  seen.add(rdd);
-  if (rdd instanceof LeafRDD && rdd.firstStage === undefined) rdd.firstStage = stage;
-  for (const dep of rdd.deps) if (dep.kind === "narrow") markLeaves(dep.rdd, stage, seen);
-}
 
 /** What the planner needs from the DStream graph. */
 export interface PlannableGraph {
@@ -55,12 +56,36 @@ export interface PlannableGraph {
   readonly reachable: ReadonlySet<DStream<unknown>>;
 }
 
+/** Where the planner finds what earlier batches left. */
+export interface PlanContext {
+  readonly services: ExecutorServices;
+  readonly loadBatch: (time: number) => Promise<BatchRecord | undefined>;
+  /** Loads a stream's checkpointed result at `time` into memory, if a checkpoint holds it (the coordinator). */
+  readonly recover?: (stream: DStream<unknown>, time: number) => Promise<StoredInfo | undefined>;
+  /**
+   * A worker has no memory of stored results: it plans as stored exactly the results the coordinator
+   * read from memory (`id@time` → partitions), so both get the same stages.
+   */
+  readonly storedHints?: ReadonlyMap<string, StoredInfo>;
+}
+
+/** `id@time/partitions/hashPartitions`: a stored result as task messages carry it. */
+export function encodeStored(key: string, info: StoredInfo): string { return `${key}/${info.partitions}/${info.hashPartitions ?? ""}`; }
+export function decodeStored(hints: readonly string[]): Map<string, StoredInfo> {
+  return new Map(hints.map((h) => {
+    const [key, partitions, hash] = h.split("/") as [string, string, string];
+    return [key, { partitions: Number(partitions), ...(hash ? { hashPartitions: Number(hash) } : {}), origin: "computed" } satisfies StoredInfo];
+  }));
+}
+
 export class BatchPlan implements Planner {
   readonly stages: Stage[] = [];
-  readonly materialized: Record<string, MaterializedInfo> = {};
   readonly batchTime: number;
   readonly zeroTime: Time;
   readonly defaultParallelism: number;
+  readonly services: ExecutorServices;
+  /** The stored results this plan reads (`id@time`), as workers must plan them. */
+  readonly stored = new Map<string, StoredInfo>();
   private rddIds = 0;
   private readonly planned = new Set<AnyDep>();
   private readonly generated = new Map<string, Promise<RDD<unknown> | undefined>>();
@@ -70,20 +95,17 @@ export class BatchPlan implements Planner {
     readonly graph: PlannableGraph,
     readonly time: Time,
     private readonly blocks: Record<string, BlockDescriptor[]>,
-    readonly services: EngineServices,
-    private readonly loadBatch: (time: number) => Promise<BatchRecord | undefined>,
+    private readonly context: PlanContext,
   ) {
     this.batchTime = time.milliseconds;
     this.zeroTime = graph.zeroTime;
     this.defaultParallelism = graph.defaultParallelism;
+    this.services = context.services;
   }
 
   /** Plans batch `time` with its recorded input blocks. */
-  static async create(
-    graph: PlannableGraph, time: Time, blocks: Record<string, BlockDescriptor[]>, services: EngineServices,
-    loadBatch: (time: number) => Promise<BatchRecord | undefined>,
-  ): Promise<BatchPlan> {
-    const plan = new BatchPlan(graph, time, blocks, services, loadBatch);
+  static async create(graph: PlannableGraph, time: Time, blocks: Record<string, BlockDescriptor[]>, context: PlanContext): Promise<BatchPlan> {
+    const plan = new BatchPlan(graph, time, blocks, context);
     // Persisted streams first, parents before children, so that a stream valid at this time is
     // materialized even when no output reads it now (a window's parent between two slides).
     for (const s of graph.streams) {
@@ -99,15 +121,15 @@ export class BatchPlan implements Planner {
     return plan;
   }
 
-  summary(): StageSummary[] { return this.stages.map((s) => ({ id: s.id, numTasks: s.numTasks })); }
+  /** The stored results as task messages carry them. */
+  storedHints(): string[] { return [...this.stored].map(([k, info]) => encodeStored(k, info)); }
 
-  /** Checks that this process planned the batch as the record says; a difference means a non-deterministic pipeline. */
-  verify(record: BatchRecord): void {
-    const mine = this.summary();
-    const same = mine.length === record.stages.length && mine.every((s, i) => s.id === record.stages[i]!.id && s.numTasks === record.stages[i]!.numTasks);
-    if (!same) {
+  /** Checks that this process planned stage `index` as the coordinator did; a difference means a non-deterministic pipeline. */
+  verifyStage(index: number, id: string, numTasks: number): void {
+    const mine = this.stages[index];
+    if (!mine || mine.id !== id || mine.numTasks !== numTasks) {
       throw new NonDeterministicPlanError(
-        `Batch ${record.time} planned differently here (${mine.map((s) => `${s.id}×${s.numTasks}`).join(", ")}) than when it was generated (${record.stages.map((s) => `${s.id}×${s.numTasks}`).join(", ")}). A transform() function or the app module must build the same graph every time: no randomness, clock reads or environment-dependent branches.`,
+        `Batch ${this.batchTime} planned stage ${index} here as ${mine ? `${mine.id}×${mine.numTasks}` : "nothing"}, but the coordinator planned ${id}×${numTasks}. A transform() function or the app module must build the same graph every time: no randomness, clock reads or environment-dependent branches.`,
       );
     }
   }
@@ -130,59 +152,93 @@ export class BatchPlan implements Planner {
     return p as Promise<RDD<T> | undefined>;
   }
 
+  /**
+   * Makes a stateful stream's state after batch `time` readable by this batch (mapWithState reads its
+   * state apart from its mapped elements): from memory, a checkpoint, or by computing the stream at
+   * `time`. Returns false when the stream has no result at `time` (before its first batch).
+   */
+  async stateAt(stream: DStream<unknown>, time: Time): Promise<boolean> {
+    if (!stream.isTimeValid(time)) return false;
+    if (await this.storedInfo(stream, time.milliseconds, true)) return true;
+    return (await this.getOrCompute(stream, time)) !== undefined;
+  }
+
+  /** A stored result of `stream` at `t` this plan may read, noting it for workers; undefined: it must be computed. */
+  private async storedInfo(stream: DStream<unknown>, t: number, stateOnly: boolean): Promise<StoredInfo | undefined> {
+    const key = `${stream.id}@${t}`;
+    const known = this.stored.get(key);
+    if (known) return known;
+    let info: StoredInfo | undefined;
+    if (this.context.storedHints) {
+      info = this.context.storedHints.get(key);
+    } else {
+      // The current batch's own result is in memory only if an earlier attempt of this batch stored it.
+      info = this.services.blocks.info(stream.id, t) ?? (t < this.batchTime ? await this.context.recover?.(stream, t) : undefined);
+      // A checkpoint of mapWithState holds its state, not the elements it mapped.
+      if (info?.origin === "checkpoint" && !stateOnly && stream.spec.storedForm === "mapped-state") info = undefined;
+    }
+    if (info) this.stored.set(key, info);
+    return info;
+  }
+
   private async generate(stream: DStream<unknown>, time: Time): Promise<RDD<unknown> | undefined> {
-    if (stream.isPersisted && time.less(this.time)) {
-      const rec = await this.loadBatch(time.milliseconds);
-      const info = rec?.materialized[stream.id];
-      if (!info) {
-        throw new MissingDataError(
-          `The result of ${stream} at ${time} was not materialized (batch record ${rec ? "has no entry for it" : "is missing"}); batch ${this.time} needs it. It may have expired: raise ssc.remember() or check that batch ${time} completed.`,
-        );
+    const t = time.milliseconds;
+    if (stream.spec.durableState && t < this.batchTime) {
+      // The per-key backend keeps every stream result durably, versioned by batch time.
+      const part = stream.partitioner!;
+      return this.storedLeaf(stream, t, part.numPartitions, part);
+    }
+    if (stream.isPersisted) {
+      const info = await this.storedInfo(stream, t, false);
+      if (info) {
+        const part = stream.partitioner ?? (info.hashPartitions ? new HashPartitioner(info.hashPartitions) : undefined);
+        return this.storedLeaf(stream, t, info.partitions, part);
       }
-      const part = stream.partitioner ?? (info.hashPartitions ? new HashPartitioner(info.hashPartitions) : undefined);
-      return this.stored(stream, time, info.partitions, part);
     }
     const rdd = await stream.spec.compute(time, this, stream);
     if (!rdd || !stream.isPersisted) return rdd;
     // Materialize once, then let every reader read the stored result.
     this.addShuffleStages(rdd);
-    this.addStage({ kind: "materialize", id: `materialize:${stream.id}`, numTasks: rdd.numPartitions, stream, rdd });
+    const id = t === this.batchTime ? `materialize:${stream.id}` : `materialize:${stream.id}@${t}`;
+    this.addStage({ kind: "materialize", id, numTasks: rdd.numPartitions, stream, rdd, time: t });
     const part = stream.partitioner ?? rdd.partitioner;
-    this.materialized[stream.id] = part ? { partitions: rdd.numPartitions, hashPartitions: part.numPartitions } : { partitions: rdd.numPartitions };
-    return this.stored(stream, time, rdd.numPartitions, part);
+    const info: StoredInfo = { partitions: rdd.numPartitions, ...(part ? { hashPartitions: part.numPartitions } : {}), origin: "computed" };
+    if (!this.context.storedHints) this.services.blocks.expect(stream.id, t, info);
+    return this.storedLeaf(stream, t, rdd.numPartitions, part);
   }
 
-  private stored(stream: DStream<unknown>, time: Time, partitions: number, partitioner: Partitioner | undefined): RDD<unknown> {
-    const t = time.milliseconds;
+  private storedLeaf(stream: DStream<unknown>, time: number, partitions: number, partitioner: Partitioner | undefined): RDD<unknown> {
     const read = stream.spec.readStored
-      ? (p: number, tc: TaskContext, emit: Emit<unknown>) => stream.spec.readStored!(t, p, tc, emit, stream)
+      ? (p: number, tc: TaskContext, emit: Emit<unknown>) => stream.spec.readStored!(time, p, tc, emit, stream)
       : async (p: number, tc: TaskContext, emit: Emit<unknown>) => {
-          const items = await tc.services.blocks.get(stream.id, t, p);
-          if (!items) throw new MissingDataError(`Stored partition ${p} of ${stream} at ${t} ms is missing from the block store.`);
-          for (const x of items) emit(x);
+          for (const x of tc.services.blocks.get(stream.id, time, p) as unknown[]) emit(x);
         };
-    return new LeafRDD(this, partitions, read, partitioner, `${stream.id}@${t}`);
+    return new LeafRDD(this, partitions, read, partitioner, `${stream.id}@${time}`, true);
   }
 
   async blocksFor(streamId: string, time: Time): Promise<BlockDescriptor[]> {
     if (time.equals(this.time)) return this.blocks[streamId] ?? [];
-    const rec = await this.loadBatch(time.milliseconds);
-    if (!rec) throw new MissingDataError(`No batch record at ${time}: the input blocks of ${streamId} for that batch are gone. Raise ssc.remember() to keep them longer.`);
+    const rec = await this.context.loadBatch(time.milliseconds);
+    if (!rec) {
+      throw new MissingDataError(`No batch record at ${time}: the input blocks of ${streamId} for that batch are gone, so its results cannot be recomputed. Raise ssc.remember(), or check the batch log's retention.`);
+    }
     return rec.blocks[streamId] ?? [];
   }
 
   parallelize<T>(data: readonly T[], numSlices: number): RDD<T> { return new ParallelRDD(this, data, numSlices); }
   emptyRDD<T>(): RDD<T> { return new ParallelRDD<T>(this, [], 0); }
-  leaf<T>(numPartitions: number, read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner, label?: string): RDD<T> {
-    return new LeafRDD<T>(this, numPartitions, read, partitioner, label);
+  leaf<T>(
+    numPartitions: number, read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner,
+    label?: string, local = false,
+  ): RDD<T> {
+    return new LeafRDD<T>(this, numPartitions, read, partitioner, label, local);
   }
 
   // ---- stages --------------------------------------------------------------------------------
 
-  private addStage(stage: DistributiveOmit<Stage, "index">): void {
+  private addStage(stage: DistributiveOmit<Stage, "index" | "remote"> & { remote?: boolean }): void {
     const index = this.stages.length;
     this.stages.push({ ...stage, index, id: `${index}:${stage.id}` } as Stage);
-    markLeaves(stage.kind === "shuffle" ? stage.dep.rdd : stage.rdd, index, new Set());
   }
 
   /** Adds a stage for every shuffle under `rdd` not planned yet, parents first. */
@@ -193,7 +249,7 @@ export class BatchPlan implements Planner {
       this.addShuffleStages(dep.rdd as RDD<unknown>);
       if (dep.kind === "shuffle" && !this.planned.has(dep)) {
         this.planned.add(dep);
-        this.addStage({ kind: "shuffle", id: dep.shuffleId, numTasks: dep.rdd.numPartitions, dep });
+        this.addStage({ kind: "shuffle", id: dep.shuffleId, numTasks: dep.rdd.numPartitions, dep, remote: !readsLocal(dep.rdd, new Set()) });
       }
     }
   }
@@ -207,9 +263,9 @@ export class BatchPlan implements Planner {
    * record is a poison record: it is quarantined with its coordinates and the
    * task runs again from the start without it, so what the record produced
    * before the failure is not kept either. Deterministic functions make every
-   * attempt exclude the same records.
+   * attempt exclude the same records. Returns the buckets of a shuffle stage.
    */
-  async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<void> {
+  async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {
     for (let excluded = 0; ; excluded++) {
       try {
         return await this.runTaskOnce(stageIndex, partition, tc);
@@ -222,37 +278,43 @@ export class BatchPlan implements Planner {
           stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, operator: e.operator ?? "?",
           error: cause ? `${cause.name}: ${cause.message}` : e.message, record: e.record,
         });
-        tc = new TaskContext(this, tc.partitionLabel, tc.counters, tc.stage);
+        tc = new TaskContext(this, tc.partitionLabel, tc.counters, tc.stage, tc.quarantined);
       }
     }
   }
 
-  private async runTaskOnce(stageIndex: number, partition: number, tc: TaskContext): Promise<void> {
+  private async runTaskOnce(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {
     const stage = this.stages[stageIndex];
     if (!stage) throw new NonDeterministicPlanError(`Batch ${this.batchTime} has no stage ${stageIndex}; it has ${this.stages.length}.`);
     switch (stage.kind) {
-      case "shuffle": {
-        const buckets = await stage.dep.computeBuckets(partition, tc);
-        await faultPoint("worker.mid-shuffle-write");
-        await this.services.shuffles.write(this.batchTime, stage.dep.shuffleId, partition, buckets);
-        return;
-      }
+      case "shuffle":
+        return stage.dep.computeBuckets(partition, tc);
       case "materialize": {
+        const blocks = this.services.blocks;
+        // Done by an earlier attempt of this batch: a stored result is never computed twice.
+        if (blocks.has(stage.stream.id, stage.time, partition)) return undefined;
         const spec = stage.stream.spec;
         if (spec.materialize) {
-          await spec.materialize(stage.rdd, partition, tc, this.batchTime, stage.stream);
+          await spec.materialize(stage.rdd, partition, tc, stage.time, stage.stream);
         } else {
           const items: unknown[] = [];
           await stage.rdd.run(partition, tc, (x) => { items.push(x); });
-          await this.services.blocks.put(stage.stream.id, this.batchTime, partition, items);
+          blocks.put(stage.stream.id, stage.time, partition, items);
         }
-        return;
+        return undefined;
       }
       case "output":
-        // Actions inside the output function count into this task (records read, quarantined).
+        // Actions inside the output function count into this task (records quarantined).
         await tc.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
-        return;
+        return undefined;
     }
   }
 }
 
+/** Whether an RDD's stage reads the coordinator's memory (through narrow dependencies). */
+function readsLocal(rdd: RDD<unknown>, seen: Set<RDD<unknown>>): boolean {
+  if (seen.has(rdd)) return false;
+  seen.add(rdd);
+  if (rdd instanceof LeafRDD && rdd.local) return true;
+  return rdd.deps.some((d) => d.kind === "narrow" && readsLocal(d.rdd, seen));
+}

@@ -1,120 +1,213 @@
 /**
- * The narrow storage and transport interfaces the engine runs on.
+ * The narrow interfaces between the engine and the outside world.
  *
- * The core (DStream graph, planner, tasks, state semantics) talks only to
- * these. `memory.ts` implements them in process; the AWS adapters implement
- * them over DynamoDB, SQS and Kinesis. Every write here is idempotent for the
- * same arguments, because any task may run twice (a retry, a duplicate SQS
- * delivery, a visibility timeout that expired under a slow worker).
+ * The core (DStream graph, planner, job generator, state semantics) talks
+ * only to these. `memory.ts` implements every one in process; `lib/aws/`
+ * implements them over DynamoDB, SQS, S3 and Kinesis. They fall in three
+ * groups:
+ *
+ * - **what must survive** (the batch log, checkpoints, the per-key state
+ *   backend, the quarantine, the coordinator's lease): durable, written with
+ *   conditions so two coordinators can never both win;
+ * - **what fans a large batch out** (task and result queues, task claims,
+ *   blobs): used only by batches too large for one process;
+ * - **where input comes from** (stream sources).
+ *
+ * Every write is idempotent for the same arguments, because any of them may
+ * be retried after a lost response.
  */
 
-/** Where one partition of an input batch comes from. Opaque to the core; each input stream knows its own. */
+// ---------------------------------------------------------------------------------------------
+// input
+
+/** Where one partition of an input batch comes from. Opaque to the core; each source knows its own. */
 export interface BlockDescriptor {
   /** Which source reads it: "memory", "kinesis", ... */
   readonly source: string;
+  /** Records in the block, when the source counted them while fixing it. */
+  readonly count?: number;
   readonly [field: string]: unknown;
 }
 
-export type BatchStatus = "generated" | "running" | "completed" | "failed";
-
-export interface MaterializedInfo {
-  readonly partitions: number;
-  /** Set when the stored data is hash-partitioned by key into this many partitions. */
-  readonly hashPartitions?: number;
+/** Reads the records of input blocks. */
+export interface StreamSource {
+  readonly name: string;
+  read(block: BlockDescriptor): Promise<unknown[]>;
 }
 
-export interface StageSummary {
-  /** Stable id within the batch, e.g. "0:shuffle-7". */
-  readonly id: string;
-  readonly numTasks: number;
+/**
+ * How many records (and bytes) the coordinator may still keep in memory while it fixes a batch's
+ * blocks. A source that reads records to fix its blocks hands them over with the blocks while the
+ * budget lasts, so a batch run in process reads each record once; past the budget it only counts.
+ */
+export interface RecordBudget {
+  records: number;
+  bytes: number;
+  /** Set by the source that ran out: the batch is too large for one process. */
+  exhausted: boolean;
 }
 
-/** The write-ahead record of one batch, written before any of its tasks is sent. */
+/** What a source returns for one batch: its blocks, its position after them, and the records it kept. */
+export interface Allocation {
+  readonly blocks: BlockDescriptor[];
+  readonly state: unknown;
+  /** `records[i]` holds block i's records when they were kept within the budget. */
+  readonly records?: (unknown[] | undefined)[];
+}
+
+/** A source whose blocks the coordinator fixes by position (Kinesis). */
+export interface ReplayableSource extends StreamSource {
+  /** Fixes one batch's blocks of `stream` from the position after the previous batch. */
+  allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number; budget?: RecordBudget }): Promise<Allocation>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the batch log
+
+export type BatchStatus = "running" | "completed" | "failed";
+
+/** What the record of a batch says about the batch logged before it, which had completed by then. */
+export interface CompletionNote {
+  readonly time: number;
+  readonly completedAt: number;
+  readonly startedAt?: number;
+  readonly quarantinedRecords?: number;
+}
+
+/**
+ * The write-ahead record of one batch: its input blocks, written before any
+ * of the batch runs, so that every re-run reads exactly the same input.
+ *
+ * A run of empty batches shares one record: the record at time T with
+ * `emptyFrom = F` stands for the batches F, F + interval, ..., T - interval,
+ * each empty (with the blocks `emptyBlocks`) and completed, besides batch T
+ * itself. The completion of a batch is written with the record after it
+ * (`previous`), or by an update at a checkpoint or a hand-over.
+ */
 export interface BatchRecord {
   readonly time: number;
-  /** Input blocks per input stream id, fixed when the batch is generated. */
+  /** Input blocks per input stream id, fixed before the batch runs. */
   readonly blocks: Record<string, BlockDescriptor[]>;
-  /** Each input stream's position after this batch (Kinesis: the last sequence number read per shard). */
+  /** Each input stream's position after this batch. */
   readonly inputState?: Record<string, unknown>;
-  /** The context's zero time: every process plans the batch from it. */
-  readonly zeroTime?: number;
-  /** The durable operations of the graph that generated the batch (see DStreamGraph.fingerprint). */
-  readonly fingerprint?: readonly { readonly id: string; readonly kind: string; readonly partitions?: number; readonly input?: string }[];
-  /** The planned stages, in the order they run. */
-  readonly stages: StageSummary[];
-  /** The DStreams materialized in this batch, read by later batches' windows and state. */
-  readonly materialized: Record<string, MaterializedInfo>;
   status: BatchStatus;
-  /** Wall-clock milliseconds (from the injected clock). */
+  /** Wall-clock milliseconds (from the injected clock) when the record was written. */
   generatedAt: number;
   startedAt?: number;
   completedAt?: number;
-  /** The stage whose tasks were sent last, and when: the batch's progress, for recovery. */
-  currentStage?: number;
-  stageSentAt?: number;
-  /** How many times the batch was retried after failing (`sparkless retry`). */
-  retries?: number;
   /** Records read from the input blocks. */
   inputRecords?: number;
-  /** Distinct records quarantined in this batch (set when it completes). */
+  /** Distinct records quarantined in this batch. */
   quarantinedRecords?: number;
+  /** "fan-out": some stages ran on workers; otherwise the coordinator ran the whole batch. */
+  mode?: "in-process" | "fan-out";
+  /** How many times the batch was retried after failing (`sparkless retry`). */
+  retries?: number;
   error?: string;
+  /** The coordinator process that wrote the record (a warm coordinator checks it is still the latest writer). */
+  writer?: string;
+  /** The batches from this time to `time - interval` were empty and completed (see above). */
+  emptyFrom?: number;
+  emptyBlocks?: Record<string, BlockDescriptor[]>;
+  /** The previous record's batch completed before this one was written. */
+  previous?: CompletionNote;
+  /** Set on records made up for a batch of an empty run (never stored). */
+  readonly empty?: boolean;
 }
 
-export interface TaskCompletion {
-  /** False when this (stage, partition) had already been recorded: a duplicate or retried task. */
-  readonly first: boolean;
-  /** How many distinct partitions of the stage are complete, this one included. */
-  readonly completed: number;
+/** What every process of an app must agree on, written once when the app first starts. */
+export interface AppInfo {
+  /** The context's zero time: every batch time is zeroTime + k × interval. */
+  readonly zeroTime: number;
+  readonly batchIntervalMs: number;
+  /** The durable operations of the graph (see DStreamGraph.fingerprint), checked on every start. */
+  readonly fingerprint: readonly { readonly id: string; readonly kind: string; readonly partitions?: number; readonly input?: string }[];
+  readonly createdAt: number;
 }
 
-/** The batch log: Spark's ReceivedBlockTracker write-ahead log plus job progress. */
+/**
+ * The batch log: Spark's ReceivedBlockTracker write-ahead log. Reads return
+ * records with their completion applied (a record completed by a later
+ * record's `previous` note reads as completed) and expand empty runs.
+ */
 export interface BatchLog {
+  getApp(): Promise<AppInfo | undefined>;
+  /** Writes the app's info unless it exists; returns what is stored. */
+  createApp(info: AppInfo): Promise<AppInfo>;
+  /** Replaces the fingerprint after an accepted upgrade. */
+  updateApp(info: AppInfo): Promise<void>;
   /** Creates the record; returns false (and changes nothing) if a record for this time exists. */
   createBatch(record: BatchRecord): Promise<boolean>;
+  /** The record of batch `time`, or one made up from the empty run that covers it. */
   getBatch(time: number): Promise<BatchRecord | undefined>;
   /** Conditional update: applies `patch` only while the status is `expected`. */
   updateBatch(time: number, expected: BatchStatus, patch: Partial<BatchRecord>): Promise<boolean>;
-  /** The latest batch before `beforeTime` (any batch if not given): one read, however long the history. */
+  /** The latest record before `beforeTime` (any, if not given): one read, however long the history. */
   latestBatch(beforeTime?: number): Promise<BatchRecord | undefined>;
-  /** Batches in time order, optionally from a time on. */
+  /** Records in time order from `fromTime` on, empty runs left as they are stored (`emptyFrom`). */
   listBatches(options?: { fromTime?: number; limit?: number }): Promise<BatchRecord[]>;
-  /**
-   * Claims a task before running it, so that two deliveries of one task do
-   * not run at once. "claimed": run it; "busy": another attempt holds an
-   * unexpired lease, try again later; "done": it already completed.
-   */
-  claimTask(time: number, stage: number, partition: number, owner: string, leaseUntil: number, now: number): Promise<"claimed" | "busy" | "done">;
-  /**
-   * Gives up a claim after a failed attempt, so a retry can claim the task at
-   * once, and counts the failure: returns how many attempts of the task have
-   * failed so far (redeliveries that did not fail do not count).
-   */
-  releaseTask(time: number, stage: number, partition: number, owner: string): Promise<number>;
-  /** Records that one task finished, at most once per (time, stage, partition). */
-  completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion>;
-  /** The partitions of a stage recorded complete so far. */
-  completedTasks(time: number, stage: number): Promise<number[]>;
-  /** Adds to the batch's counters (records read, records quarantined). */
-  addCounters(time: number, counters: Record<string, number>): Promise<void>;
-  deleteBatchesBefore(time: number): Promise<void>;
 }
 
-/** Map-side output of a shuffle, one chunk per (map partition, reduce partition). */
-export interface ShuffleStore {
-  /** Writes every bucket of one map task; `buckets[r]` holds the records for reduce partition r. */
-  write(batchTime: number, shuffleId: string, mapPartition: number, buckets: unknown[][]): Promise<void>;
-  /** The chunks for one reduce partition, one per map partition in map-partition order. */
-  read(batchTime: number, shuffleId: string, reducePartition: number, numMapPartitions: number): Promise<unknown[][]>;
-  deleteBatch(batchTime: number): Promise<void>;
+// ---------------------------------------------------------------------------------------------
+// checkpoints
+
+/** One stream's part of a checkpoint: where its pages are, and the chain of deltas it belongs to. */
+export interface StreamCheckpoint {
+  /** The stream's batch time the data is the result of (a multiple of its slide). */
+  readonly time: number;
+  /** "full": every entry; "delta": the entries changed or removed since the checkpoint at `base`. */
+  readonly kind: "full" | "delta";
+  /** Delta only: the stream time of the stream's previous checkpoint, which this one applies to. */
+  readonly base?: number;
+  /** The stream time of the full checkpoint this chain starts from (this one's, when full). */
+  readonly fullAt: number;
+  /** Where the pages are (a key the page store understands) and how many. */
+  readonly key: string;
+  readonly pages: number;
+  readonly partitions: number;
+  readonly hashPartitions?: number;
+  /** Entries written (puts and removes), and compressed bytes. */
+  readonly entries: number;
+  readonly bytes: number;
+  /** Compressed bytes of the chain's full checkpoint and of its deltas, this one included. */
+  readonly fullBytes: number;
+  readonly chainBytes: number;
+  readonly chainLength: number;
+  /** Wall-clock time the chain's full checkpoint was written. */
+  readonly fullWrittenAt: number;
 }
 
-/** Materialized DStream output (persist/cache, window inputs), one array per (stream, time, partition). */
-export interface BlockStore {
-  put(streamId: string, time: number, partition: number, records: unknown[]): Promise<void>;
-  get(streamId: string, time: number, partition: number): Promise<unknown[] | undefined>;
-  deleteBefore(streamId: string, time: number): Promise<void>;
+/**
+ * A committed checkpoint, taken after batch `time` completed (so it also says batch `time` completed).
+ * It names every checkpointed stream's latest checkpoint, written now or earlier, so the latest
+ * manifest alone says where recovery starts.
+ */
+export interface CheckpointManifest {
+  readonly time: number;
+  readonly writer: string;
+  readonly createdAt: number;
+  readonly streams: Record<string, StreamCheckpoint>;
 }
+
+/**
+ * Checkpoints: pages of packed, compressed state entries, and the manifests
+ * that commit them. Pages are written first under a key unique to the writer;
+ * the manifest is written last with a condition, so a checkpoint is either
+ * whole and visible or invisible, and of two coordinators only one commits.
+ */
+export interface CheckpointStore {
+  writePages(key: string, pages: readonly Uint8Array[]): Promise<void>;
+  readPages(key: string, count: number): Promise<Uint8Array[]>;
+  /** Commits a checkpoint; false when one exists for this time already (another writer won). */
+  commit(manifest: CheckpointManifest): Promise<boolean>;
+  /** The latest manifest at or before `time` (any, if not given). */
+  latest(atOrBefore?: number): Promise<CheckpointManifest | undefined>;
+  /** Manifests with times in [from, to], in time order. */
+  between(from: number, to: number): Promise<CheckpointManifest[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the per-key state backend (opt-in)
 
 /** One key's state, with the batch time at which it last changed or saw data. */
 export interface StateEntry {
@@ -124,11 +217,10 @@ export interface StateEntry {
 }
 
 /**
- * Versioned keyed state for updateStateByKey and mapWithState.
- *
+ * Versioned keyed state, one item per key: the opt-in backend
+ * (`stateBackend: "dynamodb"`) for very large, sparse mapWithState state.
  * A commit at batch time T never hides what a read "as of" an earlier time
- * sees, so a retried task for T reads exactly the state its first attempt
- * read, even when that attempt had written half of T's changes.
+ * sees, so a re-run of T reads exactly the state its first attempt read.
  */
 export interface StateStore {
   /** Every entry of one partition as it stood after batch `asOf`. */
@@ -139,43 +231,101 @@ export interface StateStore {
   commit(operatorId: string, partition: number, time: number, puts: StateEntry[], removes: unknown[]): Promise<void>;
 }
 
-/** One unit of work: a partition of a stage of a batch. */
+// ---------------------------------------------------------------------------------------------
+// fan-out: queues, claims, blobs
+
+/** A slice of a blob: bytes [start, end). */
+export interface BlobSlice { readonly key: string; readonly start: number; readonly end: number }
+
+/** The map outputs one reduce partition reads, one per map partition in order: inline, or a slice of a blob. */
+export interface ShuffleInput { readonly parts: readonly (unknown[] | BlobSlice)[] }
+
+/** One unit of work sent to a worker: one partition of one stage of one batch, driven by run `runId`. */
 export interface TaskMessage {
   readonly batchTime: number;
+  /** The coordinator's run of the batch: results of another run are ignored. */
+  readonly runId: string;
   readonly stage: number;
+  /** The stage's id and task count, as the coordinator planned them: the worker checks its own plan against them. */
+  readonly stageId: string;
+  readonly numTasks: number;
   readonly partition: number;
+  readonly attempt: number;
+  /** Streams (`id@time`) the coordinator read from memory or a checkpoint when it planned the batch. */
+  readonly stored: readonly string[];
+  /** The shuffle data the task reads, by shuffle id (for reduce partition `partition`). */
+  readonly inputs?: Readonly<Record<string, ShuffleInput>>;
 }
 
-export interface ReceivedTask {
-  readonly task: TaskMessage;
+/** A map task's output: one bucket per reduce partition, inline or in one blob with bucket offsets. */
+export type TaskOutput =
+  | { readonly buckets: unknown[][] }
+  | { readonly blob: string; readonly offsets: readonly number[] };
+
+/** What a worker reports for one task. */
+export type TaskResult = {
+  readonly batchTime: number;
+  readonly runId: string;
+  readonly stage: number;
+  readonly partition: number;
+  readonly attempt: number;
+  readonly worker: string;
+} & (
+  | { readonly ok: true; readonly output?: TaskOutput; readonly counters: Record<string, number>; readonly quarantined: readonly string[] }
+  | { readonly ok: false; readonly error: string }
+);
+
+export interface Received<T> {
+  readonly body: T;
   readonly receipt: string;
   /** How many times this message has been received, this time included (SQS ApproximateReceiveCount). */
   readonly receiveCount: number;
 }
 
-/** The task queue: SQS in AWS, an in-process queue in memory. At-least-once delivery. */
-export interface TaskQueue {
-  send(tasks: TaskMessage[]): Promise<void>;
-  receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedTask[]>;
-  /** The task is done: delete the message. */
-  ack(receipt: string): Promise<void>;
-  /** Deletes several messages (SQS: DeleteMessageBatch, as the event source mapping does). */
+/** An at-least-once queue with visibility timeouts: SQS on AWS, an in-process queue in memory. */
+export interface MessageQueue<T> {
+  send(messages: T[]): Promise<void>;
+  receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<Received<T>[]>;
+  /** Deletes messages (SQS: DeleteMessageBatch). */
   ackMany(receipts: string[]): Promise<void>;
-  /** The task failed: make it visible again after `delayMs`. */
+  /** Makes a message visible again after `delayMs`. */
   release(receipt: string, delayMs: number): Promise<void>;
 }
 
-/** Reads the records of input blocks. */
-export interface StreamSource {
-  readonly name: string;
-  read(block: BlockDescriptor): Promise<unknown[]>;
+export type TaskQueue = MessageQueue<TaskMessage>;
+export type ResultQueue = MessageQueue<TaskResult>;
+
+/** Names one task of one run of a batch. */
+export interface TaskKey { readonly batchTime: number; readonly runId: string; readonly stage: number; readonly partition: number }
+
+export interface ClaimState { readonly owner?: string; readonly until?: number; readonly done: boolean }
+
+/**
+ * Task claims: a lease a worker holds while it runs a task and renews while
+ * it runs, so two deliveries of one task never run at once, and a task whose
+ * worker died (its claim no longer renewed) is known to be free within
+ * seconds, not after the queue's visibility timeout.
+ */
+export interface TaskClaims {
+  /** "claimed": run it; "busy": another worker holds an unexpired claim; "done": it finished. */
+  claim(task: TaskKey, owner: string, until: number, now: number): Promise<"claimed" | "busy" | "done">;
+  /** Extends a claim this owner holds; false when it is no longer this owner's. */
+  renew(task: TaskKey, owner: string, until: number): Promise<boolean>;
+  /** Marks the task done. */
+  finish(task: TaskKey, owner: string): Promise<void>;
+  /** The claims of some tasks (absent: never claimed). */
+  inspect(tasks: readonly TaskKey[]): Promise<Map<string, ClaimState>>;
 }
 
-/** A source whose blocks the coordinator fixes by position (Kinesis). */
-export interface ReplayableSource extends StreamSource {
-  /** Fixes one batch's blocks of `stream` from the positions after the previous batch. */
-  allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number; arrivalBefore?: number }): Promise<{ blocks: BlockDescriptor[]; state: unknown }>;
+/** Large shuffle data: S3 on AWS (TTL by a lifecycle rule), a map in memory. */
+export interface BlobStore {
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** The whole blob, or bytes [start, end). */
+  get(key: string, range?: readonly [number, number]): Promise<Uint8Array>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the rest
 
 /** The coordinator's lease: one coordinator drives an app at a time. */
 export interface LeaseStore {
@@ -198,19 +348,19 @@ export interface QuarantinedRecord {
 export interface QuarantineStore {
   /** Keeps a record; a record with coordinates has one entry per (batch, record, operator), so a retry replaces it. */
   put(record: QuarantinedRecord): Promise<void>;
-  /** How many entries a batch has. */
-  count(batchTime: number): Promise<number>;
   list(options?: { limit?: number }): Promise<QuarantinedRecord[]>;
 }
 
-/** Everything a batch needs from the outside world. */
+/** Everything an app needs from the outside world. */
 export interface EngineServices {
   readonly batchLog: BatchLog;
-  readonly shuffles: ShuffleStore;
-  readonly blocks: BlockStore;
+  readonly checkpoints: CheckpointStore;
   readonly state: StateStore;
-  readonly queue: TaskQueue;
   readonly quarantine: QuarantineStore;
   readonly sources: ReadonlyMap<string, StreamSource>;
   readonly lease?: LeaseStore;
+  readonly tasks: TaskQueue;
+  readonly results: ResultQueue;
+  readonly claims: TaskClaims;
+  readonly blobs: BlobStore;
 }

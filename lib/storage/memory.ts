@@ -1,25 +1,28 @@
 /**
- * In-process implementations of the storage and transport interfaces.
+ * In-process twins of the storage and transport interfaces.
  *
- * They keep the same contracts as the DynamoDB/SQS/Kinesis adapters
- * (conditional batch transitions, at-most-once task completion, versioned
- * state, at-least-once queue delivery), so the engine behaves the same on
- * both; they simply keep everything in maps.
+ * They keep the contracts of the DynamoDB, SQS and S3 adapters (conditional
+ * batch records and manifests, versioned per-key state, at-least-once
+ * queues with visibility timeouts on the injected clock, claims with
+ * leases), so the one runtime behaves the same over either; they keep
+ * everything in maps.
  */
+import { SystemClock, type Clock } from "../core/clock.js";
+import { MissingDataError } from "../core/errors.js";
 import { keyId, type KeyId } from "../core/keys.js";
+import { recordAt, withCompletions } from "./batch-log.js";
 import type {
-  LeaseStore,
-  BatchLog, BatchRecord, BatchStatus, BlockDescriptor, BlockStore, EngineServices, QuarantinedRecord,
-  QuarantineStore, ReceivedTask, ShuffleStore, StateEntry, StateStore, StreamSource, TaskCompletion,
-  TaskMessage, TaskQueue,
+  AppInfo, BatchLog, BatchRecord, BatchStatus, BlobStore, BlockDescriptor, CheckpointManifest, CheckpointStore, ClaimState,
+  EngineServices, LeaseStore, MessageQueue, QuarantinedRecord, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
+  StreamSource, TaskClaims, TaskKey, TaskMessage, TaskQueue, TaskResult,
 } from "./interfaces.js";
 
 export class MemoryBatchLog implements BatchLog {
   private readonly batches = new Map<number, BatchRecord>();
-  private readonly done = new Map<string, Set<number>>();
+  private app: AppInfo | undefined;
   private readonly listeners = new Set<(record: BatchRecord) => void>();
 
-  /** Called after every change to a batch record; used by in-process waiters. */
+  /** Called after every change to a batch record; used by tests that watch the log. */
   onChange(listener: (record: BatchRecord) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -27,15 +30,30 @@ export class MemoryBatchLog implements BatchLog {
   private emit(record: BatchRecord): void {
     for (const l of [...this.listeners]) l(structuredClone(record));
   }
+  async getApp(): Promise<AppInfo | undefined> { return this.app && structuredClone(this.app); }
+  async createApp(info: AppInfo): Promise<AppInfo> {
+    this.app ??= structuredClone(info);
+    return structuredClone(this.app);
+  }
+  async updateApp(info: AppInfo): Promise<void> { this.app = structuredClone(info); }
+
   async createBatch(record: BatchRecord): Promise<boolean> {
     if (this.batches.has(record.time)) return false;
     this.batches.set(record.time, structuredClone(record));
     this.emit(record);
     return true;
   }
+  private sorted(): BatchRecord[] { return [...this.batches.values()].sort((a, b) => a.time - b.time); }
+  private firstAtOrAfter(time: number): BatchRecord | undefined {
+    let best: BatchRecord | undefined;
+    for (const b of this.batches.values()) if (b.time >= time && (!best || b.time < best.time)) best = b;
+    return best;
+  }
   async getBatch(time: number): Promise<BatchRecord | undefined> {
-    const r = this.batches.get(time);
-    return r && structuredClone(r);
+    const r = this.firstAtOrAfter(time);
+    const next = r && this.firstAtOrAfter(r.time + 1);
+    const [resolved] = r ? withCompletions([r], next) : [];
+    return structuredClone(recordAt(time, resolved));
   }
   async updateBatch(time: number, expected: BatchStatus, patch: Partial<BatchRecord>): Promise<boolean> {
     const r = this.batches.get(time);
@@ -45,97 +63,46 @@ export class MemoryBatchLog implements BatchLog {
     return true;
   }
   async latestBatch(beforeTime = Infinity): Promise<BatchRecord | undefined> {
-    let best: BatchRecord | undefined;
-    for (const b of this.batches.values()) if (b.time < beforeTime && (!best || b.time > best.time)) best = b;
-    return best && structuredClone(best);
+    const all = this.sorted().filter((b) => b.time < beforeTime);
+    const last = all[all.length - 1];
+    if (!last) return undefined;
+    return structuredClone(withCompletions([last], this.firstAtOrAfter(last.time + 1))[0]);
   }
   async listBatches(options: { fromTime?: number; limit?: number } = {}): Promise<BatchRecord[]> {
-    const out = [...this.batches.values()]
-      .filter((b) => options.fromTime === undefined || b.time >= options.fromTime)
-      .sort((a, b) => a.time - b.time);
-    return structuredClone(options.limit === undefined ? out : out.slice(0, options.limit));
+    const all = this.sorted();
+    const from = all.filter((b) => options.fromTime === undefined || b.time >= options.fromTime);
+    const out = options.limit === undefined ? from : from.slice(0, options.limit);
+    const next = out.length ? this.firstAtOrAfter(out[out.length - 1]!.time + 1) : undefined;
+    return structuredClone(withCompletions(out, next));
   }
-  private readonly claims = new Map<string, { owner: string; until: number }>();
-  async claimTask(time: number, stage: number, partition: number, owner: string, leaseUntil: number, now: number): Promise<"claimed" | "busy" | "done"> {
-    if (this.done.get(`${time}/${stage}`)?.has(partition)) return "done";
-    const key = `${time}/${stage}/${partition}`;
-    const c = this.claims.get(key);
-    if (c && c.owner !== owner && c.until > now) return "busy";
-    this.claims.set(key, { owner, until: leaseUntil });
-    return "claimed";
-  }
-  private readonly failures = new Map<string, number>();
-  async releaseTask(time: number, stage: number, partition: number, owner: string): Promise<number> {
-    const key = `${time}/${stage}/${partition}`;
-    if (this.claims.get(key)?.owner === owner) this.claims.delete(key);
-    const n = (this.failures.get(key) ?? 0) + 1;
-    this.failures.set(key, n);
-    return n;
-  }
-  async completeTask(time: number, stage: number, partition: number): Promise<TaskCompletion> {
-    const key = `${time}/${stage}`;
-    let set = this.done.get(key);
-    if (!set) this.done.set(key, (set = new Set()));
-    const first = !set.has(partition);
-    set.add(partition);
-    return { first, completed: set.size };
-  }
-  async completedTasks(time: number, stage: number): Promise<number[]> {
-    return [...(this.done.get(`${time}/${stage}`) ?? [])].sort((a, b) => a - b);
-  }
-  async addCounters(time: number, counters: Record<string, number>): Promise<void> {
-    const r = this.batches.get(time) as unknown as Record<string, number> | undefined;
-    if (!r) return;
-    for (const [k, v] of Object.entries(counters)) r[k] = (r[k] ?? 0) + v;
-  }
-  async deleteBatchesBefore(time: number): Promise<void> {
-    for (const t of this.batches.keys()) if (t < time) this.batches.delete(t);
-    for (const k of this.done.keys()) if (Number(k.split("/")[0]) < time) this.done.delete(k);
-    for (const k of this.claims.keys()) if (Number(k.split("/")[0]) < time) this.claims.delete(k);
-    for (const k of this.failures.keys()) if (Number(k.split("/")[0]) < time) this.failures.delete(k);
-  }
+  /** Every stored record (tests). */
+  get size(): number { return this.batches.size; }
 }
 
-export class MemoryShuffleStore implements ShuffleStore {
-  private readonly data = new Map<string, unknown[][]>();
-  async write(batchTime: number, shuffleId: string, mapPartition: number, buckets: unknown[][]): Promise<void> {
-    this.data.set(`${batchTime}/${shuffleId}/${mapPartition}`, buckets);
+export class MemoryCheckpointStore implements CheckpointStore {
+  private readonly pages = new Map<string, Uint8Array[]>();
+  private readonly manifests = new Map<number, CheckpointManifest>();
+  async writePages(key: string, pages: readonly Uint8Array[]): Promise<void> { this.pages.set(key, pages.map((p) => p.slice())); }
+  async readPages(key: string, count: number): Promise<Uint8Array[]> {
+    const p = this.pages.get(key);
+    if (!p || p.length < count) throw new MissingDataError(`Checkpoint pages ${key} are missing (${p?.length ?? 0} of ${count}).`);
+    return p.slice(0, count);
   }
-  async read(batchTime: number, shuffleId: string, reducePartition: number, numMapPartitions: number): Promise<unknown[][]> {
-    const out: unknown[][] = [];
-    for (let m = 0; m < numMapPartitions; m++) {
-      const buckets = this.data.get(`${batchTime}/${shuffleId}/${m}`);
-      if (!buckets) throw new Error(`shuffle output missing: batch ${batchTime}, shuffle ${shuffleId}, map partition ${m}`);
-      out.push(buckets[reducePartition] ?? []);
-    }
-    return out;
+  async commit(manifest: CheckpointManifest): Promise<boolean> {
+    if (this.manifests.has(manifest.time)) return false;
+    this.manifests.set(manifest.time, structuredClone(manifest));
+    return true;
   }
-  async deleteBatch(batchTime: number): Promise<void> {
-    const prefix = `${batchTime}/`;
-    for (const k of this.data.keys()) if (k.startsWith(prefix)) this.data.delete(k);
+  async latest(atOrBefore = Infinity): Promise<CheckpointManifest | undefined> {
+    let best: CheckpointManifest | undefined;
+    for (const m of this.manifests.values()) if (m.time <= atOrBefore && (!best || m.time > best.time)) best = m;
+    return best && structuredClone(best);
   }
-  get size(): number { return this.data.size; }
-}
-
-export class MemoryBlockStore implements BlockStore {
-  private readonly data = new Map<string, Map<number, unknown[][]>>();
-  async put(streamId: string, time: number, partition: number, records: unknown[]): Promise<void> {
-    let byTime = this.data.get(streamId);
-    if (!byTime) this.data.set(streamId, (byTime = new Map()));
-    let parts = byTime.get(time);
-    if (!parts) byTime.set(time, (parts = []));
-    parts[partition] = records;
+  async between(from: number, to: number): Promise<CheckpointManifest[]> {
+    return structuredClone([...this.manifests.values()].filter((m) => m.time >= from && m.time <= to).sort((a, b) => a.time - b.time));
   }
-  async get(streamId: string, time: number, partition: number): Promise<unknown[] | undefined> {
-    return this.data.get(streamId)?.get(time)?.[partition];
-  }
-  async deleteBefore(streamId: string, time: number): Promise<void> {
-    const byTime = this.data.get(streamId);
-    if (!byTime) return;
-    for (const t of byTime.keys()) if (t < time) byTime.delete(t);
-  }
-  /** How many (stream, time) entries are held; used by tests of cleanup. */
-  count(streamId: string): number { return this.data.get(streamId)?.size ?? 0; }
+  /** Page bytes written so far (tests and benchmarks). */
+  get pageBytes(): number { let n = 0; for (const ps of this.pages.values()) for (const p of ps) n += p.length; return n; }
 }
 
 interface Version { time: number; entry: StateEntry | undefined }
@@ -146,9 +113,10 @@ function copy(e: StateEntry): StateEntry {
 }
 
 /**
- * Per key, the versions written by the last batches. A commit at T replaces
- * any version at T or later (a retry) and keeps one version older than T, so
- * reads as of T - slide still see the state T started from.
+ * The per-key backend's twin. Per key, the versions written by the last
+ * batches: a commit at T replaces any version at T (a re-run) and keeps one
+ * version older than T, so reads as of T - slide still see the state T
+ * started from; a version newer than T is never overwritten.
  */
 export class MemoryStateStore implements StateStore {
   private readonly data = new Map<string, Map<KeyId, Version[]>>();
@@ -184,7 +152,6 @@ export class MemoryStateStore implements StateStore {
     const m = this.part(operatorId, partition);
     const write = (key: unknown, entry: StateEntry | undefined) => {
       const id = keyId(key);
-      // A version after `time` means this is a late attempt of an already completed batch: keep the later version.
       if ((m.get(id) ?? []).some((v) => v.time > time)) return;
       const older = (m.get(id) ?? []).filter((v) => v.time < time);
       const kept = older.length ? [older[older.length - 1]!] : [];
@@ -198,20 +165,27 @@ export class MemoryStateStore implements StateStore {
   keyCount(operatorId: string, partition: number): number { return this.part(operatorId, partition).size; }
 }
 
-interface QueuedMessage { task: TaskMessage; receipt: string; receiveCount: number; visibleAt: number }
+interface Queued<T> { body: T; receipt: string; receiveCount: number; visibleAt: number }
 
-/** An at-least-once queue with visibility timeouts, like SQS. */
-export class MemoryTaskQueue implements TaskQueue {
-  private messages: QueuedMessage[] = [];
-  private inFlight = new Map<string, QueuedMessage>();
+/**
+ * An at-least-once queue with visibility timeouts, like SQS. Visibility is
+ * measured on the injected clock; `receive` waits in real time (at most
+ * `waitMs`), woken by every send and release.
+ */
+export class MemoryQueue<T> implements MessageQueue<T> {
+  private messages: Queued<T>[] = [];
+  private inFlight = new Map<string, Queued<T>>();
   private waiters = new Set<() => void>();
   private seq = 0;
-  constructor(private readonly visibilityTimeoutMs = 30_000) {}
+  private readonly clock: Clock;
+  private readonly visibilityTimeoutMs: number;
+  constructor(options: { visibilityTimeoutMs?: number; clock?: Clock } = {}) {
+    this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    this.clock = options.clock ?? new SystemClock();
+  }
 
-  async send(tasks: TaskMessage[]): Promise<void> {
-    for (const task of tasks) {
-      this.messages.push({ task: { ...task }, receipt: "", receiveCount: 0, visibleAt: 0 });
-    }
+  async send(messages: T[]): Promise<void> {
+    for (const body of messages) this.messages.push({ body: structuredClone(body), receipt: "", receiveCount: 0, visibleAt: 0 });
     this.wake();
   }
   private wake(): void {
@@ -219,49 +193,47 @@ export class MemoryTaskQueue implements TaskQueue {
     this.waiters.clear();
     for (const w of ws) w();
   }
-  private take(max: number): ReceivedTask[] {
-    const now = Date.now();
+  private take(max: number): Received<T>[] {
+    const now = this.clock.now();
     for (const [r, m] of this.inFlight) {
       if (m.visibleAt <= now) { this.inFlight.delete(r); this.messages.push(m); }
     }
-    const out: ReceivedTask[] = [];
-    const rest: QueuedMessage[] = [];
+    const out: Received<T>[] = [];
+    const rest: Queued<T>[] = [];
     for (const m of this.messages) {
       if (out.length < max && m.visibleAt <= now) {
         m.receiveCount++;
         m.receipt = `r${++this.seq}`;
         m.visibleAt = now + this.visibilityTimeoutMs;
         this.inFlight.set(m.receipt, m);
-        out.push({ task: m.task, receipt: m.receipt, receiveCount: m.receiveCount });
+        out.push({ body: structuredClone(m.body), receipt: m.receipt, receiveCount: m.receiveCount });
       } else rest.push(m);
     }
     this.messages = rest;
     return out;
   }
-  async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<ReceivedTask[]> {
+  async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<Received<T>[]> {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const got = this.take(options.max);
       if (got.length || Date.now() >= deadline || options.signal?.aborted) return got;
       await new Promise<void>((resolve) => {
         const done = () => { clearTimeout(timer); this.waiters.delete(done); options.signal?.removeEventListener("abort", done); resolve(); };
-        const nextVisible = Math.min(deadline, ...this.messages.map((m) => m.visibleAt), ...[...this.inFlight.values()].map((m) => m.visibleAt));
-        const timer = setTimeout(done, Math.max(1, nextVisible - Date.now()));
+        // Messages that become visible on the clock are noticed within 50 ms of real time.
+        const timer = setTimeout(done, Math.max(1, Math.min(50, deadline - Date.now())));
         this.waiters.add(done);
         options.signal?.addEventListener("abort", done, { once: true });
       });
     }
   }
-  async ack(receipt: string): Promise<void> { this.inFlight.delete(receipt); }
   async ackMany(receipts: string[]): Promise<void> { for (const r of receipts) this.inFlight.delete(r); }
   async release(receipt: string, delayMs: number): Promise<void> {
     const m = this.inFlight.get(receipt);
     if (!m) return;
     this.inFlight.delete(receipt);
-    m.visibleAt = Date.now() + delayMs;
+    m.visibleAt = this.clock.now() + delayMs;
     this.messages.push(m);
-    if (delayMs <= 0) this.wake();
-    else setTimeout(() => this.wake(), delayMs).unref?.();
+    this.wake();
   }
   /** Messages waiting or in flight. */
   get depth(): number { return this.messages.length + this.inFlight.size; }
@@ -273,13 +245,16 @@ export class MemorySource implements StreamSource {
   private readonly blocks = new Map<string, unknown[]>();
   private seq = 0;
   add(records: unknown[]): BlockDescriptor {
+    // Every empty block is the same block, so a run of empty batches has one shape (see JobGenerator).
+    if (records.length === 0) return { source: this.name, id: "empty", count: 0 };
     const id = `m${++this.seq}`;
     this.blocks.set(id, records);
     return { source: this.name, id, count: records.length };
   }
   async read(block: BlockDescriptor): Promise<unknown[]> {
+    if (block.id === "empty") return [];
     const r = this.blocks.get(block.id as string);
-    if (!r) throw new Error(`memory block ${String(block.id)} not found`);
+    if (!r) throw new MissingDataError(`The in-memory block ${String(block.id)} is gone: the in-memory engine keeps input only for the life of its process.`);
     return r;
   }
 }
@@ -287,14 +262,13 @@ export class MemorySource implements StreamSource {
 export class MemoryQuarantine implements QuarantineStore {
   readonly records: QuarantinedRecord[] = [];
   async put(record: QuarantinedRecord): Promise<void> {
-    // One entry per (record, operator): a retried task replaces its entry rather than adding one.
+    // One entry per (record, operator): a re-run replaces its entry rather than adding one.
     const same = (r: QuarantinedRecord) => record.sequenceNumber !== undefined && r.batchTime === record.batchTime && r.stream === record.stream
       && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.operator === record.operator;
     const i = this.records.findIndex(same);
     if (i >= 0) this.records[i] = record;
     else this.records.push(record);
   }
-  async count(batchTime: number): Promise<number> { return this.records.filter((r) => r.batchTime === batchTime).length; }
   async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {
     return this.records.slice(0, options.limit ?? this.records.length);
   }
@@ -310,18 +284,70 @@ export class MemoryLease implements LeaseStore {
   async release(owner: string): Promise<void> { if (this.holder?.owner === owner) this.holder = undefined; }
 }
 
+export const taskKeyId = (t: TaskKey): string => `${t.batchTime}/${t.runId}/${t.stage}/${t.partition}`;
+
+export class MemoryClaims implements TaskClaims {
+  private readonly claims = new Map<string, { owner: string; until: number; done: boolean }>();
+  async claim(task: TaskKey, owner: string, until: number, now: number): Promise<"claimed" | "busy" | "done"> {
+    const c = this.claims.get(taskKeyId(task));
+    if (c?.done) return "done";
+    if (c && c.owner !== owner && c.until > now) return "busy";
+    this.claims.set(taskKeyId(task), { owner, until, done: false });
+    return "claimed";
+  }
+  async renew(task: TaskKey, owner: string, until: number): Promise<boolean> {
+    const c = this.claims.get(taskKeyId(task));
+    if (!c || c.owner !== owner || c.done) return false;
+    c.until = until;
+    return true;
+  }
+  async finish(task: TaskKey, owner: string): Promise<void> {
+    this.claims.set(taskKeyId(task), { owner, until: 0, done: true });
+  }
+  async inspect(tasks: readonly TaskKey[]): Promise<Map<string, ClaimState>> {
+    const out = new Map<string, ClaimState>();
+    for (const t of tasks) {
+      const c = this.claims.get(taskKeyId(t));
+      if (c) out.set(taskKeyId(t), { ...c });
+    }
+    return out;
+  }
+}
+
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs = new Map<string, Uint8Array>();
+  async put(key: string, body: Uint8Array): Promise<void> { this.blobs.set(key, body.slice()); }
+  async get(key: string, range?: readonly [number, number]): Promise<Uint8Array> {
+    const b = this.blobs.get(key);
+    if (!b) throw new MissingDataError(`Blob ${key} is missing.`);
+    return range ? b.slice(range[0], range[1]) : b.slice();
+  }
+  get size(): number { return this.blobs.size; }
+}
+
+export interface MemoryEngineOptions {
+  /** Visibility timeout of the task and result queues. @default 30000 */
+  visibilityTimeoutMs?: number;
+  /** The clock the queues measure visibility on. @default SystemClock */
+  clock?: Clock;
+}
+
+/** Every interface in process: the engine of `new StreamingContext(...)` and `runBatches`. */
 export class MemoryEngineServices implements EngineServices {
   readonly lease = new MemoryLease();
   readonly batchLog = new MemoryBatchLog();
-  readonly shuffles = new MemoryShuffleStore();
-  readonly blocks = new MemoryBlockStore();
+  readonly checkpoints = new MemoryCheckpointStore();
   readonly state = new MemoryStateStore();
-  readonly queue: MemoryTaskQueue;
+  readonly tasks: TaskQueue;
+  readonly results: ResultQueue;
+  readonly claims = new MemoryClaims();
+  readonly blobs = new MemoryBlobStore();
   readonly quarantine = new MemoryQuarantine();
   readonly memorySource = new MemorySource();
   readonly sources: ReadonlyMap<string, StreamSource>;
-  constructor(options: { visibilityTimeoutMs?: number } = {}) {
-    this.queue = new MemoryTaskQueue(options.visibilityTimeoutMs);
+  constructor(options: MemoryEngineOptions = {}) {
+    this.tasks = new MemoryQueue<TaskMessage>(options);
+    this.results = new MemoryQueue<TaskResult>(options);
     this.sources = new Map<string, StreamSource>([["memory", this.memorySource]]);
   }
 }

@@ -1,35 +1,42 @@
 /**
  * StreamingContext: the entry point, with Spark's lifecycle.
  *
- * It owns the DStream graph, the engine (storage and transport), the clock,
- * and, once started, the in-process runtime: a generator that creates a
- * batch at every interval boundary and a pool of task runners fed from the
- * task queue. That is the same coordinator/worker split the Lambda
- * handlers use, run in one process.
+ * It owns the DStream graph, the engine (storage and transport) and the
+ * clock, and, once started, runs the app in this process with the very
+ * code the Lambda functions run: the coordinator's loop (the batch clock,
+ * the job generator, checkpoints) and, for batches that fan out, a pool of
+ * workers fed from the engine's task queue.
  *
  * Lifecycle, as Spark's: INITIALIZED → start() → ACTIVE → stop() → STOPPED.
  * Streams and outputs can be added only while INITIALIZED; one context is
  * active at a time; a stopped context cannot be restarted.
  */
+import { randomUUID } from "node:crypto";
 import { SystemClock, type Clock } from "../core/clock.js";
 import { Duration, Time } from "../core/duration.js";
 import { IllegalStateError, IncompatibleUpgradeError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
-import { DStream, transformStreams, unionStreams, type StreamingContextLike } from "../dstream/dstream.js";
+import type { CheckpointerOptions } from "../checkpoint/checkpointer.js";
+import { DStream, requireStateBackend, transformStreams, unionStreams, type StateBackend, type StreamingContextLike } from "../dstream/dstream.js";
 import { queueInputSpec, testInputSpec } from "../dstream/input.js";
 import { kinesisInputSpec, type KinesisStreamOptions } from "../dstream/kinesis-input.js";
 import type { RDD } from "../rdd/rdd.js";
-import { BatchScheduler, failedAttemptsOf, type SchedulerListener } from "../scheduler/scheduler.js";
-import type { BatchRecord, EngineServices } from "../storage/interfaces.js";
+import { runCoordinatorLoop } from "../scheduler/coordinator-loop.js";
+import type { FanOutOptions } from "../scheduler/fan-out.js";
+import { JobGenerator, type ExecutionOptions, type GeneratorListener } from "../scheduler/job-generator.js";
+import { pollTasks, TaskRunner } from "../scheduler/task-runner.js";
+import type { AppInfo, BatchRecord, EngineServices } from "../storage/interfaces.js";
 import { MemoryEngineServices } from "../storage/memory.js";
 import { DStreamGraph, upgradeProblems, type DurableOperation } from "./graph.js";
 
-/** Refuses to resume from `latest` when the new graph cannot read its stored data. */
-export function checkUpgrade(latest: BatchRecord, fingerprint: readonly DurableOperation[]): void {
-  if (!latest.fingerprint) return;
-  const problems = upgradeProblems(latest.fingerprint, fingerprint);
+/** Refuses to resume an app whose stored data this graph (or batch interval) cannot read. */
+export function checkUpgrade(info: AppInfo, fingerprint: readonly DurableOperation[], batchIntervalMs: number): void {
+  const problems = upgradeProblems(info.fingerprint, fingerprint);
+  if (info.batchIntervalMs !== batchIntervalMs) {
+    problems.unshift(`the batch interval was ${info.batchIntervalMs} ms and is now ${batchIntervalMs} ms (batch times and state would not line up)`);
+  }
   if (problems.length) {
     throw new IncompatibleUpgradeError(
-      `This version of the app cannot resume from the data of batch ${latest.time}: ${problems.join("; ")}. ` +
+      `This version of the app cannot resume from its stored batches and state: ${problems.join("; ")}. ` +
         `Keep the old operations (name them with setName to pin their ids), or start over: delete the app's batches and state (\`sparkless reset --app NAME\`, or new table names).`,
       problems,
     );
@@ -54,7 +61,7 @@ export interface StreamingContextOptions {
   engine?: Engine;
   /** Partitions of keyed operations when none is given (Spark's spark.default.parallelism). @default 2 */
   defaultParallelism?: number;
-  /** Task runners in this process. @default 2 */
+  /** Workers in this process, for stages of batches that fan out. @default 2 */
   workers?: number;
   /** Attempts per task before its batch fails (Spark's spark.task.maxFailures). @default 4 */
   maxTaskAttempts?: number;
@@ -62,12 +69,24 @@ export interface StreamingContextOptions {
   retryDelayMs?: number;
   /** Where print() writes. @default a line to standard output */
   print?: (line: string) => void;
+  /** Where batches run: in the coordinator, or fanned out to workers (see ExecutionOptions). @default { mode: "auto" } */
+  execution?: ExecutionOptions;
+  /** The state backend of stateful operations that do not choose one. @default "memory" */
+  stateBackend?: StateBackend;
+  /**
+   * Checkpoints: `interval` replaces Spark's default interval (the smallest multiple of a stream's slide
+   * that is at least 10 s) for every stream without its own `checkpoint(interval)`; the rest says how
+   * deltas chain between full copies.
+   */
+  checkpoint?: CheckpointerOptions & { interval?: Duration };
+  /** Claims, resends and inline limits of fanned-out stages. */
+  fanOut?: FanOutOptions;
 }
 
 export interface StopOptions {
   /** Also close the engine (the in-memory stores, or the engine's connections). @default true */
   stopEngine?: boolean;
-  /** Wait for every generated batch to complete first. @default false */
+  /** Finish the batch running now, write the log and checkpoint the state first. @default false */
   stopGracefully?: boolean;
 }
 
@@ -84,18 +103,24 @@ export class StreamingContext implements StreamingContextLike {
   readonly clock: Clock;
   readonly appName: string;
   readonly defaultParallelism: number;
-  private readonly options: Required<Pick<StreamingContextOptions, "workers" | "maxTaskAttempts" | "retryDelayMs">>;
+  readonly defaultStateBackend: StateBackend;
+  private readonly options: Required<Pick<StreamingContextOptions, "workers" | "maxTaskAttempts" | "retryDelayMs">> & StreamingContextOptions;
   private readonly printer: (line: string) => void;
   private state: StreamingContextState = "INITIALIZED";
-  private abort = new AbortController();
-  private generatorAbort = new AbortController();
+  /** Stops the batch clock between batches. */
+  private readonly stopping = new AbortController();
+  /** Stops the in-process workers, and a batch waiting on them. */
+  private readonly aborting = new AbortController();
+  /** The coordinator's loop, and the workers' loops. */
+  private coordinating: Promise<void> | undefined;
   private loops: Promise<void>[] = [];
-  private _scheduler: BatchScheduler | undefined;
+  private _generator: JobGenerator | undefined;
   private failure: unknown;
   private readonly terminated: Promise<void>;
   private resolveTerminated!: () => void;
   private rejectTerminated!: (e: unknown) => void;
   private readonly listeners = new Set<StreamingListener>();
+  private readonly completedTimes = new Set<number>();
   private checkpointDir: string | undefined;
 
   constructor(batchInterval: Duration, options?: Omit<StreamingContextOptions, "batchInterval">);
@@ -109,22 +134,25 @@ export class StreamingContext implements StreamingContextLike {
     }
     this.appName = opts.appName ?? "sparkless";
     this.clock = opts.clock ?? new SystemClock();
-    this.engine = opts.engine ?? new MemoryEngineServices();
+    this.engine = opts.engine ?? new MemoryEngineServices({ clock: this.clock });
     this.defaultParallelism = requirePositiveInt("defaultParallelism", opts.defaultParallelism ?? 2);
+    this.defaultStateBackend = requireStateBackend(opts.stateBackend ?? "memory");
     this.options = {
+      ...opts,
       workers: requirePositiveInt("workers", opts.workers ?? 2),
       maxTaskAttempts: requirePositiveInt("maxTaskAttempts", opts.maxTaskAttempts ?? 4),
       retryDelayMs: opts.retryDelayMs ?? 50,
     };
     this.printer = opts.print ?? ((line) => process.stdout.write(line + "\n"));
     this.graph = new DStreamGraph(opts.batchInterval, this.defaultParallelism);
+    this.graph.checkpointAtLeast = opts.checkpoint?.interval;
     this.terminated = new Promise<void>((res, rej) => { this.resolveTerminated = res; this.rejectTerminated = rej; });
     this.terminated.catch(() => undefined);
   }
 
   get batchDuration(): Duration { return this.graph.batchDuration; }
-  /** The scheduler driving this context, once started. */
-  get scheduler(): BatchScheduler | undefined { return this._scheduler; }
+  /** The job generator running this context's batches, once started. */
+  get generator(): JobGenerator | undefined { return this._generator; }
   getState(): StreamingContextState { return this.state; }
 
   // ---- StreamingContextLike ----------------------------------------------------------------
@@ -146,6 +174,8 @@ export class StreamingContext implements StreamingContextLike {
     return this.graph.rename(stream, name);
   }
   printLine(line: string): void { this.printer(line); }
+  /** Once started (or stopped), streams can no longer be configured. */
+  get started(): boolean { return this.state !== "INITIALIZED"; }
 
   // ---- inputs and graph-wide operations ----------------------------------------------------
 
@@ -172,8 +202,8 @@ export class StreamingContext implements StreamingContextLike {
     this.graph.remember(duration);
   }
   /**
-   * Spark's checkpoint directory. Sparkless keeps state and metadata in its
-   * engine's stores (DynamoDB on AWS), so this only records the location.
+   * Spark's checkpoint directory. Sparkless keeps checkpoints and its log in the engine's stores
+   * (DynamoDB on AWS), so this only records the location.
    */
   checkpoint(directory: string): void { this.checkpointDir = directory; }
   get checkpointDirectory(): string | undefined { return this.checkpointDir; }
@@ -187,42 +217,48 @@ export class StreamingContext implements StreamingContextLike {
 
   /**
    * Spark's getOrCreate: `create()` builds the context and its pipeline; if
-   * the engine already holds batches of this app (a restart), the context
-   * resumes from them: same zero time, input positions and state, batches
-   * left unfinished are completed first. A graph that cannot resume from the
-   * stored data is refused with an IncompatibleUpgradeError.
+   * the engine already holds this app (a restart), the context resumes it:
+   * same zero time, input positions and state (from the latest checkpoint and
+   * the batches after it), the batch left running run again. A graph that
+   * cannot resume from the stored data is refused with an IncompatibleUpgradeError.
    */
   static async getOrCreate(create: () => StreamingContext): Promise<StreamingContext> {
     const ssc = create();
-    const latest = await ssc.engine.batchLog.latestBatch();
-    if (latest) {
-      checkUpgrade(latest, ssc.graph.fingerprint());
-      ssc.recovery = latest;
+    const info = await ssc.engine.batchLog.getApp();
+    if (info) {
+      checkUpgrade(info, ssc.graph.fingerprint(), ssc.batchDuration.milliseconds);
+      ssc.recovery = info;
     }
     return ssc;
   }
-  private recovery: BatchRecord | undefined;
-  /** True when getOrCreate found earlier batches and start() resumes from them. */
+  private recovery: AppInfo | undefined;
+  /** True when getOrCreate found an earlier run of the app and start() resumes it. */
   get recovered(): boolean { return this.recovery !== undefined; }
   static getActiveOrCreate(create: () => StreamingContext): StreamingContext { return StreamingContext.active ?? create(); }
 
   /**
-   * Fixes the graph at `zeroTime` and returns its scheduler without starting
-   * any loop: the Lambda handlers drive it (the coordinator generates
-   * batches, workers run tasks). Every process of an app uses the zero time
-   * recorded with its batches.
+   * Fixes the graph at `zeroTime` without starting anything: the Lambda handlers and workers run it.
+   * Every process of an app uses the zero time stored with the app.
    */
-  prepare(zeroTime: number, options: { taskLeaseMs?: number } = {}): BatchScheduler {
-    if (this._scheduler) return this._scheduler;
+  prepare(zeroTime: number): DStreamGraph {
+    if (this.graph.started) return this.graph;
     if (this.state !== "INITIALIZED") throw new IllegalStateError(`prepare() needs a new context; this one is ${this.state}.`);
     this.graph.validate();
     this.graph.start(new Time(zeroTime));
-    this._scheduler = new BatchScheduler(this.graph, this.engine, this.clock, options);
-    this._scheduler.addListener(this.schedulerListener);
-    return this._scheduler;
+    return this.graph;
   }
 
-  /** Starts generating batches. Throws if the graph is invalid, the context is stopped, or another is active. */
+  /** The job generator for this context's graph (prepared), with the context's options. */
+  newGenerator(writer?: string): JobGenerator {
+    const g = new JobGenerator(this.graph, this.engine, this.clock, {
+      writer, execution: this.options.execution, maxTaskAttempts: this.options.maxTaskAttempts, retryDelayMs: this.options.retryDelayMs,
+      checkpoint: this.options.checkpoint, fanOut: { maxTaskAttempts: this.options.maxTaskAttempts, ...this.options.fanOut },
+    });
+    g.addListener(this.generatorListener);
+    return g;
+  }
+
+  /** Starts the batch clock. Throws if the graph is invalid, the context is stopped, or another is active. */
   start(): void {
     if (this.state === "ACTIVE") return;
     if (this.state === "STOPPED") throw new IllegalStateError("StreamingContext has already been stopped: a stopped context cannot be restarted. Create a new StreamingContext.");
@@ -231,21 +267,56 @@ export class StreamingContext implements StreamingContextLike {
       throw new IllegalStateError(`Only one StreamingContext may be active at a time; "${other.appName}" is active. Stop it first with ssc.stop().`);
     }
     this.graph.validate();
-    const interval = this.batchDuration.milliseconds;
-    const recovery = this.recovery;
-    const startTime = recovery ? recovery.time + interval : (Math.floor(this.clock.now() / interval) + 1) * interval;
-    this.graph.start(new Time(recovery?.zeroTime ?? startTime - interval));
-    const scheduler = new BatchScheduler(this.graph, this.engine, this.clock);
-    scheduler.addListener(this.schedulerListener);
-    this._scheduler = scheduler;
     this.state = "ACTIVE";
     StreamingContext.active = this;
-    this.loops.push(this.generatorLoop(scheduler, startTime, this.generatorAbort.signal, recovery !== undefined));
-    for (let i = 0; i < this.options.workers; i++) this.loops.push(this.workerLoop(scheduler, this.abort.signal));
+    // A new app's zero time is the boundary before now: its first batch is the next boundary.
+    const interval = this.batchDuration.milliseconds;
+    this.coordinating = this.run(Math.floor(this.clock.now() / interval) * interval);
   }
 
-  private readonly schedulerListener: SchedulerListener = {
-    onBatchCompleted: (r) => { for (const l of this.listeners) l.onBatchCompleted?.(r); },
+  /** The app in this process: the coordinator's loop, and workers for fanned-out stages. */
+  private async run(newZeroTime: number): Promise<void> {
+    try {
+      const interval = this.batchDuration.milliseconds;
+      let info = this.recovery ?? (await this.engine.batchLog.getApp());
+      if (info && !this.recovery) {
+        const latest = await this.engine.batchLog.latestBatch();
+        if (latest && latest.time >= newZeroTime + interval) {
+          throw new IllegalStateError(
+            `The engine already holds batches up to ${latest.time} ms from an earlier run of this app. Use StreamingContext.getOrCreate(() => ssc) to resume it, or give this context a new engine.`,
+          );
+        }
+        // An earlier run that ended before this one starts (a context stopped with stop(false)): this is a
+        // new run of the app on the same engine, and nothing of the earlier run is read again.
+        info = { zeroTime: newZeroTime, batchIntervalMs: interval, fingerprint: this.graph.fingerprint(), createdAt: this.clock.now() };
+        await this.engine.batchLog.updateApp(info);
+      }
+      if (!info) {
+        info = await this.engine.batchLog.createApp({ zeroTime: newZeroTime, batchIntervalMs: interval, fingerprint: this.graph.fingerprint(), createdAt: this.clock.now() });
+      }
+      this.graph.start(new Time(info.zeroTime));
+      const generator = this.newGenerator();
+      this._generator = generator;
+      const runner = new TaskRunner(this.graph, this.engine, this.clock, { owner: `w-${randomUUID().slice(0, 8)}`, claimLeaseMs: this.options.fanOut?.claimLeaseMs });
+      for (let i = 0; i < this.options.workers; i++) this.loops.push(pollTasks(this.engine.tasks, runner, this.aborting.signal));
+      const result = await runCoordinatorLoop(generator, this.clock, this.engine.lease, {
+        owner: `ssc-${generator.writer}`, signal: this.stopping.signal, abort: this.aborting.signal,
+      });
+      if (result.failed) this.fail(result.failed);
+      else if (result.lost) this.fail(result.lost);
+      else if (!result.leader && !this.stopping.signal.aborted) {
+        this.fail(new IllegalStateError(`Another coordinator holds the lease of app "${this.appName}": this context did not run. Stop the other one first.`));
+      }
+    } catch (e) {
+      if (!this.aborting.signal.aborted) this.fail(e);
+    }
+  }
+
+  private readonly generatorListener: GeneratorListener = {
+    onBatchCompleted: (r) => {
+      this.completedTimes.add(r.time);
+      for (const l of this.listeners) l.onBatchCompleted?.(r);
+    },
     onBatchFailed: (r, e) => {
       for (const l of this.listeners) l.onBatchFailed?.(r, e);
       this.fail(e);
@@ -256,58 +327,6 @@ export class StreamingContext implements StreamingContextLike {
     if (this.failure) return;
     this.failure = error;
     this.rejectTerminated(error);
-  }
-
-  private async generatorLoop(scheduler: BatchScheduler, startTime: number, signal: AbortSignal, resume: boolean): Promise<void> {
-    const interval = this.batchDuration.milliseconds;
-    try {
-      if (resume) {
-        // Batches the previous run left unfinished go first: started, or their missing tasks resent.
-        await scheduler.startNext();
-        await scheduler.recoverStalled(0);
-      } else {
-        const earlier = await this.engine.batchLog.listBatches({ fromTime: startTime });
-        if (earlier.length) {
-          throw new IllegalStateError(
-            `The engine already holds batches up to ${earlier[earlier.length - 1]!.time} ms from an earlier run. Use StreamingContext.getOrCreate(() => ssc) to resume them, or give this context a new engine.`,
-          );
-        }
-      }
-      for (let t = startTime; !signal.aborted; t += interval) {
-        await this.clock.waitUntil(t, signal);
-        await scheduler.generateBatch(new Time(t));
-      }
-    } catch (e) {
-      if (!signal.aborted) this.fail(e);
-    }
-  }
-
-  private async workerLoop(scheduler: BatchScheduler, signal: AbortSignal): Promise<void> {
-    const queue = this.engine.queue;
-    while (!signal.aborted) {
-      let received;
-      try {
-        received = await queue.receive({ max: 1, waitMs: 1000, signal });
-      } catch (e) {
-        if (!signal.aborted) this.fail(e);
-        return;
-      }
-      for (const m of received) {
-        try {
-          const outcome = await scheduler.runTask(m.task);
-          if (outcome.kind === "busy") await queue.release(m.receipt, outcome.retryAfterMs);
-          else await queue.ack(m.receipt);
-        } catch (e) {
-          const failures = failedAttemptsOf(e) ?? m.receiveCount;
-          if (failures >= this.options.maxTaskAttempts) {
-            await scheduler.failTask(m.task, e, failures).catch((err) => this.fail(err));
-            await queue.ack(m.receipt);
-          } else {
-            await queue.release(m.receipt, this.options.retryDelayMs * 2 ** (m.receiveCount - 1));
-          }
-        }
-      }
-    }
   }
 
   /** Resolves when the context stops; rejects with the error if a batch fails. */
@@ -333,38 +352,29 @@ export class StreamingContext implements StreamingContextLike {
       this.listeners.add(listener);
       this.terminated.catch((e) => { this.listeners.delete(listener); reject(e); });
       void this.engine.batchLog.getBatch(time).then((r) => {
-        if (r?.status === "completed") { this.listeners.delete(listener); resolve(r); }
+        if (r?.status === "completed" || this.completedTimes.has(time)) { this.listeners.delete(listener); resolve(r!); }
         else if (r?.status === "failed") { this.listeners.delete(listener); reject(new SparklessError(`Batch ${time} failed: ${r.error}`)); }
-      });
+      }, () => undefined);
     });
   }
 
   /**
-   * Stops the context: no new batches, task runners finish their current task.
-   * `stop(false)` or `{ stopEngine: false }` keeps the engine for another context.
+   * Stops the context: no new batches. The batch running now finishes, the log is written and the
+   * state checkpointed, so a later context resumes exactly here. `stop(false)` or
+   * `{ stopEngine: false }` keeps the engine for another context.
    */
   async stop(stopEngine: boolean | StopOptions = true, stopGracefully = false): Promise<void> {
     const opts: StopOptions = typeof stopEngine === "object" ? stopEngine : { stopEngine, stopGracefully };
     if (this.state === "STOPPED") return;
-    const wasActive = this.state === "ACTIVE";
     this.state = "STOPPED";
     const reason = new SparklessError("StreamingContext stopped");
-    this.generatorAbort.abort(reason);
-    if (wasActive && opts.stopGracefully && !this.failure) await this.drain();
-    this.abort.abort(reason);
+    this.stopping.abort(reason);
+    // The coordinator's loop first (its batch may wait on the workers), then the workers.
+    await this.coordinating?.catch(() => undefined);
+    this.aborting.abort(reason);
     await Promise.allSettled(this.loops);
     if (StreamingContext.active === this) StreamingContext.active = undefined;
     if (opts.stopEngine ?? true) await this.engine.close?.();
     this.resolveTerminated();
-  }
-
-  /** Waits until every generated batch has completed (or one failed). */
-  private async drain(): Promise<void> {
-    for (;;) {
-      const batches = await this.engine.batchLog.listBatches();
-      const open = batches.filter((b) => b.status === "generated" || b.status === "running");
-      if (open.length === 0 || batches.some((b) => b.status === "failed")) return;
-      await this.waitForBatch(open[open.length - 1]!.time).catch(() => undefined);
-    }
   }
 }

@@ -38,6 +38,17 @@ export function upgradeProblems(previous: readonly DurableOperation[], next: rea
   return problems;
 }
 
+/**
+ * Spark's default data checkpoint interval: the smallest multiple of the slide that is at least 10 s
+ * (mapWithState: 10 slides). `atLeast` replaces the 10 s (and mapWithState's rule) for the whole app.
+ */
+export function checkpointIntervalOf(s: DStream<unknown>, atLeast?: Duration): Duration {
+  if (s.checkpointDuration) return s.checkpointDuration;
+  if (s.spec.checkpointSlides && !atLeast) return s.slideDuration.times(s.spec.checkpointSlides);
+  const min = atLeast?.milliseconds ?? 10_000;
+  return s.slideDuration.times(Math.max(1, Math.ceil(min / s.slideDuration.milliseconds)));
+}
+
 export class DStreamGraph implements PlannableGraph {
   readonly streams: DStream<unknown>[] = [];
   readonly inputs: DStream<unknown>[] = [];
@@ -78,7 +89,7 @@ export class DStreamGraph implements PlannableGraph {
   fingerprint(): DurableOperation[] {
     const out: DurableOperation[] = [];
     for (const s of this.streams) {
-      if (s.spec.allocateBlocks) out.push({ id: s.id, kind: s.kind, ...(s.spec.kinesisStreamName ? { input: s.spec.kinesisStreamName } : {}) });
+      if (s.spec.allocateBlocks) out.push({ id: s.id, kind: s.kind, ...(s.spec.input ? { input: s.spec.input.name } : {}) });
       else if (s.isPersisted && (s.spec.mustPersist || this.streams.some((c) => c.parents.includes(s) && c.spec.parentLookback))) {
         out.push({ id: s.id, kind: s.kind, ...(s.partitioner ? { partitions: s.partitioner.numPartitions } : {}) });
       }
@@ -107,7 +118,11 @@ export class DStreamGraph implements PlannableGraph {
     }
   }
 
-  /** Fixes the zero time and every stream's remember duration (Spark's DStream.initialize and remember). */
+  /**
+   * Fixes the zero time, every stream's remember duration (how long its results stay in memory:
+   * its slide, or what its children read back, or `remember()`; Spark's DStream.remember) and the
+   * checkpoint interval of every stream that must be checkpointed.
+   */
   start(zeroTime: Time): void {
     this._zeroTime = zeroTime;
     const reach = new Set<DStream<unknown>>();
@@ -116,10 +131,7 @@ export class DStreamGraph implements PlannableGraph {
     this._reachable = reach;
     for (const s of this.streams) {
       s.zeroTime = zeroTime;
-      let min = s.slideDuration;
-      if (s.checkpointDuration && !min.greater(s.checkpointDuration)) min = s.checkpointDuration.times(2);
-      if (this.minRemember) min = min.max(this.minRemember);
-      s.rememberDuration = min;
+      s.rememberDuration = this.minRemember ? s.slideDuration.max(this.minRemember) : s.slideDuration;
     }
     // Children run after parents in creation order, so walking it backwards pushes each
     // stream's needs (its own remember plus how far back it reads) into its parents.
@@ -128,7 +140,15 @@ export class DStreamGraph implements PlannableGraph {
       const needed = s.rememberDuration!.plus(s.spec.parentLookback ?? new Duration(0));
       for (const p of s.parents) p.rememberDuration = p.rememberDuration!.max(needed);
     }
+    this._checkpointed = this.streams.filter((s) => reach.has(s) && !s.spec.durableState && (s.spec.mustPersist || s.checkpointDuration !== undefined));
+    for (const s of this._checkpointed) s.checkpointInterval = checkpointIntervalOf(s, this.checkpointAtLeast);
   }
+
+  private _checkpointed: DStream<unknown>[] = [];
+  /** The app's default checkpoint interval, when not Spark's (see checkpointIntervalOf). */
+  checkpointAtLeast: Duration | undefined;
+  /** The streams whose results are checkpointed (state, incremental windows, `checkpoint()`), once started. */
+  get checkpointed(): readonly DStream<unknown>[] { return this._checkpointed; }
 
   /** The longest any stream remembers; batch records are kept at least this long. */
   maxRemember(): Duration {

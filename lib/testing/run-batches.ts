@@ -3,10 +3,14 @@
  * what it produced, as Spark's TestSuiteBase.testOperation does. Users
  * unit-test their pipelines with it.
  */
+import { randomUUID } from "node:crypto";
 import { ManualClock } from "../core/clock.js";
-import type { Duration } from "../core/duration.js";
-import { InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
+import { Duration } from "../core/duration.js";
+import { IllegalStateError, InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
+import { canonical } from "../core/keys.js";
 import type { DStream } from "../dstream/dstream.js";
+import { pollTasks, TaskRunner } from "../scheduler/task-runner.js";
+import type { ExecutionOptions } from "../scheduler/job-generator.js";
 import { StreamingContext, type Engine } from "../streaming/context.js";
 
 export interface RunBatchesOptions<T> {
@@ -21,11 +25,22 @@ export interface RunBatchesOptions<T> {
   /** Each input batch is cut into this many contiguous slices, as Spark's parallelize cuts a collection. @default 1 */
   inputPartitions?: number;
   /**
-   * Where the batches run. "memory" is the in-process engine; "local" runs
-   * the coordinator, SQS, workers and DynamoDB over Kinesis on the embedded
-   * engines. @default "memory", or the SPARKLESS_TEST_ENGINE environment variable
+   * Where the batches run. "memory" is the in-process engine; "local" runs the coordinator, SQS,
+   * workers, DynamoDB and S3 over Kinesis on the embedded engines. @default "memory", or the
+   * SPARKLESS_TEST_ENGINE environment variable
    */
   engine?: "memory" | "local" | Engine;
+  /**
+   * Where each batch runs (ExecutionOptions.mode): "fan-out" sends every stage that can leave the
+   * coordinator to workers. @default "auto", or the SPARKLESS_TEST_EXECUTION environment variable
+   */
+  execution?: ExecutionOptions["mode"];
+  /**
+   * Start every batch on a coordinator that has forgotten everything, as one that just started cold:
+   * the state comes from the latest checkpoint and the batches after it, and the batch before is run
+   * again (its output must come out the same). @default false, or SPARKLESS_TEST_RECOVERY=restart
+   */
+  restartEachBatch?: boolean;
   /** Partitions of keyed operations when none is given. @default 2 */
   defaultParallelism?: number;
   /** Where print() writes. @default standard output */
@@ -45,10 +60,12 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
   if (!Number.isInteger(numBatches) || numBatches < 0) throw new InvalidArgumentError(`Expected \`numBatches\` to be a whole number >= 0, got \`${describe(numBatches)}\`.`);
   const inputPartitions = requirePositiveInt("inputPartitions", options.inputPartitions ?? 1);
   const engine = options.engine ?? (process.env.SPARKLESS_TEST_ENGINE as "memory" | "local" | undefined) ?? "memory";
+  const mode = options.execution ?? (process.env.SPARKLESS_TEST_EXECUTION as ExecutionOptions["mode"] | undefined);
+  const restart = options.restartEachBatch ?? process.env.SPARKLESS_TEST_RECOVERY === "restart";
   if (engine === "local") {
     // Loaded only when asked for: the core never imports the AWS SDK.
     const { runBatchesLocal } = await import("../local/run-batches-local.js");
-    return runBatchesLocal(options, numBatches, inputPartitions);
+    return runBatchesLocal({ ...options, ...(mode ? { execution: mode } : {}) }, numBatches, inputPartitions);
   }
   if (engine !== "memory" && typeof engine !== "object") {
     throw new InvalidArgumentError(`Expected \`engine\` to be "memory", "local" or an Engine, got \`${describe(engine)}\`.`);
@@ -63,24 +80,61 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
     // The test clock drives batches; retries need no real delay.
     retryDelayMs: 0,
     maxTaskAttempts: 1,
+    ...(mode ? { execution: { mode } } : {}),
+    // A test of recovery may checkpoint more often than Spark's 10 s.
+    ...(process.env.SPARKLESS_TEST_CHECKPOINT_MS ? { checkpoint: { interval: new Duration(Number(process.env.SPARKLESS_TEST_CHECKPOINT_MS)) } } : {}),
   });
-  const out: T[][] = [];
+  const out = new Map<number, T[]>();
+  const abort = new AbortController();
+  const loops: Promise<void>[] = [];
   try {
     const streams = inputs.map((batches) => ssc.testInputStream(batches as unknown[][], inputPartitions));
     const result = pipeline(...streams);
     if (!result || typeof (result as DStream<T>).foreachRDD !== "function") {
       throw new InvalidArgumentError(`Expected \`pipeline\` to return a DStream, got \`${describe(result)}\`.`);
     }
-    result.foreachRDD(async (rdd) => { out.push(await rdd.collect()); });
-    ssc.start();
+    result.foreachRDD(async (rdd, time) => { collect(out, time.milliseconds, await rdd.collect()); });
     const interval = batchInterval.milliseconds;
-    for (let i = 1; i <= numBatches; i++) {
-      const done = ssc.waitForBatch(i * interval);
-      clock.setTime(i * interval);
-      await done;
+    if (!restart) {
+      ssc.start();
+      for (let i = 1; i <= numBatches; i++) {
+        const done = ssc.waitForBatch(i * interval);
+        clock.setTime(i * interval);
+        await done;
+      }
+    } else {
+      // A cold coordinator per batch, over the same engine: the one runtime, restarted.
+      const graph = ssc.prepare(0);
+      await ssc.engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: interval, fingerprint: graph.fingerprint(), createdAt: 0 });
+      const runner = new TaskRunner(graph, ssc.engine, clock, { owner: `w-${randomUUID().slice(0, 6)}` });
+      for (let w = 0; w < 2; w++) loops.push(pollTasks(ssc.engine.tasks, runner, abort.signal));
+      for (let i = 1; i <= numBatches; i++) {
+        const generator = ssc.newGenerator();
+        await generator.resume();
+        clock.setTime(i * interval);
+        // A cold coordinator knows only what the log says: a run of empty batches not written yet runs again.
+        while (generator.nextTime <= i * interval) await generator.runBatch(generator.nextTime);
+      }
     }
   } finally {
+    abort.abort();
+    await Promise.allSettled(loops);
     await ssc.stop();
   }
-  return out;
+  return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+/**
+ * Keeps a batch's output. A batch that runs again (a coordinator recovering) must produce the same
+ * elements: outputs are at-least-once, and only deterministic ones are safe to repeat.
+ */
+function collect<T>(out: Map<number, T[]>, time: number, elements: T[]): void {
+  const before = out.get(time);
+  if (before) {
+    const key = (xs: T[]) => xs.map((x) => canonical(x)).sort().join("\n");
+    if (key(before) !== key(elements)) {
+      throw new IllegalStateError(`Batch ${time} ran again and produced different output: ${JSON.stringify(before).slice(0, 200)} then ${JSON.stringify(elements).slice(0, 200)}.`);
+    }
+  }
+  out.set(time, elements);
 }

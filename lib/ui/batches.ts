@@ -1,7 +1,13 @@
 /**
  * The batch log as operators read it: per-batch figures, totals and the
- * current lag (`summarizeBatches`), and the table `sparkless status` prints
- * (`renderStatus`, a pure function of the records and the time).
+ * current lag (`summarizeBatches`), the rows of the batch table (`batchRows`:
+ * a run of empty batches is one row), and the table `sparkless status` prints
+ * (`renderStatus`, a pure function of the records and the time). The
+ * dashboard's page draws the same rows from the same figures.
+ *
+ * The log stores a run of empty batches as one record (`emptyFrom`): the
+ * figures here expand it back into one batch per interval, so charts and
+ * totals count every batch, as Spark's Streaming tab does.
  */
 import { batchMetrics, type BatchMetrics } from "../observability/metrics.js";
 import type { BatchRecord } from "../storage/interfaces.js";
@@ -10,7 +16,10 @@ export interface BatchView extends BatchMetrics {
   readonly generatedAt: number;
   readonly startedAt?: number;
   readonly completedAt?: number;
-  readonly stages: number;
+  /** Where the batch ran: "fan-out" when some of its stages ran on workers, else in the coordinator. */
+  readonly mode: "in-process" | "fan-out";
+  /** A completed batch without input, of a run the log keeps as one record (its figures are not kept). */
+  readonly empty?: true;
   readonly error?: string;
   /** Input records per second of batch interval, when the interval is known. */
   readonly inputRate?: number;
@@ -21,7 +30,10 @@ export interface BatchTotals {
   readonly completed: number;
   readonly failed: number;
   readonly running: number;
-  readonly generated: number;
+  /** Completed batches without input (counted in `completed` too). */
+  readonly empty: number;
+  /** Batches some of whose stages ran on workers. */
+  readonly fannedOut: number;
   readonly inputRecords: number;
   readonly quarantinedRecords: number;
   /** Averages over the batches that have the figure. */
@@ -32,7 +44,7 @@ export interface BatchTotals {
 }
 
 export interface BatchLag {
-  /** Batches generated or running. */
+  /** Batches running. */
   readonly waiting: number;
   /** The newest completed batch's time. */
   readonly lastCompletedTime?: number;
@@ -46,6 +58,8 @@ export interface BatchSummary {
   readonly batches: BatchView[];
   readonly totals: BatchTotals;
   readonly lag: BatchLag;
+  /** Every batch in the records, each batch of an empty run counted. */
+  readonly totalBatches: number;
   readonly batchIntervalMs?: number;
 }
 
@@ -54,34 +68,67 @@ const avg = (xs: (number | undefined)[]) => {
   return ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : undefined;
 };
 
-/** The batch interval, from the smallest gap between batch times, when not known. */
+/** Most empty batches one stored run is expanded into (the newest ones). */
+const MAX_EXPANDED = 10_000;
+
+/** Every batch a record stands for: the empty run before it (`emptyFrom`), then itself. */
+export function expandEmptyRuns(records: readonly BatchRecord[], intervalMs: number): BatchRecord[] {
+  const out: BatchRecord[] = [];
+  for (const r of records) {
+    if (r.emptyFrom !== undefined) {
+      const from = Math.max(r.emptyFrom, r.time - MAX_EXPANDED * intervalMs);
+      for (let t = from; t < r.time; t += intervalMs) {
+        out.push({ time: t, blocks: r.emptyBlocks ?? {}, status: "completed", generatedAt: r.generatedAt, inputRecords: 0, empty: true });
+      }
+    }
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The batch interval, when not known: the smallest gap between batch times, an empty run's start
+ * (`emptyFrom`) included, since a run starts one interval after the record before it.
+ */
 export function inferInterval(records: readonly BatchRecord[]): number | undefined {
   let best: number | undefined;
+  const consider = (d: number) => { if (d > 0 && (best === undefined || d < best)) best = d; };
   for (let i = 1; i < records.length; i++) {
-    const d = records[i]!.time - records[i - 1]!.time;
-    if (d > 0 && (best === undefined || d < best)) best = d;
+    const r = records[i]!;
+    const before = records[i - 1]!.time;
+    consider(r.time - before);
+    if (r.emptyFrom !== undefined) consider(r.emptyFrom - before);
   }
   return best;
 }
 
-/** Figures for the newest `limit` batches (all when undefined), totals over those, and the lag over all. */
-export function summarizeBatches(records: readonly BatchRecord[], options: { now: number; limit?: number; batchIntervalMs?: number }): BatchSummary {
-  const sorted = [...records].sort((a, b) => a.time - b.time);
-  const interval = options.batchIntervalMs ?? inferInterval(sorted);
-  const shown = options.limit === undefined ? sorted : sorted.slice(Math.max(0, sorted.length - options.limit));
-  const batches: BatchView[] = shown.map((r) => {
-    const m = batchMetrics(r);
-    return {
-      ...m,
-      generatedAt: r.generatedAt, startedAt: r.startedAt, completedAt: r.completedAt, stages: r.stages?.length ?? 0,
-      ...(r.error ? { error: r.error } : {}),
-      ...(interval ? { inputRate: m.inputRecords / (interval / 1000) } : {}),
-    };
-  });
+/**
+ * True for a batch of an empty run: one made up from a run's record, or the record that ends a run of
+ * empty batches (written completed, with no input and no figures of its own).
+ */
+function isEmptyBatch(r: BatchRecord): boolean {
+  return r.empty === true || (r.status === "completed" && (r.inputRecords ?? 0) === 0 && r.startedAt === undefined && !r.quarantinedRecords);
+}
+
+function view(r: BatchRecord, interval: number | undefined): BatchView {
+  const m = batchMetrics(r);
+  return {
+    ...m,
+    generatedAt: r.generatedAt, startedAt: r.startedAt, completedAt: r.completedAt, mode: r.mode ?? "in-process",
+    ...(isEmptyBatch(r) ? { empty: true as const } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(interval ? { inputRate: m.inputRecords / (interval / 1000) } : {}),
+  };
+}
+
+/** Counts and averages over some batches. */
+export function totalsOf(batches: readonly BatchView[]): BatchTotals {
   const count = (s: BatchRecord["status"]) => batches.filter((b) => b.status === s).length;
-  const totals: BatchTotals = {
+  return {
     batches: batches.length,
-    completed: count("completed"), failed: count("failed"), running: count("running"), generated: count("generated"),
+    completed: count("completed"), failed: count("failed"), running: count("running"),
+    empty: batches.filter((b) => b.empty).length,
+    fannedOut: batches.filter((b) => b.mode === "fan-out").length,
     inputRecords: batches.reduce((a, b) => a + b.inputRecords, 0),
     quarantinedRecords: batches.reduce((a, b) => a + b.quarantinedRecords, 0),
     avgSchedulingDelay: avg(batches.map((b) => b.schedulingDelay)),
@@ -89,15 +136,56 @@ export function summarizeBatches(records: readonly BatchRecord[], options: { now
     avgTotalDelay: avg(batches.map((b) => b.totalDelay)),
     maxTotalDelay: batches.reduce<number | undefined>((a, b) => (b.totalDelay === undefined ? a : Math.max(a ?? 0, b.totalDelay)), undefined),
   };
+}
+
+/**
+ * Figures for the newest `limit` batches (all when undefined), totals over those, and the lag over all.
+ * Empty runs are expanded when the interval is known (`batchIntervalMs`, the app's) or can be inferred.
+ */
+export function summarizeBatches(records: readonly BatchRecord[], options: { now: number; limit?: number; batchIntervalMs?: number }): BatchSummary {
+  const stored = [...records].sort((a, b) => a.time - b.time);
+  const interval = options.batchIntervalMs ?? inferInterval(stored);
+  const sorted = interval ? expandEmptyRuns(stored, interval) : stored;
+  const shown = options.limit === undefined ? sorted : sorted.slice(Math.max(0, sorted.length - options.limit));
+  const batches = shown.map((r) => view(r, interval));
   const completed = sorted.filter((r) => r.status === "completed");
-  const waiting = sorted.filter((r) => r.status === "generated" || r.status === "running");
+  const waiting = sorted.filter((r) => r.status === "running");
   const last = completed[completed.length - 1];
   const lag: BatchLag = {
     waiting: waiting.length,
     ...(last ? { lastCompletedTime: last.time, lagMs: Math.max(0, options.now - last.time) } : {}),
     ...(waiting[0] ? { oldestWaitingTime: waiting[0].time } : {}),
   };
-  return { batches, totals, lag, ...(interval ? { batchIntervalMs: interval } : {}) };
+  return { batches, totals: totalsOf(batches), lag, totalBatches: sorted.length, ...(interval ? { batchIntervalMs: interval } : {}) };
+}
+
+/** One row of the batch table: one batch, or a run of two or more consecutive empty batches. */
+export interface BatchRow {
+  /** The row's batches, oldest first. */
+  readonly batches: readonly BatchView[];
+  /** The first and last batch times (equal for a row of one batch). */
+  readonly from: number;
+  readonly to: number;
+  /** A run of empty batches. */
+  readonly emptyRun: boolean;
+}
+
+/** The rows of the batch table, oldest first: each run of consecutive empty batches is one row. */
+export function batchRows(batches: readonly BatchView[]): BatchRow[] {
+  const rows: BatchRow[] = [];
+  let run: BatchView[] = [];
+  const endRun = () => {
+    if (run.length === 1) rows.push({ batches: run, from: run[0]!.time, to: run[0]!.time, emptyRun: false });
+    else if (run.length > 1) rows.push({ batches: run, from: run[0]!.time, to: run[run.length - 1]!.time, emptyRun: true });
+    run = [];
+  };
+  for (const b of batches) {
+    if (b.empty) { run.push(b); continue; }
+    endRun();
+    rows.push({ batches: [b], from: b.time, to: b.time, emptyRun: false });
+  }
+  endRun();
+  return rows;
 }
 
 /** "350 ms", "1.25 s", "2m 05s"; "-" when unknown. */
@@ -120,46 +208,61 @@ export function formatBatchTime(t: number, utc = false): string {
   return `${p2(h)}:${p2(m)}:${p2(s)}${ms ? `.${String(ms).padStart(3, "0")}` : ""}`;
 }
 
+/** How the table names a batch's mode. */
+export function formatMode(mode: BatchView["mode"]): string {
+  return mode === "fan-out" ? "fanned out" : "in process";
+}
+
 export interface RenderStatusOptions {
   /** The wall clock, for the lag. */
   now: number;
-  /** The newest batches shown. @default 20 */
+  /** The newest rows shown (a run of empty batches is one row). @default 20 */
   limit?: number;
+  /** The app's batch interval (its AppInfo's), to expand empty runs. @default inferred from the records */
   batchIntervalMs?: number;
   /** Batch times in UTC rather than local time. */
   utc?: boolean;
   app?: string;
 }
 
-/** The `sparkless status` table: recent batches, totals, and the current lag. */
+/** The `sparkless status` table: recent batches (a run of empty batches in one row), totals, and the current lag. */
 export function renderStatus(records: readonly BatchRecord[], options: RenderStatusOptions): string {
   const limit = options.limit ?? 20;
-  const s = summarizeBatches(records, { now: options.now, limit, batchIntervalMs: options.batchIntervalMs });
   const head = options.app ? `Batches of ${options.app}` : "Batches";
   if (records.length === 0) return `${head}: none yet. A batch appears every batch interval once the coordinator runs.\n`;
-  const header = ["Batch time", "Input records", "Scheduling delay", "Processing time", "Total delay", "Quarantined", "Status"];
-  const rows = s.batches.map((b) => [
-    formatBatchTime(b.time, options.utc), int(b.inputRecords), formatMs(b.schedulingDelay), formatMs(b.processingTime),
-    formatMs(b.totalDelay), int(b.quarantinedRecords), b.status,
-  ]);
-  const t = s.totals;
-  const statuses = (["completed", "running", "generated", "failed"] as const).filter((k) => t[k] > 0).map((k) => `${t[k]} ${k}`).join(", ");
-  const totalRow = [`Total (${t.batches})`, int(t.inputRecords), `avg ${formatMs(t.avgSchedulingDelay)}`, `avg ${formatMs(t.avgProcessingTime)}`, `avg ${formatMs(t.avgTotalDelay)}`, int(t.quarantinedRecords), statuses];
-  const all = [header, ...rows, totalRow];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
-  const leftAligned = new Set([0, 6]);
+  const all = summarizeBatches(records, { now: options.now, batchIntervalMs: options.batchIntervalMs });
+  const rowsAll = batchRows(all.batches);
+  const shownRows = rowsAll.slice(Math.max(0, rowsAll.length - limit));
+  const shown = shownRows.flatMap((r) => r.batches);
+  const time = (t: number) => formatBatchTime(t, options.utc);
+  const header = ["Batch time", "Input records", "Scheduling delay", "Processing time", "Total delay", "Quarantined", "Mode", "Status"];
+  const rows = shownRows.map((row) => {
+    if (row.emptyRun) return [`${time(row.from)}–${time(row.to)}`, "0", "-", "-", "-", "0", formatMode("in-process"), `completed (${row.batches.length} empty batches)`];
+    const b = row.batches[0]!;
+    return [time(b.time), int(b.inputRecords), formatMs(b.schedulingDelay), formatMs(b.processingTime), formatMs(b.totalDelay), int(b.quarantinedRecords), formatMode(b.mode), b.status];
+  });
+  const t = totalsOf(shown);
+  const statuses = (["completed", "running", "failed"] as const).filter((k) => t[k] > 0)
+    .map((k) => `${t[k]} ${k}${k === "completed" && t.empty ? ` (${t.empty} empty)` : ""}`).join(", ");
+  const totalRow = [
+    `Total (${t.batches})`, int(t.inputRecords), `avg ${formatMs(t.avgSchedulingDelay)}`, `avg ${formatMs(t.avgProcessingTime)}`, `avg ${formatMs(t.avgTotalDelay)}`,
+    int(t.quarantinedRecords), t.fannedOut ? `${t.fannedOut} fanned out` : "", statuses,
+  ];
+  const table = [header, ...rows, totalRow];
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  const leftAligned = new Set([0, 6, 7]);
   const fmt = (r: string[]) => r.map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const lines = [
-    `${head}${records.length > rows.length ? ` (newest ${rows.length} of ${records.length})` : ""}`,
+    `${head}${all.totalBatches > shown.length ? ` (newest ${int(shown.length)} of ${int(all.totalBatches)} batches)` : ""}`,
     fmt(header), rule, ...rows.map(fmt), rule, fmt(totalRow),
   ];
-  const lag = s.lag;
+  const lag = all.lag;
   const lagText = lag.lagMs !== undefined
-    ? `Lag: ${formatMs(lag.lagMs)} behind (newest completed batch ${formatBatchTime(lag.lastCompletedTime!, options.utc)}), ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`
+    ? `Lag: ${formatMs(lag.lagMs)} behind (newest completed batch ${time(lag.lastCompletedTime!)}), ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`
     : `Lag: no batch completed yet, ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`;
-  lines.push(lagText + (lag.oldestWaitingTime !== undefined ? ` (oldest ${formatBatchTime(lag.oldestWaitingTime, options.utc)})` : "") + ".");
-  const failed = s.batches.filter((b) => b.status === "failed");
-  for (const f of failed.slice(-3)) lines.push(`Batch ${formatBatchTime(f.time, options.utc)} failed: ${f.error ?? "(no error recorded)"}`);
+  lines.push(lagText + (lag.oldestWaitingTime !== undefined ? ` (oldest ${time(lag.oldestWaitingTime)})` : "") + ".");
+  const failed = shown.filter((b) => b.status === "failed");
+  for (const f of failed.slice(-3)) lines.push(`Batch ${time(f.time)} failed: ${f.error ?? "(no error recorded)"}`);
   return lines.join("\n") + "\n";
 }

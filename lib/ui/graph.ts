@@ -34,7 +34,7 @@ export function graphView(streams: readonly DStream<unknown>[], outputs: readonl
     id: s.id, kind: s.kind,
     ...(s.name !== s.id ? { name: s.name } : {}),
     parents: s.parents.map((p) => p.id),
-    ...(s.spec.kinesisStreamName ? { source: s.spec.kinesisStreamName } : {}),
+    ...(s.spec.input ? { source: s.spec.input.name } : {}),
     output: outs.has(s),
     input: s.parents.length === 0,
     slideMs: s.slideDuration.milliseconds,

@@ -13,7 +13,7 @@ import { startUiServer, type UiServer } from "./server.js";
 export interface LocalUiOptions {
   app: AppDefinition;
   batchLog: BatchLog;
-  endpoints: { kinesis: string; dynamodb: string; sqs: string };
+  endpoints: { kinesis: string; dynamodb: string; sqs: string; s3?: string };
   streams: string[];
   port?: number;
 }

@@ -2,8 +2,10 @@
  * The dashboard: one self-contained HTML page (inline CSS, JS and SVG; no
  * CDN, no network but its own server's JSON API), in the spirit of Spark's
  * Streaming tab. It polls `api/status` and draws the input rate, scheduling
- * delay and processing time over time, the batch table, and the DAG of the
- * app's DStream graph from `api/graph`.
+ * delay and processing time over time, the batch table (where each batch ran:
+ * in the coordinator, or fanned out to workers; a run of empty batches in one
+ * row, as `sparkless status` prints it), and the DAG of the app's DStream
+ * graph from `api/graph`.
  *
  * The script below avoids backticks and "${" so it can live in this template.
  */
@@ -49,9 +51,13 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
   .status { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; }
   .status.completed { background:#dcfce7; color:#166534; }
   .status.running { background:#dbeafe; color:#1e40af; }
-  .status.generated { background:#f3f4f6; color:#374151; }
   .status.failed { background:#fee2e2; color:#991b1b; }
   td.err { color:var(--red); white-space:normal; text-align:left; font-size:12px; }
+  th.mode { text-align:left; }
+  td.mode { text-align:left; color:var(--muted); }
+  td.mode.fan-out { color:var(--purple); }
+  tr.emptyrun td { color:var(--muted); }
+  tr.emptyrun .runnote { margin-left:6px; font-size:12px; }
   #dag { width:100%; overflow-x:auto; text-align:center; }
   #dag svg text { font-size:12px; fill:var(--fg); }
   #dag svg text.kind { font-weight:600; }
@@ -92,7 +98,7 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
   <section class="panel">
     <h2>Batches <span class="avg" id="batches-note"></span></h2>
     <table id="batches">
-      <thead><tr><th>Batch time</th><th>Input records</th><th>Input rate</th><th>Scheduling delay</th><th>Processing time</th><th>Total delay</th><th>Quarantined</th><th>Status</th></tr></thead>
+      <thead><tr><th>Batch time</th><th>Input records</th><th>Input rate</th><th>Scheduling delay</th><th>Processing time</th><th>Total delay</th><th>Quarantined</th><th class="mode">Mode</th><th>Status</th></tr></thead>
       <tbody></tbody>
     </table>
   </section>
@@ -123,6 +129,35 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
   }
   function fmtInt(n) { return n === undefined || n === null ? "-" : Math.round(n).toLocaleString("en-US"); }
   function fmtRate(n) { return n === undefined || n === null ? "-" : (n < 10 ? n.toFixed(1) : fmtInt(n)) + " rec/s"; }
+  function fmtMode(m) { return m === "fan-out" ? "fanned out" : "in process"; }
+  var COLUMNS = 9;
+
+  // The table's rows, newest first: a run of two or more consecutive empty batches is one row
+  // (batchRows in lib/ui/batches.ts, which sparkless status prints, groups them the same way).
+  function tableRows(batches) {
+    var rows = [], run = [];
+    function endRun() {
+      if (run.length === 1) rows.push({ batches: run });
+      else if (run.length > 1) rows.push({ batches: run, emptyRun: true });
+      run = [];
+    }
+    batches.slice().reverse().forEach(function (b) {
+      if (b.empty) { run.push(b); return; }
+      endRun();
+      rows.push({ batches: [b] });
+    });
+    endRun();
+    return rows;
+  }
+  function cell(tr, text, cls) {
+    var td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); return td;
+  }
+  function statusCell(tr, status, note) {
+    var st = document.createElement("td"), span = document.createElement("span");
+    span.className = "status " + status; span.textContent = status; st.appendChild(span);
+    if (note) { var n = document.createElement("span"); n.className = "runnote"; n.textContent = note; st.appendChild(n); }
+    tr.appendChild(st);
+  }
 
   // ---- charts: a timeline of one figure per batch ----
   function chart(svg, batches, metric, color, fmt) {
@@ -230,29 +265,40 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
     a = chart($("chart-proc"), batches, "processingTime", "#7c3aed", fmtMs);
     $("avg-proc").textContent = a === undefined ? "" : "avg " + fmtMs(a);
     var tbody = $("batches").tBodies[0];
-    var rows = batches.slice().reverse().slice(0, 100);
+    var rows = tableRows(batches).slice(0, 100), shownBatches = 0;
     tbody.innerHTML = "";
-    rows.forEach(function (b) {
-      var tr = document.createElement("tr");
+    rows.forEach(function (row) {
+      var tr = document.createElement("tr"), b = row.batches[0];
+      shownBatches += row.batches.length;
       tr.setAttribute("data-time", String(b.time));
       tr.setAttribute("data-status", b.status);
-      [clock(b.time), fmtInt(b.inputRecords), fmtRate(b.inputRate), fmtMs(b.schedulingDelay), fmtMs(b.processingTime), fmtMs(b.totalDelay), fmtInt(b.quarantinedRecords)].forEach(function (v) {
-        var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
-      });
-      var st = document.createElement("td"), span = document.createElement("span");
-      span.className = "status " + b.status; span.textContent = b.status; st.appendChild(span); tr.appendChild(st);
+      tr.setAttribute("data-mode", b.mode);
+      if (row.emptyRun) {
+        // newest first: the run's first batch is its last entry
+        var first = row.batches[row.batches.length - 1];
+        tr.className = "emptyrun";
+        tr.setAttribute("data-empty", String(row.batches.length));
+        [clock(first.time) + " – " + clock(b.time), "0", fmtRate(b.inputRate), "-", "-", "-", "0"].forEach(function (v) { cell(tr, v); });
+        cell(tr, fmtMode("in-process"), "mode");
+        statusCell(tr, "completed", row.batches.length + " empty batches");
+        tbody.appendChild(tr);
+        return;
+      }
+      [clock(b.time), fmtInt(b.inputRecords), fmtRate(b.inputRate), fmtMs(b.schedulingDelay), fmtMs(b.processingTime), fmtMs(b.totalDelay), fmtInt(b.quarantinedRecords)].forEach(function (v) { cell(tr, v); });
+      cell(tr, fmtMode(b.mode), "mode " + b.mode);
+      statusCell(tr, b.status);
       tbody.appendChild(tr);
       if (b.error) {
         var er = document.createElement("tr"), td = document.createElement("td");
-        td.colSpan = 8; td.className = "err"; td.textContent = b.error; er.appendChild(td); tbody.appendChild(er);
+        td.colSpan = COLUMNS; td.className = "err"; td.textContent = b.error; er.appendChild(td); tbody.appendChild(er);
       }
     });
     if (rows.length === 0) {
       var tr0 = document.createElement("tr"), td0 = document.createElement("td");
-      td0.colSpan = 8; td0.className = "muted"; td0.textContent = "No batches yet: one appears every batch interval once the coordinator runs.";
+      td0.colSpan = COLUMNS; td0.className = "muted"; td0.textContent = "No batches yet: one appears every batch interval once the coordinator runs.";
       tr0.appendChild(td0); tbody.appendChild(tr0);
     }
-    $("batches-note").textContent = s.totalBatches > rows.length ? "newest " + rows.length + " of " + s.totalBatches : "";
+    $("batches-note").textContent = s.totalBatches > shownBatches ? "newest " + fmtInt(shownBatches) + " of " + fmtInt(s.totalBatches) + " batches" : "";
   }
 
   var graphLoaded = false;

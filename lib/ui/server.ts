@@ -3,7 +3,8 @@
  * batch log and the app's graph.
  *
  *   GET /                  the page (self-contained HTML)
- *   GET /api/status?limit  { app, now, batchIntervalMs, batches, totals, lag, totalBatches }
+ *   GET /api/status?limit  { app, now, batchIntervalMs, batches, totals, lag, totalBatches }: the newest
+ *                          `limit` batches, each batch of an empty run its own entry (`empty: true`)
  *   GET /api/graph         { nodes: [{ id, kind, parents, source?, output, input, slideMs }], batchIntervalMs }
  *   GET /healthz           "ok"
  *
@@ -20,7 +21,12 @@ import { dashboardHtml } from "./page.js";
 
 export interface UiSource {
   readonly app: string;
-  readonly batchLog: Pick<BatchLog, "listBatches">;
+  /** The batch log; its `getApp`, when given, supplies the batch interval the app runs at. */
+  readonly batchLog: Pick<BatchLog, "listBatches"> & Partial<Pick<BatchLog, "getApp">>;
+  /**
+   * The batch interval, to expand runs of empty batches, for when the log does not hold the app's own
+   * (no `getApp`, or the app has not started). @default inferred from the batch times
+   */
   readonly batchIntervalMs?: number;
   readonly graph?: GraphView;
   /** For error messages: where the batch log lives. */
@@ -52,6 +58,12 @@ export async function startUiServer(source: UiSource, options: UiServerOptions =
     res.end(body);
   };
   const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, "application/json; charset=utf-8", JSON.stringify(body));
+  // The app's interval, read once it is stored (the app may start after the dashboard).
+  let storedInterval: number | undefined;
+  const interval = async () => {
+    storedInterval ??= (await source.batchLog.getApp?.())?.batchIntervalMs;
+    return storedInterval ?? source.batchIntervalMs;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -63,14 +75,18 @@ export async function startUiServer(source: UiSource, options: UiServerOptions =
       case "/healthz":
         return send(res, 200, "text/plain", "ok");
       case "/api/graph":
-        return json(res, 200, source.graph ?? { nodes: [], batchIntervalMs: source.batchIntervalMs ?? 0 });
+        try {
+          return json(res, 200, source.graph ?? { nodes: [], batchIntervalMs: (await interval()) ?? 0 });
+        } catch {
+          return json(res, 200, { nodes: [], batchIntervalMs: source.batchIntervalMs ?? 0 });
+        }
       case "/api/status": {
         const limit = Math.min(5000, Math.max(1, Number(url.searchParams.get("limit") ?? 300) || 300));
         try {
+          const batchIntervalMs = await interval();
           const records = await source.batchLog.listBatches();
           const t = now();
-          const summary = summarizeBatches(records, { now: t, limit, batchIntervalMs: source.batchIntervalMs });
-          return json(res, 200, { app: source.app, now: t, totalBatches: records.length, ...summary });
+          return json(res, 200, { app: source.app, now: t, ...summarizeBatches(records, { now: t, limit, batchIntervalMs }) });
         } catch (e) {
           const err = explainAwsError(e, { endpoint: source.endpoint, table: source.table });
           return json(res, 502, { error: err.message });

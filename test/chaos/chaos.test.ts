@@ -1,12 +1,12 @@
 // The chaos suite's CI form: 3 seeds × 30 batches of a stateful word count and a windowed count on
 // the embedded engines, with worker and coordinator processes killed at seeded points, stalled past
 // the visibility timeout, task messages sent twice, and engine calls throttled, failed with HTTP 500
-// and reset (lib/chaos/run.ts). Every batch's output and the final state must equal the fault-free
+// and reset (tools/chaos/run.ts). Every batch's output and the final state must equal the fault-free
 // oracle's. `npm run chaos -- --seeds 20` runs the longer form.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmbeddedEngines } from "../../lib/local/engines.js";
 import { sharedEngines, stopSharedEngines } from "../../lib/local/run-batches-local.js";
-import { runChaos } from "../../lib/chaos/run.js";
+import { runChaos } from "../../tools/chaos/run.js";
 
 const SEEDS = Number(process.env.SPARKLESS_CHAOS_SEEDS ?? 3);
 const BATCHES = Number(process.env.SPARKLESS_CHAOS_BATCHES ?? 30);

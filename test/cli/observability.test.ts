@@ -1,17 +1,21 @@
 // Logs and metrics: readable lines locally, Powertools JSON lines in Lambda with the batch time and
-// task id, and one CloudWatch EMF document per completed batch from the worker handler
-// (namespace Sparkless, dimension App), on the in-memory engine.
+// task id, and per-batch CloudWatch metrics from the coordinator handler (which runs the batches):
+// EMF documents (namespace Sparkless, dimension App) holding many batches' figures as arrays, written
+// at the end of each invocation; the worker handler logs one JSON line per task of a fanned-out batch.
+// All on the in-memory engine.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineApp } from "../../lib/app/app.js";
 import { ManualClock } from "../../lib/core/clock.js";
-import { encode } from "../../lib/core/codec.js";
-import { Seconds, Time } from "../../lib/core/duration.js";
+import { Milliseconds, Seconds } from "../../lib/core/duration.js";
 import type { AwsEngine } from "../../lib/aws/engine.js";
 import { createLogger, parseLogLevel, resolveLogLevel } from "../../lib/observability/logger.js";
-import { batchMetrics } from "../../lib/observability/metrics.js";
-import { workerHandler } from "../../lib/runtime/handlers.js";
+import { batchMetrics, createBatchMetricsEmitter, MAX_BATCHES_PER_DOCUMENT } from "../../lib/observability/metrics.js";
+import { coordinatorHandler, workerHandler } from "../../lib/runtime/handlers.js";
+import { runEventSourceMapping } from "../../lib/runtime/worker.js";
+import type { BatchRecord, TaskMessage } from "../../lib/storage/interfaces.js";
 import { MemoryEngineServices } from "../../lib/storage/memory.js";
 import { StreamingContext } from "../../lib/streaming/context.js";
+import { expandEmptyRuns } from "../../lib/ui/batches.js";
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -64,47 +68,147 @@ describe("logs", () => {
 
 describe("per-batch metrics", () => {
   it("are computed from the batch record", () => {
-    const m = batchMetrics({ time: 1000, status: "completed", generatedAt: 1001, startedAt: 1040, completedAt: 1500, inputRecords: 9, blocks: {}, stages: [], materialized: {}, quarantinedRecords: 2 } as never);
+    const m = batchMetrics({ time: 1000, status: "completed", generatedAt: 1001, startedAt: 1040, completedAt: 1500, inputRecords: 9, blocks: {}, quarantinedRecords: 2 });
     expect(m).toEqual({ time: 1000, status: "completed", inputRecords: 9, quarantinedRecords: 2, schedulingDelay: 40, processingTime: 460, totalDelay: 500 });
   });
 
-  it("the worker handler writes JSON logs with batch time and task id, and one EMF document per completed batch", async () => {
+  const METRICS = ["InputRecords", "QuarantinedRecords", "SchedulingDelay", "ProcessingTime", "TotalDelay"];
+  const values = (v: unknown): number[] => (Array.isArray(v) ? v : [v]) as number[];
+
+  it("the coordinator handler writes each invocation's batches as one EMF document of arrays, at its end", async () => {
+    process.env.AWS_LAMBDA_FUNCTION_NAME = "obs-coordinator";
+    const engine = new MemoryEngineServices();
+    const app = defineApp({ name: "obs", batchInterval: Milliseconds(100) }, (ssc) => {
+      ssc.queueStream([["a", "b", "c"], ["d"], [], ["e", "f"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
+    });
+    const handler = coordinatorHandler(app, () => engine as unknown as AwsEngine);
+    // Lambda's remaining time, less the 3 s the handler keeps for the hand-over: about 6 batches of 100 ms.
+    const context = { getRemainingTimeInMillis: () => 3_600, awsRequestId: "req-1" };
+    const results: Awaited<ReturnType<typeof handler>>[] = [];
+    const invocations: string[][] = [];
+    for (let i = 0; i < 2; i++) invocations.push(await stdoutOf(async () => { results.push(await handler({}, context)); }));
+
+    const batches = expandEmptyRuns(await engine.batchLog.listBatches(), 100);
+    expect(batches.every((b) => b.status === "completed")).toBe(true);
+    expect(batches.slice(0, 4).map((b) => b.inputRecords)).toEqual([3, 1, 0, 2]);
+    let next = batches[0]!.time;
+    invocations.forEach((lines, i) => {
+      const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
+      const emf = docs.filter((d) => d._aws);
+      // One document per invocation, and it is the invocation's last line: written when it ends.
+      expect(emf).toHaveLength(1);
+      expect(docs.at(-1)).toBe(emf[0]);
+      expect(docs.find((d) => d.message === "coordinator done")).toMatchObject({ app: "obs", leader: true, batches: results[i]!.batches });
+      const doc = emf[0]!;
+      expect(doc._aws.CloudWatchMetrics).toEqual([{
+        Namespace: "Sparkless", Dimensions: [["App"]],
+        Metrics: [...METRICS, "LastCompletedBatchAge"].map((Name) => ({ Name, Unit: Name.endsWith("Records") ? "Count" : "Milliseconds" })),
+      }]);
+      // One age per document: how far the newest completed batch is behind the clock.
+      expect(doc.LastCompletedBatchAge).toEqual(expect.any(Number));
+      expect(doc.LastCompletedBatchAge).toBeGreaterThanOrEqual(0);
+      expect(doc.App).toBe("obs");
+      // The batches this invocation ran, in order, none skipped between invocations.
+      const n = results[i]!.batches;
+      expect(n).toBeGreaterThanOrEqual(2);
+      const mine = batches.filter((b) => b.time >= next && b.time < next + n * 100);
+      expect(mine).toHaveLength(n);
+      expect(doc).toMatchObject({ batches: String(n), firstBatchTime: String(next), lastBatchTime: String(next + (n - 1) * 100) });
+      expect(results[i]!.lastBatchTime).toBe(next + (n - 1) * 100);
+      // Every metric holds one value per batch: an array, not one document per batch.
+      for (const name of METRICS) expect(values(doc[name]), name).toHaveLength(n);
+      expect(Array.isArray(doc.InputRecords)).toBe(true);
+      expect(doc.InputRecords).toEqual(mine.map((b) => b.inputRecords));
+      for (const [k, d] of values(doc.TotalDelay).entries()) expect(d).toBeGreaterThanOrEqual(values(doc.ProcessingTime)[k]!);
+      next += n * 100;
+    });
+    expect(batches.at(-1)!.time).toBe(next - 100);
+  });
+
+  it("group up to 99 batches in a document, or what 10 seconds brought", () => {
+    let now = 0;
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => { lines.push(...String(chunk).split("\n").filter(Boolean)); return true; }) as typeof process.stdout.write);
+    const emitter = createBatchMetricsEmitter("grp", { now: () => now });
+    const batch = (t: number): BatchRecord => ({ time: t, blocks: {}, status: "completed", generatedAt: t, startedAt: t + 1, completedAt: t + 2, inputRecords: t / 1000 });
+    for (let i = 1; i <= 100; i++) emitter.add(batch(i * 1000));
+    expect(lines).toHaveLength(1); // the first 99
+    now = 9_999;
+    emitter.add(batch(101_000));
+    expect(lines).toHaveLength(1);
+    now = 10_000; // the oldest pending figures (batch 100's) are 10 s old
+    emitter.add(batch(102_000));
+    emitter.flush(); // nothing left
+    vi.restoreAllMocks();
+    const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    expect(docs).toHaveLength(2);
+    expect(MAX_BATCHES_PER_DOCUMENT).toBe(99);
+    expect(docs[0]).toMatchObject({ App: "grp", batches: "99", firstBatchTime: "1000", lastBatchTime: "99000" });
+    expect(docs[0]!.InputRecords).toEqual(Array.from({ length: 99 }, (_, i) => i + 1));
+    expect(docs[1]).toMatchObject({ batches: "3", firstBatchTime: "100000", lastBatchTime: "102000", InputRecords: [100, 101, 102] });
+  });
+
+  it("a failed batch writes BatchFailed = 1 at once, after the figures of the batches before it", () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => { lines.push(...String(chunk).split("\n").filter(Boolean)); return true; }) as typeof process.stdout.write);
+    const emitter = createBatchMetricsEmitter("fl", { now: () => 5_500 });
+    emitter.add({ time: 4000, blocks: {}, status: "completed", generatedAt: 4000, startedAt: 4001, completedAt: 4002, inputRecords: 1 });
+    emitter.failed(5000);
+    vi.restoreAllMocks();
+    const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    expect(docs).toHaveLength(2);
+    expect(docs[0]).toMatchObject({ lastBatchTime: "4000", LastCompletedBatchAge: 1500 });
+    expect(docs[1]).toMatchObject({ App: "fl", BatchFailed: 1, failedBatchTime: "5000" });
+    expect(docs[1]!._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: "BatchFailed", Unit: "Count" }]);
+  });
+
+  it("the worker handler writes a JSON line with the batch time and task id for every task of a fanned-out batch", async () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = "obs-worker";
     process.env.SPARKLESS_LOG_LEVEL = "debug";
     const engine = new MemoryEngineServices();
-    const app = defineApp({ name: "obs", batchInterval: Seconds(1) }, (ssc) => {
+    const app = defineApp({ name: "obsw", batchInterval: Seconds(1), defaultParallelism: 2 }, (ssc) => {
       ssc.queueStream([["a", "b", "c"], ["d"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
     });
+    // The coordinator's side, as a coordinator runs it, every batch fanned out.
     const clock = new ManualClock(0);
-    const ssc = new StreamingContext({ batchInterval: app.config.batchInterval, clock, engine, appName: "obs", print: () => undefined });
+    const ssc = new StreamingContext({
+      batchInterval: app.config.batchInterval, clock, engine, appName: "obsw", defaultParallelism: 2, print: () => undefined,
+      execution: { mode: "fan-out" }, retryDelayMs: 0, fanOut: { retryDelayMs: 0 },
+    });
     app.build(ssc);
-    const scheduler = ssc.prepare(0);
+    const graph = ssc.prepare(0);
+    await engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: 1000, fingerprint: graph.fingerprint(), createdAt: 0 });
+    const generator = ssc.newGenerator();
+    const sent: TaskMessage[] = [];
+    const send = engine.tasks.send.bind(engine.tasks);
+    engine.tasks.send = async (messages) => { sent.push(...messages); await send(messages); };
+    const records: BatchRecord[] = [];
     const lines = await stdoutOf(async () => {
+      // The worker, fed from the task queue as Lambda's SQS event source mapping feeds it.
       const handler = workerHandler(app, () => engine as unknown as AwsEngine);
-      for (const t of [1000, 2000]) {
-        clock.setTime(t);
-        await scheduler.generateBatch(new Time(t));
-        for (let i = 0; i < 50 && (await engine.batchLog.getBatch(t))?.status !== "completed"; i++) {
-          const received = await engine.queue.receive({ max: 10, waitMs: 10 });
-          const event = { Records: received.map((r, k) => ({ messageId: String(k), receiptHandle: r.receipt, body: encode(r.task), attributes: { ApproximateReceiveCount: String(r.receiveCount) } })) };
-          const { batchItemFailures } = await handler(event);
-          const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-          for (const r of event.Records) if (!failed.has(r.messageId)) await engine.queue.ack(r.receiptHandle);
+      const stop = new AbortController();
+      const mapping = runEventSourceMapping(engine.tasks, { handle: (event) => handler(event) }, stop.signal, { waitMs: 20 });
+      try {
+        for (const t of [1000, 2000]) {
+          clock.setTime(t);
+          records.push(await generator.runBatch(t));
         }
-        expect((await engine.batchLog.getBatch(t))?.status).toBe("completed");
+      } finally {
+        stop.abort();
+        await mapping;
       }
     });
+    expect(records.map((r) => [r.time, r.status, r.mode, r.inputRecords])).toEqual([[1000, "completed", "fan-out", 3], [2000, "completed", "fan-out", 1]]);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
     const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
-    const emf = docs.filter((d) => d._aws);
-    expect(emf).toHaveLength(2);
-    expect(emf[0]!._aws.CloudWatchMetrics).toEqual([{
-      Namespace: "Sparkless", Dimensions: [["App"]],
-      Metrics: ["InputRecords", "QuarantinedRecords", "SchedulingDelay", "ProcessingTime", "TotalDelay"].map((Name) => ({ Name, Unit: Name.endsWith("Records") ? "Count" : "Milliseconds" })),
-    }]);
-    expect(emf.map((d) => [d.App, d.batchTime, d.InputRecords])).toEqual([["obs", "1000", 3], ["obs", "2000", 1]]);
     const taskLines = docs.filter((d) => d.message === "task ran");
-    expect(taskLines.length).toBeGreaterThanOrEqual(2);
-    for (const l of taskLines) expect(l).toMatchObject({ app: "obs", batchTime: expect.any(Number), taskId: expect.stringMatching(/^\d+\/\d+$/) });
-    expect(docs.filter((d) => d.message === "batch completed").map((d) => d.batchTime)).toEqual([1000, 2000]);
+    // One line per task message, each naming its batch and task; nothing else from the worker, and no metrics.
+    expect(taskLines.map((l) => `${l.batchTime} ${l.taskId}`).sort()).toEqual(sent.map((m) => `${m.batchTime} ${m.stage}/${m.partition}`).sort());
+    for (const l of taskLines) {
+      expect(l).toMatchObject({ level: "DEBUG", service: "sparkless", app: "obsw", batchTime: expect.any(Number), taskId: expect.stringMatching(/^\d+\/\d+$/), attempt: 1, ms: expect.any(Number) });
+    }
+    expect(new Set(taskLines.map((l) => l.batchTime))).toEqual(new Set([1000, 2000]));
+    expect(docs.filter((d) => d._aws)).toEqual([]);
+    expect(docs.filter((d) => d.message !== "task ran")).toEqual([]);
   });
 });

@@ -1,12 +1,17 @@
 /**
  * sparkless quarantine (list, replay), retry and reset against the embedded engines, with the app's
- * engines found the way a `sparkless local` run registers them.
+ * engines found the way a `sparkless local` run registers them. Batches run through the coordinator's
+ * job generator (the integration harness): retry marks a failed batch running again, and the
+ * coordinator's next start runs it from its recorded input; reset leaves nothing of the app in the
+ * meta and state tables (batch records, app info, checkpoint manifests and pages).
  */
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadApp } from "../../lib/app/app.js";
+import { DynamoBatchLog } from "../../lib/aws/dynamodb/batch-log.js";
 import { defineApp, Seconds } from "../../lib/index.js";
 import { quarantineCommand, resetCommand, retryCommand } from "../../lib/cli/ops.js";
 import { sharedEngines, stopSharedEngines } from "../../lib/local/run-batches-local.js";
@@ -56,69 +61,102 @@ describe("recovery commands", () => {
     }
   });
 
-  it("retries a failed batch from the CLI once the cause is fixed", async () => {
+  it("retries a failed batch from the CLI once the cause is fixed: the coordinator runs it again from its recorded input", async () => {
     const name = `opsr${process.pid}`;
     const stream = `${name}-in`;
     const modulePath = path.join(cwd, `${name}.ts`);
-    const { writeFileSync } = await import("node:fs");
     const lib = path.resolve("lib/index.ts");
-    // The app fails in its output while a flag file exists: "the cause" that gets fixed.
+    // The app fails in its output while a flag file exists: "the cause" that gets fixed. Its output
+    // appends each batch's records to a file.
     const flag = path.join(cwd, `${name}.broken`);
+    const sink = path.join(cwd, `${name}.out`);
     writeFileSync(flag, "");
     writeFileSync(modulePath, `
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { defineApp, Seconds } from ${JSON.stringify(lib)};
 export default defineApp({ name: ${JSON.stringify(name)}, batchInterval: Seconds(1), maxTaskAttempts: 1 }, (ssc) => {
-  ssc.kinesisStream(${JSON.stringify(stream)}).foreachRDD(async (rdd) => {
+  ssc.kinesisStream(${JSON.stringify(stream)}).foreachRDD(async (rdd, time) => {
     if (existsSync(${JSON.stringify(flag)})) throw new Error("output sink down");
-    await rdd.collect();
+    appendFileSync(${JSON.stringify(sink)}, JSON.stringify({ time: time.milliseconds, records: await rdd.collect() }) + "\\n");
   });
 });
 `);
-    const { loadApp } = await import("../../lib/app/app.js");
     const app = await loadApp(modulePath);
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
     try {
+      const none = io();
+      expect(await retryCommand([modulePath], none)).toBe(0);
+      expect(none.out()).toBe(`no failed batch for ${name}\n`);
+
       await putRecord(h.kinesis, stream, "hello");
       const failed = await h.nextBatch();
       expect(failed.status).toBe("failed");
-      const { rmSync } = await import("node:fs");
+      expect(failed.error).toMatch(/output sink down/);
+      // A failed batch stops the app: no later batch runs until it is retried.
+      await expect(h.generator.runBatch(h.generator.nextTime)).rejects.toThrow(/sparkless retry/);
+      expect(existsSync(sink)).toBe(false);
+
       rmSync(flag);
       const retry = io();
       expect(await retryCommand([modulePath], retry)).toBe(0);
-      expect(retry.out()).toContain(`batch ${failed.time} sent again`);
-      let status = "";
-      for (let i = 0; i < 200 && status !== "completed"; i++) {
-        status = (await h.engine.batchLog.getBatch(failed.time))!.status;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      expect(status).toBe("completed");
-      expect((await h.engine.batchLog.getBatch(failed.time))!.retries).toBe(1);
+      expect(retry.out()).toContain(`batch ${failed.time} will run again (retry 1)`);
+      expect(await h.engine.batchLog.getBatch(failed.time)).toMatchObject({ status: "running", retries: 1 });
+      expect((await h.engine.batchLog.getBatch(failed.time))!.error).toBeUndefined();
+
+      // What the coordinator's next invocation does: start (running the batch left running), hand over.
+      await h.generator.resume();
+      await h.generator.handOver();
+      const done = (await h.engine.batchLog.getBatch(failed.time))!;
+      expect(done).toMatchObject({ status: "completed", retries: 1 });
+      expect(done.completedAt).toBeGreaterThanOrEqual(done.startedAt!);
+      // It read exactly its recorded input, and its output ran once.
+      expect(readFileSync(sink, "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ time: failed.time, records: ["hello"] }]);
+
+      // Later batches follow; a batch that did not fail cannot be retried.
+      await putRecord(h.kinesis, stream, "again");
+      expect(await h.nextBatch()).toMatchObject({ time: failed.time + 1000, status: "completed" });
+      expect(readFileSync(sink, "utf8")).toContain('"again"');
+      await expect(retryCommand([modulePath, "--batch", String(failed.time)], io())).rejects.toThrow(/is completed: only a failed batch can be retried/);
     } finally {
       unregister();
       await h.stop();
     }
   });
 
-  it("reset needs --yes, then deletes every batch and state item of the app", async () => {
+  it("reset needs --yes, then deletes the app's batch records, app info, checkpoint manifests and pages", async () => {
     const name = `opsx${process.pid}`;
     const stream = `${name}-in`;
     const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream).map((w) => [w, 1]).updateStateByKey((v: number[], s?: number) => v.length + (s ?? 0)).foreachRDD(async (rdd) => { await rdd.collect(); });
+      ssc.kinesisStream(stream).map((w) => [w, 1] as [string, number]).updateStateByKey((v: number[], s?: number) => v.length + (s ?? 0)).foreachRDD(async (rdd) => { await rdd.collect(); });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
+    // Another app's items in the same table (its name starts with this one's) stay.
+    const other = new DynamoBatchLog(h.env.engine.clients.doc, h.env.config.tables.meta, `${name}n`);
+    await other.createApp({ zeroTime: 0, batchIntervalMs: 1000, fingerprint: [], createdAt: 0 });
     const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
     try {
       await putRecord(h.kinesis, stream, "a");
-      await h.nextBatch();
-      expect((await h.engine.batchLog.listBatches()).length).toBe(1);
+      const batch = await h.nextBatch();
+      expect(batch.status).toBe("completed");
+      await h.generator.checkpoint(batch.time, true);
+      const manifest = (await h.engine.checkpoints.latest())!;
+      expect(manifest.time).toBe(batch.time);
+      const [ckpt] = Object.values(manifest.streams);
+      expect(ckpt).toBeDefined();
+      expect(await h.engine.checkpoints.readPages(ckpt!.key, ckpt!.pages)).toHaveLength(ckpt!.pages);
+      expect(await h.engine.batchLog.listBatches()).toHaveLength(1);
+
       await expect(resetCommand(["--app", name], io())).rejects.toThrow(/--yes/);
+      expect(await h.engine.batchLog.listBatches()).toHaveLength(1);
       const out = io();
       expect(await resetCommand(["--app", name, "--yes"], out)).toBe(0);
-      expect(out.out()).toMatch(/deleted \d+ item\(s\)/);
+      expect(out.out()).toMatch(/deleted \d+ item\(s\) of /);
       expect(await h.engine.batchLog.listBatches()).toEqual([]);
-      expect(await h.engine.state.scan(h.ssc.graph.streams.find((s) => s.kind === "updateStateByKey")!.id, 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+      expect(await h.engine.batchLog.getApp()).toBeUndefined();
+      expect(await h.engine.checkpoints.latest()).toBeUndefined();
+      await expect(h.engine.checkpoints.readPages(ckpt!.key, ckpt!.pages)).rejects.toThrow(/missing/i);
+      expect(await other.getApp()).toBeDefined();
     } finally {
       unregister();
       await h.stop();

@@ -1,33 +1,34 @@
-// Helpers for the integration tests: an app driven batch by batch through the real path
-// (Kinesis → the coordinator's BatchScheduler → SQS → Worker.handle → DynamoDB) on the
-// embedded engines, as lib/local/run-batches-local.ts drives it.
+// Helpers for the integration tests: an app driven batch by batch through the real path on the
+// embedded engines: Kinesis → the coordinator's job generator (its batch log and checkpoints in
+// DynamoDB) and, for fanned-out batches, SQS → the Lambda worker handler (fed as the event source
+// mapping feeds it) → SQS results and S3, as lib/local/run-batches-local.ts drives it.
 import { readFileSync } from "node:fs";
 import {
   PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 import { ManualClock } from "../../lib/core/clock.js";
-import { Time } from "../../lib/core/duration.js";
+import { TaskFailedError } from "../../lib/core/errors.js";
 import type { AppDefinition } from "../../lib/app/app.js";
 import type { AwsEngine } from "../../lib/aws/engine.js";
 import type { EmbeddedEngines } from "../../lib/local/engines.js";
 import { ensureStream, prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
-import { pollTasks, Worker } from "../../lib/runtime/worker.js";
-import type { BatchScheduler } from "../../lib/scheduler/scheduler.js";
+import { runEventSourceMapping, Worker } from "../../lib/runtime/worker.js";
+import type { ExecutionOptions, JobGenerator } from "../../lib/scheduler/job-generator.js";
 import type { BatchRecord, TaskQueue } from "../../lib/storage/interfaces.js";
 import { StreamingContext, type Engine } from "../../lib/streaming/context.js";
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from "../support/engine.js";
 
 export interface Harness {
   readonly env: LocalEnvironment;
-  /** The engine the context and the workers use (env.engine, or the decorated one). */
+  /** The engine the coordinator and the workers use (env.engine, or the decorated one). */
   readonly engine: Engine;
   readonly kinesis: KinesisClient;
   readonly clock: ManualClock;
   readonly ssc: StreamingContext;
-  readonly scheduler: BatchScheduler;
+  readonly generator: JobGenerator;
   readonly interval: number;
-  /** Generates the next batch (time = k × interval) and waits until it completes or fails. */
+  /** Runs the next batch (time = k × interval) to its end; a failed batch comes back with status "failed". */
   nextBatch(): Promise<BatchRecord>;
   /** Stops the worker loops and closes the clients (the shared engines keep running). */
   stop(): Promise<void>;
@@ -39,10 +40,10 @@ export interface HarnessOptions {
   /** Wraps the AWS engine (e.g. a duplicating queue). */
   wrapEngine?: (engine: AwsEngine) => Engine;
   print?: (line: string) => void;
+  /** Where batches run. @default the app's */
+  execution?: ExecutionOptions;
   /** Concurrent worker loops. @default 2 */
   workerLoops?: number;
-  /** How long nextBatch waits for a batch to finish. @default 45000 */
-  batchTimeoutMs?: number;
 }
 
 export async function startHarness(engines: EmbeddedEngines, app: AppDefinition, options: HarnessOptions = {}): Promise<Harness> {
@@ -53,30 +54,29 @@ export async function startHarness(engines: EmbeddedEngines, app: AppDefinition,
   const print = options.print ?? (() => undefined);
   const clock = new ManualClock(0);
   const ssc = new StreamingContext({
-    batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name,
-    defaultParallelism: app.config.defaultParallelism, print,
+    batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name, defaultParallelism: app.config.defaultParallelism,
+    maxTaskAttempts: app.config.maxTaskAttempts, retryDelayMs: 0, print, execution: options.execution ?? app.config.execution,
+    fanOut: { retryDelayMs: 0 },
   });
   app.build(ssc);
-  const scheduler = ssc.prepare(0);
-  const worker = new Worker(app, engine, { print, retryDelayMs: 0 });
+  const graph = ssc.prepare(0);
+  await engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: app.config.batchInterval.milliseconds, fingerprint: graph.fingerprint(), createdAt: 0 });
+  const generator = ssc.newGenerator();
+  const worker = new Worker(app, engine, { clock });
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
-  for (let w = 0; w < (options.workerLoops ?? 2); w++) loops.push(pollTasks(engine.queue, worker, abort.signal));
+  for (let w = 0; w < (options.workerLoops ?? 2); w++) loops.push(runEventSourceMapping(engine.tasks, worker, abort.signal));
   const interval = app.config.batchInterval.milliseconds;
-  let k = 0;
-  const timeoutMs = options.batchTimeoutMs ?? 45_000;
   return {
-    env, engine, kinesis, clock, ssc, scheduler, interval,
+    env, engine, kinesis, clock, ssc, generator, interval,
     async nextBatch() {
-      const time = ++k * interval;
+      const time = generator.nextTime;
       clock.setTime(time);
-      await scheduler.generateBatch(new Time(time));
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const r = await env.engine.batchLog.getBatch(time);
-        if (r?.status === "completed" || r?.status === "failed") return r;
-        if (Date.now() > until) throw new Error(`batch ${time} did not finish within ${timeoutMs} ms (status ${r?.status})`);
-        await sleep(10);
+      try {
+        return await generator.runBatch(time, abort.signal);
+      } catch (e) {
+        if (!(e instanceof TaskFailedError)) throw e;
+        return (await engine.batchLog.getBatch(time)) ?? { time, blocks: {}, status: "failed", error: e.message, generatedAt: 0 };
       }
     },
     async stop() {
@@ -127,12 +127,11 @@ export function duplicatingQueue(base: TaskQueue): TaskQueue & { readonly sent: 
     async receive(options) {
       const got = await base.receive(options);
       for (const r of got) {
-        const key = `${r.task.batchTime}/${r.task.stage}/${r.task.partition}`;
+        const key = `${r.body.batchTime}/${r.body.stage}/${r.body.partition}`;
         received.set(key, (received.get(key) ?? 0) + 1);
       }
       return got;
     },
-    ack: (receipt) => base.ack(receipt),
     ackMany: (receipts) => base.ackMany(receipts),
     release: (receipt, delayMs) => base.release(receipt, delayMs),
   };

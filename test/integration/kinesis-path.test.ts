@@ -1,5 +1,5 @@
-// The real path on the embedded engines: Kinesis → the coordinator's batch generation →
-// SQS task messages → Worker.handle → DynamoDB (batch log, shuffles, state).
+// The real path on the embedded engines: Kinesis → the coordinator's job generator (batch log and
+// checkpoints in DynamoDB), and for fanned-out batches SQS task and result messages → Worker.handle.
 import { ListShardsCommand, SplitShardCommand, type Shard } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineApp } from "../../lib/app/app.js";
@@ -25,7 +25,7 @@ afterAll(stopSharedEngines, 60_000);
 const sortedEntries = (m: Map<string, number>) => byKey([...m.entries()]);
 const inputBlocks = (r: BatchRecord): KinesisBlock[] => Object.values(r.blocks)[0] as KinesisBlock[];
 
-describe("Kinesis → coordinator → SQS → workers → DynamoDB", () => {
+describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
   it("word count over a 4-shard stream: records spread over the shards, final state equals the corpus counts", async () => {
     const stream = "kp-wc-words";
     const outputs = new Map<number, [string, number][]>();
@@ -138,7 +138,7 @@ describe("Kinesis → coordinator → SQS → workers → DynamoDB", () => {
       // lineage: the parent is finished in some batch's inputState; its records are all read by then,
       // and no child block appears before it
       const inputId = Object.keys(records[0]!.blocks)[0]!;
-      const finishedAt = records.find((r) => ((r.inputState?.[inputId] as KinesisInputState | undefined)?.shards[parentId]?.finished))?.time;
+      const finishedAt = records.find((r) => ((r.inputState?.[inputId] as { kinesis?: KinesisInputState } | undefined)?.kinesis?.shards[parentId]?.finished))?.time;
       expect(finishedAt, "the parent shard is never marked finished").toBeDefined();
       const parentReadAfterSplit = records.filter((r) => r.time > splitAfter && inputBlocks(r).some((b) => b.shardId === parentId && (b.count ?? 0) > 0));
       expect(parentReadAfterSplit.length, "the parent still had records when it was split").toBeGreaterThan(0);
@@ -211,7 +211,8 @@ describe("Kinesis → coordinator → SQS → workers → DynamoDB", () => {
       const h = await startHarness(engines, app, {
         streams: { [stream]: 2 },
         print: (l) => printed.push(l),
-        wrapEngine: duplicate ? (e) => ({ ...e, queue: (dup = duplicatingQueue(e.queue)) }) : undefined,
+        wrapEngine: duplicate ? (e) => ({ ...e, tasks: (dup = duplicatingQueue(e.tasks)) }) : undefined,
+        execution: { mode: "fan-out" },
       });
       try {
         const records: BatchRecord[] = [];

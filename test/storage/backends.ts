@@ -1,89 +1,142 @@
 /**
- * The two backends the storage contract suite runs on: the in-memory twins, and the DynamoDB/SQS
- * adapters on embedded engines (DynamoDB Local, fauxqs). Every `make()` gives fresh, isolated stores
- * (a new app id on shared tables for AWS), so tests do not see each other's data.
+ * The two backends the storage contract suite runs on: the in-memory twins (lib/storage/memory.ts)
+ * and the AWS adapters (lib/aws/) on the embedded engines (DynamoDB Local, fauxqs for SQS and S3).
+ *
+ * Every `make()` gives stores under a new app name, and every `queues()` new, empty queues, so no
+ * test sees another's items. On AWS the engines start once (`setup`) and the app's tables, queues and
+ * bucket are created once by `prepareLocal`; each app name then only namespaces its items in them.
  */
 import { randomUUID } from "node:crypto";
+import { createQueues, SqsQueue } from "../../lib/aws/sqs.js";
+import { createAwsEngine, type AwsEngine } from "../../lib/aws/engine.js";
+import { ManualClock } from "../../lib/core/clock.js";
+import { startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
+import { prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
 import {
-  createDynamoClients, createTables, DynamoBatchLog, DynamoBlockStore, DynamoQuarantine, DynamoShuffleStore,
-  DynamoStateStore, type TableNames,
-} from "../../lib/aws/dynamodb.js";
-import { createQueues, createSqsClient, SqsTaskQueue } from "../../lib/aws/sqs.js";
-import { awsClientConfig, startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
-import {
-  MemoryBatchLog, MemoryBlockStore, MemoryQuarantine, MemoryShuffleStore, MemoryStateStore, MemoryTaskQueue,
+  MemoryBatchLog, MemoryBlobStore, MemoryCheckpointStore, MemoryClaims, MemoryLease, MemoryQuarantine, MemoryQueue, MemoryStateStore,
 } from "../../lib/storage/memory.js";
-import type { BatchLog, BlockStore, QuarantineStore, ShuffleStore, StateStore, TaskQueue } from "../../lib/storage/interfaces.js";
+import type {
+  BatchLog, BlobStore, CheckpointStore, LeaseStore, QuarantineStore, ResultQueue, StateStore, TaskClaims, TaskMessage, TaskQueue, TaskResult,
+} from "../../lib/storage/interfaces.js";
+
+/** Where checkpoint pages go: in memory, or, on AWS, DynamoDB items (the default) or S3 objects. */
+export type PageStoreName = "memory" | "dynamodb" | "s3";
 
 export interface Stores {
-  batchLog: BatchLog;
-  shuffles: ShuffleStore;
-  blocks: BlockStore;
-  state: StateStore;
-  quarantine: QuarantineStore;
-  /** A fresh, empty queue whose messages become visible again `visibilityTimeoutMs` after a receive (whole seconds for SQS). */
-  queue(visibilityTimeoutMs?: number): Promise<TaskQueue>;
+  readonly app: string;
+  readonly batchLog: BatchLog;
+  readonly checkpoints: CheckpointStore;
+  readonly state: StateStore;
+  readonly quarantine: QuarantineStore;
+  readonly lease: LeaseStore;
+  readonly claims: TaskClaims;
+  readonly blobs: BlobStore;
+}
+
+export interface Queues {
+  readonly tasks: TaskQueue;
+  readonly results: ResultQueue;
+  /**
+   * Lets `ms` pass for the queues' visibility timeouts: advances the memory queues' manual clock (no
+   * real wait), or sleeps on SQS, whose timeouts run on the engine's wall clock.
+   */
+  elapse(ms: number): Promise<void>;
 }
 
 export interface Backend {
   readonly name: string;
+  /** The page stores the checkpoint page tests run against. */
+  readonly pageStores: readonly PageStoreName[];
   setup(): Promise<void>;
   teardown(): Promise<void>;
-  make(): Promise<Stores>;
+  /** Fresh stores under a new app name; checkpoint pages in `pages` (the backend's first page store by default). */
+  make(options?: { pages?: PageStoreName }): Promise<Stores>;
+  /**
+   * Fresh, empty task and result queues whose messages become visible again `visibilityTimeoutMs`
+   * after a receive (whole seconds on SQS).
+   */
+  queues(visibilityTimeoutMs: number): Promise<Queues>;
 }
 
 export const memoryBackend: Backend = {
   name: "memory",
+  pageStores: ["memory"],
   async setup() {},
   async teardown() {},
   async make() {
     return {
+      app: "memory",
       batchLog: new MemoryBatchLog(),
-      shuffles: new MemoryShuffleStore(),
-      blocks: new MemoryBlockStore(),
+      checkpoints: new MemoryCheckpointStore(),
       state: new MemoryStateStore(),
       quarantine: new MemoryQuarantine(),
-      queue: async (visibilityTimeoutMs = 30_000) => new MemoryTaskQueue(visibilityTimeoutMs),
+      lease: new MemoryLease(),
+      claims: new MemoryClaims(),
+      blobs: new MemoryBlobStore(),
+    };
+  },
+  async queues(visibilityTimeoutMs) {
+    const clock = new ManualClock(1_000_000);
+    return {
+      tasks: new MemoryQueue<TaskMessage>({ visibilityTimeoutMs, clock }),
+      results: new MemoryQueue<TaskResult>({ visibilityTimeoutMs, clock }),
+      async elapse(ms) { clock.advance(ms); },
     };
   },
 };
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export function awsBackend(): Backend {
   let engines: EmbeddedEngines | undefined;
-  let dynamo: ReturnType<typeof createDynamoClients> | undefined;
-  let sqs: ReturnType<typeof createSqsClient> | undefined;
-  const run = `c${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
-  const tables: TableNames = { meta: `${run}-meta`, data: `${run}-data`, state: `${run}-state` };
+  let env: LocalEnvironment | undefined;
+  // Names unique to this run, should the engines outlive it (they do not: they are started here).
+  const run = `c${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
+  let apps = 0;
   let queues = 0;
   return {
     name: "aws",
+    pageStores: ["dynamodb", "s3"],
     async setup() {
       engines = await startEmbeddedEngines({ kinesis: false });
-      dynamo = createDynamoClients(awsClientConfig(engines.dynamodb, engines.region));
-      sqs = createSqsClient(awsClientConfig(engines.sqs, engines.region));
-      await createTables(dynamo.client, tables);
-      await createTables(dynamo.client, tables); // idempotent
+      env = await prepareLocal({
+        app: run,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs, s3: engines.s3 },
+      });
     },
     async teardown() {
-      dynamo?.client.destroy();
-      sqs?.destroy();
+      await env?.stop();
       await engines?.stop();
     },
-    async make() {
-      const { doc } = dynamo!;
-      const app = `app-${randomUUID().slice(0, 8)}#x`; // a `#` in the app id must not break the key layout
+    async make(options = {}) {
+      const app = `${run}-${++apps}`;
+      const pages = options.pages ?? "dynamodb";
+      // Every store of the engine the Lambda handlers build, on the shared tables and bucket, under this app's name.
+      const engine: AwsEngine = createAwsEngine({ ...env!.config, app, checkpointStore: pages === "s3" ? "s3" : "dynamodb" }, env!.engine.clients);
       return {
-        batchLog: new DynamoBatchLog(doc, tables.meta, app),
-        shuffles: new DynamoShuffleStore(doc, tables.data, app),
-        blocks: new DynamoBlockStore(doc, tables.data, app),
-        state: new DynamoStateStore(doc, tables.state, app),
-        quarantine: new DynamoQuarantine(doc, tables.meta, app),
-        queue: async (visibilityTimeoutMs = 30_000) => {
-          const n = ++queues;
-          const visibilityTimeoutS = Math.ceil(visibilityTimeoutMs / 1000);
-          const { tasksUrl } = await createQueues(sqs!, { tasks: `${run}-tasks-${n}`, dlq: `${run}-dlq-${n}` }, { visibilityTimeoutS, maxReceiveCount: 100 });
-          return new SqsTaskQueue(sqs!, tasksUrl, { visibilityTimeoutS });
-        },
+        app,
+        batchLog: engine.batchLog,
+        checkpoints: engine.checkpoints,
+        state: engine.state,
+        quarantine: engine.quarantine,
+        lease: engine.lease!,
+        claims: engine.claims,
+        blobs: engine.blobs,
+      };
+    },
+    async queues(visibilityTimeoutMs) {
+      const n = ++queues;
+      const sqs = env!.engine.clients.sqs;
+      const visibilityTimeoutS = Math.ceil(visibilityTimeoutMs / 1000);
+      const { tasksUrl, resultsUrl } = await createQueues(
+        sqs, { tasks: `${run}-${n}-tasks`, dlq: `${run}-${n}-dlq`, results: `${run}-${n}-results` },
+        { visibilityTimeoutS, maxReceiveCount: 100 },
+      );
+      return {
+        // The task queue's timeout is the queue's attribute, as on AWS; the result queue is created with 30 s, so it is set per receive.
+        tasks: new SqsQueue<TaskMessage>(sqs, tasksUrl),
+        results: new SqsQueue<TaskResult>(sqs, resultsUrl, { visibilityTimeoutS }),
+        elapse: sleep,
       };
     },
   };

@@ -1,6 +1,7 @@
 // The dashboard in a real browser: `runLocal` (embedded engines, the coordinator, a worker process)
 // serves it; the test feeds the app's stream, loads the page in headless Chromium and checks that
-// batches appear in the table, the charts draw them and the DAG shows the app's graph. The
+// batches appear in the table with the mode they ran in (a run of empty batches in one row), the
+// charts draw them and the DAG shows the app's graph. The
 // screenshot is kept in test-artifacts/dashboard.png (and, with SPARKLESS_UPDATE_DOCS_IMAGES=1, in docs/images/).
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -51,10 +52,10 @@ describe("the dashboard of a local run, in headless Chromium", () => {
   }, 60_000);
 
   it("shows batches as they complete, charts them and draws the DAG", async () => {
-    // Feed the app's stream for a few batches, as a user would with `sparkless feed`.
+    // Feed the app's stream for about 6 s (a dozen batches of 500 ms), as a user would with `sparkless feed`.
     const kinesis = new KinesisClient(awsClientConfig(kinesisEndpoint, "us-east-1"));
     const lines = Array.from({ length: 600 }, (_, i) => `the quick brown fox ${i % 7} jumps over the lazy dog`);
-    const feeding = feed({ client: kinesis, stream: "dash-words", records: lines, ratePerSecond: 300 });
+    const feeding = feed({ client: kinesis, stream: "dash-words", records: lines, ratePerSecond: 100 });
 
     const page = await browser!.newPage({ viewport: { width: 1280, height: 1100 } });
     const errors: string[] = [];
@@ -65,19 +66,28 @@ describe("the dashboard of a local run, in headless Chromium", () => {
     expect((await feeding).sent).toBe(600);
     kinesis.destroy();
 
-    // Batches with input have completed, and the charts hold points for them.
+    // Batches with input have completed, the charts hold points for them, and a run of empty batches
+    // (before the feed, or after it, written at the next checkpoint) shows as one row.
     // (globalThis.document: this project compiles without the DOM's types; the page's CSP forbids eval)
     await page.waitForFunction(() => {
       const doc = (globalThis as any).document;
       const rows: any[] = [...doc.querySelectorAll("#batches tbody tr[data-status=completed]")];
       const withInput = rows.filter((r) => Number(r.cells[1].textContent.replace(/,/g, "")) > 0);
       const points = Number(doc.querySelector("#chart-proc")?.getAttribute("data-points") ?? 0);
-      return rows.length >= 6 && withInput.length >= 2 && points >= 6;
+      return withInput.length >= 6 && points >= 6 && doc.querySelector("#batches tbody tr.emptyrun") !== null;
     }, undefined, { timeout: 60_000, polling: 250 });
 
-    const table = await page.$$eval("#batches tbody tr[data-status]", (rows) => rows.map((r) => ({ status: r.getAttribute("data-status"), input: Number(r.cells[1]!.textContent!.replace(/,/g, "")) })));
-    expect(table.filter((r) => r.status === "completed").length).toBeGreaterThanOrEqual(6);
-    expect(table.reduce((a, r) => a + r.input, 0)).toBeGreaterThan(0);
+    const table = await page.$$eval("#batches tbody tr[data-status]", (rows) => rows.map((r) => ({
+      status: r.getAttribute("data-status"), empty: Number(r.getAttribute("data-empty") ?? 0), input: Number(r.cells[1]!.textContent!.replace(/,/g, "")),
+      time: r.cells[0]!.textContent!, mode: r.cells[7]!.textContent, statusText: r.cells[8]!.textContent!,
+    })));
+    expect(table.filter((r) => r.status === "completed" && r.input > 0).length).toBeGreaterThanOrEqual(6);
+    // Small batches run in the coordinator (mode "auto").
+    expect(new Set(table.map((r) => r.mode))).toEqual(new Set(["in process"]));
+    const run = table.find((r) => r.empty > 0)!;
+    expect(run.empty).toBeGreaterThanOrEqual(2);
+    expect(run).toMatchObject({ status: "completed", input: 0, statusText: `completed${run.empty} empty batches` });
+    expect(run.time).toMatch(/^\d\d:\d\d:\d\d(\.\d+)? – \d\d:\d\d:\d\d(\.\d+)?$/);
 
     for (const id of ["chart-rate", "chart-sched", "chart-proc"]) {
       const chart = await page.$eval(`#${id}`, (svg) => ({

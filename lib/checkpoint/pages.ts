@@ -1,0 +1,106 @@
+/**
+ * The bytes of a checkpoint: sections of state entries, packed many to a
+ * page and compressed, every page under DynamoDB's 400 KB item limit.
+ *
+ * A section is one partition of one stream, in columns (keys, values,
+ * update times, removed keys), which compress far better than rows. A
+ * page is the codec's JSON of a list of sections, raw-deflated. Sections too
+ * large for one page are cut into several sections of the same partition;
+ * reading applies them in order, so the cut is invisible.
+ */
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { decode, encode } from "../core/codec.js";
+
+/** One partition's entries: puts as columns (`updated` absent when the form has no times), removed keys, or a plain list. */
+export type Section =
+  | { readonly partition: number; readonly keys: unknown[]; readonly values: unknown[]; readonly updated?: number[]; readonly removes: unknown[] }
+  | { readonly partition: number; readonly items: unknown[] };
+
+/** Compressed bytes per page: room under the 400 KB item limit for the item's key and attribute names. */
+export const PAGE_BYTES = 350 * 1024;
+/** Raw bytes a page starts from before compression; halved until it compresses under PAGE_BYTES. */
+const RAW_PAGE_BYTES = 1536 * 1024;
+
+type Wire = [number, 0, unknown[], unknown[], number[] | 0, unknown[]] | [number, 1, unknown[]];
+
+function toWire(s: Section): Wire {
+  return "items" in s ? [s.partition, 1, s.items] : [s.partition, 0, s.keys, s.values, s.updated ?? 0, s.removes];
+}
+function fromWire(w: Wire): Section {
+  if (w[1] === 1) return { partition: w[0], items: w[2] };
+  return { partition: w[0], keys: w[2], values: w[3], ...(w[4] === 0 ? {} : { updated: w[4] }), removes: w[5] };
+}
+
+const sizeOf = (s: Section) => ("items" in s ? s.items.length : s.keys.length + s.removes.length);
+
+/** Cuts a section in two halves of its entries. */
+function halve(s: Section): [Section, Section] {
+  if ("items" in s) {
+    const m = s.items.length >> 1;
+    return [{ partition: s.partition, items: s.items.slice(0, m) }, { partition: s.partition, items: s.items.slice(m) }];
+  }
+  const m = s.keys.length >> 1;
+  if (m === 0) {
+    const r = s.removes.length >> 1;
+    return [{ ...s, removes: s.removes.slice(0, r) }, { partition: s.partition, keys: [], values: [], removes: s.removes.slice(r) }];
+  }
+  const cut = <T>(xs: T[] | undefined, a: boolean) => xs && (a ? xs.slice(0, m) : xs.slice(m));
+  return [
+    { partition: s.partition, keys: s.keys.slice(0, m), values: s.values.slice(0, m), ...(s.updated ? { updated: cut(s.updated, true)! } : {}), removes: [] },
+    { partition: s.partition, keys: s.keys.slice(m), values: s.values.slice(m), ...(s.updated ? { updated: cut(s.updated, false)! } : {}), removes: s.removes },
+  ];
+}
+
+function compress(sections: Section[]): Buffer {
+  return deflateRawSync(Buffer.from(encode(sections.map(toWire)), "utf8"), { level: 6 });
+}
+
+/** Packs sections into compressed pages, each at most `PAGE_BYTES`. */
+export function packPages(sections: readonly Section[]): Uint8Array[] {
+  const pending = [...sections];
+  const pages: Uint8Array[] = [];
+  let page: Section[] = [];
+  let raw = 0;
+  const flush = () => {
+    if (page.length === 0) return;
+    emit(page);
+    page = [];
+    raw = 0;
+  };
+  const emit = (group: Section[]) => {
+    const bytes = compress(group);
+    if (bytes.length <= PAGE_BYTES) { pages.push(bytes); return; }
+    // Too large compressed (data that compresses poorly): cut the group in two and try again.
+    if (group.length > 1) {
+      const m = group.length >> 1;
+      emit(group.slice(0, m));
+      emit(group.slice(m));
+      return;
+    }
+    if (sizeOf(group[0]!) <= 1) throw new RangeError(`One state entry compresses to ${bytes.length} bytes, over the ${PAGE_BYTES}-byte page limit.`);
+    const [a, b] = halve(group[0]!);
+    emit([a]);
+    emit([b]);
+  };
+  while (pending.length) {
+    const s = pending.shift()!;
+    const size = Buffer.byteLength(encode(toWire(s)), "utf8");
+    if (size > RAW_PAGE_BYTES && sizeOf(s) > 1) {
+      const [a, b] = halve(s);
+      pending.unshift(a, b);
+      continue;
+    }
+    if (raw + size > RAW_PAGE_BYTES) flush();
+    page.push(s);
+    raw += size;
+  }
+  flush();
+  return pages;
+}
+
+/** The sections of pages, in order. */
+export function unpackPages(pages: readonly Uint8Array[]): Section[] {
+  const out: Section[] = [];
+  for (const p of pages) for (const w of decode<Wire[]>(inflateRawSync(p).toString("utf8"))) out.push(fromWire(w));
+  return out;
+}

@@ -1,0 +1,437 @@
+/**
+ * The job generator: Spark's JobGenerator and ReceivedBlockTracker for one
+ * app, run by the coordinator. It owns the batch clock's work for each
+ * batch, in order:
+ *
+ * 1. **Fix the blocks.** Every input stream fixes its blocks from where the
+ *    previous batch ended (Kinesis by sequence number, reading the records
+ *    once and keeping them while they fit).
+ * 2. **Write the batch record** (the write-ahead log) before anything of the
+ *    batch runs, with the completion note of the batch before. A batch with
+ *    no input is not written at once: a run of empty batches shares one
+ *    record, written when the run ends, at a checkpoint or at a hand-over.
+ * 3. **Run it**: in this process, every stage in memory, when it fits;
+ *    otherwise the stages that read only input and shuffle data fan out to
+ *    workers (see FanOut), and the rest runs here.
+ * 4. **Complete it**: drop what no later batch reads, and checkpoint the
+ *    state when a stream's checkpoint is due.
+ *
+ * State and stored results live in this process's memory (the BlockCache);
+ * a coordinator that starts cold rebuilds what a batch needs from the latest
+ * checkpoint and the batch records after it (see the planner), and re-runs
+ * the batch that was running when its predecessor stopped.
+ */
+import { randomUUID } from "node:crypto";
+import { Checkpointer, LeadershipLostError, type CheckpointerOptions, type CheckpointStats } from "../checkpoint/checkpointer.js";
+import type { Clock } from "../core/clock.js";
+import { Time } from "../core/duration.js";
+import { TaskFailedError } from "../core/errors.js";
+import { canonical } from "../core/keys.js";
+import type { CompletedBatch, DStream } from "../dstream/dstream.js";
+import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
+import { recordAt } from "../storage/batch-log.js";
+import type {
+  BatchRecord, BlockDescriptor, CompletionNote, EngineServices, RecordBudget, StreamSource,
+} from "../storage/interfaces.js";
+import type { DStreamGraph } from "../streaming/graph.js";
+import { BlockCache, MemoryShuffles } from "./block-manager.js";
+import { FanOut, type FanOutOptions } from "./fan-out.js";
+import { BatchPlan, type Stage } from "./planner.js";
+
+/** Where a batch runs. */
+export interface ExecutionOptions {
+  /**
+   * "auto": in the coordinator unless the batch is larger than the limits below; "in-process": always
+   * in the coordinator; "fan-out": every stage that can run on workers does (for users who want that
+   * shape always). @default "auto"
+   */
+  mode?: "auto" | "in-process" | "fan-out";
+  /**
+   * Most input records a batch may have to run in the coordinator. @default the records the
+   * coordinator processed in half a batch interval in its recent batches, at least 1,000 (20,000 before
+   * it has measured any)
+   */
+  maxInProcessRecords?: number;
+  /** Most input bytes the coordinator keeps in memory for one batch. @default 64 MiB */
+  maxInProcessBytes?: number;
+}
+
+export interface JobGeneratorOptions {
+  /** Identifies this process in batch records and checkpoints. @default a random id */
+  writer?: string;
+  execution?: ExecutionOptions;
+  /** Attempts per task before its batch fails (Spark's spark.task.maxFailures). @default 4 */
+  maxTaskAttempts?: number;
+  /** Delay before a failed task runs again, doubled on every attempt. @default 50 */
+  retryDelayMs?: number;
+  checkpoint?: CheckpointerOptions;
+  fanOut?: FanOutOptions;
+  /** A run of empty batches is written at the latest this long after it started (batch time). @default 60000 */
+  maxEmptyRunMs?: number;
+}
+
+export interface GeneratorListener {
+  onBatchCompleted?(record: BatchRecord): void;
+  onBatchFailed?(record: BatchRecord, error: TaskFailedError): void;
+  onCheckpoint?(stats: CheckpointStats): void;
+}
+
+interface EmptyRun { from: number; to: number; blocks: Record<string, BlockDescriptor[]>; shape: string }
+
+const RECENT_BATCHES = 100;
+
+export class JobGenerator {
+  readonly cache = new BlockCache();
+  readonly writer: string;
+  readonly checkpointer: Checkpointer;
+  private readonly shuffles: MemoryShuffles;
+  private readonly fanOut: FanOut;
+  private readonly listeners = new Set<GeneratorListener>();
+  private readonly interval: number;
+  private readonly zero: number;
+  private readonly maxTaskAttempts: number;
+  private readonly retryDelayMs: number;
+  private readonly maxEmptyRunMs: number;
+  /** Input positions after the latest batch. */
+  private lastInput: Record<string, unknown> = {};
+  /** The latest batch this process ran or found in the log. */
+  private lastTime: number;
+  /** The latest record in the log, as far as this process knows. */
+  private lastRecordTime: number | undefined;
+  private emptyRun: EmptyRun | undefined;
+  /** The completion of the latest recorded batch, to go into the next record. */
+  private note: CompletionNote | undefined;
+  private readonly recent: CompletedBatch[] = [];
+  /** Records of recent batches, so recomputing them does not read the log. */
+  private readonly records = new Map<number, BatchRecord>();
+  /** In-process processing rate: records per millisecond, smoothed. */
+  private rate: number | undefined;
+  private failedBatch: BatchRecord | undefined;
+
+  constructor(
+    readonly graph: DStreamGraph,
+    readonly engine: EngineServices,
+    readonly clock: Clock,
+    private readonly options: JobGeneratorOptions = {},
+  ) {
+    this.writer = options.writer ?? `c-${randomUUID().slice(0, 8)}`;
+    this.interval = graph.batchDuration.milliseconds;
+    this.zero = graph.zeroTime.milliseconds;
+    this.lastTime = this.zero;
+    this.maxTaskAttempts = options.maxTaskAttempts ?? 4;
+    this.retryDelayMs = options.retryDelayMs ?? 50;
+    this.maxEmptyRunMs = options.maxEmptyRunMs ?? 60_000;
+    this.shuffles = new MemoryShuffles(engine.blobs);
+    this.checkpointer = new Checkpointer(graph.checkpointed, this.zero, engine.checkpoints, this.cache, this.writer, clock, options.checkpoint);
+    this.fanOut = new FanOut(engine, clock, { maxTaskAttempts: this.maxTaskAttempts, ...options.fanOut });
+  }
+
+  addListener(l: GeneratorListener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+
+  /** The time of the next batch to run. */
+  get nextTime(): number { return this.lastTime + this.interval; }
+  /** The batch that failed and stops the app, if any. */
+  get failed(): BatchRecord | undefined { return this.failedBatch; }
+
+  // ---- starting --------------------------------------------------------------------------
+
+  /**
+   * Brings this process in line with the log when it starts (or starts leading again): a process that
+   * wrote the latest record keeps its memory; any other forgets it, and re-runs the latest batch if
+   * that batch was left running.
+   */
+  async resume(signal?: AbortSignal): Promise<void> {
+    const latest = await this.engine.batchLog.latestBatch();
+    // Still the latest writer, and nothing changed since (a retried batch was failed here): memory is good.
+    if (latest && latest.writer === this.writer && latest.time === this.lastRecordTime && (latest.status === "failed") === (this.failedBatch !== undefined)) return;
+    this.forget();
+    // Records at or before the zero time belong to an earlier run of the app on the same engine.
+    if (!latest || latest.time <= this.zero) return;
+    this.lastTime = latest.time;
+    this.lastRecordTime = latest.time;
+    this.lastInput = latest.inputState ?? {};
+    this.records.set(latest.time, latest);
+    if (latest.status === "failed") {
+      this.failedBatch = latest;
+      return;
+    }
+    if (latest.status !== "running") return;
+    // A checkpoint after a batch also says the batch completed.
+    const manifest = await this.engine.checkpoints.latest();
+    if (manifest && manifest.time >= latest.time && manifest.time > this.zero) {
+      this.note = { time: latest.time, completedAt: manifest.createdAt };
+      return;
+    }
+    // The batch was running when its coordinator stopped: run it again from its recorded blocks.
+    // Its state comes from the latest checkpoint and the batches after it; its outputs run again.
+    const done = await this.execute(latest, new Map(), latest.mode === "fan-out", signal);
+    this.note = { time: done.time, completedAt: done.completedAt!, startedAt: done.startedAt };
+  }
+
+  /** Drops everything this process held in memory: another coordinator may have moved the app on. */
+  private forget(): void {
+    this.cache.clear();
+    this.checkpointer.reset();
+    this.records.clear();
+    this.emptyRun = undefined;
+    this.note = undefined;
+    this.failedBatch = undefined;
+    this.lastRecordTime = undefined;
+    this.lastTime = this.zero;
+    this.lastInput = {};
+  }
+
+  // ---- one batch -------------------------------------------------------------------------
+
+  /** Fixes, records and runs batch `time` (the next one), then checkpoints if due. */
+  async runBatch(time: number, signal?: AbortSignal): Promise<BatchRecord> {
+    if (this.failedBatch) throw this.failureError()!;
+    if (time !== this.nextTime) throw new RangeError(`Batch ${time} is not the next batch (${this.nextTime}).`);
+    const maxBytes = this.options.execution?.maxInProcessBytes ?? 64 * 2 ** 20;
+    const budget: RecordBudget = { records: this.maxInProcessRecords(), bytes: maxBytes, exhausted: false };
+    const blocks: Record<string, BlockDescriptor[]> = {};
+    const inputState: Record<string, unknown> = {};
+    const kept = new Map<string, unknown[]>();
+    let inputRecords = 0;
+    for (const input of this.graph.inputs) {
+      const allocated = await input.spec.allocateBlocks!(new Time(time), this.lastInput[input.id], { budget, completed: this.recent });
+      const a = Array.isArray(allocated) ? { blocks: allocated, state: undefined } : allocated;
+      blocks[input.id] = a.blocks;
+      if (!Array.isArray(allocated)) inputState[input.id] = a.state;
+      a.blocks.forEach((b, i) => {
+        inputRecords += b.count ?? 0;
+        const records = "records" in a ? a.records?.[i] : undefined;
+        if (records) kept.set(canonical(b), records);
+      });
+    }
+    const empty = inputRecords === 0 && Object.values(blocks).every((bs) => bs.every((b) => b.count === 0));
+    // An empty batch has nothing to fan out; a batch past the budget does (unless told otherwise).
+    const mode = this.options.execution?.mode ?? "auto";
+    const tooLarge = budget.exhausted || inputRecords > this.maxInProcessRecords();
+    const fan = !empty && (mode === "fan-out" || (mode === "auto" && tooLarge));
+    const record: BatchRecord = {
+      time, blocks, inputState, status: "running", generatedAt: this.clock.now(), inputRecords, writer: this.writer,
+      ...(fan ? { mode: "fan-out" as const } : {}),
+    };
+    if (empty) {
+      await this.extendEmptyRun(time, blocks);
+    } else {
+      // The empty run before this batch, if any, is written with it: one record for all of them.
+      const run = this.emptyRun;
+      this.emptyRun = undefined;
+      await this.writeRecord(run ? { ...record, emptyFrom: run.from, emptyBlocks: run.blocks } : record);
+    }
+    this.lastTime = time;
+    this.lastInput = inputState;
+    this.records.set(time, record);
+    let done: BatchRecord;
+    try {
+      done = await this.execute(record, kept, fan, signal);
+    } catch (e) {
+      // The batch did not complete here: whoever runs the app next (this process too) must start from
+      // the log, and run it again.
+      if (!(e instanceof TaskFailedError)) this.lastRecordTime = undefined;
+      throw e;
+    }
+    if (!empty) this.note = { time, completedAt: done.completedAt!, startedAt: done.startedAt, ...(done.quarantinedRecords ? { quarantinedRecords: done.quarantinedRecords } : {}) };
+    if (this.checkpointer.due(time)) await this.checkpoint(time, false);
+    else if (this.emptyRun && time - this.emptyRun.from >= this.maxEmptyRunMs) await this.flushEmptyRun();
+    return done;
+  }
+
+  /** Runs a recorded batch to completion: in process, or with its remote stages fanned out. */
+  private async execute(record: BatchRecord, kept: Map<string, unknown[]>, fan: boolean, signal?: AbortSignal): Promise<BatchRecord> {
+    const time = record.time;
+    const startedAt = this.clock.now();
+    const quarantined = new Set<string>();
+    const services = this.services(kept);
+    let plan: BatchPlan;
+    try {
+      plan = await BatchPlan.create(this.graph, new Time(time), record.blocks, {
+        services, loadBatch: (t) => this.loadBatch(t), recover: (s, t) => this.checkpointer.recover(s, t),
+      });
+      const runId = randomUUID().slice(0, 12);
+      for (const stage of plan.stages) {
+        if (fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0) {
+          const r = await this.fanOut.runStage(plan, stage, runId, this.shuffles, signal);
+          for (const q of r.quarantined) quarantined.add(q);
+        } else {
+          await this.runLocal(plan, stage, quarantined);
+        }
+      }
+    } catch (e) {
+      // What the batch stored so far stays: each stored partition is whole, and a run again reuses it.
+      if (e instanceof TaskFailedError) await this.fail(record, e);
+      throw e;
+    } finally {
+      this.shuffles.deleteBatch(time);
+    }
+    const completedAt = this.clock.now();
+    const elapsed = completedAt - startedAt;
+    if (!fan && (record.inputRecords ?? 0) > 0) this.measure(record.inputRecords!, elapsed);
+    this.evict(time);
+    const done: BatchRecord = {
+      ...record, status: "completed", startedAt, completedAt, ...(quarantined.size ? { quarantinedRecords: quarantined.size } : {}),
+    };
+    this.recent.push({ time, startedAt, completedAt, inputRecords: record.inputRecords ?? 0 });
+    if (this.recent.length > RECENT_BATCHES) this.recent.shift();
+    for (const l of this.listeners) l.onBatchCompleted?.(done);
+    return done;
+  }
+
+  /** Runs every partition of a stage here, each with its attempts. */
+  private async runLocal(plan: BatchPlan, stage: Stage, quarantined: Set<string>): Promise<void> {
+    for (let p = 0; p < stage.numTasks; p++) {
+      for (let attempt = 1; ; attempt++) {
+        const tc = new TaskContext(plan, `${stage.index}/${p}`, {}, stage.index, quarantined);
+        try {
+          const buckets = await plan.runTask(stage.index, p, tc);
+          if (stage.kind === "shuffle") await this.shuffles.write(plan.batchTime, stage.dep.shuffleId, p, buckets!);
+          break;
+        } catch (e) {
+          if (attempt >= this.maxTaskAttempts) {
+            const message = e instanceof Error ? e.message : String(e);
+            throw new TaskFailedError(
+              `Task ${stage.id} partition ${p} of batch ${plan.batchTime} failed ${attempt} time(s); the batch has failed: ${message}`,
+              plan.batchTime, stage.id, p, attempt, { cause: e },
+            );
+          }
+          if (this.retryDelayMs > 0) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
+        }
+      }
+    }
+  }
+
+  /** What tasks of this process read and write: memory, the per-key store, the quarantine, and input (kept records first). */
+  private services(kept: Map<string, unknown[]>): ExecutorServices {
+    const sources = new Map<string, StreamSource>();
+    for (const [name, src] of this.engine.sources) {
+      sources.set(name, { name, read: (b) => { const r = kept.get(canonical(b)); return r ? Promise.resolve(r) : src.read(b); } });
+    }
+    return { shuffles: this.shuffles, blocks: this.cache, state: this.engine.state, quarantine: this.engine.quarantine, sources };
+  }
+
+  /** A batch's record: from memory, the empty run not written yet, or the log. */
+  private async loadBatch(time: number): Promise<BatchRecord | undefined> {
+    const known = this.records.get(time);
+    if (known) return known;
+    const run = this.emptyRun;
+    if (run && time >= run.from && time <= run.to) return recordAt(time, { time: run.to, blocks: run.blocks, emptyFrom: run.from, emptyBlocks: run.blocks, status: "completed", generatedAt: 0 });
+    const r = await this.engine.batchLog.getBatch(time);
+    if (r) this.records.set(time, r);
+    return r;
+  }
+
+  /** Drops stored results no later batch reads, and records of batches older than any stored result. */
+  private evict(time: number): void {
+    let oldest = time;
+    for (const s of this.graph.reachable) {
+      const stream = s as DStream<unknown>;
+      if (!stream.isPersisted || stream.spec.durableState) continue;
+      const keepFrom = time - stream.rememberDuration!.milliseconds + 1;
+      this.cache.evictBefore(stream.id, keepFrom);
+      oldest = Math.min(oldest, keepFrom);
+    }
+    for (const t of this.records.keys()) if (t < oldest - this.interval) this.records.delete(t);
+  }
+
+  /** The in-process limit: what the coordinator processed in half an interval lately. */
+  private maxInProcessRecords(): number {
+    const set = this.options.execution?.maxInProcessRecords;
+    if (set !== undefined) return set;
+    if (this.rate === undefined) return 20_000;
+    return Math.max(1000, Math.floor(this.rate * this.interval * 0.5));
+  }
+  private measure(records: number, ms: number): void {
+    if (records < 100) return;
+    const r = records / Math.max(1, ms);
+    this.rate = this.rate === undefined ? r : 0.8 * this.rate + 0.2 * r;
+  }
+
+  // ---- the log ---------------------------------------------------------------------------
+
+  private async writeRecord(record: BatchRecord): Promise<void> {
+    const r: BatchRecord = { ...record, ...(this.note ? { previous: this.note } : {}) };
+    await this.create(r);
+    this.note = undefined;
+  }
+
+  /** Creates a record, conditionally: losing the race means another coordinator leads the app. */
+  private async create(record: BatchRecord): Promise<void> {
+    if (!(await this.engine.batchLog.createBatch(record))) {
+      const stored = await this.engine.batchLog.getBatch(record.time);
+      // Our own write whose response was lost and retried is fine; anyone else's is not.
+      if (stored?.writer !== this.writer || stored.emptyFrom !== record.emptyFrom) {
+        throw new LeadershipLostError(`Another coordinator wrote the record of batch ${record.time}: this one no longer leads the app and stops.`);
+      }
+    }
+    this.lastRecordTime = record.time;
+  }
+
+  private async extendEmptyRun(time: number, blocks: Record<string, BlockDescriptor[]>): Promise<void> {
+    const shape = canonical(blocks);
+    if (this.emptyRun && this.emptyRun.shape === shape) {
+      this.emptyRun.to = time;
+      return;
+    }
+    // A different set of empty blocks (a shard split, say) starts a new run; the old one is written first.
+    await this.flushEmptyRun();
+    this.emptyRun = { from: time, to: time, blocks, shape };
+  }
+
+  /** Writes the pending run of empty batches as one completed record at its last time. */
+  private async flushEmptyRun(): Promise<void> {
+    const run = this.emptyRun;
+    if (!run) return;
+    const record: BatchRecord = {
+      time: run.to, blocks: run.blocks, inputState: this.lastInput, status: "completed", generatedAt: this.clock.now(), inputRecords: 0,
+      writer: this.writer, ...(run.from < run.to ? { emptyFrom: run.from, emptyBlocks: run.blocks } : {}), ...(this.note ? { previous: this.note } : {}),
+    };
+    await this.create(record);
+    this.emptyRun = undefined;
+    this.note = undefined;
+    this.records.set(run.to, record);
+  }
+
+  private async fail(record: BatchRecord, error: TaskFailedError): Promise<void> {
+    // An empty batch has no record yet: write it, so its failure is in the log.
+    if (this.emptyRun?.to === record.time) await this.flushEmptyRun();
+    const patch = { status: "failed" as const, error: error.message, completedAt: this.clock.now() };
+    if (!(await this.engine.batchLog.updateBatch(record.time, "running", patch))) {
+      await this.engine.batchLog.updateBatch(record.time, "completed", patch);
+    }
+    this.failedBatch = { ...record, ...patch };
+    for (const l of this.listeners) l.onBatchFailed?.(this.failedBatch, error);
+  }
+
+  /** The error that stops the app while a batch is failed. */
+  failureError(): TaskFailedError | undefined {
+    const r = this.failedBatch;
+    if (!r) return undefined;
+    return new TaskFailedError(`Batch ${r.time} failed: ${r.error ?? "unknown error"}. Fix the cause, then run it again with \`sparkless retry\`.`, r.time, "?", 0, 0);
+  }
+
+  // ---- checkpoints and hand-over ---------------------------------------------------------
+
+  /** Checkpoints after batch `time` (the due streams, or all), writing the empty run first so the log covers it. */
+  async checkpoint(time: number, all: boolean): Promise<CheckpointStats | undefined> {
+    await this.flushEmptyRun();
+    const stats = await this.checkpointer.write(time, all);
+    // (The completion note stays for the next record: readers of the log do not read manifests.)
+    if (stats) for (const l of this.listeners) l.onCheckpoint?.(stats);
+    return stats;
+  }
+
+  /** Leaves the log complete for whoever runs the app next: the empty run written, every stream checkpointed. */
+  async handOver(): Promise<void> {
+    if (this.failedBatch || this.lastTime <= this.zero) return;
+    await this.checkpoint(this.lastTime, true);
+    if (this.note) {
+      // Nothing to checkpoint (a stateless app): the latest batch's completion goes on its own record.
+      const n = this.note;
+      if (await this.engine.batchLog.updateBatch(n.time, "running", { status: "completed", completedAt: n.completedAt, ...(n.startedAt ? { startedAt: n.startedAt } : {}) })) this.note = undefined;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
