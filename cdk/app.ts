@@ -4,7 +4,9 @@
  *   -c app=path/to/app.ts                 the app module (default examples/wordcount-app.ts)
  *   -c config='{"batchInterval":"5s"}'    pipeline settings, passed to the functions as SPARKLESS_CONFIG
  *                                         (or set SPARKLESS_CONFIG in the environment)
- *   -c retain=true                        keep tables, stream, queues and logs on `cdk destroy`
+ *   -c retain=true                        keep tables, stream, queues, buckets and logs on `cdk destroy`
+ *                                         (and turn the tables' deletion protection on)
+ *   -c alarmEmail=ops@example.com         email the alarms to this address (an SNS topic is created)
  *
  * Synthesis needs no AWS account: the stack is environment-agnostic and makes no lookups. cdk-nag's
  * AwsSolutions checks run on every synth; an unacknowledged finding fails it.
@@ -29,25 +31,35 @@ const app = new App();
 const entry = String(app.node.tryGetContext("app") ?? "examples/wordcount-app.ts");
 const config = contextConfig(app);
 const retain = String(app.node.tryGetContext("retain") ?? "false") === "true";
-const info = await readAppModule(entry, config);
+const alarmEmail: string | undefined = app.node.tryGetContext("alarmEmail");
+// What the module itself declares (its name and interval go to the construct as they are; `config`
+// overrides them for both the construct and the functions). The construct checks them against the module.
+const info = await readAppModule(entry);
+const appName = config.name ?? info.appName;
 
-const stack = new Stack(app, `Sparkless-${info.appName}`, {
-  description: `Sparkless app ${info.appName} (${entry}): Kinesis, SQS, DynamoDB and two Lambda functions`,
+const stack = new Stack(app, `Sparkless-${appName}`, {
+  description: `Sparkless app ${appName} (${entry}): Kinesis, SQS, DynamoDB, S3 and two Lambda functions`,
 });
-Tags.of(stack).add("sparkless:app", info.appName);
+Tags.of(stack).add("sparkless:app", appName);
 const sparkless = new SparklessApp(stack, "App", {
   entry: info.entry,
   appName: info.appName,
   batchInterval: info.batchInterval,
-  maxTaskAttempts: info.maxTaskAttempts,
   config,
   inputStreams: info.kinesisStreams.map((streamName) => ({ streamName })),
-  // A demo: `cdk destroy` leaves nothing behind that bills. Real apps keep the construct's RETAIN default.
+  // A demo: `cdk destroy` leaves nothing behind that bills (empty the two buckets first: CloudFormation
+  // deletes only empty buckets). Real apps keep the construct's RETAIN default and deletion protection.
   removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  tableDeletionProtection: retain,
+  ...(alarmEmail ? { alarmEmail } : {}),
 });
 new CfnOutput(stack, "InputStreams", { value: info.kinesisStreams.join(","), description: "Kinesis streams the app reads" });
 new CfnOutput(stack, "WorkerLogGroup", { value: sparkless.workerLogGroup.logGroupName, description: "print() output and task logs" });
 new CfnOutput(stack, "CoordinatorLogGroup", { value: sparkless.coordinatorLogGroup.logGroupName, description: "batch generation logs" });
+new CfnOutput(stack, "Bucket", { value: sparkless.bucket.bucketName, description: "shuffle data and S3 checkpoints, under <app>/" });
+if (sparkless.accessLogsBucket) new CfnOutput(stack, "AccessLogsBucket", { value: sparkless.accessLogsBucket.bucketName, description: "the bucket's server access logs" });
 new CfnOutput(stack, "Dashboard", { value: sparkless.dashboard.dashboardName, description: "CloudWatch dashboard" });
+new CfnOutput(stack, "MetaTable", { value: sparkless.metaTable.tableName, description: "for sparkless status, retry and quarantine: --aws --meta-table" });
+if (sparkless.alarmTopic) new CfnOutput(stack, "AlarmTopic", { value: sparkless.alarmTopic.topicArn, description: "the alarms notify this topic" });
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 app.synth();

@@ -54,8 +54,12 @@ export interface BatchMetricsEmitter {
    * when the oldest pending one was added `flushEveryMs` ago (checked as batches are added).
    */
   add(record: BatchRecord): void;
-  /** Writes what was added (one EMF document, each metric an array of a value per batch); the handler calls it before it returns. */
-  flush(): void;
+  /**
+   * Writes what was added (one EMF document, each metric an array of a value per batch); the handler
+   * calls it before it returns, with the newest completed batch's time, so the document has the age
+   * of the results even when no batch was due in the invocation.
+   */
+  flush(newestCompletedTime?: number): void;
   /** Writes `BatchFailed` = 1 at once: a failed batch stops the app (the alarm pages someone). */
   failed(batchTime: number): void;
 }
@@ -94,8 +98,13 @@ export function createBatchMetricsEmitter(
   let since = 0;
   let first: BatchRecord | undefined;
   let last: BatchRecord | undefined;
-  const flush = () => {
-    if (pending === 0) return;
+  const flush = (newestCompletedTime?: number) => {
+    if (pending === 0) {
+      if (newestCompletedTime === undefined) return;
+      metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - newestCompletedTime));
+      metrics.publishStoredMetrics();
+      return;
+    }
     // Which batches the document holds (metadata: a property of the log line, not a metric).
     metrics.addMetadata("batches", String(pending));
     metrics.addMetadata("firstBatchTime", String(first!.time));

@@ -39,6 +39,7 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
     // rather than idling, billed, until the next boundary, which the next invocation runs (a batch
     // starts at most one schedule period after its time).
     const deadline = interval >= SCHEDULE_PERIOD_MS ? Date.now() : Date.now() + remaining - Math.max(3_000, 2 * interval);
+    let newest: number | undefined;
     try {
       const result = await runCoordinator(app, engine, {
         deadline,
@@ -54,9 +55,11 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
         logger.error("a failed batch stops the app", { batchTime: result.failed.batchTime, error: result.failed.message });
       }
       else logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
+      // Only the leader knows how old the results are; another invocation leaves the metric to it.
+      if (result.leader) newest = result.lastCompletedTime;
       return result;
     } finally {
-      metrics.flush();
+      metrics.flush(newest);
     }
   };
 }

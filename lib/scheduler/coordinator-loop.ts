@@ -37,6 +37,8 @@ export interface CoordinatorLoopResult {
   readonly failed?: TaskFailedError;
   /** Another coordinator took the app over while this one ran (it wrote a record or checkpoint first). */
   readonly lost?: LeadershipLostError;
+  /** The newest batch known completed when the loop returned. */
+  readonly lastCompletedTime?: number;
 }
 
 export async function runCoordinatorLoop(generator: JobGenerator, clock: Clock, lease: LeaseStore | undefined, options: CoordinatorLoopOptions): Promise<CoordinatorLoopResult> {
@@ -47,7 +49,8 @@ export async function runCoordinatorLoop(generator: JobGenerator, clock: Clock, 
   let batches = 0;
   let renewAt = clock.now() + leaseMs / 3;
   const done = (extra: Partial<CoordinatorLoopResult> = {}): CoordinatorLoopResult => ({
-    leader: true, batches, ...(batches ? { lastBatchTime: generator.nextTime - interval } : {}), ...extra,
+    leader: true, batches, ...(batches ? { lastBatchTime: generator.nextTime - interval } : {}),
+    ...(generator.lastCompletedTime !== undefined ? { lastCompletedTime: generator.lastCompletedTime } : {}), ...extra,
   });
   try {
     await generator.resume(abort);

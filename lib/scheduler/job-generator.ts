@@ -130,6 +130,9 @@ export class JobGenerator {
 
   /** The time of the next batch to run. */
   get nextTime(): number { return this.lastTime + this.interval; }
+  /** The newest batch known completed (run here, or completed in the log when this process resumed). */
+  get lastCompletedTime(): number | undefined { return this.lastCompleted; }
+  private lastCompleted: number | undefined;
   /** The batch that failed and stops the app, if any. */
   get failed(): BatchRecord | undefined { return this.failedBatch; }
 
@@ -155,11 +158,12 @@ export class JobGenerator {
       this.failedBatch = latest;
       return;
     }
-    if (latest.status !== "running") return;
+    if (latest.status !== "running") { this.lastCompleted = latest.time; return; }
     // A checkpoint after a batch also says the batch completed.
     const manifest = await this.engine.checkpoints.latest();
     if (manifest && manifest.time >= latest.time && manifest.time > this.zero) {
       this.note = { time: latest.time, completedAt: manifest.createdAt };
+      this.lastCompleted = latest.time;
       return;
     }
     // The batch was running when its coordinator stopped: run it again from its recorded blocks.
@@ -178,6 +182,7 @@ export class JobGenerator {
     this.failedBatch = undefined;
     this.lastRecordTime = undefined;
     this.lastTime = this.zero;
+    this.lastCompleted = undefined;
     this.lastInput = {};
   }
 
@@ -273,6 +278,7 @@ export class JobGenerator {
     const done: BatchRecord = {
       ...record, status: "completed", startedAt, completedAt, ...(quarantined.size ? { quarantinedRecords: quarantined.size } : {}),
     };
+    this.lastCompleted = time;
     this.recent.push({ time, startedAt, completedAt, inputRecords: record.inputRecords ?? 0 });
     if (this.recent.length > RECENT_BATCHES) this.recent.shift();
     for (const l of this.listeners) l.onBatchCompleted?.(done);

@@ -2,7 +2,7 @@
  * Shared set-up for the CDK tests: a stack holding one SparklessApp for the fixture app module.
  * Bundling is skipped unless asked for (`bundle: true`): template assertions do not need the code.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,12 @@ import { SparklessApp, type SparklessAppProps } from "../../cdk/sparkless-app.js
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const FIXTURE_ENTRY = path.join(ROOT, "test/cdk/fixtures/fixture-app.ts");
+/** The fixture with checkpointStore "s3". */
+export const S3_FIXTURE_ENTRY = path.join(ROOT, "test/cdk/fixtures/fixture-s3-app.ts");
+/** The fixture reading the streams "a" and "b". */
+export const TWO_STREAMS_FIXTURE_ENTRY = path.join(ROOT, "test/cdk/fixtures/fixture-two-streams-app.ts");
+/** A module that throws at import without FIXTURE_REQUIRED_TABLE. */
+export const BROKEN_FIXTURE_ENTRY = path.join(ROOT, "test/cdk/fixtures/fixture-broken-app.ts");
 
 /** The props cdk/app.ts would read from the fixture module. */
 export const FIXTURE_PROPS: SparklessAppProps = {
@@ -26,7 +32,8 @@ export const FIXTURE_PROPS: SparklessAppProps = {
 /** Every synthesis of a test file writes under one temporary folder, removed after the file's tests. */
 let scratch: string | undefined;
 function scratchDir(): string {
-  if (!scratch) {
+  // afterAll registered inside a describe runs when that describe ends: start a new folder after it.
+  if (!scratch || !existsSync(scratch)) {
     const dir = mkdtempSync(path.join(os.tmpdir(), "sparkless-cdk-test-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     scratch = dir;
@@ -44,14 +51,21 @@ export interface Synth {
   readonly template: Template;
 }
 
-export function synth(overrides: Partial<SparklessAppProps> = {}, options: { bundle?: boolean; outdir?: string; aspects?: IAspect[] } = {}): Synth {
+/**
+ * A stack "Test" with one SparklessApp "App" for the fixture, with `overrides` on FIXTURE_PROPS. Pass a
+ * function to build overrides in the stack itself (a bucket of the same stack, say).
+ */
+export function synth(
+  overrides: Partial<SparklessAppProps> | ((stack: Stack) => Partial<SparklessAppProps>) = {},
+  options: { bundle?: boolean; outdir?: string; aspects?: IAspect[] } = {},
+): Synth {
   const app = new App({
     outdir: options.outdir ?? scratchDir(),
     // An empty list skips bundling for every stack (assets become placeholders).
     context: options.bundle ? {} : { "aws:cdk:bundling-stacks": [] },
   });
   const stack = new Stack(app, "Test");
-  const construct = new SparklessApp(stack, "App", { ...FIXTURE_PROPS, ...overrides });
+  const construct = new SparklessApp(stack, "App", { ...FIXTURE_PROPS, ...(typeof overrides === "function" ? overrides(stack) : overrides) });
   for (const aspect of options.aspects ?? []) Aspects.of(app).add(aspect);
   return { app, stack, construct, template: Template.fromStack(stack) };
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineApp } from "../../lib/app/app.js";
 import { ManualClock } from "../../lib/core/clock.js";
-import { Milliseconds, Seconds } from "../../lib/core/duration.js";
+import { Milliseconds, Minutes, Seconds } from "../../lib/core/duration.js";
 import type { AwsEngine } from "../../lib/aws/engine.js";
 import { createLogger, parseLogLevel, resolveLogLevel } from "../../lib/observability/logger.js";
 import { batchMetrics, createBatchMetricsEmitter, MAX_BATCHES_PER_DOCUMENT } from "../../lib/observability/metrics.js";
@@ -123,6 +123,25 @@ describe("per-batch metrics", () => {
       next += n * 100;
     });
     expect(batches.at(-1)!.time).toBe(next - 100);
+  });
+
+  it("an invocation with no batch due still writes the age of the newest completed batch", async () => {
+    process.env.AWS_LAMBDA_FUNCTION_NAME = "obs-coordinator";
+    const engine = new MemoryEngineServices();
+    // A batch a minute: every invocation runs the batches due and returns; the second finds none due.
+    const app = defineApp({ name: "obsm", batchInterval: Minutes(1) }, (ssc) => {
+      ssc.queueStream([["a"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
+    });
+    const handler = coordinatorHandler(app, () => engine as unknown as AwsEngine);
+    const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: "req-m" };
+    const first = await stdoutOf(async () => { expect((await handler({}, context)).batches).toBe(1); });
+    const second = await stdoutOf(async () => { expect((await handler({}, context)).batches).toBe(0); });
+    const emf = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((d) => d._aws);
+    expect(emf(first)).toHaveLength(1);
+    const [age] = emf(second);
+    expect(age!._aws.CloudWatchMetrics[0].Metrics).toEqual([{ Name: "LastCompletedBatchAge", Unit: "Milliseconds" }]);
+    expect(age!.LastCompletedBatchAge).toBeGreaterThanOrEqual(0);
+    expect(age!.LastCompletedBatchAge).toBeLessThan(60_000);
   });
 
   it("group up to 99 batches in a document, or what 10 seconds brought", () => {
