@@ -1,78 +1,104 @@
 /**
- * `npm run bench -- --quick` through the real code: the JSON and markdown it
- * writes, and the relations that hold whatever the timings. No timing
- * thresholds: benchmarks are a command, not assertions.
+ * `npm run bench -- --quick` through the real code, in this process: the
+ * JSON and the markdown it writes, every table and target present, every
+ * figure a finite number, and requests counted wherever work happened. No
+ * timing thresholds: benchmarks are a command, not assertions (the machines
+ * are noisy, and --quick figures mean nothing).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runBench } from "../../lib/bench/main.js";
-import { targets, type BenchReport } from "../../lib/bench/report.js";
-import { requestsOf, sumValues } from "../../lib/bench/metering.js";
+import { runBench } from "../../tools/bench/main.js";
+import { HAND, RXJS, SPARKLESS, SPARKLESS_DEFAULT } from "../../tools/bench/memory.js";
+import { requestsOf, total } from "../../tools/bench/metering.js";
+import { targets, type BenchReport } from "../../tools/bench/report.js";
 
 const out = mkdtempSync(join(tmpdir(), "sparkless-bench-test-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const finite = (x: number) => expect(Number.isFinite(x) && x > 0, `${x} should be a finite number > 0`).toBe(true);
+/** Paths of every number in `x` that is not finite (JSON writes NaN and Infinity as null). */
+function notFinite(x: unknown, path = "report"): string[] {
+  if (x === null || (typeof x === "number" && !Number.isFinite(x))) return [path];
+  if (typeof x !== "object") return [];
+  return Object.entries(x as Record<string, unknown>).flatMap(([k, v]) => notFinite(v, `${path}.${k}`));
+}
 
 describe("npm run bench -- --quick", () => {
-  it("measures every scenario and writes the JSON and the markdown table", async () => {
+  it("runs every scenario and writes every table and target, with finite figures and counted requests", async () => {
     await runBench({ quick: true, out, log: () => undefined });
     expect(existsSync(join(out, "benchmarks.json"))).toBe(true);
     const r = JSON.parse(readFileSync(join(out, "benchmarks.json"), "utf8")) as BenchReport;
     const md = readFileSync(join(out, "benchmarks.md"), "utf8");
     expect(r.quick).toBe(true);
-    expect(r.machine.cores).toBeGreaterThan(0);
+    expect(notFinite(r)).toEqual([]);
 
-    // 1. Three contenders over the same records, every word counted, ratios to the hand loop.
-    expect(r.memory.contenders.map((c) => c.name.split(" ")[0])).toEqual(["hand", "Sparkless", "RxJS"]);
-    for (const c of r.memory.contenders) {
-      expect(c.wordsCounted).toBe(r.memory.records * r.memory.wordsPerRecord);
-      finite(c.recordsPerSecond);
-      finite(c.ratioToHandLoop);
+    // 1. Every contender at every size, over the same records, ending with the same state.
+    expect(r.memory.sizes.length).toBe(2);
+    for (const size of r.memory.sizes) {
+      expect(size.sameResults).toBe(true);
+      expect(size.contenders.map((c) => c.name).slice(0, 3)).toEqual([HAND, RXJS, SPARKLESS]);
+      expect(size.contenders[0]!.ratioToHandLoop).toBe(1);
+      for (const c of size.contenders) expect(c.runsMs.length).toBeGreaterThan(0);
     }
-    expect(r.memory.contenders[0]!.ratioToHandLoop).toBe(1);
+    expect(r.memory.sizes[0]!.contenders.map((c) => c.name)).toContain(SPARKLESS_DEFAULT);
 
-    // 2. The direct consumer and the full path each processed every preloaded record.
-    finite(r.throughput.direct.recordsPerSecond);
-    expect(r.throughput.fullPath.length).toBeGreaterThan(0);
-    for (const f of r.throughput.fullPath) {
-      expect(f.records).toBe(r.throughput.records);
-      finite(f.ratioToDirect);
-      expect(requestsOf(f.counts, "Kinesis")).toBeGreaterThan(0);
-      expect(requestsOf(f.counts, "SQS")).toBeGreaterThan(0);
-      expect(requestsOf(f.counts, "DynamoDB")).toBeGreaterThan(0);
-      expect(sumValues(f.counts.writeUnits)).toBeGreaterThan(0);
-      expect(sumValues(f.counts.readUnits)).toBeGreaterThan(0);
-      // The workers read every record from Kinesis; the coordinator read none (arrival-time blocks).
-      expect(f.counts.kinesisRecordsRead).toBe(r.throughput.records);
-      expect(f.counts.invocations.worker!.count).toBeGreaterThan(0);
-      expect(f.counts.invocations.coordinator!.count).toBeGreaterThan(0);
+    // 2. Every distributed run did its work, and the requests of it were counted.
+    const d = r.distributed;
+    for (const s of [d.stateful1k, d.statefulLong, d.stateful10k, d.stateless1k]) {
+      expect(s.recordsPut).toBeGreaterThan(0);
+      expect(s.timeline.records).toBe(s.recordsPut);
+      expect(s.latency.records).toBe(s.recordsPut);
+      expect(s.latency.p50Ms).toBeLessThanOrEqual(s.latency.p99Ms);
+      expect(requestsOf(s.window.counts, "Kinesis", { api: "GetRecords" })).toBeGreaterThan(0);
+      expect(total(s.window.counts, "writeUnits", { service: "DynamoDB", purpose: "batch log" })).toBeGreaterThan(0);
+      expect(s.producerCounts.kinesisRecordsPut).toBeGreaterThan(0);
+      expect(s.window.coordinatorCpuMs).toBeGreaterThan(0);
     }
-
-    // 3. Percentiles are ordered.
-    for (const o of [r.overhead.empty, r.overhead.oneRecord]) {
-      expect(o.batches).toBeGreaterThan(0);
-      expect(o.p50Ms).toBeLessThanOrEqual(o.p99Ms);
-      expect(o.p99Ms).toBeLessThanOrEqual(o.maxMs);
+    expect(d.statefulLong.intervalMs).toBeGreaterThan(d.stateful1k.intervalMs);
+    expect(d.stateful10k.ratePerSecond).toBeGreaterThan(d.stateful1k.ratePerSecond);
+    for (const x of d.rest) {
+      expect(x.window.batches).toBeGreaterThan(0);
+      expect(requestsOf(x.window.counts, "Kinesis", { api: "GetRecords" })).toBeGreaterThan(0);
     }
-
-    // 4. Costs are finite and positive; the sustained run put (PUT payload units) what it completed.
-    for (const run of [r.sustained, r.sustainedLong]) {
-      expect(run.recordsCompleted).toBe(run.recordsSent);
-      expect(run.counts.kinesisPutPayloadUnits).toBe(run.recordsSent);
+    expect(d.minute.invocations).toBeGreaterThan(0);
+    expect(requestsOf(d.minute.counts, "DynamoDB")).toBeGreaterThan(0);
+    expect(d.minute.emfBytes).toBeGreaterThan(0);
+    // The large batch fanned out: task and result messages, shuffle objects, claims, worker time.
+    expect(d.large.mode).toBe("fan-out");
+    expect(requestsOf(d.large.counts, "SQS")).toBeGreaterThan(0);
+    expect(requestsOf(d.large.counts, "DynamoDB", { purpose: "task claims" })).toBeGreaterThan(0);
+    expect(d.large.workerInvocations).toBeGreaterThan(0);
+    for (const x of d.direct) {
+      expect(x.recordsApplied).toBe(x.recordsPut);
+      expect(requestsOf(x.counts, "Kinesis", { api: "GetRecords" })).toBeGreaterThan(0);
     }
-    expect(r.sustainedLong.intervalMs).toBeGreaterThan(r.sustained.intervalMs);
-    for (const c of [r.cost.throughputRequests.perMillion, r.cost.sustained.monthly, r.cost.sustainedLong.monthly, r.cost.atRest.oneSecond.monthly, r.cost.atRest.oneMinute.monthly]) finite(c.total);
-    // Longer batches cost less at rest.
-    expect(r.cost.atRest.oneMinute.monthly.total).toBeLessThan(r.cost.atRest.oneSecond.monthly.total);
-    expect(r.cost.baselines.flinkMinimumMonthly).toBeCloseTo(160.6, 1);
-    expect(r.minute.idleInvocations).toBeGreaterThan(0);
+    expect(d.requestsPerBatch.map((x) => x.batches).every((b) => b > 0)).toBe(true);
+    expect(d.latencyModel.length).toBe(3);
 
-    // The markdown has the targets table and every scenario.
-    expect(targets(r)).toHaveLength(7);
-    for (const heading of ["## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "### Prices"]) expect(md).toContain(heading);
-    expect(md).toContain(r.machine.cpu);
-  }, 300_000);
+    // Scale: the memory backends read nothing while warm; the per-key backend reads the active keys.
+    expect(r.scale.map((s) => `${s.variant.pipeline}/${s.variant.backend}`)).toEqual(["update-state/memory", "map-with-state/memory", "map-with-state/dynamodb"]);
+    expect(r.scale[2]!.perBatch.rru).toBeGreaterThan(0);
+    expect(r.scale[0]!.fullCheckpointBytes).toBeGreaterThan(0);
+
+    // 3. Every cell of the cost table, the baselines and the checkpoint store choice.
+    expect(r.cost.cells.length).toBe(2 * r.cost.rates.length * r.cost.intervals.length + 1);
+    for (const c of r.cost.cells) expect(c.monthly.total).toBeGreaterThan(0);
+    expect(r.cost.cells.filter((c) => c.basis === "measured").length).toBeGreaterThanOrEqual(7);
+    expect(r.cost.flinkMinimumMonthly).toBeCloseTo(160.6, 1);
+    // One row per stateful run whose window held a checkpoint (none in --quick's short windows), and the large state.
+    expect(r.cost.checkpointStores.at(-1)!.label).toContain("keys");
+    for (const x of r.cost.checkpointStores) expect(x.s3Monthly).toBeGreaterThan(0);
+
+    // The targets, and the markdown's sections.
+    const list = targets(r);
+    // One per size (and per size timed with the defaults) for the engine, ten for the distributed path and the cost.
+    const engineTargets = r.memory.sizes.length + r.memory.sizes.filter((s) => s.contenders.some((c) => c.name === SPARKLESS_DEFAULT)).length;
+    expect(list.length).toBe(engineTargets + 10);
+    for (const t of list) expect(Number.isFinite(t.value), t.name).toBe(true);
+    for (const heading of ["## Targets", "## Before and after", "## 1. In-memory engine", "### Where the engine's time goes", "## 2. The distributed path", "### Sustained runs",
+      "### Requests per batch", "### Latency", "### At rest", "### One large batch", "### Direct Kinesis consumer", "### Scale", "## 3. Cost", "### $/month",
+      "### Where each dollar goes", "### Checkpoint store", "### Prices"]) expect(md).toContain(heading);
+    for (const t of list) expect(md).toContain(t.name);
+  }, 240_000);
 });
