@@ -1,7 +1,7 @@
 /**
  * Reads what the construct needs from an app module at synth time: its name, batch interval, task
  * attempts, checkpoint store and the Kinesis streams its graph reads. The module (and `sparkless`) load
- * as they do in `sparkless local`: under tsx; the graph is built once, nothing is started.
+ * as they do in `sparkless local`: under tsx when it is installed; the graph is built once, nothing is started.
  *
  * Two ways in. `readAppModule` (async, in this process) is what cdk/app.ts uses to name the stack and
  * list the streams before it builds anything. `readAppModuleSync` is what the SparklessApp constructor
@@ -13,11 +13,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
 import { InvalidArgumentError } from "../lib/core/errors.js";
+import { tsxImportArgs } from "../lib/local/optional.js";
 import type { SparklessConfig } from "./props.js";
 
 export interface AppModuleInfo {
@@ -101,8 +101,7 @@ export function readAppModuleSync(entry: string): AppModuleDeclaration {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // Under tsx (or vitest) this file is the .ts source; compiled, the probe sits next to it as .js.
   const probe = ["app-module-probe.ts", "app-module-probe.js"].map((f) => path.join(here, f)).find((f) => existsSync(f))!;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  const child = spawnSync(process.execPath, ["--import", tsx, probe, file, PROBE_MARKER], {
+  const child = spawnSync(process.execPath, [...tsxImportArgs(), probe, file, PROBE_MARKER], {
     env: { ...process.env, SPARKLESS_CONFIG: "{}" },
     encoding: "utf8",
     timeout: 120_000,

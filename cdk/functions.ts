@@ -4,6 +4,7 @@
  * fed from the task queue by an SQS event source mapping. Both get the engine's environment
  * (lib/aws/engine.ts engineConfigFromEnv).
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
@@ -17,8 +18,34 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { COORDINATOR_LOOP_S, DEFAULTS, SCHEDULE_PERIOD_S } from "./defaults.js";
 
-/** The repository root: the handlers' entry files live under it. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** The lock files NodejsFunction knows, as aws-cdk-lib looks for them. */
+const LOCK_FILES = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb"];
+
+/**
+ * Where the handlers are bundled from. In this repository (this file is cdk/functions.ts): the handlers'
+ * TypeScript sources, and the repository as the project, with its lock file. Installed from npm (this
+ * file is dist/cdk/functions.js in node_modules/sparkless): the compiled handlers beside it, and as the
+ * project the first folder above the package that holds a lock file, the user's project, whose
+ * node_modules/.bin has the esbuild that NodejsFunction runs (`npx --no-install esbuild`, from there).
+ */
+function bundlingLayout(): { project: string; lockFile: string; handler: (fn: "coordinator" | "worker") => string } {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+  const handler = (fn: "coordinator" | "worker") => path.join(here, "..", "functions", fn, `index.${ext}`);
+  if (ext === "ts") {
+    const root = path.resolve(here, "..");
+    return { project: root, lockFile: path.join(root, "package-lock.json"), handler };
+  }
+  const pkg = path.resolve(here, "..", "..");
+  for (let dir = path.dirname(pkg); ; dir = path.dirname(dir)) {
+    const lockFile = LOCK_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+    if (lockFile) return { project: dir, lockFile, handler };
+    if (path.dirname(dir) === dir) break;
+  }
+  // No lock file above the package (installed with --no-package-lock): the package itself is the project.
+  // The lock file serves only Docker bundling and `nodeModules`, neither used here.
+  return { project: pkg, lockFile: path.join(pkg, "package.json"), handler };
+}
 
 export interface FunctionSettings {
   readonly appName: string;
@@ -38,12 +65,13 @@ export interface FunctionSettings {
 
 /** The coordinator and the worker, bundled with esbuild from the handlers and the user's module. */
 export function functions(scope: Construct, s: FunctionSettings): { coordinator: nodejs.NodejsFunction; worker: nodejs.NodejsFunction } {
+  const layout = bundlingLayout();
   const fn = (
     id: string, entry: string, memorySize: number, timeout: Duration, role: iam.IRole, logGroup: logs.ILogGroup,
     environment: Record<string, string>, extra: Partial<nodejs.NodejsFunctionProps>,
   ) =>
     new nodejs.NodejsFunction(scope, id, {
-      entry: path.join(ROOT, entry),
+      entry,
       handler: "handler",
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -52,8 +80,8 @@ export function functions(scope: Construct, s: FunctionSettings): { coordinator:
       role,
       logGroup,
       environment,
-      projectRoot: ROOT,
-      depsLockFilePath: path.join(ROOT, "package-lock.json"),
+      projectRoot: layout.project,
+      depsLockFilePath: layout.lockFile,
       bundling: {
         format: nodejs.OutputFormat.ESM,
         minify: true,
@@ -69,7 +97,7 @@ export function functions(scope: Construct, s: FunctionSettings): { coordinator:
       ...extra,
     });
   const coordinator = fn(
-    "Coordinator", "functions/coordinator/index.ts", s.coordinatorMemoryMb, s.coordinatorTimeout, s.coordinatorRole, s.coordinatorLogGroup,
+    "Coordinator", layout.handler("coordinator"), s.coordinatorMemoryMb, s.coordinatorTimeout, s.coordinatorRole, s.coordinatorLogGroup,
     // The worker's timeout: the least the coordinator waits before it sends again a task no worker claimed.
     { ...s.environment, SPARKLESS_WORKER_TIMEOUT_MS: String(s.workerTimeoutS * 1000) },
     {
@@ -80,7 +108,7 @@ export function functions(scope: Construct, s: FunctionSettings): { coordinator:
     },
   );
   const worker = fn(
-    "Worker", "functions/worker/index.ts", s.workerMemoryMb, Duration.seconds(s.workerTimeoutS), s.workerRole, s.workerLogGroup,
+    "Worker", layout.handler("worker"), s.workerMemoryMb, Duration.seconds(s.workerTimeoutS), s.workerRole, s.workerLogGroup,
     s.environment,
     { description: `Sparkless ${s.appName}: runs the tasks of fanned-out batches delivered from the task queue` },
   );

@@ -8,18 +8,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
-import { chromium, type Browser } from "playwright-core";
+import { chromium as playwright, type Browser } from "playwright-core";
 import { loadApp } from "../../lib/app/app.js";
 import { awsClientConfig } from "../../lib/local/engines.js";
 import { runLocal } from "../../lib/local/runtime.js";
 import { feed } from "../../lib/producer/feed.js";
 import { describeApp } from "../../lib/ui/graph.js";
+import { findChromium } from "../support/browser.js";
 
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const appPath = path.join(root, "test/ui/fixtures/dashboard-app.ts");
-const CHROMIUM = process.env.SPARKLESS_CHROMIUM ?? "/usr/bin/chromium";
-// Flags for a closed network (see the machine notes): no background connections, no sandbox as root.
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"];
 
 describe("the dashboard of a local run, in headless Chromium", () => {
   const logs: string[] = [];
@@ -30,9 +28,8 @@ describe("the dashboard of a local run, in headless Chromium", () => {
   let kinesisEndpoint = "";
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: the dashboard test needs a real browser. Install it with \`apt-get install -y chromium\` (.ci/run does), or set SPARKLESS_CHROMIUM to its path.`);
-    }
+    // The browser first: without one the test fails at once, saying where it looked (test/support/browser.ts).
+    const chromium = await findChromium();
     run = runLocal({ appPath, workers: 1, shards: 1, signal: stop.signal, log: (l) => logs.push(l), ui: {} });
     run.catch(() => undefined);
     for (let i = 0; i < 600 && !dashboard; i++) {
@@ -42,7 +39,7 @@ describe("the dashboard of a local run, in headless Chromium", () => {
       if (!dashboard) await Promise.race([new Promise((r) => setTimeout(r, 100)), run]);
     }
     if (!dashboard) throw new Error(`sparkless local printed no dashboard URL:\n${logs.join("\n")}`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await playwright.launch({ executablePath: chromium.executablePath, headless: true, args: [...chromium.args] });
   }, 120_000);
 
   afterAll(async () => {
