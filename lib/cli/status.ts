@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadApp, type AppDefinition } from "../app/app.js";
 import { DynamoBatchLog } from "../aws/dynamodb/batch-log.js";
 import { explainAwsError } from "../observability/aws-errors.js";
-import { positiveNumber, resolveTarget, tableNames, UsageError, type CliIo, type Target } from "../observability/target.js";
+import { positiveNumber, resolveTarget, tableNames, UsageError, type CliIo, type Target } from "./target.js";
 import { renderStatus, summarizeBatches } from "../ui/batches.js";
 
 export const STATUS_HELP = `sparkless status: the recent batches of an app, as a table
@@ -25,7 +25,8 @@ and batches waiting).
 
 Where it reads: --endpoint URL (DynamoDB's, or LocalStack's), else AWS_ENDPOINT_URL, else the
 \`sparkless local\` running in this directory, else AWS. Tables are named sparkless-APP-meta etc.,
-as \`sparkless local\` creates them; --meta-table (or SPARKLESS_META_TABLE) overrides.
+as \`sparkless local\` creates them; --meta-table (or SPARKLESS_META_TABLE) overrides. If the
+\`sparkless local\` of this directory was killed, it says so, with the command that starts it again.
 
 Options:
   --app NAME           the app's name (default: the app module's, or the local run's)

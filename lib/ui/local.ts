@@ -1,20 +1,17 @@
 /**
  * The dashboard of a `sparkless local` run: serves the page over the run's
- * batch log on a free port and registers the run in `.sparkless/` so that
- * `sparkless feed`, `status` and `ui` in the same directory find its engines
- * without --endpoint.
+ * batch log on a free port. (The run registers itself, with the dashboard's
+ * URL, in lib/local/registry.ts.)
  */
 import type { AppDefinition } from "../app/app.js";
 import type { BatchLog } from "../storage/interfaces.js";
-import { registerLocalRun } from "../observability/target.js";
 import { describeApp } from "./graph.js";
 import { startUiServer, type UiServer } from "./server.js";
 
 export interface LocalUiOptions {
   app: AppDefinition;
   batchLog: BatchLog;
-  endpoints: { kinesis: string; dynamodb: string; sqs: string; s3?: string };
-  streams: string[];
+  endpoints: { dynamodb: string };
   port?: number;
 }
 
@@ -26,8 +23,5 @@ export async function serveLocalUi(options: LocalUiOptions): Promise<UiServer> {
     graph: describeApp(options.app),
     endpoint: options.endpoints.dynamodb,
   }, { port: options.port });
-  const unregister = registerLocalRun({
-    app: options.app.config.name, pid: process.pid, endpoints: options.endpoints, ui: ui.url, streams: options.streams, startedAt: Date.now(),
-  });
-  return { url: ui.url, port: ui.port, close: async () => { unregister(); await ui.close(); } };
+  return ui;
 }

@@ -20,7 +20,7 @@ import { batchRows, formatMs, inferInterval, renderStatus, summarizeBatches } fr
 import { feedCommand, FEED_HELP, renderProgress } from "../../lib/cli/feed.js";
 import { statusCommand, STATUS_HELP } from "../../lib/cli/status.js";
 import { UI_HELP, uiCommand } from "../../lib/cli/ui.js";
-import { registerLocalRun, resolveTarget, type CliIo } from "../../lib/observability/target.js";
+import { registerLocalRun, resolveTarget, type CliIo } from "../../lib/cli/target.js";
 import { OperatorError } from "../../lib/observability/aws-errors.js";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);

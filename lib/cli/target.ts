@@ -6,64 +6,42 @@
  *     the one service's endpoint `sparkless local` printed.
  *  2. A running `sparkless local` in this directory: it registers itself in
  *     `.sparkless/local-APP.json` (endpoints of Kinesis, DynamoDB and SQS and
- *     the dashboard's URL), removed when it stops.
+ *     the dashboard's URL), removed when it stops. A file left by a run that
+ *     was killed (its pid is gone) is not a target: the commands say the run
+ *     is gone and how to start it again (LocalRunGoneError), rather than
+ *     fall through to AWS or ask which app.
  *  3. AWS, with the default credential chain.
  *
  * Tables follow `sparkless local`'s convention, `sparkless-APP-meta|state`,
  * unless given with --meta-table etc. (or SPARKLESS_META_TABLE).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { OperatorError } from "./aws-errors.js";
+import { OperatorError } from "../observability/aws-errors.js";
+import { SparklessError } from "../core/errors.js";
+import { localRuns, registeredRuns, type LocalRegistration } from "../local/registry.js";
 
-export interface LocalRegistration {
-  app: string;
-  pid: number;
-  endpoints: { kinesis: string; dynamodb: string; sqs: string };
-  ui?: string;
-  streams: string[];
-  startedAt: number;
+export { localRuns, registeredRuns, registerLocalRun, registrationDir, type LocalRegistration } from "../local/registry.js";
+
+/** Every registered `sparkless local` run of the directory is dead: says so, and how to start it again. */
+export class LocalRunGoneError extends OperatorError {
+  constructor(message: string, readonly runs: readonly LocalRegistration[]) {
+    super(message);
+  }
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: "sparklesslocal", secretAccessKey: "sparklesslocal" };
 
-export function registrationDir(cwd = process.cwd()): string { return path.join(cwd, ".sparkless"); }
-
-export function registerLocalRun(reg: LocalRegistration, cwd?: string): () => void {
-  const dir = registrationDir(cwd);
-  const file = path.join(dir, `local-${reg.app}.json`);
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify(reg, null, 2) + "\n");
-  } catch {
-    return () => undefined; // a read-only directory: the commands still work with --endpoint
-  }
-  return () => {
-    try {
-      const current = JSON.parse(readFileSync(file, "utf8")) as LocalRegistration;
-      if (current.pid === reg.pid) rmSync(file, { force: true });
-    } catch { /* gone already */ }
-  };
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
-}
-
-/** The `sparkless local` runs registered in this directory whose process is alive. */
-export function localRuns(cwd?: string): LocalRegistration[] {
-  const dir = registrationDir(cwd);
-  let names: string[] = [];
-  try { names = readdirSync(dir).filter((n) => /^local-.*\.json$/.test(n)); } catch { return []; }
-  const out: LocalRegistration[] = [];
-  for (const n of names) {
-    try {
-      const r = JSON.parse(readFileSync(path.join(dir, n), "utf8")) as LocalRegistration;
-      if (alive(r.pid)) out.push(r);
-    } catch { /* half-written or not ours */ }
-  }
-  return out;
+/** What to tell about runs that were registered here and died without unregistering (killed, or crashed). */
+export function goneMessage(runs: readonly LocalRegistration[]): string {
+  const newest = [...runs].sort((a, b) => b.startedAt - a.startedAt);
+  const lines = newest.map((r) => {
+    const again = r.restart ?? `sparkless local ${r.appPath ?? "APP.ts"}`;
+    const data = r.dataDir
+      ? `its engines kept their data in ${r.dataDir}, so it resumes where it stopped`
+      : "its engines kept their data in memory, so its batches and state went with it (add --data-dir DIR to keep them next time)";
+    return `the local run of ${r.app} (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()}) is no longer running; start it again with \`${again}\` (${data}).`;
+  });
+  return `${lines.join("\n")}\nOr pass --endpoint URL for other engines, or --aws to read AWS.`;
 }
 
 export interface TargetOptions {
@@ -127,6 +105,9 @@ export function resolveTarget(options: TargetOptions = {}): Target {
     }
     const run = runs[0];
     if (run) return make("local", run.endpoints, `sparkless local (app ${run.app}, pid ${run.pid})`, run.app, run);
+    // Nothing alive here (for this app): a run registered here that died is what the user meant.
+    const gone = registeredRuns(options.cwd).filter((r) => !r.alive && (!options.app || r.run.app === options.app)).map((r) => r.run);
+    if (gone.length > 0) throw new LocalRunGoneError(goneMessage(gone), gone);
   }
   return make("aws", {}, `AWS (${region})`, options.app);
 }
@@ -157,9 +138,7 @@ export function processIo(signal?: AbortSignal): CliIo {
 }
 
 /** Thrown for a bad command line; the CLI prints it with a pointer to --help and exits 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export class UsageError extends SparklessError {}
 
 export function positiveNumber(name: string, v: string | undefined, integer = false): number | undefined {
   if (v === undefined) return undefined;
