@@ -8,12 +8,17 @@
  */
 import { parseArgs } from "node:util";
 import { DynamoDBClient, ScanCommand, BatchWriteItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { KinesisClient, type KinesisClientConfig } from "@aws-sdk/client-kinesis";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { loadApp } from "../app/app.js";
 import { DynamoBatchLog } from "../aws/dynamodb/batch-log.js";
 import { DynamoQuarantine } from "../aws/dynamodb/quarantine.js";
-import { resolveTarget, tableNames, UsageError, type CliIo } from "../observability/target.js";
+import { QuarantineDataError } from "../core/errors.js";
+import { formatElement } from "../core/format.js";
+import { OperatorError } from "../observability/aws-errors.js";
+import { resolveTarget, tableNames, UsageError, type CliIo } from "./target.js";
+import { feed, formatBytes } from "../producer/feed.js";
+import type { QuarantineEntry, QuarantineStore } from "../storage/interfaces.js";
 
 const COMMON = `  --app NAME           the app (or give its module path)
   --endpoint URL       engines at URL (a sparkless local, LocalStack); also AWS_ENDPOINT_URL
@@ -27,8 +32,14 @@ Usage:
   sparkless quarantine [list] [app.ts | --app NAME] [--batch MS] [--limit N] [--json]
   sparkless quarantine replay [app.ts | --app NAME] [--batch MS] [--stream NAME]
 
-replay puts each record's original bytes back into its stream (or --stream), where a later batch
-processes it: fix the decoder or the function first.
+list shows each record's batch time, its stream's name, shard and sequence number, why it was set
+aside, its size and a preview of its first bytes (text as it is, other bytes escaped as \\xNN).
+
+Every record is kept whole, up to Kinesis' 10 MiB. replay puts each record's exact bytes back into
+its stream (or --stream) with its partition key, where a later batch processes it: fix the decoder or
+the function first. It reads and checks every record before sending any: if one cannot be given back
+byte for byte (an entry an older version cut short, a part of it missing), it puts nothing back and
+says which and why; --batch then replays the other batches' records.
 
 Options:
 ${COMMON}
@@ -90,6 +101,16 @@ async function targetOf(values: Record<string, unknown>, modulePath: string | un
   return { module, app, target, tables };
 }
 
+/** A replay refused before anything was put back: some records cannot be given back exactly. */
+export class ReplayRefusedError extends OperatorError {
+  constructor(message: string, readonly refused: readonly QuarantineDataError[]) {
+    super(message, { cause: refused[0] });
+  }
+}
+
+/** Most bytes a replay holds in memory between checking the records and sending them; past it, they are read again. */
+const REPLAY_MEMORY_BYTES = 64 * 1024 * 1024;
+
 export async function quarantineCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
@@ -101,45 +122,144 @@ export async function quarantineCommand(argv: string[], io: CliIo): Promise<numb
   const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
   try {
     const quarantine = new DynamoQuarantine(DynamoDBDocumentClient.from(dynamodb), tables.meta, app);
-    let records = await quarantine.list();
-    if (values.batch) records = records.filter((r) => r.batchTime === Number(values.batch));
-    if (values.limit) records = records.slice(0, Number(values.limit));
+    let entries = await quarantine.list();
+    if (values.batch) entries = entries.filter((r) => r.batchTime === Number(values.batch));
+    if (values.limit) entries = entries.slice(0, Number(values.limit));
     if (action === "list") {
-      if (values.json) { io.stdout.write(JSON.stringify(records, null, 2) + "\n"); return 0; }
-      if (records.length === 0) { io.stdout.write(`no quarantined records for ${app}\n`); return 0; }
-      for (const r of records) {
-        io.stdout.write(`${new Date(r.batchTime).toISOString()}  ${r.stream ?? "-"}/${r.shard ?? "-"}/${r.sequenceNumber ?? "-"}  ${r.operator}\n    ${r.error}\n`);
+      if (values.json) {
+        const json = entries.map(({ head, ...e }) => ({ ...e, ...(head ? { preview: previewBytes(head, e.size) } : {}) }));
+        io.stdout.write(JSON.stringify(json, null, 2) + "\n");
+        return 0;
       }
-      io.stdout.write(`${records.length} record(s)\n`);
+      if (entries.length === 0) { io.stdout.write(`no quarantined records for ${app}\n`); return 0; }
+      for (const e of entries) io.stdout.write(describeEntry(e));
+      io.stdout.write(`${entries.length} record(s)\n`);
       return 0;
     }
-    const kinesis = new KinesisClient(target.clientConfig("kinesis"));
-    try {
-      let replayed = 0;
-      const byStream = new Map<string, typeof records>();
-      for (const r of records) {
-        if (typeof r.record !== "string" || !(values.stream ?? r.stream)) continue;
-        const s = (values.stream ?? r.stream)!;
-        byStream.set(s, [...(byStream.get(s) ?? []), r]);
-      }
-      for (const [stream, rs] of byStream) {
-        for (let i = 0; i < rs.length; i += 500) {
-          const chunk = rs.slice(i, i + 500);
-          const res = await kinesis.send(new PutRecordsCommand({
-            StreamName: stream,
-            Records: chunk.map((r) => ({ Data: Buffer.from(r.record as string, "base64"), PartitionKey: `${r.shard}/${r.sequenceNumber}` })),
-          }));
-          replayed += chunk.length - (res.FailedRecordCount ?? 0);
-        }
-      }
-      io.stdout.write(`replayed ${replayed} of ${records.length} record(s)\n`);
-      return replayed === records.length ? 0 : 1;
-    } finally {
-      kinesis.destroy();
-    }
+    return await replay(quarantine, entries, values.stream, target.clientConfig("kinesis"), io);
   } finally {
     dynamodb.destroy();
   }
+}
+
+/**
+ * Puts each record's exact bytes back into its stream (or `streamOverride`), with its partition key.
+ * Every record is read and checked first: if one cannot be given back exactly, nothing is put back.
+ */
+async function replay(
+  quarantine: QuarantineStore, entries: readonly QuarantineEntry[], streamOverride: string | undefined,
+  kinesisConfig: KinesisClientConfig, io: CliIo,
+): Promise<number> {
+  const withBytes = entries.filter((e) => e.size !== undefined || e.unrecoverable);
+  const notBytes = entries.length - withBytes.length;
+  const noStream = withBytes.filter((e) => !(streamOverride ?? e.stream));
+  const toSend = withBytes.filter((e) => streamOverride ?? e.stream);
+  const refused: QuarantineDataError[] = [];
+  const held = new Map<string, Uint8Array>();
+  let heldBytes = 0;
+  for (const e of toSend) {
+    try {
+      const bytes = await quarantine.read(e);
+      if (heldBytes + bytes.byteLength <= REPLAY_MEMORY_BYTES) { held.set(e.id, bytes); heldBytes += bytes.byteLength; }
+    } catch (err) {
+      if (!(err instanceof QuarantineDataError)) throw err;
+      refused.push(err);
+    }
+  }
+  if (refused.length) {
+    throw new ReplayRefusedError(
+      `refusing to replay: ${refused.length} of ${toSend.length} record(s) cannot be put back byte for byte, and nothing was put back.\n` +
+      refused.slice(0, 5).map((r) => `  ${r.message}`).join("\n") + (refused.length > 5 ? `\n  ... and ${refused.length - 5} more` : "") +
+      "\nReplay the other batches' records with --batch MS (`sparkless quarantine` lists them).",
+      refused,
+    );
+  }
+  const byStream = new Map<string, QuarantineEntry[]>();
+  for (const e of toSend) {
+    const s = (streamOverride ?? e.stream)!;
+    byStream.set(s, [...(byStream.get(s) ?? []), e]);
+  }
+  let replayed = 0;
+  const kinesis = new KinesisClient(kinesisConfig);
+  try {
+    for (const [stream, es] of byStream) {
+      // The original partition key routes the record as it was routed; entries of older versions have none.
+      const keys = es.map((e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}`);
+      const records = (async function* () {
+        for (const e of es) yield held.get(e.id) ?? await quarantine.read(e);
+      })();
+      const result = await feed({
+        client: kinesis, stream, records, strict: true, signal: io.signal,
+        partitionKey: { kind: "each", key: (position) => keys[position - 1]! },
+      });
+      replayed += result.sent;
+    }
+  } finally {
+    kinesis.destroy();
+  }
+  const notes = [
+    notBytes ? `${notBytes} of in-memory inputs have no bytes to put back` : "",
+    noStream.length ? `${noStream.length} have no stream: pass --stream NAME` : "",
+  ].filter(Boolean);
+  io.stdout.write(`replayed ${replayed} of ${entries.length} record(s)${notes.length ? ` (${notes.join("; ")})` : ""}\n`);
+  return replayed === entries.length ? 0 : 1;
+}
+
+/** One entry of `sparkless quarantine list`: where the record came from, why it was set aside, and what it holds. */
+function describeEntry(e: QuarantineEntry): string {
+  const where = e.stream !== undefined
+    ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}`
+    : "(no stream: a record of an in-memory input)";
+  const decoding = e.operator.endsWith(" (decode)");
+  const stage = decoding ? `could not be decoded (operator ${e.operator.slice(0, -" (decode)".length)})` : `a function threw on it (operator ${e.operator})`;
+  let record: string;
+  if (e.unrecoverable) record = `NOT KEPT WHOLE: ${e.unrecoverable}; replay refuses it`;
+  else if (e.size !== undefined) record = `${sizeText(e.size)}  ${previewBytes(e.head ?? new Uint8Array(), e.size)}`;
+  else record = `value ${bounded(formatElement(e.record), PREVIEW_CHARS)}`;
+  return `${new Date(e.batchTime).toISOString()}  ${where}\n` +
+    `    ${stage}: ${bounded(e.error, 300)}\n` +
+    `    record: ${record}\n`;
+}
+
+const PREVIEW_CHARS = 60;
+const bounded = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+const sizeText = (n: number) => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n.toLocaleString("en-US")} bytes)`);
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A record's first bytes as one printable, quoted line of at most about `maxChars` characters:
+ * valid UTF-8 text as it is, quotes and backslashes escaped, \n \r \t, other control and invisible
+ * characters as \u{...}, bytes that are not UTF-8 as \xNN; "…" when the record goes on.
+ */
+export function previewBytes(bytes: Uint8Array, size = bytes.byteLength, maxChars = PREVIEW_CHARS): string {
+  let out = "";
+  let i = 0;
+  while (i < bytes.length && out.length < maxChars) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    let ch: string | undefined;
+    if (len === 1) ch = String.fromCharCode(b);
+    else if (len > 1 && i + len <= bytes.length) {
+      try { ch = strictUtf8.decode(bytes.subarray(i, i + len)); } catch { ch = undefined; }
+    }
+    if (ch === undefined) { out += `\\x${b.toString(16).padStart(2, "0")}`; i++; continue; }
+    out += escapeChar(ch);
+    i += len;
+  }
+  return `"${out}"${i < size ? "…" : ""}`;
+}
+
+function escapeChar(ch: string): string {
+  switch (ch) {
+    case "\"": return "\\\"";
+    case "\\": return "\\\\";
+    case "\n": return "\\n";
+    case "\r": return "\\r";
+    case "\t": return "\\t";
+  }
+  const cp = ch.codePointAt(0)!;
+  if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  return /[\p{C}\p{Zl}\p{Zp}]/u.test(ch) ? `\\u{${cp.toString(16)}}` : ch;
 }
 
 export async function retryCommand(argv: string[], io: CliIo): Promise<number> {

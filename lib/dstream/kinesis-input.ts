@@ -115,8 +115,8 @@ export function kinesisInputSpec<T>(
             value = decode(r);
           } catch (e) {
             await tc.quarantine({
-              stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, operator: `${self.id} (decode)`,
-              error: e instanceof Error ? e.message : String(e), record: Buffer.from(r.data).toString("base64"),
+              stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, partitionKey: r.partitionKey, operator: `${self.id} (decode)`,
+              error: e instanceof Error ? e.message : String(e), data: r.data,
             });
             continue;
           }
@@ -125,8 +125,8 @@ export function kinesisInputSpec<T>(
           } catch (e) {
             throw new RecordProcessingError(
               `A user function threw on the record ${r.stream}/${r.shardId}/${r.sequenceNumber} of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
-              { stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, batchTime: tc.batchTime },
-              { cause: e, operator: self.id, record: Buffer.from(r.data).toString("base64") },
+              { stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, partitionKey: r.partitionKey, batchTime: tc.batchTime },
+              { cause: e, operator: self.id, data: r.data },
             );
           }
         }

@@ -8,9 +8,10 @@
  *    InternalFailure): those, and only those, are sent again, after an exponential
  *    backoff with full jitter. A whole request that fails with a retryable error
  *    (throttling, 5xx, a dropped connection) is sent again the same way.
- *  - Bad input (a record over the size limit, a line that is not JSON in JSON mode,
- *    a missing partition-key field) is reported with its line number and skipped,
- *    or, with `strict`, fails the feed. Nothing is ever truncated.
+ *  - Bad input (a record over the size limit, a record that is not JSON in JSON mode,
+ *    a missing partition-key field, an InvalidInput from a reader: a line that is not
+ *    base64, say) is reported with its position and skipped, or, with `strict`, fails
+ *    the feed. Nothing is ever truncated, and bytes are sent as they are given.
  *  - An optional rate limit (records per second) paces the requests.
  *
  * Order: records of one partition key keep their input order unless some are
@@ -31,10 +32,24 @@ export type PartitionKeyChoice =
   | { kind: "random" }
   /** A field of the JSON record (dots for nested fields: "user.id"). */
   | { kind: "field"; field: string }
-  | { kind: "fixed"; key: string };
+  | { kind: "fixed"; key: string }
+  /** Each record's own key, by its 1-based position in the input (a replay puts records back with theirs). */
+  | { kind: "each"; key: (position: number) => string };
 
-/** One input: a line of text, raw bytes, or a value sent as JSON. */
-export type FeedInput = string | Uint8Array | Record<string, unknown> | unknown[] | number | boolean | null;
+/**
+ * One input: a line of text (sent as its UTF-8 bytes; a blank line is skipped), raw bytes (sent exactly
+ * as they are, an empty array as a record of 0 bytes, which Kinesis accepts), or a value sent as JSON.
+ */
+export type FeedInput = string | Uint8Array | Record<string, unknown> | unknown[] | number | boolean | null | InvalidInput;
+
+/**
+ * An input a reader could not turn into a record (a line that is not base64, a frame cut short),
+ * reported like any bad input: skipped, or the feed fails under `strict`. A `fatal` one ends the
+ * feed whatever `strict` says (nothing after it can be read): everything before it is sent first.
+ */
+export class InvalidInput {
+  constructor(readonly reason: string, readonly fatal = false) {}
+}
 
 export interface SkippedRecord {
   /** 1-based position in the input (the line number for a file). */
@@ -71,7 +86,7 @@ export interface FeedOptions {
   client: KinesisClient;
   stream: string;
   records: Iterable<FeedInput> | AsyncIterable<FeedInput>;
-  /** Strings are JSON lines: each must parse (it is sent as written); needed for a field partition key. */
+  /** Strings and bytes are JSON records: each must parse (it is sent as written); needed for a field partition key. */
   json?: boolean;
   /** @default random */
   partitionKey?: PartitionKeyChoice;
@@ -95,6 +110,10 @@ export interface FeedOptions {
   lingerMs?: number;
   onProgress?: (p: FeedProgress) => void;
   onSkip?: (s: SkippedRecord) => void;
+  /** Names the input at a 1-based position in messages. @default "line N" */
+  where?: (position: number) => string;
+  /** Bytes of input read so far, when the reader counts them (a file read in a binary format); else counted from the inputs. */
+  inputBytes?: () => number;
   signal?: AbortSignal;
   /** For tests: the jitter source and the sleep. */
   random?: () => number;
@@ -150,6 +169,7 @@ function fieldOf(value: unknown, path: string): unknown {
 }
 
 const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export async function feed(options: FeedOptions): Promise<FeedResult> {
   const { client, stream } = options;
@@ -160,6 +180,7 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
   const maxDelay = options.maxDelayMs ?? 5000;
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const lingerMs = options.lingerMs ?? 200;
+  const where = options.where ?? ((position: number) => `line ${position}`);
   const keyChoice = options.partitionKey ?? { kind: "random" };
   const rate = options.ratePerSecond;
   if (rate !== undefined && !(rate > 0)) throw new OperatorError(`The rate must be > 0 records per second, got ${rate}.`);
@@ -172,7 +193,7 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
   const started = Date.now();
   const stats = { read: 0, bytesRead: 0, sent: 0, bytesSent: 0, skipped: 0, blank: 0, retried: 0, throttled: 0, requests: 0 };
   const skippedRecords: SkippedRecord[] = [];
-  const progress = (): FeedProgress => ({ ...stats, elapsedMs: Date.now() - started });
+  const progress = (): FeedProgress => ({ ...stats, ...(options.inputBytes ? { bytesRead: options.inputBytes() } : {}), elapsedMs: Date.now() - started });
   const report = () => options.onProgress?.(progress());
   const ctx = { stream, command: "sparkless feed", endpoint: undefined as string | undefined };
   const endpointOf = async () => {
@@ -205,6 +226,11 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
     let data: Uint8Array;
     let parsed: unknown;
     let hasParsed = false;
+    if (input instanceof InvalidInput) {
+      if (input.fatal) strictStop = { line, reason: input.reason };
+      else skip(line, input.reason);
+      return undefined;
+    }
     if (typeof input === "string") {
       if (input.trim() === "") { stats.blank++; return undefined; }
       if (options.json) {
@@ -213,6 +239,11 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       data = utf8.encode(input);
     } else if (input instanceof Uint8Array) {
       data = input;
+      if (options.json) {
+        let text: string;
+        try { text = strictUtf8.decode(input); } catch { skip(line, "not JSON (not valid UTF-8)"); return undefined; }
+        try { parsed = JSON.parse(text); hasParsed = true; } catch (e) { skip(line, `not JSON (${(e as Error).message})`); return undefined; }
+      }
     } else {
       parsed = input; hasParsed = true;
       data = utf8.encode(JSON.stringify(input));
@@ -220,7 +251,10 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
     let key: string;
     if (keyChoice.kind === "fixed") key = keyChoice.key;
     else if (keyChoice.kind === "random") key = randomUUID();
-    else {
+    else if (keyChoice.kind === "each") {
+      key = keyChoice.key(line);
+      if (key.length < 1 || key.length > MAX_PARTITION_KEY_CHARS) { skip(line, `its partition key has ${key.length} characters (1 to 256 allowed)`); return undefined; }
+    } else {
       if (!hasParsed) { skip(line, `a partition key from field "${keyChoice.field}" needs JSON records (--json)`); return undefined; }
       const v = fieldOf(parsed, keyChoice.field);
       if (v === undefined || v === null || typeof v === "object") { skip(line, `no field "${keyChoice.field}" (string or number) for the partition key`); return undefined; }
@@ -281,7 +315,7 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       const out = failed.filter((p) => p.attempts >= maxAttempts);
       if (out.length) {
         throw new FeedError(
-          `${out.length} record(s) still failed after ${maxAttempts} attempts (line ${out[0]!.line}: ${out[0]!.lastError}). ` +
+          `${out.length} record(s) still failed after ${maxAttempts} attempts (${where(out[0]!.line)}: ${out[0]!.lastError}). ` +
           `${stats.sent} records were sent. Lower the rate (--rate) or add shards to stream ${stream}, then feed the rest again.`,
           progress(),
         );
@@ -341,7 +375,9 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
         await flush();
         await Promise.all(inFlight);
         if (firstError) throw firstError;
-        throw new FeedError(`line ${strictStop.line}: ${strictStop.reason}. Every record before line ${strictStop.line} was sent, none after it (--strict; without it such records are skipped).`, progress());
+        const at = where(strictStop.line);
+        const why = options.strict ? " (--strict; without it such records are skipped)" : "";
+        throw new FeedError(`${at}: ${strictStop.reason}. Every record before ${at} was sent, none from it on${why}.`, progress());
       }
       if (!p) continue;
       if (batch.length >= recordsPerRequest || batchBytes + p.size > MAX_REQUEST_BYTES) await flush();

@@ -262,10 +262,14 @@ export class BatchPlan implements Planner {
    * Runs one partition of one stage. A user function that throws on an input
    * record is a poison record: it is quarantined with its coordinates and the
    * task runs again from the start without it, so what the record produced
-   * before the failure is not kept either. Deterministic functions make every
-   * attempt exclude the same records. Returns the buckets of a shuffle stage.
+   * before the failure is not kept either, its counts included: the rerun
+   * counts from where the task started, and each record is counted once.
+   * Deterministic functions make every attempt exclude the same records.
+   * Returns the buckets of a shuffle stage.
    */
   async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {
+    const counters = tc.counters;
+    const atStart = { ...counters };
     for (let excluded = 0; ; excluded++) {
       try {
         return await this.runTaskOnce(stageIndex, partition, tc);
@@ -275,10 +279,14 @@ export class BatchPlan implements Planner {
         this.excludedRecords.add(`${c.stream}/${c.shard}/${c.sequenceNumber}`);
         const cause = e.cause instanceof Error ? e.cause : undefined;
         await tc.quarantine({
-          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, operator: e.operator ?? "?",
-          error: cause ? `${cause.name}: ${cause.message}` : e.message, record: e.record,
+          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}),
+          operator: e.operator ?? "?", error: cause ? `${cause.name}: ${cause.message}` : e.message,
+          ...(e.data ? { data: e.data } : {}), ...(e.record !== undefined ? { record: e.record } : {}),
         });
-        tc = new TaskContext(this, tc.partitionLabel, tc.counters, tc.stage, tc.quarantined);
+        // The caller reads the counts from the object it passed in: reset it to the task's start, in place.
+        for (const k of Object.keys(counters)) delete counters[k];
+        Object.assign(counters, atStart);
+        tc = new TaskContext(this, tc.partitionLabel, counters, tc.stage, tc.quarantined);
       }
     }
   }

@@ -340,15 +340,47 @@ export interface QuarantinedRecord {
   readonly stream?: string;
   readonly shard?: string;
   readonly sequenceNumber?: string;
+  /** The record's partition key in its stream, so a replay routes it as it was routed. */
+  readonly partitionKey?: string;
   readonly operator: string;
+  /** Why it was set aside (kept to its first 8,000 characters: see lib/storage/quarantine.ts). */
   readonly error: string;
-  readonly record: unknown;
+  /**
+   * The record's exact bytes (a Kinesis record's data, up to Kinesis' 10 MiB): kept whole and
+   * binary-safe, and what `sparkless quarantine replay` puts back.
+   */
+  readonly data?: Uint8Array;
+  /** A record that is not bytes (an element of an in-memory input), kept as the codec writes it. */
+  readonly record?: unknown;
 }
 
+/** One quarantined record as `list` returns it: everything but its bytes, which `read` gives back. */
+export interface QuarantineEntry extends Omit<QuarantinedRecord, "data"> {
+  /** Names the entry to `read` (opaque). */
+  readonly id: string;
+  /** How many bytes the record has (absent for a record that is not bytes). */
+  readonly size?: number;
+  /** The record's first bytes, at most QUARANTINE_HEAD_BYTES (lib/storage/quarantine.ts). */
+  readonly head?: Uint8Array;
+  /**
+   * Set when the exact bytes cannot be given back, saying why (an entry an older version stored cut
+   * short); `read` then fails with a QuarantineDataError.
+   */
+  readonly unrecoverable?: string;
+}
+
+/**
+ * Records set aside. Each record is kept whole, whatever its size (Kinesis records go up to 10 MiB):
+ * `read` gives back exactly the bytes `put` was given, or fails with a QuarantineDataError saying why
+ * it cannot; it never returns other bytes.
+ */
 export interface QuarantineStore {
   /** Keeps a record; a record with coordinates has one entry per (batch, record, operator), so a retry replaces it. */
   put(record: QuarantinedRecord): Promise<void>;
-  list(options?: { limit?: number }): Promise<QuarantinedRecord[]>;
+  /** The entries in batch-time order, without their bytes. */
+  list(options?: { limit?: number }): Promise<QuarantineEntry[]>;
+  /** The exact bytes of an entry that has bytes (`size` set). */
+  read(entry: QuarantineEntry): Promise<Uint8Array>;
 }
 
 /** Everything an app needs from the outside world. */

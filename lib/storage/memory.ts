@@ -13,9 +13,10 @@ import { keyId, type KeyId } from "../core/keys.js";
 import { recordAt, withCompletions } from "./batch-log.js";
 import type {
   AppInfo, BatchLog, BatchRecord, BatchStatus, BlobStore, BlockDescriptor, CheckpointManifest, CheckpointStore, ClaimState,
-  EngineServices, LeaseStore, MessageQueue, QuarantinedRecord, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
+  EngineServices, LeaseStore, MessageQueue, QuarantinedRecord, QuarantineEntry, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
   StreamSource, TaskClaims, TaskKey, TaskMessage, TaskQueue, TaskResult,
 } from "./interfaces.js";
+import { keptError, QUARANTINE_HEAD_BYTES, refused } from "./quarantine.js";
 
 export class MemoryBatchLog implements BatchLog {
   private readonly batches = new Map<number, BatchRecord>();
@@ -260,17 +261,30 @@ export class MemorySource implements StreamSource {
 }
 
 export class MemoryQuarantine implements QuarantineStore {
-  readonly records: QuarantinedRecord[] = [];
+  private readonly entries: { id: string; record: QuarantinedRecord }[] = [];
+  private seq = 0;
   async put(record: QuarantinedRecord): Promise<void> {
+    // The bytes are copied: a caller may reuse its buffer.
+    const kept: QuarantinedRecord = { ...record, error: keptError(record.error), ...(record.data ? { data: record.data.slice() } : {}) };
     // One entry per (record, operator): a re-run replaces its entry rather than adding one.
     const same = (r: QuarantinedRecord) => record.sequenceNumber !== undefined && r.batchTime === record.batchTime && r.stream === record.stream
       && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.operator === record.operator;
-    const i = this.records.findIndex(same);
-    if (i >= 0) this.records[i] = record;
-    else this.records.push(record);
+    const i = this.entries.findIndex((e) => same(e.record));
+    if (i >= 0) this.entries[i] = { id: this.entries[i]!.id, record: kept };
+    else this.entries.push({ id: `m${++this.seq}`, record: kept });
   }
-  async list(options: { limit?: number } = {}): Promise<QuarantinedRecord[]> {
-    return this.records.slice(0, options.limit ?? this.records.length);
+  async list(options: { limit?: number } = {}): Promise<QuarantineEntry[]> {
+    const ordered = [...this.entries].sort((a, b) => a.record.batchTime - b.record.batchTime);
+    return ordered.slice(0, Math.max(0, options.limit ?? ordered.length)).map(({ id, record }) => {
+      const { data, ...rest } = record;
+      return data ? { ...rest, id, size: data.byteLength, head: data.slice(0, QUARANTINE_HEAD_BYTES) } : { ...rest, id };
+    });
+  }
+  async read(entry: QuarantineEntry): Promise<Uint8Array> {
+    const found = this.entries.find((e) => e.id === entry.id)?.record;
+    if (!found) throw refused(entry, "not in the quarantine any more", "its entry is not in the quarantine any more");
+    if (!found.data) throw refused(entry, "not bytes", "it is a record of an in-memory input: its value is the entry's `record`");
+    return found.data.slice();
   }
 }
 

@@ -13,9 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadApp } from "../../lib/app/app.js";
 import { DynamoBatchLog } from "../../lib/aws/dynamodb/batch-log.js";
 import { defineApp, Seconds } from "../../lib/index.js";
-import { quarantineCommand, resetCommand, retryCommand } from "../../lib/cli/ops.js";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { quarantineCommand, ReplayRefusedError, resetCommand, retryCommand } from "../../lib/cli/ops.js";
+import { encode } from "../../lib/core/codec.js";
+import { QuarantineDataError } from "../../lib/core/errors.js";
+import { OperatorError } from "../../lib/observability/aws-errors.js";
 import { sharedEngines, stopSharedEngines } from "../../lib/local/run-batches-local.js";
-import { registerLocalRun, type CliIo } from "../../lib/observability/target.js";
+import { registerLocalRun, type CliIo } from "../../lib/cli/target.js";
 import type { EmbeddedEngines } from "../../lib/local/engines.js";
 import { putRecord, startHarness } from "../integration/helpers.js";
 
@@ -46,15 +50,66 @@ describe("recovery commands", () => {
       expect(rec.quarantinedRecords).toBe(1);
       const list = io();
       expect(await quarantineCommand(["--app", name], list)).toBe(0);
-      expect(list.out()).toContain(`${stream}/${bad.shardId}/${bad.sequenceNumber}`);
-      expect(list.out()).toMatch(/JSON|Unexpected|Expected/);
+      // The stream's own name (not the input's internal id), why, and a bounded, escaped preview with the size.
+      expect(list.out()).toContain(`stream ${stream}  shard ${bad.shardId}  sequence ${bad.sequenceNumber}`);
+      expect(list.out()).toMatch(/could not be decoded \(operator kinesisStream-\d+\): .*(JSON|Unexpected|Expected)/);
+      expect(list.out()).toContain('record: 9 B  "{not json"\n');
       expect(list.out()).toContain("1 record(s)");
+      const json = io();
+      expect(await quarantineCommand(["--app", name, "--json"], json)).toBe(0);
+      expect(JSON.parse(json.out())).toMatchObject([{ stream, shard: bad.shardId, sequenceNumber: bad.sequenceNumber, size: 9, preview: '"{not json"' }]);
       const replay = io();
       expect(await quarantineCommand(["replay", "--app", name], replay)).toBe(0);
       expect(replay.out()).toContain("replayed 1 of 1");
       // The replayed bytes come back through the stream and are quarantined again by the next batch.
       const next = await h.nextBatch();
       expect(next.quarantinedRecords).toBe(1);
+    } finally {
+      unregister();
+      await h.stop();
+    }
+  });
+
+  it("replay refuses, putting nothing back, when a record cannot be given back byte for byte", async () => {
+    const name = `opsv${process.pid}`;
+    const stream = `${name}-in`;
+    const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
+      ssc.kinesisStream<{ n: number }>(stream, { decode: "json" }).foreachRDD(async (rdd) => { await rdd.collect(); });
+    });
+    const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
+    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    try {
+      await putRecord(h.kinesis, stream, "{not json");
+      expect((await h.nextBatch()).quarantinedRecords).toBe(1);
+      // An entry as the version before this one stored a record over 300 KB: cut short, the record lost.
+      await h.env.engine.clients.doc.send(new PutCommand({
+        TableName: h.env.config.tables.meta,
+        Item: {
+          pk: `${name}#quarantine`, sk: "0000000000000500#r#x#shardId-000000000000#42#kinesisStream-1",
+          r: encode({ batchTime: 500, stream, shard: "shardId-000000000000", sequenceNumber: "42", operator: "kinesisStream-1", error: "boom", record: "[truncated: 1398110 bytes] {\"batchTime\":500" }),
+        },
+      }));
+      const list = io();
+      expect(await quarantineCommand(["--app", name], list)).toBe(0);
+      expect(list.out()).toMatch(/record: NOT KEPT WHOLE: an older version .* kept only the start .*replay refuses it\n/);
+      const replay = io();
+      const error = await quarantineCommand(["replay", "--app", name], replay).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ReplayRefusedError);
+      expect(error).toBeInstanceOf(OperatorError);
+      expect((error as Error).message).toMatch(/refusing to replay: 1 of 2 record\(s\) cannot be put back byte for byte, and nothing was put back/);
+      expect((error as Error).message).toContain(`${stream}/shardId-000000000000/42 of batch 500 cannot be given back exactly`);
+      const [refused] = (error as ReplayRefusedError).refused;
+      expect(refused).toBeInstanceOf(QuarantineDataError);
+      expect(refused!.reason).toBe("cut short by an older version");
+      expect(replay.out()).toBe("");
+      // Nothing went into the stream, not even the record that could have been put back.
+      expect((await h.nextBatch()).inputRecords ?? 0).toBe(0);
+
+      // The other batch's record alone replays.
+      const some = io();
+      const good = (await h.env.engine.quarantine.list()).find((e) => e.batchTime !== 500)!;
+      expect(await quarantineCommand(["replay", "--app", name, "--batch", String(good.batchTime)], some)).toBe(0);
+      expect(some.out()).toContain("replayed 1 of 1 record(s)");
     } finally {
       unregister();
       await h.stop();

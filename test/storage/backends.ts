@@ -7,9 +7,11 @@
  * bucket are created once by `prepareLocal`; each app name then only namespaces its items in them.
  */
 import { randomUUID } from "node:crypto";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createQueues, SqsQueue } from "../../lib/aws/sqs.js";
 import { createAwsEngine, type AwsEngine } from "../../lib/aws/engine.js";
 import { ManualClock } from "../../lib/core/clock.js";
+import { sleep } from "../support/engine.js";
 import { startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
 import { prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
 import {
@@ -31,6 +33,8 @@ export interface Stores {
   readonly lease: LeaseStore;
   readonly claims: TaskClaims;
   readonly blobs: BlobStore;
+  /** On AWS, the meta table under the stores, for tests that reach past an interface (an entry left damaged). */
+  readonly raw?: { readonly doc: DynamoDBDocumentClient; readonly metaTable: string };
 }
 
 export interface Queues {
@@ -85,7 +89,6 @@ export const memoryBackend: Backend = {
   },
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function awsBackend(): Backend {
   let engines: EmbeddedEngines | undefined;
@@ -122,6 +125,7 @@ export function awsBackend(): Backend {
         lease: engine.lease!,
         claims: engine.claims,
         blobs: engine.blobs,
+        raw: { doc: engine.clients.doc, metaTable: env!.config.tables.meta },
       };
     },
     async queues(visibilityTimeoutMs) {

@@ -6,11 +6,13 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAGE_BYTES } from "../../lib/checkpoint/pages.js";
-import { MissingDataError } from "../../lib/core/errors.js";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { encode } from "../../lib/core/codec.js";
+import { MissingDataError, QuarantineDataError } from "../../lib/core/errors.js";
 import { canonical } from "../../lib/core/keys.js";
 import { taskKeyId } from "../../lib/storage/memory.js";
 import type {
-  AppInfo, BatchRecord, CheckpointManifest, MessageQueue, QuarantinedRecord, Received, StateEntry, TaskKey, TaskMessage, TaskResult,
+  AppInfo, BatchRecord, CheckpointManifest, MessageQueue, QuarantinedRecord, QuarantineEntry, Received, StateEntry, TaskKey, TaskMessage, TaskResult,
 } from "../../lib/storage/interfaces.js";
 import { awsBackend, memoryBackend, type Backend, type PageStoreName, type Queues, type Stores } from "./backends.js";
 
@@ -737,21 +739,33 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       batchTime: 1000, stream: "words", shard: "shardId-000000000001", sequenceNumber: String(i), operator: "map-2", error: `bad ${i}`,
       record: { raw: i, u: undefined, m: new Map([["k", 1n]]) }, ...extra,
     });
+    /** A Kinesis record's entry: its bytes, partition key and coordinates. */
+    const k = (i: number, data: Uint8Array, extra: Partial<QuarantinedRecord> = {}): QuarantinedRecord => ({
+      batchTime: 2000, stream: "clicks", shard: "shardId-000000000000", sequenceNumber: `4960${i}`, partitionKey: `user-${i}`,
+      operator: "kinesisStream-1 (decode)", error: `not JSON ${i}`, data, ...extra,
+    });
+    /** What list shows of a put record: everything but its bytes, and for bytes their size and first 256. */
+    const listed = (r: QuarantinedRecord) => {
+      const { data, ...rest } = r;
+      return data ? { ...rest, size: data.byteLength, head: data.slice(0, 256) } : rest;
+    };
+    const withoutIds = (entries: QuarantineEntry[]) => entries.map(({ id, ...e }) => { expect(typeof id).toBe("string"); return e; });
 
     it("keeps quarantined records and lists them in order, up to a limit", async () => {
       const { quarantine } = await fresh();
       expect(await quarantine.list()).toEqual([]);
       for (let i = 0; i < 4; i++) await quarantine.put(q(i));
-      expect(await quarantine.list()).toEqual([q(0), q(1), q(2), q(3)]);
-      expect(await quarantine.list({ limit: 2 })).toEqual([q(0), q(1)]);
+      expect(withoutIds(await quarantine.list())).toEqual([q(0), q(1), q(2), q(3)]);
+      expect(withoutIds(await quarantine.list({ limit: 2 }))).toEqual([q(0), q(1)]);
       expect(await quarantine.list({ limit: 0 })).toEqual([]);
+      expect(new Set((await quarantine.list()).map((e) => e.id)).size).toBe(4);
     });
 
     it("a record put again for the same operator replaces its entry; another operator adds one", async () => {
       const { quarantine } = await fresh();
       await quarantine.put(q(1));
       await quarantine.put(q(1, { error: "bad again" }));
-      expect(await quarantine.list()).toEqual([q(1, { error: "bad again" })]);
+      expect(withoutIds(await quarantine.list())).toEqual([q(1, { error: "bad again" })]);
       await quarantine.put(q(1, { operator: "filter-4" }));
       expect(await quarantine.list()).toHaveLength(2);
     });
@@ -761,7 +775,7 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       const plain: QuarantinedRecord = { batchTime: 2000, operator: "map-2", error: "bad", record: "line" };
       await quarantine.put(plain);
       await quarantine.put(plain);
-      expect(await quarantine.list()).toEqual([plain, plain]);
+      expect(withoutIds(await quarantine.list())).toEqual([plain, plain]);
     });
 
     it("records of another app are not listed", async () => {
@@ -770,6 +784,99 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       await theirs.quarantine.put(q(1));
       expect(await mine.quarantine.list()).toEqual([]);
     });
+
+    it("keeps a record's bytes exactly: not UTF-8, zero bytes, NUL, and a record of 0 bytes", async () => {
+      const { quarantine } = await fresh();
+      const records = [
+        k(1, Uint8Array.from([0x61, 0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x0a, 0x0d])),
+        k(2, new Uint8Array(0)),
+        k(3, noise(300, 3)),
+      ];
+      for (const r of records) await quarantine.put(r);
+      const entries = await quarantine.list();
+      expect(withoutIds(entries)).toEqual(records.map(listed));
+      for (let i = 0; i < records.length; i++) expectSameBytes([await quarantine.read(entries[i]!)], [records[i]!.data!]);
+    });
+
+    it("keeps records larger than any item whole: 1 MiB and Kinesis' 10 MiB, listed by size and first bytes", async () => {
+      const { quarantine } = await fresh();
+      const big = k(1, noise(1024 * 1024, 11));
+      const largest = k(2, noise(10 * 1024 * 1024, 12));
+      await quarantine.put(big);
+      await quarantine.put(largest);
+      // The task that quarantined it runs again: its entry, chunks and all, is rewritten, not added.
+      await quarantine.put({ ...big, error: "not JSON, again" });
+      const entries = await quarantine.list();
+      expect(withoutIds(entries)).toEqual([listed({ ...big, error: "not JSON, again" }), listed(largest)]);
+      expectSameBytes([await quarantine.read(entries[0]!), await quarantine.read(entries[1]!)], [big.data!, largest.data!]);
+    });
+
+    it("a record that is not bytes comes back as its value, however large", async () => {
+      const { quarantine } = await fresh();
+      const value = { text: "é".repeat(400_000), m: new Map([["n", 2n ** 70n]]), u: undefined };
+      const r: QuarantinedRecord = { batchTime: 3000, operator: "map-3", error: "too odd", record: value };
+      await quarantine.put(r);
+      const [entry] = await quarantine.list();
+      expect(withoutIds([entry!])).toEqual([r]);
+      expect(entry!.size).toBeUndefined();
+      await expect(quarantine.read(entry!)).rejects.toBeInstanceOf(QuarantineDataError);
+    });
+
+    it("keeps an error's first 8,000 characters, saying so", async () => {
+      const { quarantine } = await fresh();
+      await quarantine.put(k(1, Uint8Array.of(1), { error: "e".repeat(20_000) }));
+      const [entry] = await quarantine.list();
+      expect(entry!.error).toBe(`${"e".repeat(8000)} [error text cut at 8000 of 20000 characters]`);
+      expectSameBytes([await quarantine.read(entry!)], [Uint8Array.of(1)]);
+    });
+
+    it("read of an entry that is gone fails with a QuarantineDataError naming the record", async () => {
+      const { quarantine } = await fresh();
+      await quarantine.put(k(1, Uint8Array.of(1, 2, 3)));
+      const [entry] = await quarantine.list();
+      const error = await quarantine.read({ ...entry!, id: `${entry!.id}-gone` }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(QuarantineDataError);
+      expect((error as QuarantineDataError).coordinates).toMatchObject({ stream: "clicks", sequenceNumber: "49601", batchTime: 2000 });
+      expect((error as QuarantineDataError).reason).toBe("not in the quarantine any more");
+      expect((error as Error).message).toMatch(/^The quarantined record clicks\/shardId-000000000000\/49601 of batch 2000 cannot be given back exactly: .*not in the .* any more/);
+    });
+
+    // DynamoDB's own item format: entries of older versions, and chunks (the memory twin has neither).
+    if (backend.name === "aws") {
+    it("on DynamoDB: an entry an older version cut short is listed as unrecoverable and refused; its older whole entries still read exactly", async () => {
+      const { quarantine, raw: r, app } = await fresh();
+      const raw = r!;
+      const pk = `${encodeURIComponent(app)}#quarantine`;
+      const put = (sk: string, r: unknown) => raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk, sk, r: encode(r) } }));
+      const bytes = Uint8Array.from([0xff, 0x00, 0x41]);
+      // As the version before this one wrote them: the record as base64 in `r`, or cut short past 300 KB.
+      await put("0000000000001000#r#words#s-0#1#map-2", { batchTime: 1000, stream: "words", shard: "s-0", sequenceNumber: "1", operator: "map-2", error: "x", record: Buffer.from(bytes).toString("base64") });
+      await put("0000000000001000#r#words#s-0#2#map-2", { batchTime: 1000, stream: "words", shard: "s-0", sequenceNumber: "2", operator: "map-2", error: "y", record: "[truncated: 1398110 bytes] {\"batchTime\":1000,\"stream\":\"wor" });
+      const [whole, cut] = await quarantine.list();
+      expect(whole).toMatchObject({ sequenceNumber: "1", size: 3, head: bytes });
+      expectSameBytes([await quarantine.read(whole!)], [bytes]);
+      expect(cut!.unrecoverable).toMatch(/older version .* kept only the start .*1398110 bytes.*not in the quarantine.*words\/s-0\/2/);
+      const error = await quarantine.read(cut!).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(QuarantineDataError);
+      expect((error as QuarantineDataError).reason).toBe("cut short by an older version");
+    });
+
+    it("on DynamoDB: a chunk missing or changed is refused, never read as other bytes", async () => {
+      const { quarantine, raw: r, app } = await fresh();
+      const raw = r!;
+      await quarantine.put(k(1, noise(1024 * 1024, 21)));
+      await quarantine.put(k(2, noise(1024 * 1024, 22)));
+      const [one, two] = await quarantine.list();
+      const dataPk = `${encodeURIComponent(app)}#quarantine#data`;
+      await raw.doc.send(new DeleteCommand({ TableName: raw.metaTable, Key: { pk: dataPk, sk: `${one!.id}#0001` } }));
+      await raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk: dataPk, sk: `${two!.id}#0002`, d: noise(100, 1) } }));
+      for (const [entry, reason] of [[one!, "a chunk is missing"], [two!, "does not match its checksum"]] as const) {
+        const error = await quarantine.read(entry).then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(QuarantineDataError);
+        expect((error as QuarantineDataError).reason).toBe(reason);
+      }
+    });
+    }
   });
 
   describe("LeaseStore", () => {
