@@ -102,14 +102,17 @@ export function defineApp(config: AppConfig, build: (ssc: StreamingContext) => v
   return { config: resolveConfig(config, envOverrides()), build };
 }
 
-/** Loads an app module (its default export, or its `app` export). */
+/**
+ * Loads an app module (its default export, or its `app` export): .ts, .mts, .js or .mjs, in a package of
+ * either `type` (lib/app/load.ts). The errors say what to change.
+ */
 export async function loadApp(modulePath: string): Promise<AppDefinition> {
-  const { pathToFileURL } = await import("node:url");
-  const { resolve } = await import("node:path");
-  const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as { default?: AppDefinition; app?: AppDefinition };
+  const { importAppModule, secondCopyMessage } = await import("./load.js");
+  const mod = (await importAppModule(modulePath)) as { default?: AppDefinition; app?: AppDefinition };
   const app = mod.default ?? mod.app;
   if (!app || typeof app.build !== "function" || !app.config) {
     throw new InvalidArgumentError(`${modulePath} does not export an app: its default export must be defineApp({ name, batchInterval }, (ssc) => { ... }).`);
   }
+  if (!(app.config.batchInterval instanceof Duration)) throw new InvalidArgumentError(secondCopyMessage(modulePath));
   return app;
 }

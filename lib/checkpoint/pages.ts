@@ -10,6 +10,7 @@
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { decode, encode } from "../core/codec.js";
+import { InvalidArgumentError } from "../core/errors.js";
 
 /** One partition's entries: puts as columns (`updated` absent when the form has no times), removed keys, or a plain list. */
 export type Section =
@@ -77,7 +78,7 @@ export function packPages(sections: readonly Section[]): Uint8Array[] {
       emit(group.slice(m));
       return;
     }
-    if (sizeOf(group[0]!) <= 1) throw new RangeError(`One state entry compresses to ${bytes.length} bytes, over the ${PAGE_BYTES}-byte page limit.`);
+    if (sizeOf(group[0]!) <= 1) throw new InvalidArgumentError(`One state entry compresses to ${bytes.length} bytes, over the ${PAGE_BYTES}-byte checkpoint page limit: keep each key's state smaller (split it across keys).`);
     const [a, b] = halve(group[0]!);
     emit([a]);
     emit([b]);

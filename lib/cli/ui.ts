@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { explainAwsError } from "../observability/aws-errors.js";
-import { positiveNumber, UsageError, type CliIo } from "../observability/target.js";
+import { positiveNumber, UsageError, type CliIo } from "./target.js";
 import { describeApp } from "../ui/graph.js";
 import { startUiServer } from "../ui/server.js";
 import { openBatchLog } from "./status.js";

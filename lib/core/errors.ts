@@ -75,19 +75,62 @@ export class IncompatibleUpgradeError extends SparklessError {
 }
 
 /** A record failed in a user function; carries where the record came from. */
-export interface RecordCoordinates { stream?: string; shard?: string; sequenceNumber?: string; batchTime: number }
+export interface RecordCoordinates { stream?: string; shard?: string; sequenceNumber?: string; partitionKey?: string; batchTime: number }
 export class RecordProcessingError extends SparklessError {
   constructor(
     message: string,
     readonly coordinates: RecordCoordinates,
-    options?: { cause?: unknown; operator?: string; record?: unknown },
+    options?: { cause?: unknown; operator?: string; data?: Uint8Array; record?: unknown },
   ) {
     super(message, options);
     this.operator = options?.operator;
+    this.data = options?.data;
     this.record = options?.record;
   }
   /** The stream whose processing of the record failed. */
   readonly operator: string | undefined;
-  /** The raw record (base64 of its bytes for Kinesis), for the quarantine. */
+  /** The record's exact bytes (a Kinesis record's data), for the quarantine. */
+  readonly data: Uint8Array | undefined;
+  /** A record that is not bytes, for the quarantine. */
   readonly record: unknown;
+}
+
+/**
+ * A quarantined record whose exact bytes cannot be given back: its entry was cut short by an older
+ * version, a chunk of it is missing, or what is stored does not match the checksum written with it.
+ * `sparkless quarantine replay` refuses such a record rather than put other bytes into the stream.
+ */
+export class QuarantineDataError extends MissingDataError {
+  constructor(
+    message: string,
+    /** Where the record came from (its stream, shard and sequence number, when it has them). */
+    readonly coordinates: RecordCoordinates,
+    /** Why the bytes cannot be given back, in a few words ("cut short by an older version", ...). */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What is wrong with a corrupt record, as a word a caller can switch on. */
+export type CorruptRecordReason = "digest-mismatch" | "truncated" | "malformed" | "key-index-out-of-range";
+
+/**
+ * A record whose bytes announce a format and then break it: a KPL aggregate (it starts with the KPL
+ * magic bytes) whose MD5 digest does not match its protobuf message, or whose message is cut short,
+ * malformed, or points past its key tables (see lib/sources/kinesis/kpl.ts). Its user records cannot
+ * be recovered; quarantine the Kinesis record whole.
+ */
+export class CorruptRecordError extends SparklessError {
+  constructor(
+    message: string,
+    /** What is wrong: the digest, a message cut short, a malformed message, or a key index past its table. */
+    readonly reason: CorruptRecordReason,
+    /** The byte of the record's data where the problem was found, when there is one. */
+    readonly offset: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

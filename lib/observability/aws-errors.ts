@@ -3,8 +3,16 @@
  * endpoint, a stream or table that does not exist, no credentials) into
  * messages that name the fix.
  */
-export class OperatorError extends Error {
-  override readonly name = "OperatorError";
+import { SparklessError } from "../core/errors.js";
+
+/** A failure an operator fixes: names the fix. */
+export class OperatorError extends SparklessError {}
+
+/** Nothing answers at an endpoint (connection refused, no such host): "nothing answers at URL: ...". */
+export class EndpointUnreachableError extends OperatorError {
+  constructor(message: string, readonly endpoint: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 export interface ErrorContext {
@@ -33,7 +41,11 @@ export function explainAwsError(e: unknown, ctx: ErrorContext = {}): Error {
   const code = codeOf(err);
   const where = ctx.endpoint ?? "AWS";
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || /ECONNREFUSED/.test(err.message)) {
-    return new OperatorError(`nothing answers at ${where}: start \`sparkless local\` (it prints its endpoints) or check --endpoint.`, { cause: err });
+    // `sparkless local --endpoint URL` is the one command for which starting `sparkless local` is no fix.
+    const fix = ctx.command === "sparkless local"
+      ? "start the engines there (LocalStack: `docker compose up -d`) or check --endpoint and AWS_ENDPOINT_URL; without them, `sparkless local` starts embedded engines itself."
+      : "start `sparkless local` (it prints its endpoints) or check --endpoint.";
+    return new EndpointUnreachableError(`nothing answers at ${where}: ${fix}`, where, { cause: err });
   }
   if (name === "ResourceNotFoundException") {
     if (ctx.stream && !/table/i.test(err.message)) {

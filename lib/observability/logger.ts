@@ -6,6 +6,7 @@
  * POWERTOOLS_LOG_LEVEL) controls both.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { InvalidArgumentError } from "../core/errors.js";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,7 +31,7 @@ export function isLogLevel(v: unknown): v is LogLevel {
 /** Parses a level given by a user; throws with the accepted values. */
 export function parseLogLevel(v: string): LogLevel {
   const l = v.toLowerCase();
-  if (!isLogLevel(l)) throw new Error(`Unknown log level "${v}": use one of ${LOG_LEVELS.join(", ")} (e.g. --log-level debug).`);
+  if (!isLogLevel(l)) throw new InvalidArgumentError(`Unknown log level "${v}": use one of ${LOG_LEVELS.join(", ")} (e.g. --log-level debug).`);
   return l;
 }
 

@@ -26,7 +26,7 @@
  *   again, up to maxTaskAttempts, then fails the batch.
  * Results of another run of the batch (a previous coordinator) are ignored.
  */
-import { TaskFailedError } from "../core/errors.js";
+import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import type { Clock } from "../core/clock.js";
 import { encode } from "../core/codec.js";
 import type { RDD, ShuffleDependency } from "../rdd/rdd.js";
@@ -89,7 +89,7 @@ export class FanOut {
     }
     await send(first);
     while (outstanding.size > 0) {
-      if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+      if (signal?.aborted) throw signal.reason ?? new IllegalStateError(`Batch ${batchTime} was stopped before its tasks finished.`);
       const received = await this.engine.results.receive({ max: 10, waitMs: Math.min(1000, this.claimLeaseMs / 2), signal });
       const receipts: string[] = [];
       for (const r of received) {

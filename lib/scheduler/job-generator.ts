@@ -25,7 +25,7 @@ import { randomUUID } from "node:crypto";
 import { Checkpointer, LeadershipLostError, type CheckpointerOptions, type CheckpointStats } from "../checkpoint/checkpointer.js";
 import type { Clock } from "../core/clock.js";
 import { Time } from "../core/duration.js";
-import { TaskFailedError } from "../core/errors.js";
+import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
 import type { CompletedBatch, DStream } from "../dstream/dstream.js";
 import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
@@ -191,7 +191,7 @@ export class JobGenerator {
   /** Fixes, records and runs batch `time` (the next one), then checkpoints if due. */
   async runBatch(time: number, signal?: AbortSignal): Promise<BatchRecord> {
     if (this.failedBatch) throw this.failureError()!;
-    if (time !== this.nextTime) throw new RangeError(`Batch ${time} is not the next batch (${this.nextTime}).`);
+    if (time !== this.nextTime) throw new IllegalStateError(`Batch ${time} is not the next batch (${this.nextTime}).`);
     const maxBytes = this.options.execution?.maxInProcessBytes ?? 64 * 2 ** 20;
     const budget: RecordBudget = { records: this.maxInProcessRecords(), bytes: maxBytes, exhausted: false };
     const blocks: Record<string, BlockDescriptor[]> = {};

@@ -27,7 +27,7 @@ describe("chaos: kills, stalls, duplicates and engine faults change nothing", ()
       expect(r.stateMatches).toBe(true);
       expect(r.faults).toBeGreaterThan(0);
       expect(r.processesKilled).toBeGreaterThan(0);
-      expect(r.line).toMatch(/^chaos: seed \d+, \d+ batches, \d+ faults injected, \d+ records, 0 lost, 0 duplicated, state matches oracle$/);
+      expect(r.line).toMatch(/^chaos: seed \d+, \d+ batches \(\d+ fanned out\), \d+ faults injected, \d+ cold starts from a checkpoint, \d+ records, 0 lost, 0 duplicated, state matches oracle$/);
     }, 420_000);
   }
 });

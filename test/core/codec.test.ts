@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decode, encode } from "../lib/core/codec.js";
-import { InvalidArgumentError } from "../lib/index.js";
+import { decode, encode } from "../../lib/core/codec.js";
+import { InvalidArgumentError } from "../../lib/index.js";
 
 describe("codec", () => {
   it("round-trips what JSON loses", () => {

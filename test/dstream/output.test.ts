@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ManualClock, Seconds, StreamingContext, formatElement, runBatches, type DStream } from "../lib/index.js";
+import { ManualClock, Seconds, StreamingContext, formatElement, runBatches, type DStream } from "../../lib/index.js";
 
 const RULE = "-------------------------------------------";
 

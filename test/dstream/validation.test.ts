@@ -13,7 +13,7 @@ import {
   StorageLevel,
   StreamingContext,
   runBatches,
-} from "../lib/index.js";
+} from "../../lib/index.js";
 
 const created: StreamingContext[] = [];
 

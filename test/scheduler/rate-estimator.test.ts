@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { updateRate } from "../lib/scheduler/rate-estimator.js";
+import { updateRate } from "../../lib/scheduler/rate-estimator.js";
 
 const batch = (time: number, records: number, processingMs: number, schedulingDelayMs = 0) =>
   ({ time, completedAt: time + schedulingDelayMs + processingMs, records, processingMs, schedulingDelayMs });

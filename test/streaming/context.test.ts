@@ -13,7 +13,7 @@ import {
   StreamingContext,
   TaskFailedError,
   type StreamingContextOptions,
-} from "../lib/index.js";
+} from "../../lib/index.js";
 
 const created: StreamingContext[] = [];
 

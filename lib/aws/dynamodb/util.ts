@@ -5,7 +5,7 @@
 import {
   BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { MissingDataError } from "../../core/errors.js";
+import { InvalidArgumentError, MissingDataError } from "../../core/errors.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -17,7 +17,7 @@ export function isConditionFailed(error: unknown): boolean {
 }
 
 export function pad(n: number, width = 16): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`expected a non-negative integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`Expected a non-negative whole number, got ${n}.`);
   return String(n).padStart(width, "0");
 }
 export const id = (s: string) => encodeURIComponent(s);
