@@ -5,19 +5,21 @@
 export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
 export {
   IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
-  IncompatibleUpgradeError, RecordProcessingError, SparklessError, TaskFailedError,
+  IncompatibleUpgradeError, QuarantineDataError, RecordProcessingError, SparklessError, TaskFailedError,
 } from "./core/errors.js";
 export { defineApp, loadApp, type AppConfig, type AppDefinition, type ResolvedAppConfig } from "./app/app.js";
 export type { Decoder, KinesisStreamOptions, RawRecord } from "./dstream/kinesis-input.js";
 export { ManualClock, SystemClock, type Clock } from "./core/clock.js";
 export { HashPartitioner, type Partitioner } from "./core/keys.js";
 export { formatElement } from "./core/format.js";
-export { DStream } from "./dstream/dstream.js";
+export { DStream, type ReduceByKeyAndWindowOptions } from "./dstream/dstream.js";
 export { StorageLevel } from "./dstream/storage-level.js";
 export { State, StateSpec, type MapWithStateDStream } from "./dstream/map-with-state.js";
 export type { UpdateStateOptions } from "./dstream/state.js";
 export type { ForeachFunction } from "./dstream/output.js";
 export { RDD, RDDContext } from "./rdd/rdd.js";
+export { RangePartitioner } from "./rdd/range-partitioner.js";
+export { StatCounter } from "./rdd/stats.js";
 export {
   StreamingContext, type Engine, type StopOptions, type StreamingContextOptions, type StreamingContextState, type StreamingListener,
 } from "./streaming/context.js";

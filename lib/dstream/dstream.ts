@@ -17,19 +17,45 @@ import {
   IllegalStateError, InvalidArgumentError, InvalidGraphError, describe, requireFunction, requirePositiveInt,
 } from "../core/errors.js";
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
-import { RDD, unionOf, type Emit } from "../rdd/rdd.js";
-import type { TaskContext } from "../rdd/scope.js";
+import { RDD, unionOf, withRDDOrigin, type Emit } from "../rdd/rdd.js";
+import { currentTaskContext, type TaskContext } from "../rdd/scope.js";
 import type { Allocation, BlockDescriptor, RecordBudget } from "../storage/interfaces.js";
 import type { Planner } from "./planner-api.js";
 import { StorageLevel } from "./storage-level.js";
 import { outputSpec, printOutput, saveAsTextFilesOutput, type ForeachFunction } from "./output.js";
-import { reducedWindowSpec, windowSpec } from "./window.js";
+import { reducedWindowSpec, slice as sliceStream, windowSpec } from "./window.js";
 import { stateSpec, type UpdateStateOptions } from "./state.js";
 import { mapWithStateSpecs, type MapWithStateDStream, type StateSpec } from "./map-with-state.js";
 
 type Pair<K, V> = readonly [K, V];
 /** Inference helper: a callback returning `[a, b]` is typed as a tuple. */
 type Elem = [unknown, unknown] | {} | null | undefined;
+
+/**
+ * The optional arguments of `reduceByKeyAndWindow` as one object: the TypeScript form of Spark's
+ * named arguments (Scala) and keyword arguments (PySpark), e.g.
+ * `reduceByKeyAndWindow(f, invF, Seconds(30), { filterFunc: ([, v]) => v > 0 })`.
+ */
+export interface ReduceByKeyAndWindowOptions<K, V> {
+  /** How often the window is computed; a multiple of this stream's slide. @default this stream's slide duration */
+  readonly slideDuration?: Duration;
+  /** Partitions of the windowed stream, or its partitioner. @default the context's defaultParallelism */
+  readonly numPartitions?: number | Partitioner;
+  /** Scala's name for `numPartitions` given a Partitioner. */
+  readonly partitioner?: Partitioner;
+  /**
+   * Inverse form only: keeps the `[key, value]` pairs it returns true for, after each incremental
+   * update, so keys whose value fell back to the "zero" (a count of 0) leave the window.
+   * @default none: such keys stay, as in Spark
+   */
+  readonly filterFunc?: (kv: [K, V]) => boolean;
+}
+
+const WINDOW_OPTION_KEYS = new Set(["slideDuration", "numPartitions", "partitioner", "filterFunc"]);
+
+function isOptionsObject(x: unknown): x is ReduceByKeyAndWindowOptions<unknown, unknown> {
+  return typeof x === "object" && x !== null && !(x instanceof Duration) && !(x instanceof HashPartitioner) && !("getPartition" in x) && !Array.isArray(x);
+}
 
 /** The minimum a DStream needs from its StreamingContext. */
 export interface StreamingContextLike {
@@ -205,9 +231,9 @@ export class DStream<T> {
       kind,
       parents: [this],
       partitioner,
-      compute: async (time, planner) => {
+      compute: async (time, planner, self) => {
         const rdd = await planner.getOrCompute(this, time);
-        return rdd && f(rdd, time);
+        return rdd && withRDDOrigin(self.id, time.milliseconds, () => f(rdd, time));
       },
     });
   }
@@ -365,26 +391,143 @@ export class DStream<T> {
       part,
     );
   }
+  /**
+   * Spark's reduceByKeyAndWindow, in all of Scala's and PySpark's forms:
+   * - `(f, windowDuration, slideDuration?, numPartitions | partitioner?)`: reduces every batch in the
+   *   window each time;
+   * - `(f, invF, windowDuration, slideDuration?, numPartitions | partitioner?, filterFunc?)`: the
+   *   incremental form, which adds the batches entering the window and removes, with `invF`, the
+   *   ones leaving it; `filterFunc` drops pairs after each update;
+   * - `invF` given as `null` or `undefined` selects the first form, as PySpark's `None` does;
+   * - `filterFunc` may also stand where `numPartitions` does (`(f, invF, w, s, filterFunc)`, Spark's
+   *   named or keyword use), and the optional arguments may be one options object, at the slide's
+   *   position or after it: `(f, invF, w, { slideDuration, numPartitions, filterFunc })`.
+   */
   reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, windowDuration: Duration, slideDuration?: Duration, numPartitions?: number | Partitioner): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: (a: V, b: V) => V, windowDuration: Duration, slideDuration?: Duration,
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, windowDuration: Duration, options: Omit<ReduceByKeyAndWindowOptions<K, V>, "filterFunc">,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration, slideDuration?: Duration,
     numPartitions?: number | Partitioner, filterFunc?: (kv: [K, V]) => boolean,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, a: ((a: V, b: V) => V) | Duration, b?: Duration, c?: Duration | number | Partitioner,
-    d?: number | Partitioner, filterFunc?: (kv: [K, V]) => boolean,
-  ): DStream<[K, V]> {
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
+    slideDuration: Duration | undefined, filterFunc: (kv: [K, V]) => boolean,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
+    options: ReduceByKeyAndWindowOptions<K, V>,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
+    slideDuration: Duration | undefined, options: Omit<ReduceByKeyAndWindowOptions<K, V>, "slideDuration">,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, ...rest: unknown[]): DStream<[K, V]> {
     requireFunction("reduce function", f);
-    if (typeof a === "function") {
-      if (!(b instanceof Duration)) throw new InvalidArgumentError(`Expected the window duration of reduceByKeyAndWindow to be a Duration, got \`${describe(b)}\`. Use Seconds(n).`);
-      if (filterFunc !== undefined) requireFunction("filterFunc", filterFunc);
-      const slide = c instanceof Duration ? c : this.slideDuration;
-      const part = this.partitionerFor(d);
-      return this.make(reducedWindowSpec(this, f, a, filterFunc, b, slide, part));
+    const op = "reduceByKeyAndWindow";
+    let invF: ((a: V, b: V) => V) | undefined;
+    let args: unknown[];
+    if (rest[0] instanceof Duration) {
+      args = rest;
+    } else if (typeof rest[0] === "function" || rest[0] === null || rest[0] === undefined) {
+      invF = (rest[0] ?? undefined) as ((a: V, b: V) => V) | undefined;
+      args = rest.slice(1);
+    } else {
+      throw new InvalidArgumentError(`Expected the second argument of ${op} to be the inverse reduce function, null, or the window Duration, got \`${describe(rest[0])}\`.`);
     }
-    const slide = b ?? this.slideDuration;
-    const part = this.partitionerFor(c as number | Partitioner | undefined);
-    return this.reduceByKey(f, part).window(a, slide).reduceByKey(f, part);
+    const [window, ...more] = args;
+    if (!(window instanceof Duration)) throw new InvalidArgumentError(`Expected the window duration of ${op} to be a Duration, got \`${describe(window)}\`. Use Seconds(n).`);
+    let slide: Duration | undefined;
+    let numPartitions: number | Partitioner | undefined;
+    let filterFunc: ((kv: [K, V]) => boolean) | undefined;
+    const apply = (o: ReduceByKeyAndWindowOptions<K, V>) => {
+      for (const k of Object.keys(o)) {
+        if (!WINDOW_OPTION_KEYS.has(k)) {
+          throw new InvalidArgumentError(`Unknown option \`${k}\` of ${op}; the options are slideDuration, numPartitions (or partitioner) and filterFunc.`);
+        }
+      }
+      const twice = (name: string) => new InvalidArgumentError(`${op} got ${name} twice: as an argument and as an option. Give it once.`);
+      if (o.slideDuration !== undefined) {
+        if (slide !== undefined) throw twice("the slide duration");
+        if (!(o.slideDuration instanceof Duration)) throw new InvalidArgumentError(`Expected the \`slideDuration\` option of ${op} to be a Duration, got \`${describe(o.slideDuration)}\`.`);
+        slide = o.slideDuration;
+      }
+      if (o.numPartitions !== undefined && o.partitioner !== undefined) {
+        throw new InvalidArgumentError(`${op} got both \`numPartitions\` and \`partitioner\`; give one.`);
+      }
+      const n = o.numPartitions ?? o.partitioner;
+      if (n !== undefined) {
+        if (numPartitions !== undefined) throw twice("the partitions");
+        numPartitions = n;
+      }
+      if (o.filterFunc !== undefined) {
+        if (filterFunc !== undefined) throw twice("filterFunc");
+        requireFunction("filterFunc", o.filterFunc);
+        filterFunc = o.filterFunc;
+      }
+    };
+    // Positions after the window: slide, numPartitions (or filterFunc), filterFunc; an options object ends the list.
+    for (let i = 0; i < more.length; i++) {
+      const a = more[i];
+      if (a === undefined) continue;
+      if (isOptionsObject(a)) {
+        if (i < more.length - 1) throw new InvalidArgumentError(`The options object of ${op} must be its last argument.`);
+        apply(a as ReduceByKeyAndWindowOptions<K, V>);
+      } else if (i === 0 && a instanceof Duration) {
+        slide = a;
+      } else if (i === 1 && (typeof a === "number" || a instanceof HashPartitioner)) {
+        numPartitions = a;
+      } else if ((i === 1 || i === 2) && typeof a === "function" && !(i === 2 && filterFunc)) {
+        filterFunc = a as (kv: [K, V]) => boolean;
+      } else {
+        const names = ["slideDuration (a Duration)", "numPartitions (a number or Partitioner) or filterFunc", "filterFunc (a function)"];
+        throw new InvalidArgumentError(
+          `Expected ${names[i] ?? "no more arguments"} at argument ${invF === undefined && rest[0] instanceof Duration ? i + 3 : i + 4} of ${op}, got \`${describe(a)}\`.`,
+        );
+      }
+    }
+    const slideDuration = slide ?? this.slideDuration;
+    const part = this.partitionerFor(numPartitions);
+    if (invF) return this.make(reducedWindowSpec(this, f, invF, filterFunc, window, slideDuration, part));
+    if (filterFunc) {
+      throw new InvalidArgumentError(
+        `${op}'s filterFunc applies to the incremental form only (with an inverse function), as in Spark; PySpark ignores it without one. Filter the windowed stream with .filter() instead.`,
+      );
+    }
+    return this.reduceByKey(f, part).window(window, slideDuration).reduceByKey(f, part);
+  }
+
+  /**
+   * Spark's slice: the RDDs this stream generates at every slide boundary from `fromTime` to `toTime`,
+   * both included (a time off the boundaries is floored to one, and times not after the start are
+   * skipped, as in Spark). Results the stream keeps (persisted, a window's inputs) are read from
+   * memory; others are computed again from their batches' recorded input, as Spark's getOrCompute does.
+   *
+   * A Sparkless RDD belongs to the plan of a running batch, so `slice` is async and works while a batch
+   * runs: call it inside `foreachRDD` (Spark's users call it on the driver). A persisted result that
+   * is no longer kept cannot be read: keep it longer with `ssc.remember(duration)`.
+   */
+  slice(interval: { readonly beginTime: Time; readonly endTime: Time }): Promise<RDD<T>[]>;
+  slice(fromTime: Time, toTime: Time): Promise<RDD<T>[]>;
+  async slice(a: Time | { readonly beginTime: Time; readonly endTime: Time }, b?: Time): Promise<RDD<T>[]> {
+    const [from, to] = a instanceof Time ? [a, b] : [a?.beginTime, a?.endTime];
+    if (!(from instanceof Time) || !(to instanceof Time)) {
+      throw new InvalidArgumentError(`Expected slice(fromTime, toTime) with two Times, or slice({ beginTime, endTime }), got \`${describe(a)}\`${b === undefined ? "" : ` and \`${describe(b)}\``}.`);
+    }
+    if (!this.zeroTime) throw new IllegalStateError(`${this} has not been initialized: slice() reads the RDDs of a started context. Call it inside foreachRDD.`);
+    const scope = currentTaskContext()?.scope as (Planner & { readonly stages?: readonly unknown[] }) | undefined;
+    if (!scope || typeof scope.getOrCompute !== "function") {
+      throw new IllegalStateError(`slice() of ${this} was called outside a batch. Its RDDs belong to a batch's plan: call it inside foreachRDD((rdd, time) => ...), which runs while the batch does.`);
+    }
+    const planned = scope.stages?.length;
+    const rdds = await sliceStream(this, from, to, scope);
+    if (planned !== undefined && scope.stages!.length !== planned) {
+      throw new IllegalStateError(
+        `slice(${from}, ${to}) of ${this} needs a persisted result that is no longer kept in memory. Keep results longer with ssc.remember(duration) before start().`,
+      );
+    }
+    return rdds;
   }
 
   // ---- output operations --------------------------------------------------------------------
@@ -462,14 +605,14 @@ export function transformStreams<U>(
   return new DStream<U>(ssc, {
     kind,
     parents: streams,
-    compute: async (time, planner) => {
+    compute: async (time, planner, self) => {
       const rdds: RDD<unknown>[] = [];
       for (const s of streams) {
         const r = await planner.getOrCompute(s, time);
         if (!r) throw new InvalidGraphError(`Couldn't generate RDD from parent ${s} at time ${time}.`);
         rdds.push(r as RDD<unknown>);
       }
-      return checkTransformResult(f(rdds, time), kind);
+      return checkTransformResult(withRDDOrigin(self.id, time.milliseconds, () => f(rdds, time)), kind);
     },
   });
 }

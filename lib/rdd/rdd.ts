@@ -12,9 +12,22 @@
  * pairs are `[key, value]` arrays, `groupByKey` gives `[key, values[]]`,
  * `join` gives `[key, [v, w]]` with `undefined` for a missing side, and
  * `cogroup` gives `[key, [vs[], ws[]]]`.
+ *
+ * What Spark's driver computes with a job of its own before a stage can run
+ * (the sort's range bounds, zipWithIndex's partition offsets) is a stage of
+ * its own here, planned before the stages that need it: a small shuffle
+ * whose every reduce partition holds every map partition's summary (see
+ * `PartitionSummaries`). So it also works when the stages run on workers.
  */
-import { InvalidArgumentError, requireFunction, requirePositiveInt } from "../core/errors.js";
+import { InvalidArgumentError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
+import {
+  computeFractionForSampleSize, mixSeed, randomizeInPlace, requireFraction, Reservoir, SeededRandom, stringSeed, type ElementSampler, elementSampler,
+} from "./random.js";
+import { RangePartitioner, sketchSizes, type KeySketch } from "./range-partitioner.js";
+import { bucketFunction, evenBuckets, requireBuckets, StatCounter } from "./stats.js";
+import { finishTextOutput, localOutputPath, startTextOutput, writeTextPart } from "./text-file.js";
+import { formatElement } from "../core/format.js";
 import { taskContextFor, type RDDScope, type TaskContext } from "./scope.js";
 
 export type Emit<T> = (x: T) => void;
@@ -45,6 +58,8 @@ export class ShuffleDependency<K, V, C> {
   async computeBuckets(m: number, tc: TaskContext): Promise<unknown[][]> {
     const n = this.partitioner.numPartitions;
     const part = this.partitioner;
+    // A range partitioner reads its bounds (computed from a sketch stage) before the first key is bucketed.
+    await (part as Partitioner & { prepare?: (tc: TaskContext, m: number) => Promise<void> }).prepare?.(tc, m);
     const agg = this.aggregator;
     if (agg && this.mapSideCombine) {
       const maps: Map<KeyId, [K, C]>[] = Array.from({ length: n }, () => new Map());
@@ -76,7 +91,40 @@ export class RDDContext {
   }
   makeRDD<T>(data: Iterable<T>, numSlices?: number): RDD<T> { return this.parallelize(data, numSlices); }
   emptyRDD<T>(): RDD<T> { return new ParallelRDD<T>(this.scope, [], 0); }
-  union<T>(rdds: RDD<T>[]): RDD<T> { return unionOf(this.scope, rdds); }
+  /** The union of RDDs: `union([a, b])` (Scala's Seq, PySpark's list) or `union(a, b, c)`. */
+  union<T>(rdds: RDD<T>[]): RDD<T>;
+  union<T>(...rdds: RDD<T>[]): RDD<T>;
+  union<T>(...args: (RDD<T> | RDD<T>[])[]): RDD<T> {
+    const rdds = args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as RDD<T>[]);
+    for (const r of rdds) {
+      if (!(r instanceof RDD)) throw new InvalidArgumentError(`Expected union's arguments to be RDDs (or one array of RDDs), got \`${describe(r)}\`.`);
+    }
+    return unionOf(this.scope, rdds);
+  }
+}
+
+/**
+ * Where the RDDs being created come from, while a DStream computes its RDD for
+ * a batch: the stream, the batch time, and a count of the RDDs created so far.
+ */
+interface Origin { readonly key: number; readonly time: number; next: number }
+let currentOrigin: Origin | undefined;
+
+/**
+ * Runs `f` (a DStream's synchronous transformation of its parents' RDDs at `time`) with the RDDs it
+ * creates numbered from 0 under `streamId@time`. Default sampling seeds derive from that number,
+ * not from the plan's RDD ids, which depend on what else the plan computed first: a batch
+ * recomputed inside a later batch's plan (a coordinator recovering a window's inputs) then samples
+ * exactly the elements it sampled the first time.
+ */
+export function withRDDOrigin<R>(streamId: string, time: number, f: () => R): R {
+  const saved = currentOrigin;
+  currentOrigin = { key: stringSeed(streamId), time, next: 0 };
+  try {
+    return f();
+  } finally {
+    currentOrigin = saved;
+  }
 }
 
 export abstract class RDD<T> {
@@ -84,9 +132,12 @@ export abstract class RDD<T> {
   private _name?: string;
   /** Parents; filled in by the constructor of each node type. */
   readonly deps: Dependency[];
+  /** Stream, batch time and position of this RDD in the computation that created it (see withRDDOrigin). */
+  private readonly origin: readonly [number, number, number] | undefined;
   constructor(readonly scope: RDDScope, deps: Dependency[]) {
     this.id = scope.nextRddId();
     this.deps = deps;
+    this.origin = currentOrigin ? [currentOrigin.key, currentOrigin.time, currentOrigin.next++] : undefined;
   }
   abstract readonly numPartitions: number;
   /** Set when the data is hash-partitioned by key; keyed operations with the same partitioner need no shuffle. */
@@ -95,6 +146,15 @@ export abstract class RDD<T> {
   abstract run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void>;
 
   get context(): RDDContext { return new RDDContext(this.scope); }
+  /**
+   * The seed of a sampling operation given no seed: a function of the batch and of this RDD's place in
+   * the computation that made it (the DStream, its batch time, the RDD's position), so every run of
+   * the batch, on any process, and a recomputation of it in a later batch's plan, draw the same
+   * sample. `salt` tells apart the seeds of different operations on one RDD.
+   */
+  protected defaultSeed(salt: number): number {
+    return this.origin ? mixSeed(...this.origin, salt) : mixSeed(this.scope.batchTime, this.id, salt);
+  }
   get name(): string { return this._name ?? `${this.constructor.name}[${this.id}]`; }
   setName(name: string): this { this._name = name; return this; }
   getNumPartitions(): number { return this.numPartitions; }
@@ -125,6 +185,84 @@ export abstract class RDD<T> {
   keyBy<K>(f: (x: T) => K): RDD<[K, T]> { return this.map((x) => [f(x), x] as [K, T]); }
   union(...others: RDD<T>[]): RDD<T> { return unionOf(this.scope, [this, ...others]); }
 
+  /**
+   * Pairs each element with an id: the k-th partition's elements get k, n + k, 2n + k, ... (n
+   * partitions), so ids are unique but not contiguous. Needs no extra stage (Spark's zipWithUniqueId).
+   */
+  zipWithUniqueId(): RDD<[T, number]> {
+    const n = this.numPartitions;
+    return new BufferedRDD<T, [T, number]>(this, (items, k) => items.map((x, i) => [x, i * n + k] as [T, number]), false);
+  }
+  /**
+   * Pairs each element with its index: partition order first, then order within the partition, as
+   * Spark's zipWithIndex. With more than one partition the element counts of the partitions are
+   * computed first, by a stage of their own (Spark runs a job for them).
+   */
+  zipWithIndex(): RDD<[T, number]> { return new ZippedWithIndexRDD(this); }
+  /**
+   * Pairs the i-th element of each partition with the i-th element of the same partition of `other`.
+   * Both RDDs must have the same number of partitions and the same number of elements in each (one
+   * made by a map of the other, say), as in Spark.
+   */
+  zip<U>(other: RDD<U>): RDD<[T, U]> {
+    if (!(other instanceof RDD)) throw new InvalidArgumentError(`Expected zip's \`other\` to be an RDD, got \`${describe(other)}\`.`);
+    if (this.numPartitions !== other.numPartitions) {
+      throw new InvalidArgumentError(
+        `Can't zip RDDs with unequal numbers of partitions: ${this.numPartitions} and ${other.numPartitions}. zip pairs partition by partition: make one RDD from the other with narrow operations (map), or use zipWithIndex and join.`,
+      );
+    }
+    return new ZippedPartitionsRDD(this, other);
+  }
+  /** Every pair `[a, b]` of an element of this RDD and one of `other`: n1 × n2 partitions, as Spark's CartesianRDD. */
+  cartesian<U>(other: RDD<U>): RDD<[T, U]> {
+    if (!(other instanceof RDD)) throw new InvalidArgumentError(`Expected cartesian's \`other\` to be an RDD, got \`${describe(other)}\`.`);
+    return new CartesianRDD(this, other);
+  }
+  /**
+   * A random sample: without replacement each element is kept with probability `fraction` (in
+   * [0, 1]); with replacement each appears Poisson(`fraction`) times. The size is not exact.
+   *
+   * Deterministic: each partition draws from a generator seeded by `seed` and its index. Without a
+   * seed, the seed derives from the batch and this RDD's place in it (see `defaultSeed`), so a batch
+   * that runs again, or is recomputed later, samples the same elements. The generator is not Spark's
+   * XORShiftRandom: a given seed picks a different sample than Spark would.
+   */
+  sample(withReplacement: boolean, fraction: number, seed?: number): RDD<T> {
+    requireFraction(withReplacement, fraction);
+    return new SampledRDD(this, (p, base) => elementSampler(withReplacement, fraction, new SeededRandom(mixSeed(base, p))), seed, 1);
+  }
+  /**
+   * Splits the RDD at random into one RDD per weight, in proportion to the weights (normalized if
+   * they do not sum to 1). Every element lands in exactly one split: each partition draws one number
+   * per element from a generator seeded by `seed` and the partition, the same draws in every split
+   * (Spark's BernoulliCellSampler). Deterministic, as `sample`.
+   */
+  randomSplit(weights: number[], seed?: number): RDD<T>[] {
+    if (!Array.isArray(weights) || weights.length === 0 || !weights.every((w) => typeof w === "number" && w >= 0)) {
+      throw new InvalidArgumentError(`Expected \`weights\` to be non-negative numbers, got \`${describe(weights)}\`.`);
+    }
+    const sum = weights.reduce((a, b) => a + b, 0);
+    if (!(sum > 0)) throw new InvalidArgumentError(`Expected the sum of \`weights\` to be positive, got [${weights.join(", ")}].`);
+    const cum = [0];
+    for (const w of weights) cum.push(cum[cum.length - 1]! + w / sum);
+    // The last bound is exactly 1, so rounding in the running sum never drops an element.
+    cum[cum.length - 1] = 1;
+    const base = seed ?? this.defaultSeed(2);
+    return weights.map((_, i) => {
+      const lb = cum[i]!;
+      const ub = cum[i + 1]!;
+      return new SampledRDD<T>(this, (p) => {
+        const rng = new SeededRandom(mixSeed(base, p));
+        return (x, emit) => { const u = rng.nextDouble(); if (u >= lb && u < ub) emit(x); };
+      }, base, 2);
+    });
+  }
+  /** Groups the elements by `f`: `[key, elements[]]`, hash-partitioned (Spark's groupBy, a groupByKey of `[f(x), x]`). */
+  groupBy<K>(f: (x: T) => K, numPartitionsOrPartitioner?: number | Partitioner): RDD<[K, T[]]> {
+    requireFunction("f", f);
+    return this.map((x) => [f(x), x] as [K, T]).groupByKey(numPartitionsOrPartitioner);
+  }
+
   // ---- wide transformations ---------------------------------------------------------------
 
   /** Round-robin redistribution into `numPartitions` partitions, through a shuffle (Spark's `coalesce(n, shuffle = true)`). */
@@ -145,13 +283,13 @@ export abstract class RDD<T> {
   distinct(numPartitions?: number): RDD<T> {
     return this.map((x) => [x, null] as [T, null]).reduceByKey((a) => a, numPartitions).map((kv) => kv[0]);
   }
-  /** Sorts by `f` into one partition (Spark range-partitions; one sorted partition gives the same collected order). */
-  sortBy<K>(f: (x: T) => K, ascending = true): RDD<T> {
+  /**
+   * Sorts by `f`: Spark's `keyBy(f).sortByKey(ascending, numPartitions).values()`, range-partitioned
+   * into `numPartitions` (default: this RDD's partition count) sorted partitions.
+   */
+  sortBy<K>(f: (x: T) => K, ascending = true, numPartitions?: number): RDD<T> {
     requireFunction("f", f);
-    const sign = ascending ? 1 : -1;
-    const one = new ShuffledRDD<number, T, T>(this.map((x) => [0, x] as [number, T]), new HashPartitioner(1));
-    return new BufferedRDD<readonly [number, T], T>(one, (items) =>
-      items.map((kv) => kv[1]).sort((a, b) => sign * compareValues(f(a), f(b))), false);
+    return this.keyBy(f).sortByKey(ascending, numPartitions).values();
   }
   intersection(other: RDD<T>, numPartitions?: number): RDD<T> {
     return this.map((x) => [x, null] as [T, null])
@@ -274,8 +412,41 @@ export abstract class RDD<T> {
   subtractByKey<K, V, W>(this: RDD<Pair<K, V>>, other: RDD<Pair<K, W>>, numPartitions?: number): RDD<[K, V]> {
     return this.cogroup(other, numPartitions).flatMap(([k, [vs, ws]]) => (ws.length ? [] : vs.map((v) => [k, v] as [K, V])));
   }
-  sortByKey<K, V>(this: RDD<Pair<K, V>>, ascending = true): RDD<[K, V]> {
-    return this.sortBy((kv) => kv[0], ascending) as unknown as RDD<[K, V]>;
+  /**
+   * Sorts by key into `numPartitions` (default: this RDD's partition count) partitions, as Spark's
+   * sortByKey: a RangePartitioner puts each key range in one partition, in order, and each partition
+   * is sorted, so concatenating the partitions gives the sorted RDD. The range bounds come from a
+   * sample of the keys taken by a stage of its own before the shuffle (Spark's sketch job). Keys
+   * compare as `compareValues` does (numbers numerically, strings by code unit, arrays element by
+   * element), on `keyfunc(key)` when given (PySpark's `keyfunc`). Equal keys keep their order.
+   *
+   * The sorted RDD has exactly `numPartitions` partitions (Spark's may have fewer when there are few
+   * distinct keys): the ones past the last range bound are empty.
+   */
+  sortByKey<K, V>(this: RDD<Pair<K, V>>, ascending = true, numPartitions?: number, keyfunc?: (key: K) => unknown): RDD<[K, V]> {
+    if (typeof ascending !== "boolean") throw new InvalidArgumentError(`Expected \`ascending\` to be a boolean, got \`${describe(ascending)}\`.`);
+    if (keyfunc !== undefined) requireFunction("keyfunc", keyfunc);
+    const n = numPartitions === undefined ? Math.max(this.numPartitions, 1) : requirePositiveInt("numPartitions", numPartitions);
+    const compare = keyfunc ? (a: K, b: K) => compareValues(keyfunc(a), keyfunc(b)) : (a: K, b: K) => compareValues(a, b);
+    let source: RDD<Pair<K, V>> = this;
+    let readSketches: ((tc: TaskContext, m: number) => Promise<KeySketch<K>[]>) | undefined;
+    if (n > 1 && this.numPartitions > 0) {
+      const { perPartition } = sketchSizes(n, this.numPartitions);
+      const seed = this.defaultSeed(3);
+      const sketch = new PartitionSummaries<KeySketch<K>>(this as RDD<unknown>, this.numPartitions, async (p, tc) => {
+        const reservoir = new Reservoir<K>(perPartition, new SeededRandom(mixSeed(seed, p)));
+        await this.run(p, tc, (kv) => reservoir.add(kv[0]));
+        return { partition: p, count: reservoir.count, sample: reservoir.sample };
+      });
+      // The shuffle's map side reads the sketch: it depends on it, so it is planned (and sent to workers) first.
+      source = new WithSideInputsRDD(this, [sketch.dep!]);
+      readSketches = (tc, m) => sketch.read(tc, m);
+    }
+    const partitioner = new RangePartitioner<K>(n, ascending, compare, readSketches);
+    const shuffled = new ShuffledRDD<K, V, V>(source, partitioner);
+    const sign = ascending ? 1 : -1;
+    // Spark's ShuffledRDD with a key ordering sorts each reduce partition; the sort is stable.
+    return new BufferedRDD<[K, V], [K, V]>(shuffled, (items) => items.sort((a, b) => sign * compare(a[0], b[0])), false);
   }
 
   protected resolvePartitioner(n?: number | Partitioner): Partitioner {
@@ -285,6 +456,18 @@ export abstract class RDD<T> {
   }
 
   // ---- actions (async, computed in this process) -------------------------------------------
+
+  /** Folds each partition on its own, in partition order, as Spark's one task per partition does before the driver merges. */
+  protected async foldPartitions<S>(init: (p: number) => S, step: (acc: S, x: T) => S): Promise<S[]> {
+    const tc = taskContextFor(this.scope);
+    const out: S[] = [];
+    for (let p = 0; p < this.numPartitions; p++) {
+      let acc = init(p);
+      await this.run(p, tc, (x) => { acc = step(acc, x); });
+      out.push(acc);
+    }
+    return out;
+  }
 
   /** Runs `f` over each partition's elements, in partition order. */
   protected async eachPartition(f: (items: T[], p: number) => void | boolean | Promise<void | boolean>): Promise<void> {
@@ -331,7 +514,165 @@ export abstract class RDD<T> {
     if (all.length === 0) throw new InvalidArgumentError("reduce() on an empty RDD: the batch has no elements. Use fold() with a zero value, or check isEmpty() first.");
     return all.reduce(f);
   }
-  async fold(zero: T, f: (a: T, b: T) => T): Promise<T> { return (await this.collect()).reduce(f, zero); }
+  /**
+   * Spark's fold: each partition folds its elements onto its own copy of `zero`, then the partition
+   * results are folded onto another copy, in partition order. `zero` must be neutral for `f` (a
+   * non-neutral zero counts once per partition, plus once, as in Spark).
+   */
+  async fold(zero: T, f: (a: T, b: T) => T): Promise<T> {
+    requireFunction("f", f);
+    const parts = await this.foldPartitions(() => structuredCloneSafe(zero), f);
+    return parts.reduce(f, structuredCloneSafe(zero));
+  }
+  /**
+   * Spark's aggregate: `seqOp` folds each partition's elements onto a copy of `zero`, then `combOp`
+   * merges the partition results onto another copy, in partition order. Both may modify and return
+   * their first argument.
+   */
+  async aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U): Promise<U> {
+    requireFunction("seqOp", seqOp);
+    requireFunction("combOp", combOp);
+    const parts = await this.foldPartitions(() => structuredCloneSafe(zero), seqOp);
+    return parts.reduce(combOp, structuredCloneSafe(zero));
+  }
+  /**
+   * Spark's treeAggregate: aggregate, with the partition results combined in a tree of about `depth`
+   * levels (groups of `ceil(n^(1/depth))`, at least 2) instead of all at once. The result is the same
+   * as `aggregate`'s for an associative `combOp`. Here actions run in one process, so the tree saves
+   * no time; it keeps Spark's order of combination.
+   */
+  async treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2): Promise<U> {
+    requireFunction("seqOp", seqOp);
+    requireFunction("combOp", combOp);
+    requireDepth(depth);
+    if (this.numPartitions === 0) return structuredCloneSafe(zero);
+    const parts = await this.foldPartitions(() => structuredCloneSafe(zero), seqOp);
+    return treeCombine(parts, combOp, () => structuredCloneSafe(zero), depth);
+  }
+  /** Spark's treeReduce: reduce, with the partition results combined as treeAggregate does. Throws on an empty RDD. */
+  async treeReduce(f: (a: T, b: T) => T, depth = 2): Promise<T> {
+    requireFunction("f", f);
+    requireDepth(depth);
+    type Opt = { value: T } | undefined;
+    const parts = await this.foldPartitions<Opt>(() => undefined, (acc, x) => (acc ? { value: f(acc.value, x) } : { value: x }));
+    const op = (a: Opt, b: Opt): Opt => (a && b ? { value: f(a.value, b.value) } : a ?? b);
+    const result = this.numPartitions === 0 ? undefined : treeCombine<Opt>(parts, op, () => undefined, depth);
+    if (!result) throw new InvalidArgumentError("treeReduce() on an empty RDD: the batch has no elements. Use treeAggregate() with a zero value, or check isEmpty() first.");
+    return result.value;
+  }
+  /** The sum of the elements (Spark's `fold(0)(_ + _)`): 0 for an empty RDD. */
+  async sum(this: RDD<number>): Promise<number> { return this.fold(0, (a, b) => a + b); }
+  /** The largest element by `compare` (default `compareValues`), as Spark's `reduce(ord.max)`. Throws on an empty RDD. */
+  async max(compare: (a: T, b: T) => number = compareValues): Promise<T> {
+    return this.reduce((a, b) => (compare(a, b) >= 0 ? a : b));
+  }
+  /** The smallest element by `compare` (default `compareValues`), as Spark's `reduce(ord.min)`. Throws on an empty RDD. */
+  async min(compare: (a: T, b: T) => number = compareValues): Promise<T> {
+    return this.reduce((a, b) => (compare(a, b) <= 0 ? a : b));
+  }
+  /**
+   * Count, mean, sum, min, max and variances in one pass: a StatCounter per partition, merged
+   * (Spark's `stats()`). An RDD with partitions but no elements gives count 0 and mean 0, as Spark's;
+   * an RDD with no partitions throws, as Spark's `reduce` does.
+   */
+  async stats(this: RDD<number>): Promise<StatCounter> {
+    if (this.numPartitions === 0) throw new InvalidArgumentError("stats() on an RDD with no partitions: there is nothing to count. Check getNumPartitions() first.");
+    const parts = await this.foldPartitions(() => new StatCounter(), (c, x) => c.merge(x));
+    return parts.reduce((a, b) => a.merge(b));
+  }
+  /** `stats().mean`. */
+  async mean(this: RDD<number>): Promise<number> { return (await this.stats()).mean; }
+  /** `stats().variance`: the population variance. */
+  async variance(this: RDD<number>): Promise<number> { return (await this.stats()).variance; }
+  /** `stats().stdev`: the population standard deviation. */
+  async stdev(this: RDD<number>): Promise<number> { return (await this.stats()).stdev; }
+  /** `stats().sampleVariance` (divides by N - 1). */
+  async sampleVariance(this: RDD<number>): Promise<number> { return (await this.stats()).sampleVariance; }
+  /** `stats().sampleStdev` (divides by N - 1). */
+  async sampleStdev(this: RDD<number>): Promise<number> { return (await this.stats()).sampleStdev; }
+  /**
+   * Spark's histogram. With a bucket count: `bucketCount` evenly spaced buckets between the minimum and
+   * the maximum, returned as `[buckets, counts]` (one bucket `[min, min]` when all elements are equal;
+   * throws on an empty RDD or one with NaN or infinite elements). With boundaries: the counts per
+   * bucket, each bucket open on the right except the last, which is closed (`[1, 10, 20, 50]` means
+   * `[1, 10) [10, 20) [20, 50]`); elements outside are not counted; `evenBuckets` picks the
+   * constant-time lookup for evenly spaced boundaries. Boundaries must be sorted.
+   */
+  async histogram(this: RDD<number>, bucketCount: number): Promise<[number[], number[]]>;
+  async histogram(this: RDD<number>, buckets: number[], evenBuckets?: boolean): Promise<number[]>;
+  async histogram(this: RDD<number>, arg: number | number[], even = false): Promise<[number[], number[]] | number[]> {
+    if (typeof arg === "number") {
+      const bucketCount = requirePositiveInt("bucketCount", arg, "Or pass an array of bucket boundaries.");
+      const parts = await this.foldPartitions<[number, number]>(
+        () => [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
+        (mm, e) => [Math.max(mm[0], e), Math.min(mm[1], e)],
+      );
+      if (parts.length === 0) throw new InvalidArgumentError("histogram() on an RDD with no partitions: there is no minimum or maximum to space buckets between.");
+      let max = Number.NEGATIVE_INFINITY;
+      let min = Number.POSITIVE_INFINITY;
+      for (const [a, b] of parts) { max = Math.max(max, a); min = Math.min(min, b); }
+      if (!Number.isFinite(min) || !Number.isFinite(max)) {
+        throw new InvalidArgumentError("histogram(bucketCount) on either an empty RDD or an RDD containing +/-Infinity or NaN: evenly spaced buckets need a finite minimum and maximum. Pass the bucket boundaries instead.");
+      }
+      const buckets = evenBuckets(min, max, bucketCount);
+      return [buckets, await this.histogram(buckets, true)];
+    }
+    const buckets = requireBuckets(arg);
+    const bucketOf = bucketFunction(buckets, even);
+    const parts = await this.foldPartitions(() => new Array<number>(buckets.length - 1).fill(0), (counts, e) => {
+      const b = bucketOf(e);
+      if (b >= 0) counts[b]!++;
+      return counts;
+    });
+    const total = new Array<number>(buckets.length - 1).fill(0);
+    for (const c of parts) for (let i = 0; i < total.length; i++) total[i]! += c[i]!;
+    return total;
+  }
+  /**
+   * Spark's takeSample: `num` elements drawn at random (fewer only if the RDD has fewer and
+   * `withReplacement` is false), in random order. It counts the elements, samples with a fraction
+   * that yields at least `num` with high probability (again, with new seeds, in the rare case it did
+   * not), shuffles the sample and keeps `num`. Deterministic given `seed`; without one, the seed
+   * derives from the batch and this RDD, as `sample`'s.
+   */
+  async takeSample(withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
+    if (typeof num !== "number" || !Number.isInteger(num) || num < 0) {
+      throw new InvalidArgumentError(`Expected \`num\` to be a whole number >= 0, got \`${describe(num)}\`.`);
+    }
+    if (num === 0) return [];
+    const initialCount = await this.count();
+    if (initialCount === 0) return [];
+    const rng = new SeededRandom(seed ?? this.defaultSeed(4));
+    if (!withReplacement && num >= initialCount) return randomizeInPlace(await this.collect(), rng);
+    const fraction = computeFractionForSampleSize(num, initialCount, withReplacement);
+    let samples: T[];
+    do {
+      const round = rng.nextUint32();
+      samples = [];
+      const tc = taskContextFor(this.scope);
+      for (let p = 0; p < this.numPartitions; p++) {
+        const sampler: ElementSampler = elementSampler(withReplacement, fraction, new SeededRandom(mixSeed(round, p)));
+        await this.run(p, tc, (x) => sampler(x, (y) => { samples.push(y); }));
+      }
+    } while (samples.length < num);
+    return randomizeInPlace(samples, rng).slice(0, num);
+  }
+  /**
+   * Writes the RDD as text, one element per line (formatted as `print` formats it), to a local
+   * directory: one `part-00000`, `part-00001`, ... file per partition, then an empty `_SUCCESS` (see
+   * text-file.ts). Running the batch again rewrites the same files, as Spark Streaming's jobs do.
+   */
+  async saveAsTextFile(path: string, format: (x: T) => string = formatElement): Promise<void> {
+    const dir = localOutputPath(path);
+    await startTextOutput(dir);
+    const tc = taskContextFor(this.scope);
+    for (let p = 0; p < this.numPartitions; p++) {
+      const lines: string[] = [];
+      await this.run(p, tc, (x) => { lines.push(format(x)); });
+      await writeTextPart(dir, p, lines);
+    }
+    await finishTextOutput(dir, this.numPartitions);
+  }
   async foreach(f: (x: T) => void | Promise<void>): Promise<void> {
     await this.eachPartition(async (items) => { for (const x of items) await f(x); });
   }
@@ -360,6 +701,30 @@ export abstract class RDD<T> {
     return (await this.collect()).sort(compare).slice(0, num);
   }
   toString(): string { return this.name; }
+}
+
+function requireDepth(depth: unknown): void {
+  if (typeof depth !== "number" || !Number.isInteger(depth) || depth < 1) {
+    throw new InvalidArgumentError(`Expected \`depth\` to be a whole number >= 1, got \`${describe(depth)}\`.`);
+  }
+}
+
+/**
+ * Spark's treeAggregate combination of partition results: while it pays (more than scale + n/scale
+ * results), result i joins group i mod (n / scale), each group folded onto a copy of the zero; then
+ * everything is folded onto a last copy of the zero.
+ */
+function treeCombine<U>(parts: U[], combOp: (a: U, b: U) => U, zero: () => U, depth: number): U {
+  let level = parts;
+  let n = level.length;
+  const scale = Math.max(Math.ceil(Math.pow(n, 1 / depth)), 2);
+  while (n > scale + Math.floor(n / scale)) {
+    n = Math.floor(n / scale);
+    const groups = Array.from({ length: n }, zero);
+    level.forEach((u, i) => { groups[i % n] = combOp(groups[i % n]!, u); });
+    level = groups;
+  }
+  return level.reduce(combOp, zero());
 }
 
 function structuredCloneSafe<T>(v: T): T {
@@ -595,5 +960,147 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       else for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) for (const kv of chunk) add(kv as Pair<K, unknown>);
     }
     for (const e of groups.values()) emit(e);
+  }
+}
+
+/**
+ * A per-partition summary of an RDD (its element count, a sample of its keys)
+ * that every task of a later stage needs whole, as Spark's driver-side jobs
+ * hand theirs to the tasks (zipWithIndex's counts, the range partitioner's
+ * sketch). It runs as a shuffle stage of its own, planned before the stages
+ * that read it: map task m summarizes partition m and sends the summary to
+ * each of `readers` reduce partitions, so reader r finds every summary in its
+ * partition r, through the shuffle store and task messages like any shuffle's
+ * data. The RDD that reads it lists `dep` among its dependencies.
+ */
+export class PartitionSummaries<S> {
+  /** Absent when there is no reader. */
+  readonly dep: ShuffleDependency<number, [number, S], never> | undefined;
+
+  constructor(rdd: RDD<unknown>, readers: number, summarize: (p: number, tc: TaskContext) => Promise<S>) {
+    if (readers === 0) { this.dep = undefined; return; }
+    const summaries = new SummaryRDD<S>(rdd, readers, summarize);
+    this.dep = new ShuffleDependency<number, [number, S], never>(`shuffle-${summaries.id}`, summaries, new HashPartitioner(readers));
+  }
+
+  /** Every partition's summary, in partition order, as reader `reader` sees them. */
+  async read(tc: TaskContext, reader: number): Promise<S[]> {
+    if (!this.dep) return [];
+    const chunks = await tc.readShuffle(this.dep as unknown as ShuffleDependency<unknown, unknown, unknown>, reader);
+    const all: [number, S][] = [];
+    for (const chunk of chunks) for (const kv of chunk as Pair<number, [number, S]>[]) all.push(kv[1]);
+    return all.sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+  }
+}
+
+/** The map side of PartitionSummaries: partition p's summary, once for each reader (key r goes to reduce partition r). */
+class SummaryRDD<S> extends RDD<Pair<number, [number, S]>> {
+  readonly numPartitions: number;
+  constructor(readonly parent: RDD<unknown>, private readonly readers: number, private readonly summarize: (p: number, tc: TaskContext) => Promise<S>) {
+    super(parent.scope, [new NarrowDependency(parent)]);
+    this.numPartitions = parent.numPartitions;
+  }
+  async run(p: number, tc: TaskContext, emit: Emit<Pair<number, [number, S]>>): Promise<void> {
+    const summary = await this.summarize(p, tc);
+    for (let r = 0; r < this.readers; r++) emit([r, [p, summary]]);
+  }
+}
+
+/** The parent's partitions unchanged, plus shuffles its readers consult on the side (the sort's sketch): planned, and sent to workers, with it. */
+export class WithSideInputsRDD<T> extends RDD<T> {
+  readonly numPartitions: number;
+  override readonly partitioner: Partitioner | undefined;
+  constructor(readonly parent: RDD<T>, side: ShuffleDependency<unknown, unknown, unknown>[]) {
+    super(parent.scope, [new NarrowDependency(parent as RDD<unknown>), ...(side as unknown as Dependency[])]);
+    this.numPartitions = parent.numPartitions;
+    this.partitioner = parent.partitioner;
+  }
+  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> { return this.parent.run(p, tc, emit); }
+}
+
+/** Spark's ZippedWithIndexRDD: partition p starts at the element count of the partitions before it. */
+export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
+  readonly numPartitions: number;
+  private readonly counts: PartitionSummaries<number> | undefined;
+  constructor(readonly parent: RDD<T>) {
+    super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
+    this.numPartitions = parent.numPartitions;
+    // With one partition (or none) every index is known; Spark skips its counting job too.
+    if (parent.numPartitions > 1) {
+      this.counts = new PartitionSummaries<number>(parent as RDD<unknown>, parent.numPartitions, async (p, tc) => {
+        let n = 0;
+        await parent.run(p, tc, () => { n++; });
+        return n;
+      });
+      this.deps.push(this.counts.dep as unknown as Dependency);
+    }
+  }
+  async run(p: number, tc: TaskContext, emit: Emit<[T, number]>): Promise<void> {
+    let index = 0;
+    if (this.counts && p > 0) {
+      const counts = await this.counts.read(tc, p);
+      for (let i = 0; i < p; i++) index += counts[i]!;
+    }
+    await this.parent.run(p, tc, (x) => emit([x, index++]));
+  }
+}
+
+/** Spark's zip: the i-th elements of partition p of both parents, paired. */
+export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
+  readonly numPartitions: number;
+  constructor(readonly left: RDD<T>, readonly right: RDD<U>) {
+    super(left.scope, [new NarrowDependency(left as RDD<unknown>), new NarrowDependency(right as RDD<unknown>)]);
+    this.numPartitions = left.numPartitions;
+  }
+  async run(p: number, tc: TaskContext, emit: Emit<[T, U]>): Promise<void> {
+    const xs: T[] = [];
+    const ys: U[] = [];
+    await this.left.run(p, tc, (x) => { xs.push(x); });
+    await this.right.run(p, tc, (y) => { ys.push(y); });
+    if (xs.length !== ys.length) {
+      throw new InvalidArgumentError(
+        `Can only zip RDDs with same number of elements in each partition: partition ${p} has ${xs.length} and ${ys.length}. Make one RDD from the other with map (not filter or flatMap), or use zipWithIndex and join.`,
+      );
+    }
+    for (let i = 0; i < xs.length; i++) emit([xs[i]!, ys[i]!]);
+  }
+}
+
+/** Spark's CartesianRDD: partition i × n2 + j pairs partition i of the first parent with partition j of the second. */
+export class CartesianRDD<T, U> extends RDD<[T, U]> {
+  readonly numPartitions: number;
+  constructor(readonly left: RDD<T>, readonly right: RDD<U>) {
+    super(left.scope, [new NarrowDependency(left as RDD<unknown>), new NarrowDependency(right as RDD<unknown>)]);
+    this.numPartitions = left.numPartitions * right.numPartitions;
+  }
+  async run(p: number, tc: TaskContext, emit: Emit<[T, U]>): Promise<void> {
+    const n2 = this.right.numPartitions;
+    const ys: U[] = [];
+    await this.right.run(p % n2, tc, (y) => { ys.push(y); });
+    await this.left.run(Math.floor(p / n2), tc, (x) => { for (const y of ys) emit([x, y]); });
+  }
+}
+
+/**
+ * Spark's PartitionwiseSampledRDD: each partition passes its elements through a sampler made for
+ * it from the RDD's seed (the given one, or the default one, fixed when the RDD is created). Keeps
+ * the parent's partitioning.
+ */
+export class SampledRDD<T> extends RDD<T> {
+  readonly numPartitions: number;
+  override readonly partitioner: Partitioner | undefined;
+  readonly seed: number;
+  constructor(readonly parent: RDD<T>, private readonly samplerFor: (p: number, seed: number) => ElementSampler, seed: number | undefined, salt: number) {
+    super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isFinite(seed))) {
+      throw new InvalidArgumentError(`Expected \`seed\` to be a finite number, got \`${describe(seed)}\`.`);
+    }
+    this.numPartitions = parent.numPartitions;
+    this.partitioner = parent.partitioner;
+    this.seed = seed ?? this.defaultSeed(salt);
+  }
+  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
+    const sampler = this.samplerFor(p, this.seed);
+    return this.parent.run(p, tc, (x) => sampler(x, emit));
   }
 }

@@ -84,6 +84,9 @@ export class TaskContext {
 
 const currentTask = new AsyncLocalStorage<TaskContext>();
 
+/** The task context of the running task (an output operation's, say), if any. */
+export function currentTaskContext(): TaskContext | undefined { return currentTask.getStore(); }
+
 /** The task context of the running task, if an action runs inside one; else a fresh one for `scope`. */
 export function taskContextFor(scope: RDDScope): TaskContext {
   const tc = currentTask.getStore();

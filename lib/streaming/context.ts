@@ -192,7 +192,16 @@ export class StreamingContext implements StreamingContextLike {
   kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> = {}): DStream<T> {
     return new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine, () => this.batchDuration.milliseconds));
   }
-  union<T>(streams: DStream<T>[]): DStream<T> { return unionStreams(this, streams); }
+  /** Spark's union of streams with one slide: `union([a, b])` (Scala's Seq) or `union(a, b, c)` (PySpark's varargs). */
+  union<T>(streams: DStream<T>[]): DStream<T>;
+  union<T>(...streams: DStream<T>[]): DStream<T>;
+  union<T>(...args: (DStream<T> | DStream<T>[])[]): DStream<T> {
+    const streams = args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as DStream<T>[]);
+    for (const s of streams) {
+      if (!(s instanceof DStream)) throw new InvalidArgumentError(`Expected ssc.union's arguments to be DStreams (or one array of DStreams), got \`${describe(s)}\`.`);
+    }
+    return unionStreams(this, streams);
+  }
   transform<T>(streams: DStream<any>[], f: (rdds: RDD<unknown>[], time: Time) => RDD<T>): DStream<T> {
     return transformStreams(this, streams, f);
   }
