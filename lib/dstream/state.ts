@@ -112,13 +112,8 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
    * for every key with new values or state, keys with new values first, as the cogroup orders them.
    */
   async updateMap(p: number, tc: TaskContext, prev: StateMap): Promise<StateMap> {
-    const groups = new Map<KeyId, [unknown, V[]]>();
-    await this.grouped.runParent(0, p, tc, (kv) => {
-      const id = keyId(kv[0]);
-      const g = groups.get(id);
-      if (g) g[1].push(kv[1] as V);
-      else groups.set(id, [kv[0], [kv[1] as V]]);
-    });
+    const groups = new Map<KeyId, [K, V[][]]>();
+    await this.grouped.groupParent(0, p, tc, groups, (k): [K, V[][]] => [k, [[]]], (g) => g[1], 0);
     const entries = new Map<KeyId, StateEntry>();
     const dirty = new Map(prev.dirty);
     const apply = (id: KeyId, key: unknown, values: V[], had: StateEntry | undefined) => {
@@ -136,7 +131,7 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
       entries.set(id, { key, value: s, updatedAt: this.time });
       dirty.set(id, key);
     };
-    for (const [id, [key, values]] of groups) apply(id, key, values, prev.entries.get(id));
+    for (const [id, [key, [values]]] of groups) apply(id, key, values!, prev.entries.get(id));
     for (const [id, e] of prev.entries) if (!groups.has(id)) apply(id, e.key, [], e);
     return new StateMap(entries, dirty, this.time);
   }

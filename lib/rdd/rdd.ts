@@ -44,6 +44,9 @@ export class NarrowDependency {
   constructor(readonly rdd: RDD<unknown>) {}
 }
 
+/** Stops a shared map-side pass (ShuffleDependency.computeTogether) at a value that is an object. */
+const SHARED_OBJECT = Symbol("shared object");
+
 export class ShuffleDependency<K, V, C> {
   readonly kind = "shuffle";
   constructor(
@@ -52,31 +55,92 @@ export class ShuffleDependency<K, V, C> {
     readonly partitioner: Partitioner,
     readonly aggregator?: Aggregator<V, C>,
     readonly mapSideCombine = false,
+    /**
+     * The reduce side groups values by key (cogroup): each map task then sends `[key, values[]]`
+     * groups, grouped as it goes, rather than one pair per value. A pair is dropped as soon as its
+     * value is in its key's group, so none outlives the map task's loop, and a key is hashed once.
+     */
+    readonly grouped = false,
   ) {}
 
   /** Runs map partition `m` and buckets its records by reduce partition (combined per key if asked). */
   async computeBuckets(m: number, tc: TaskContext): Promise<unknown[][]> {
+    return (await ShuffleDependency.computeTogether([this as ShuffleDependency<unknown, unknown, unknown>], m, tc))[0]!;
+  }
+
+  /** Whether this shuffle's map side can share one pass over its RDD with other shuffles' (`computeTogether`). */
+  get fusable(): boolean { return !(this.partitioner as { prepare?: unknown }).prepare; }
+
+  /**
+   * The map side of several shuffles of the same RDD in one pass: partition `m` of the RDD is computed
+   * once and each pair goes to every shuffle's buckets, as if each had computed the partition itself.
+   * Two shuffles of one stream in one batch (the running totals and the window of a word count) read
+   * and split their input once. One pass is only equivalent while no shuffle can see another's change
+   * to a value (a reduce function that changes its first argument in place): the pass stops at the
+   * first value that is an object and every shuffle computes the partition on its own.
+   */
+  static async computeTogether(deps: readonly ShuffleDependency<unknown, unknown, unknown>[], m: number, tc: TaskContext): Promise<unknown[][][]> {
+    // A range partitioner reads its bounds (computed from a sketch stage) before the first key is bucketed.
+    for (const d of deps) await (d.partitioner as Partitioner & { prepare?: (tc: TaskContext, m: number) => Promise<void> }).prepare?.(tc, m);
+    if (deps.length === 1) {
+      const w = deps[0]!.writer();
+      await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, w.write);
+      return [w.finish()];
+    }
+    const writers = deps.map((d) => d.writer());
+    try {
+      await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, (kv) => {
+        const v = kv[1];
+        if (typeof v === "object" && v !== null) throw SHARED_OBJECT;
+        for (let i = 0; i < writers.length; i++) writers[i]!.write(kv);
+      });
+      return writers.map((w) => w.finish());
+    } catch (e) {
+      if (e !== SHARED_OBJECT) throw e;
+      const out: unknown[][][] = [];
+      for (const d of deps) out.push(await d.computeBuckets(m, tc));
+      return out;
+    }
+  }
+
+  /** Where one map task's pairs go: combined per key, grouped per key, or one by one, by reduce partition. */
+  private writer(): { write: (kv: Pair<unknown, unknown>) => void; finish: () => unknown[][] } {
     const n = this.partitioner.numPartitions;
     const part = this.partitioner;
-    // A range partitioner reads its bounds (computed from a sketch stage) before the first key is bucketed.
-    await (part as Partitioner & { prepare?: (tc: TaskContext, m: number) => Promise<void> }).prepare?.(tc, m);
     const agg = this.aggregator;
     if (agg && this.mapSideCombine) {
       const maps: Map<KeyId, [K, C]>[] = Array.from({ length: n }, () => new Map());
       const { createCombiner, mergeValue } = agg;
-      await this.rdd.run(m, tc, (kv) => {
-        const k = kv[0];
-        const bucket = maps[part.getPartition(k)]!;
-        const id = keyId(k);
-        const e = bucket.get(id);
-        if (e) e[1] = mergeValue(e[1], kv[1]);
-        else bucket.set(id, [k, createCombiner(kv[1])]);
-      });
-      return maps.map((b) => [...b.values()]);
+      return {
+        write: (kv) => {
+          const k = kv[0] as K;
+          const bucket = maps[part.getPartition(k)]!;
+          const id = keyId(k);
+          const e = bucket.get(id);
+          if (e) e[1] = mergeValue(e[1], kv[1] as V);
+          else bucket.set(id, [k, createCombiner(kv[1] as V)]);
+        },
+        finish: () => maps.map((b) => [...b.values()]),
+      };
     }
     const buckets: unknown[][] = Array.from({ length: n }, () => []);
-    await this.rdd.run(m, tc, (kv) => { buckets[part.getPartition(kv[0])]!.push(kv); });
-    return buckets;
+    if (this.grouped) {
+      const groups = new Map<KeyId, [K, V[]]>();
+      return {
+        write: (kv) => {
+          const id = keyId(kv[0]);
+          const g = groups.get(id);
+          if (g) g[1].push(kv[1] as V);
+          else {
+            const e: [K, V[]] = [kv[0] as K, [kv[1] as V]];
+            groups.set(id, e);
+            buckets[part.getPartition(kv[0])]!.push(e);
+          }
+        },
+        finish: () => buckets,
+      };
+    }
+    return { write: (kv) => { buckets[part.getPartition(kv[0])]!.push(kv); }, finish: () => buckets };
   }
 }
 
@@ -167,7 +231,12 @@ export abstract class RDD<T> {
   }
   flatMap<U>(f: (x: T) => Iterable<U>): RDD<U> {
     requireFunction("f", f);
-    return new PipeRDD<T, U>(this, (emit) => (x) => { for (const y of f(x)) emit(y); }, false);
+    return new PipeRDD<T, U>(this, (emit) => (x) => {
+      const ys = f(x);
+      // An array (what most functions return) by index: faster than its iterator, and it allocates nothing.
+      if (Array.isArray(ys)) for (let i = 0; i < ys.length; i++) emit(ys[i] as U);
+      else for (const y of ys) emit(y);
+    }, false);
   }
   filter(f: (x: T) => boolean): RDD<T> {
     requireFunction("f", f);
@@ -930,35 +999,51 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     this.sources = parents.map((r, i) =>
       r.numPartitions === 0 ? null
         : partitioner.equals(r.partitioner) ? r
-        : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner));
+        : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner, undefined, false, true));
     for (const s of this.sources) {
       if (s) this.deps.push(s instanceof RDD ? new NarrowDependency(s as RDD<unknown>) : (s as unknown as Dependency));
     }
     this.partitioner = partitioner;
     this.numPartitions = partitioner.numPartitions;
   }
-  /** The pairs parent `i` contributes to partition `p`, ungrouped (read narrowly or from its shuffle). */
-  async runParent(i: number, p: number, tc: TaskContext, emit: Emit<Pair<K, unknown>>): Promise<void> {
+  /**
+   * Parent `i`'s values in partition `p` grouped by key, into `groups` (first-seen key order): read
+   * narrowly and grouped here, or read from its shuffle as the map tasks grouped them. `slot` picks
+   * where a group keeps parent `i`'s values. A group's array is never one of the shuffle's own, which
+   * a retried task reads again.
+   */
+  async groupParent<G>(
+    i: number, p: number, tc: TaskContext, groups: Map<KeyId, G>, create: (key: K) => G, slot: (g: G) => unknown[][], index: number,
+  ): Promise<void> {
     const s = this.sources[i];
     if (!s) return;
-    if (s instanceof RDD) await s.run(p, tc, emit);
-    else for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) for (const kv of chunk) emit(kv as Pair<K, unknown>);
+    if (s instanceof RDD) {
+      await s.run(p, tc, (kv) => {
+        const id = keyId(kv[0]);
+        let g = groups.get(id);
+        if (!g) { g = create(kv[0]); groups.set(id, g); }
+        slot(g)[index]!.push(kv[1]);
+      });
+      return;
+    }
+    for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) {
+      for (const [k, vs] of chunk as [K, unknown[]][]) {
+        const id = keyId(k);
+        let g = groups.get(id);
+        if (!g) { g = create(k); groups.set(id, g); }
+        const into = slot(g);
+        const mine = into[index]!;
+        if (mine.length === 0) into[index] = vs.slice();
+        else for (let x = 0; x < vs.length; x++) mine.push(vs[x]);
+      }
+    }
   }
   async run(p: number, tc: TaskContext, emit: Emit<[K, unknown[][]]>): Promise<void> {
     const n = this.sources.length;
     const groups = new Map<KeyId, [K, unknown[][]]>();
-    for (let i = 0; i < n; i++) {
-      const add = (kv: Pair<K, unknown>) => {
-        const id = keyId(kv[0]);
-        let e = groups.get(id);
-        if (!e) { e = [kv[0], Array.from({ length: n }, () => [])]; groups.set(id, e); }
-        e[1][i]!.push(kv[1]);
-      };
-      const s = this.sources[i]!;
-      if (s === null) continue;
-      if (s instanceof RDD) await s.run(p, tc, add);
-      else for (const chunk of await tc.readShuffle(s as unknown as ShuffleDependency<unknown, unknown, unknown>, p)) for (const kv of chunk) add(kv as Pair<K, unknown>);
-    }
+    const create = (k: K): [K, unknown[][]] => [k, Array.from({ length: n }, () => [])];
+    const slot = (g: [K, unknown[][]]) => g[1];
+    for (let i = 0; i < n; i++) await this.groupParent(i, p, tc, groups, create, slot, i);
     for (const e of groups.values()) emit(e);
   }
 }

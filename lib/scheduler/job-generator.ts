@@ -256,12 +256,18 @@ export class JobGenerator {
         services, loadBatch: (t) => this.loadBatch(t), recover: (s, t) => this.checkpointer.recover(s, t),
       });
       const runId = randomUUID().slice(0, 12);
+      const remote = (stage: Stage) => fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0;
+      // Shuffle stages run here together with the later ones of the same RDD (one pass over it).
+      const ranWith = new Set<number>();
       for (const stage of plan.stages) {
-        if (fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0) {
-          const r = await this.fanOut.runStage(plan, stage, runId, this.shuffles, signal);
+        if (ranWith.has(stage.index)) continue;
+        if (remote(stage)) {
+          const r = await this.fanOut.runStage(plan, stage as Stage & { kind: "shuffle" }, runId, this.shuffles, signal);
           for (const q of r.quarantined) quarantined.add(q);
         } else {
-          await this.runLocal(plan, stage, quarantined);
+          const together = plan.fusableWith(stage.index, (s) => !remote(s) && !ranWith.has(s.index));
+          for (const i of together) ranWith.add(i);
+          await this.runLocal(plan, stage, quarantined, together);
         }
       }
     } catch (e) {
@@ -286,11 +292,20 @@ export class JobGenerator {
   }
 
   /** Runs every partition of a stage here, each with its attempts. */
-  private async runLocal(plan: BatchPlan, stage: Stage, quarantined: Set<string>): Promise<void> {
+  private async runLocal(plan: BatchPlan, stage: Stage, quarantined: Set<string>, together: readonly number[] = []): Promise<void> {
     for (let p = 0; p < stage.numTasks; p++) {
       for (let attempt = 1; ; attempt++) {
         const tc = new TaskContext(plan, `${stage.index}/${p}`, {}, stage.index, quarantined);
         try {
+          if (stage.kind === "shuffle" && together.length) {
+            const indexes = [stage.index, ...together];
+            const all = await plan.runShufflesTogether(indexes, p, tc);
+            for (let i = 0; i < indexes.length; i++) {
+              const s = plan.stages[indexes[i]!] as Stage & { kind: "shuffle" };
+              await this.shuffles.write(plan.batchTime, s.dep.shuffleId, p, all[i]!);
+            }
+            break;
+          }
           const buckets = await plan.runTask(stage.index, p, tc);
           if (stage.kind === "shuffle") await this.shuffles.write(plan.batchTime, stage.dep.shuffleId, p, buckets!);
           break;

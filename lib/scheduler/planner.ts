@@ -30,7 +30,7 @@ import { MissingDataError, NonDeterministicPlanError, RecordProcessingError } fr
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import type { DStream } from "../dstream/dstream.js";
 import type { Planner } from "../dstream/planner-api.js";
-import { LeafRDD, ParallelRDD, type Emit, type RDD, type ShuffleDependency } from "../rdd/rdd.js";
+import { LeafRDD, ParallelRDD, ShuffleDependency, type Emit, type RDD } from "../rdd/rdd.js";
 import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
 import type { BatchRecord, BlockDescriptor } from "../storage/interfaces.js";
 import type { StoredInfo } from "./block-manager.js";
@@ -268,11 +268,37 @@ export class BatchPlan implements Planner {
    * Returns the buckets of a shuffle stage.
    */
   async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {
+    return this.withReruns(tc, (t) => this.runTaskOnce(stageIndex, partition, t));
+  }
+
+  /**
+   * The shuffle stages after shuffle stage `stageIndex` whose map side can share its pass over their
+   * common RDD (ShuffleDependency.computeTogether), among those `eligible` allows.
+   */
+  fusableWith(stageIndex: number, eligible: (stage: Stage) => boolean): number[] {
+    const stage = this.stages[stageIndex];
+    if (stage?.kind !== "shuffle" || !stage.dep.fusable) return [];
+    return this.stages
+      .filter((s) => s.index > stageIndex && s.kind === "shuffle" && s.dep.rdd === stage.dep.rdd && s.dep.fusable && eligible(s))
+      .map((s) => s.index);
+  }
+
+  /** Runs partition `partition` of several shuffle stages of the same RDD in one pass (see fusableWith). */
+  async runShufflesTogether(stageIndexes: readonly number[], partition: number, tc: TaskContext): Promise<unknown[][][]> {
+    const deps = stageIndexes.map((i) => {
+      const s = this.stages[i];
+      if (s?.kind !== "shuffle") throw new NonDeterministicPlanError(`Batch ${this.batchTime}'s stage ${i} is not a shuffle stage.`);
+      return s.dep;
+    });
+    return this.withReruns(tc, (t) => ShuffleDependency.computeTogether(deps, partition, t));
+  }
+
+  private async withReruns<R>(tc: TaskContext, run: (tc: TaskContext) => Promise<R>): Promise<R> {
     const counters = tc.counters;
     const atStart = { ...counters };
     for (let excluded = 0; ; excluded++) {
       try {
-        return await this.runTaskOnce(stageIndex, partition, tc);
+        return await run(tc);
       } catch (e) {
         if (!(e instanceof RecordProcessingError) || excluded >= MAX_POISON_RECORDS_PER_TASK) throw e;
         const c = e.coordinates;
