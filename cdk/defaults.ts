@@ -38,6 +38,13 @@ export const METRICS = {
    * least every 10 s while a coordinator runs, and at least once per coordinator invocation).
    */
   lastCompletedBatchAge: "LastCompletedBatchAge",
+  /** Count: non-Kinesis requests (DynamoDB, SQS as billed, S3) the coordinator made per batch, empty runs amortized. */
+  requestsPerBatch: "RequestsPerBatch",
+  /**
+   * US dollars: the month's cost at the current rate, priced as `npm run bench` prices (lib/observability/cost.ts):
+   * requests and the coordinator's Lambda time, without Kinesis and CloudWatch. Written with non-empty batches.
+   */
+  estimatedMonthlyCost: "EstimatedMonthlyCost",
 } as const;
 
 /**

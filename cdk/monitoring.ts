@@ -303,6 +303,14 @@ export function dashboard(scope: Construct, name: string, r: MonitoredResources,
       width: 12,
     }),
     new cloudwatch.GraphWidget({
+      title: "Cost: requests per batch, estimated $/month at the current rate",
+      left: [appMetric(app, METRICS.requestsPerBatch, "Average", minute, "requests per batch (avg; Kinesis apart)")],
+      right: [appMetric(app, METRICS.estimatedMonthlyCost, "Average", minute, "estimated $/month")],
+      leftYAxis: { label: "requests", showUnits: false, min: 0 },
+      rightYAxis: { label: "$/month", showUnits: false, min: 0 },
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
       title: "Kinesis iterator age (ms)",
       left: r.streams.map((s, i) => s.metricGetRecordsIteratorAgeMilliseconds({
         statistic: "Maximum", period: minute, label: `${r.streamNames[i]} iterator age (max)`,

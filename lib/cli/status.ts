@@ -21,7 +21,8 @@ For each batch: its time, input records, scheduling delay (batch time until it s
 time, total delay (batch time until done), quarantined records, mode (in process: the coordinator ran
 it; fanned out: workers ran some of its stages) and status. A run of empty batches is one row ("N empty
 batches"). Then totals and the current lag (how far the newest completed batch is behind the clock,
-and batches waiting).
+and batches waiting). Then what the batches cost: requests per batch by service, counted by the
+coordinator itself, and the $/month at that rate, priced as \`npm run bench\` prices them.
 
 Where it reads: --endpoint URL (DynamoDB's, or LocalStack's), else AWS_ENDPOINT_URL, else the
 \`sparkless local\` running in this directory, else AWS. Tables are named sparkless-APP-meta etc.,
@@ -36,6 +37,7 @@ Options:
   --limit N            newest N rows (default 20); with --json, newest N batches
   --watch              redraw every second until Ctrl-C (--interval S to change)
   --interval S         seconds between redraws with --watch (default 1)
+  --coordinator-mb MB  add the coordinator's Lambda time at this memory to the cost estimate
   --json               the figures as JSON instead of a table
   --utc                batch times in UTC
   --aws                ignore local runs: read from AWS
@@ -78,13 +80,14 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     options: {
       app: { type: "string" }, endpoint: { type: "string" }, region: { type: "string" }, "meta-table": { type: "string" },
       limit: { type: "string" }, watch: { type: "boolean" }, interval: { type: "string" }, json: { type: "boolean" },
-      utc: { type: "boolean" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      utc: { type: "boolean" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" }, "coordinator-mb": { type: "string" },
     },
   });
   if (values.help) { io.stdout.write(STATUS_HELP); return 0; }
   if (positionals.length > 1) throw new UsageError(`one app at a time: got ${positionals.join(", ")}.`);
   const limit = positiveNumber("limit", values.limit, true) ?? 20;
   const intervalS = positiveNumber("interval", values.interval) ?? 1;
+  const coordinatorMb = positiveNumber("coordinator-mb", values["coordinator-mb"], true);
   const t = await openBatchLog(values, positionals[0], io);
   // The interval the app's batches ran at (its AppInfo), to expand runs of empty batches: else the
   // module's, else inferred from the batch times.
@@ -101,8 +104,8 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     const records = await read();
     const now = Date.now();
     const interval = batchIntervalMs ?? t.module?.config.batchInterval.milliseconds;
-    if (values.json) return JSON.stringify({ app: t.app, now, ...summarizeBatches(records, { now, limit, batchIntervalMs: interval }) }, null, 2) + "\n";
-    return renderStatus(records, { now, limit, batchIntervalMs: interval, utc: values.utc, app: `${t.app} (${t.target.description})` });
+    if (values.json) return JSON.stringify({ app: t.app, now, ...summarizeBatches(records, { now, limit, batchIntervalMs: interval, coordinatorMb }) }, null, 2) + "\n";
+    return renderStatus(records, { now, limit, batchIntervalMs: interval, utc: values.utc, app: `${t.app} (${t.target.description})`, coordinatorMb });
   };
   try {
     if (!values.watch) { io.stdout.write(await draw()); return 0; }

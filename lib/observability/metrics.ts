@@ -13,6 +13,10 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { BatchRecord } from "../storage/interfaces.js";
+import { estimateMonthlyCost, type BatchRequests } from "./cost.js";
+
+/** How many recent batch records the cost estimate averages over. */
+const COST_SAMPLE = 60;
 
 export interface BatchMetrics {
   readonly time: number;
@@ -86,6 +90,10 @@ export function createBatchMetricsEmitter(
     flushEveryMs?: number;
     /** The clock for `flushEveryMs`. @default Date.now */
     now?: () => number;
+    /** The batch interval, for `EstimatedMonthlyCost` (not written without it). */
+    intervalMs?: number;
+    /** The coordinator's memory, for the Lambda part of the estimate. @default not counted */
+    coordinatorMb?: number;
   } = {},
 ): BatchMetricsEmitter {
   const metrics = new Metrics({ namespace: options.namespace ?? METRICS_NAMESPACE, serviceName: "sparkless" });
@@ -98,10 +106,16 @@ export function createBatchMetricsEmitter(
   let since = 0;
   let first: BatchRecord | undefined;
   let last: BatchRecord | undefined;
+  // The newest completed batch added, empty or not, and when its age was last written.
+  let newest: BatchRecord | undefined;
+  let ageWrittenAt = now();
   const flush = (newestCompletedTime?: number) => {
+    const newestTime = Math.max(newestCompletedTime ?? -Infinity, newest?.time ?? -Infinity, last?.time ?? -Infinity);
+    newest = undefined;
     if (pending === 0) {
-      if (newestCompletedTime === undefined) return;
-      metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - newestCompletedTime));
+      if (newestTime === -Infinity) return;
+      ageWrittenAt = now();
+      metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - newestTime));
       metrics.publishStoredMetrics();
       return;
     }
@@ -111,19 +125,37 @@ export function createBatchMetricsEmitter(
     metrics.addMetadata("lastBatchTime", String(last!.time));
     // How far results are behind the clock; its alarm treats no data as breaching, so batches that
     // stop (or a coordinator that stops running) alarm too.
-    metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - last!.time));
+    metrics.addMetric("LastCompletedBatchAge", MetricUnit.Milliseconds, Math.max(0, now() - newestTime));
+    ageWrittenAt = now();
     metrics.publishStoredMetrics();
     pending = 0;
     first = last = undefined;
   };
+  // The requests behind the batches written since the last cost figure (empty ones included).
+  let costSample: { requests?: BatchRequests; processingMs?: number }[] = [];
   return {
     add(record) {
       const m = batchMetrics(record);
+      if (record.requests) costSample.push({ requests: record.requests, processingMs: m.processingTime });
+      // Empty batches report nothing but their age (in `flush`): CloudWatch bills a custom metric for every
+      // hour it receives data, so an idle pipeline pays for one metric, not seven.
+      if (m.inputRecords === 0 && m.quarantinedRecords === 0) {
+        newest = record;
+        // The age alone, every `flushEveryMs` while only empty batches run: its alarm sees a live coordinator.
+        if (pending === 0 && now() - ageWrittenAt >= every) flush();
+        return;
+      }
       metrics.addMetric("InputRecords", MetricUnit.Count, m.inputRecords);
       metrics.addMetric("QuarantinedRecords", MetricUnit.Count, m.quarantinedRecords);
       if (m.schedulingDelay !== undefined) metrics.addMetric("SchedulingDelay", MetricUnit.Milliseconds, m.schedulingDelay);
       if (m.processingTime !== undefined) metrics.addMetric("ProcessingTime", MetricUnit.Milliseconds, m.processingTime);
       if (m.totalDelay !== undefined) metrics.addMetric("TotalDelay", MetricUnit.Milliseconds, m.totalDelay);
+      if (record.requests) {
+        metrics.addMetric("RequestsPerBatch", MetricUnit.Count, Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0));
+        const estimate = options.intervalMs ? estimateMonthlyCost(costSample, options.intervalMs, options.coordinatorMb) : undefined;
+        costSample = costSample.slice(-COST_SAMPLE);
+        if (estimate) metrics.addMetric("EstimatedMonthlyCost", MetricUnit.NoUnit, Math.round(estimate.usd * 100) / 100);
+      }
       if (pending === 0) { first = record; since = now(); }
       last = record;
       if (++pending >= MAX_BATCHES_PER_DOCUMENT || now() - since >= every) flush();

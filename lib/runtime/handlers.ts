@@ -29,7 +29,10 @@ function logEntry(logger: SparklessLogger, entry: Record<string, unknown>): void
 export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
   let engine: AwsEngine | undefined;
   const logger = createLogger({ app: app.config.name });
-  const metrics = createBatchMetricsEmitter(app.config.name);
+  const memory = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const metrics = createBatchMetricsEmitter(app.config.name, {
+    intervalMs: app.config.batchInterval.milliseconds, ...(memory > 0 ? { coordinatorMb: memory } : {}),
+  });
   return async (_event: unknown, context?: LambdaContextLike): Promise<CoordinatorResult> => {
     engine ??= engineFactory();
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;

@@ -16,6 +16,7 @@ export function withCompletions(records: readonly BatchRecord[], next?: BatchRec
     return {
       ...r, status: "completed", completedAt: note.completedAt, startedAt: r.startedAt ?? note.startedAt,
       ...(note.quarantinedRecords ? { quarantinedRecords: note.quarantinedRecords } : {}),
+      ...(note.requests ? { requests: note.requests } : {}),
     };
   });
 }

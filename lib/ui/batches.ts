@@ -9,6 +9,7 @@
  * figures here expand it back into one batch per interval, so charts and
  * totals count every batch, as Spark's Streaming tab does.
  */
+import { estimateMonthlyCost } from "../observability/cost.js";
 import { batchMetrics, type BatchMetrics } from "../observability/metrics.js";
 import type { BatchRecord } from "../storage/interfaces.js";
 
@@ -23,6 +24,20 @@ export interface BatchView extends BatchMetrics {
   readonly error?: string;
   /** Input records per second of batch interval, when the interval is known. */
   readonly inputRate?: number;
+  /** Non-Kinesis requests per batch (DynamoDB, SQS as billed, S3) behind this record, when the engine counted them. */
+  readonly requests?: number;
+}
+
+/** What the batches cost, from the requests their records carry (lib/observability/cost.ts). */
+export interface BatchCost {
+  /** Batches the sample covers (a record after an empty run covers the run too). */
+  readonly batches: number;
+  /** Requests per batch, by service. */
+  readonly perBatch: Readonly<Record<string, number>>;
+  /** $/month at this rate: the requests, plus the coordinator's Lambda time when its memory is given. */
+  readonly usdPerMonth: number;
+  readonly requestsUsdPerMonth: number;
+  readonly lambdaUsdPerMonth: number;
 }
 
 export interface BatchTotals {
@@ -61,6 +76,25 @@ export interface BatchSummary {
   /** Every batch in the records, each batch of an empty run counted. */
   readonly totalBatches: number;
   readonly batchIntervalMs?: number;
+  /** The cost of the newest batches that carry request counts (AWS engines count them). */
+  readonly cost?: BatchCost;
+}
+
+/** Non-Kinesis requests of a record's requests, per batch. */
+const requestsPerBatch = (r: BatchRecord): number | undefined => r.requests
+  ? Object.entries(r.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / r.requests.batches
+  : undefined;
+
+/** The cost of the newest `sample` records that carry requests. */
+export function costOf(records: readonly BatchRecord[], intervalMs: number | undefined, options: { coordinatorMb?: number; sample?: number } = {}): BatchCost | undefined {
+  if (!intervalMs) return undefined;
+  const withRequests = records.filter((r) => r.requests).slice(-(options.sample ?? 100));
+  const e = estimateMonthlyCost(withRequests.map((r) => ({ requests: r.requests, processingMs: batchMetrics(r).processingTime })), intervalMs, options.coordinatorMb);
+  if (!e) return undefined;
+  return {
+    batches: withRequests.reduce((n, r) => n + r.requests!.batches, 0), perBatch: e.perBatch,
+    usdPerMonth: e.usd, requestsUsdPerMonth: e.requestsUsd, lambdaUsdPerMonth: e.lambdaUsd,
+  };
 }
 
 const avg = (xs: (number | undefined)[]) => {
@@ -118,6 +152,7 @@ function view(r: BatchRecord, interval: number | undefined): BatchView {
     ...(isEmptyBatch(r) ? { empty: true as const } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(interval ? { inputRate: m.inputRecords / (interval / 1000) } : {}),
+    ...(r.requests ? { requests: requestsPerBatch(r) } : {}),
   };
 }
 
@@ -142,7 +177,7 @@ export function totalsOf(batches: readonly BatchView[]): BatchTotals {
  * Figures for the newest `limit` batches (all when undefined), totals over those, and the lag over all.
  * Empty runs are expanded when the interval is known (`batchIntervalMs`, the app's) or can be inferred.
  */
-export function summarizeBatches(records: readonly BatchRecord[], options: { now: number; limit?: number; batchIntervalMs?: number }): BatchSummary {
+export function summarizeBatches(records: readonly BatchRecord[], options: { now: number; limit?: number; batchIntervalMs?: number; coordinatorMb?: number }): BatchSummary {
   const stored = [...records].sort((a, b) => a.time - b.time);
   const interval = options.batchIntervalMs ?? inferInterval(stored);
   const sorted = interval ? expandEmptyRuns(stored, interval) : stored;
@@ -156,7 +191,8 @@ export function summarizeBatches(records: readonly BatchRecord[], options: { now
     ...(last ? { lastCompletedTime: last.time, lagMs: Math.max(0, options.now - last.time) } : {}),
     ...(waiting[0] ? { oldestWaitingTime: waiting[0].time } : {}),
   };
-  return { batches, totals: totalsOf(batches), lag, totalBatches: sorted.length, ...(interval ? { batchIntervalMs: interval } : {}) };
+  const cost = costOf(stored, interval, { coordinatorMb: options.coordinatorMb });
+  return { batches, totals: totalsOf(batches), lag, totalBatches: sorted.length, ...(interval ? { batchIntervalMs: interval } : {}), ...(cost ? { cost } : {}) };
 }
 
 /** One row of the batch table: one batch, or a run of two or more consecutive empty batches. */
@@ -223,6 +259,21 @@ export interface RenderStatusOptions {
   /** Batch times in UTC rather than local time. */
   utc?: boolean;
   app?: string;
+  /** The coordinator's memory, to add its Lambda time to the cost estimate. */
+  coordinatorMb?: number;
+}
+
+const money = (usd: number) => `$${usd < 10 ? usd.toFixed(2) : int(usd)}`;
+
+/** "Cost: per batch 3.1 DynamoDB, 0 SQS, ... requests; about $X a month at this rate (...)". */
+export function formatCost(c: BatchCost): string {
+  const services = Object.entries(c.perBatch).sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, n]) => `${s} ${n < 10 ? n.toFixed(1) : int(n)}`).join(", ");
+  const what = c.lambdaUsdPerMonth > 0
+    ? `requests ${money(c.requestsUsdPerMonth)} + coordinator Lambda ${money(c.lambdaUsdPerMonth)}`
+    : "requests only: add the coordinator's Lambda time with --coordinator-mb MB";
+  return `Cost: per batch ${services} requests (over the newest ${int(c.batches)} batches); ` +
+    `about ${money(c.usdPerMonth)} a month at this rate (${what}; Kinesis and CloudWatch apart, priced as \`npm run bench\`).`;
 }
 
 /** The `sparkless status` table: recent batches (a run of empty batches in one row), totals, and the current lag. */
@@ -235,22 +286,26 @@ export function renderStatus(records: readonly BatchRecord[], options: RenderSta
   const shownRows = rowsAll.slice(Math.max(0, rowsAll.length - limit));
   const shown = shownRows.flatMap((r) => r.batches);
   const time = (t: number) => formatBatchTime(t, options.utc);
-  const header = ["Batch time", "Input records", "Scheduling delay", "Processing time", "Total delay", "Quarantined", "Mode", "Status"];
+  const header = ["Batch time", "Input records", "Scheduling delay", "Processing time", "Total delay", "Quarantined", "Requests", "Mode", "Status"];
   const rows = shownRows.map((row) => {
-    if (row.emptyRun) return [`${time(row.from)}–${time(row.to)}`, "0", "-", "-", "-", "0", formatMode("in-process"), `completed (${row.batches.length} empty batches)`];
+    if (row.emptyRun) return [`${time(row.from)}–${time(row.to)}`, "0", "-", "-", "-", "0", "-", formatMode("in-process"), `completed (${row.batches.length} empty batches)`];
     const b = row.batches[0]!;
-    return [time(b.time), int(b.inputRecords), formatMs(b.schedulingDelay), formatMs(b.processingTime), formatMs(b.totalDelay), int(b.quarantinedRecords), formatMode(b.mode), b.status];
+    const requests = b.requests === undefined ? "-" : b.requests < 10 ? b.requests.toFixed(1).replace(/\.0$/, "") : int(b.requests);
+    return [
+      time(b.time), int(b.inputRecords), formatMs(b.schedulingDelay), formatMs(b.processingTime), formatMs(b.totalDelay), int(b.quarantinedRecords), requests,
+      formatMode(b.mode), b.status,
+    ];
   });
   const t = totalsOf(shown);
   const statuses = (["completed", "running", "failed"] as const).filter((k) => t[k] > 0)
     .map((k) => `${t[k]} ${k}${k === "completed" && t.empty ? ` (${t.empty} empty)` : ""}`).join(", ");
   const totalRow = [
     `Total (${t.batches})`, int(t.inputRecords), `avg ${formatMs(t.avgSchedulingDelay)}`, `avg ${formatMs(t.avgProcessingTime)}`, `avg ${formatMs(t.avgTotalDelay)}`,
-    int(t.quarantinedRecords), t.fannedOut ? `${t.fannedOut} fanned out` : "", statuses,
+    int(t.quarantinedRecords), "", t.fannedOut ? `${t.fannedOut} fanned out` : "", statuses,
   ];
   const table = [header, ...rows, totalRow];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
-  const leftAligned = new Set([0, 6, 7]);
+  const leftAligned = new Set([0, 7, 8]);
   const fmt = (r: string[]) => r.map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const lines = [
@@ -262,6 +317,8 @@ export function renderStatus(records: readonly BatchRecord[], options: RenderSta
     ? `Lag: ${formatMs(lag.lagMs)} behind (newest completed batch ${time(lag.lastCompletedTime!)}), ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`
     : `Lag: no batch completed yet, ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`;
   lines.push(lagText + (lag.oldestWaitingTime !== undefined ? ` (oldest ${time(lag.oldestWaitingTime)})` : "") + ".");
+  const cost = costOf([...records].sort((a, b) => a.time - b.time), all.batchIntervalMs, { coordinatorMb: options.coordinatorMb });
+  if (cost) lines.push(formatCost(cost));
   const failed = shown.filter((b) => b.status === "failed");
   for (const f of failed.slice(-3)) lines.push(`Batch ${time(f.time)} failed: ${f.error ?? "(no error recorded)"}`);
   return lines.join("\n") + "\n";

@@ -85,6 +85,8 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
     <div class="card"><div class="k">Avg processing time</div><div class="v" id="c-proc">-</div></div>
     <div class="card"><div class="k">Quarantined</div><div class="v" id="c-quar">-</div></div>
     <div class="card"><div class="k">Lag</div><div class="v" id="c-lag">-</div></div>
+    <div class="card"><div class="k">Requests per batch</div><div class="v" id="c-requests" title="counted by the coordinator, by service">-</div></div>
+    <div class="card"><div class="k">Est. $/month</div><div class="v" id="c-cost" title="requests at this rate, priced as npm run bench; Kinesis and CloudWatch apart">-</div></div>
   </div>
   <div class="charts">
     <section class="panel"><h2>Input rate <span class="avg" id="avg-rate"></span></h2><svg class="chart" id="chart-rate" data-metric="inputRate" viewBox="0 0 480 180" preserveAspectRatio="none"></svg></section>
@@ -257,6 +259,9 @@ export function dashboardHtml(options: { title?: string; refreshMs?: number } = 
     $("c-sched").textContent = fmtMs(t.avgSchedulingDelay);
     $("c-proc").textContent = fmtMs(t.avgProcessingTime);
     $("c-quar").textContent = fmtInt(t.quarantinedRecords);
+    var c = s.cost;
+    $("c-requests").textContent = c ? Object.keys(c.perBatch).sort().map(function (k) { var n = c.perBatch[k]; return k + " " + (n < 10 ? n.toFixed(1) : fmtInt(n)); }).join(" · ") : "-";
+    $("c-cost").textContent = c ? "$" + (c.usdPerMonth < 10 ? c.usdPerMonth.toFixed(2) : fmtInt(c.usdPerMonth)) : "-";
     $("c-lag").textContent = s.lag.lagMs !== undefined ? fmtMs(s.lag.lagMs) + (s.lag.waiting ? " · " + s.lag.waiting + " waiting" : "") : (s.lag.waiting ? s.lag.waiting + " waiting" : "-");
     var a = chart($("chart-rate"), batches, "inputRate", "#2563eb", function (v) { return v < 10 ? v.toFixed(1) : fmtInt(v); });
     $("avg-rate").textContent = a === undefined ? "" : "avg " + fmtRate(a);

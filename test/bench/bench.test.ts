@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBench } from "../../tools/bench/main.js";
 import { HAND, RXJS, SPARKLESS, SPARKLESS_DEFAULT } from "../../tools/bench/memory.js";
-import { requestsOf, total } from "../../tools/bench/metering.js";
+import { requestsOf, total } from "../../lib/observability/metering.js";
 import { targets, type BenchReport } from "../../tools/bench/report.js";
 
 const out = mkdtempSync(join(tmpdir(), "sparkless-bench-test-"));

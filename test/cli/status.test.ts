@@ -65,13 +65,13 @@ describe("the status table", () => {
     const text = renderStatus(records, { now, utc: true, app: "wc", batchIntervalMs: 2000 });
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toBe("Batches of wc");
-    expect(lines[1]).toMatch(/^Batch time\s+Input records\s+Scheduling delay\s+Processing time\s+Total delay\s+Quarantined\s+Mode\s+Status$/);
-    expect(rowOf(text, "12:00:02")).toEqual(["12:00:02", "100", "20 ms", "300 ms", "320 ms", "0", "in process", "completed"]);
-    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "300 ms", "320 ms", "3", "in process", "completed"]);
-    expect(rowOf(text, "12:00:06")).toEqual(["12:00:06", "300", "1.50 s", "2.50 s", "4.00 s", "0", "fanned out", "completed"]);
-    expect(rowOf(text, "12:00:08")).toEqual(["12:00:08–12:00:12", "0", "-", "-", "-", "0", "in process", "completed (3 empty batches)"]);
-    expect(rowOf(text, "12:00:14")).toEqual(["12:00:14", "700", "20 ms", "300 ms", "320 ms", "0", "in process", "completed"]);
-    expect(rowOf(text, "12:00:16")).toEqual(["12:00:16", "7", "-", "-", "-", "0", "fanned out", "running"]);
+    expect(lines[1]).toMatch(/^Batch time\s+Input records\s+Scheduling delay\s+Processing time\s+Total delay\s+Quarantined\s+Requests\s+Mode\s+Status$/);
+    expect(rowOf(text, "12:00:02")).toEqual(["12:00:02", "100", "20 ms", "300 ms", "320 ms", "0", "-", "in process", "completed"]);
+    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "300 ms", "320 ms", "3", "-", "in process", "completed"]);
+    expect(rowOf(text, "12:00:06")).toEqual(["12:00:06", "300", "1.50 s", "2.50 s", "4.00 s", "0", "-", "fanned out", "completed"]);
+    expect(rowOf(text, "12:00:08")).toEqual(["12:00:08–12:00:12", "0", "-", "-", "-", "0", "-", "in process", "completed (3 empty batches)"]);
+    expect(rowOf(text, "12:00:14")).toEqual(["12:00:14", "700", "20 ms", "300 ms", "320 ms", "0", "-", "in process", "completed"]);
+    expect(rowOf(text, "12:00:16")).toEqual(["12:00:16", "7", "-", "-", "-", "0", "-", "fanned out", "running"]);
     expect(lines.filter((l) => /^12:00:1[02]/.test(l))).toEqual([]); // inside the run's row
     const total = rowOf(text, "Total (8)")!;
     expect(total.slice(1)).toEqual(["1,307", "avg 390 ms", "avg 850 ms", "avg 1.24 s", "3", "2 fanned out", "7 completed (3 empty), 1 running"]);
@@ -89,7 +89,7 @@ describe("the status table", () => {
 
   it("names a failed batch's error under the table", () => {
     const text = renderStatus([rec(1), rec(2, { status: "failed", startedAt: at(2) + 20, completedAt: at(2) + 90, error: "Task 0:result partition 1 of batch ... failed 4 time(s)" })], { now, utc: true });
-    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "70 ms", "90 ms", "0", "in process", "failed"]);
+    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "70 ms", "90 ms", "0", "-", "in process", "failed"]);
     expect(text).toMatch(/Batch 12:00:04 failed: Task 0:result partition 1/);
     expect(rowOf(text, "Total (2)")!.at(-1)).toBe("1 completed, 1 failed");
   });
@@ -116,7 +116,7 @@ describe("the status table", () => {
     const flushed = [rec(1), rec(4, { emptyFrom: at(2), inputRecords: 0, startedAt: undefined, completedAt: undefined }), rec(5), rec(6, { inputRecords: 0, startedAt: undefined, completedAt: undefined })];
     const rows = batchRows(summarizeBatches(flushed, { now, batchIntervalMs: 2000 }).batches);
     expect(rows.map((r) => [r.from, r.to, r.emptyRun])).toEqual([[at(1), at(1), false], [at(2), at(4), true], [at(5), at(5), false], [at(6), at(6), false]]);
-    expect(rowOf(renderStatus(flushed, { now, utc: true, batchIntervalMs: 2000 }), "12:00:04")![7]).toBe("completed (3 empty batches)");
+    expect(rowOf(renderStatus(flushed, { now, utc: true, batchIntervalMs: 2000 }), "12:00:04")![8]).toBe("completed (3 empty batches)");
   });
 
   it("infers the interval from batch times and empty runs' starts when it is not given", () => {
@@ -173,12 +173,12 @@ describe("the commands against the embedded engines", () => {
     expect(await statusCommand(["--app", "clitest", "--endpoint", engines.dynamodb, "--utc"], c.io)).toBe(0);
     const text = c.out();
     expect(text).toMatch(/^Batches of clitest/);
-    expect(rowOf(text, "12:00:02")).toEqual(["12:00:02", "0", "-", "-", "-", "0", "in process", "completed"]); // a lone empty batch
-    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "300 ms", "320 ms", "0", "in process", "completed"]);
-    expect(rowOf(text, "12:00:06")).toEqual(["12:00:06", "300", "20 ms", "300 ms", "320 ms", "2", "in process", "completed"]);
-    expect(rowOf(text, "12:00:08")).toEqual(["12:00:08", "400", "20 ms", "300 ms", "320 ms", "0", "fanned out", "completed"]);
-    expect(rowOf(text, "12:00:10")).toEqual(["12:00:10–12:00:12", "0", "-", "-", "-", "0", "in process", "completed (2 empty batches)"]);
-    expect(rowOf(text, "12:00:14")).toEqual(["12:00:14", "700", "20 ms", "300 ms", "320 ms", "0", "in process", "completed"]);
+    expect(rowOf(text, "12:00:02")).toEqual(["12:00:02", "0", "-", "-", "-", "0", "-", "in process", "completed"]); // a lone empty batch
+    expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "300 ms", "320 ms", "0", "-", "in process", "completed"]);
+    expect(rowOf(text, "12:00:06")).toEqual(["12:00:06", "300", "20 ms", "300 ms", "320 ms", "2", "-", "in process", "completed"]);
+    expect(rowOf(text, "12:00:08")).toEqual(["12:00:08", "400", "20 ms", "300 ms", "320 ms", "0", "-", "fanned out", "completed"]);
+    expect(rowOf(text, "12:00:10")).toEqual(["12:00:10–12:00:12", "0", "-", "-", "-", "0", "-", "in process", "completed (2 empty batches)"]);
+    expect(rowOf(text, "12:00:14")).toEqual(["12:00:14", "700", "20 ms", "300 ms", "320 ms", "0", "-", "in process", "completed"]);
     expect(rowOf(text, "Total (7)")!.slice(1, 2)).toEqual(["1,600"]);
     expect(text).toMatch(/0 batches waiting/);
   });
@@ -200,7 +200,7 @@ describe("the commands against the embedded engines", () => {
     expect(j.batches.map((b: { time: number; inputRecords: number }) => [b.time, b.inputRecords])).toEqual([[at(1), 0], [at(2), 0], [at(3), 0], [at(4), 0], [at(5), 500]]);
     const t = captureIo(dir);
     expect(await statusCommand(["--app", "clitest1", "--meta-table", "sparkless-clitest-meta", "--endpoint", engines.dynamodb, "--utc"], t.io)).toBe(0);
-    expect(rowOf(t.out(), "12:00:02")).toEqual(["12:00:02–12:00:08", "0", "-", "-", "-", "0", "in process", "completed (4 empty batches)"]);
+    expect(rowOf(t.out(), "12:00:02")).toEqual(["12:00:02–12:00:08", "0", "-", "-", "-", "0", "-", "in process", "completed (4 empty batches)"]);
   });
 
   it("sparkless status names the fix for a missing table and a dead endpoint", async () => {

@@ -29,7 +29,8 @@ import type { BatchRecord } from "../../lib/storage/interfaces.js";
 import { BENCH_APP_VARIABLE, benchApp, type BenchAppSpec } from "./bench-app.js";
 import { startChild, type Child } from "./children.js";
 import { handlerLineBytes, MetricsLog } from "./log-bytes.js";
-import { Meter, mergeCounts, type MeterCounts } from "./metering.js";
+import { Meter, mergeCounts, type MeterCounts } from "../../lib/observability/metering.js";
+import { parseDuration } from "../../lib/core/duration.js";
 
 export interface Endpoints { kinesis: string; dynamodb: string; sqs: string; s3: string }
 
@@ -89,7 +90,8 @@ export class Deployment {
     readonly spec: BenchAppSpec, readonly env: LocalEnvironment, readonly engine: AwsEngine, private readonly workers: Child<{ pid: number }>[],
     readonly clock: Clock, readonly shardIds: string[],
   ) {
-    this.metrics = new MetricsLog(spec.config.name);
+    const interval = spec.config.batchInterval;
+    this.metrics = new MetricsLog(spec.config.name, typeof interval === "string" ? parseDuration(interval).milliseconds : interval.milliseconds);
     this.app = benchApp(spec);
   }
 

@@ -24,8 +24,8 @@
  * Kinesis (shards and PUT units) is priced apart, for the shards AWS needs.
  */
 import { linearFit } from "./stats.js";
-import { mergeCounts, scaleCounts, selectPurposes, total, type MeterCounts } from "./metering.js";
-import { FULL_VCPU_MB, MINUTES_PER_MONTH, PRICES, SECONDS_PER_MONTH } from "./prices.js";
+import { mergeCounts, scaleCounts, selectPurposes, total, type MeterCounts } from "../../lib/observability/metering.js";
+import { FULL_VCPU_MB, MINUTES_PER_MONTH, PRICES, SECONDS_PER_MONTH } from "../../lib/observability/prices.js";
 import type { AtRestRun, LargeBatchRun, MinuteRun, SustainedRun, Window } from "./distributed.js";
 import { LAMBDA_PLATFORM_BYTES_PER_INVOCATION } from "./log-bytes.js";
 import { checkpointIntervalMs } from "./workload.js";
@@ -68,9 +68,15 @@ const CPU_BUDGET = 0.7;
 const LOOP_SECONDS_PER_MONTH = 55 * MINUTES_PER_MONTH;
 /** The SQS event source mapping's idle polling (an assumption: 5 pollers, 20 s long polls). */
 export const ESM_IDLE_RECEIVES_PER_MONTH = 5 * 3 * MINUTES_PER_MONTH;
-/** The five custom metrics EMF creates (InputRecords, QuarantinedRecords, SchedulingDelay, ProcessingTime, TotalDelay). */
-export const CUSTOM_METRICS = 5;
-export const ALARMS = 4;
+/**
+ * The custom metrics EMF creates (lib/observability/metrics.ts). Under load: InputRecords, QuarantinedRecords,
+ * SchedulingDelay, ProcessingTime, TotalDelay, RequestsPerBatch, EstimatedMonthlyCost and LastCompletedBatchAge.
+ * At rest only LastCompletedBatchAge: empty batches write no figures, and CloudWatch bills a metric by the
+ * hours it receives data.
+ */
+export const CUSTOM_METRICS = { loaded: 8, rest: 1 } as const;
+/** The construct's alarms for an app with one input stream and its two dead-letter queues (cdk/monitoring.ts). */
+export const ALARMS = 9;
 export const DASHBOARDS = 1;
 /** How long DynamoDB items (batch log, manifests, pages) and S3 checkpoint objects live (TTL, lifecycle), in days. */
 const DYNAMO_RETENTION_DAYS = 7;
@@ -141,9 +147,9 @@ function workerCost(c: MeterCounts, k: number): { dollars: number; invocations: 
 }
 
 /** CloudWatch: log bytes (EMF documents, the handler's line and Lambda's lines per invocation) and the custom metrics. */
-function cloudwatchCost(logBytesPerMonth: number): number {
+function cloudwatchCost(logBytesPerMonth: number, loaded: boolean): number {
   const gb = logBytesPerMonth / GB;
-  return gb * (PRICES.logsIngestPerGb + PRICES.logsStorageGbMonth) + CUSTOM_METRICS * PRICES.metricMonth;
+  return gb * (PRICES.logsIngestPerGb + PRICES.logsStorageGbMonth) + CUSTOM_METRICS[loaded ? "loaded" : "rest"] * PRICES.metricMonth;
 }
 
 /** Kinesis for `rate` records/s of `bytesPerRecord`, with the shards AWS needs (1,000 records/s and 1 MB/s each). */
@@ -155,12 +161,14 @@ export function kinesisCost(ratePerSecond: number, bytesPerRecord: number, putUn
 }
 
 /** Everything but the coordinator's time, from counts scaled by `k`, plus the coordinator at `sizing`. */
-function price(c: MeterCounts, k: number, o: { intervalMs: number; sizing: CoordinatorSizing; emfBytesPerMonth: number; handlerBytesPerInvocation: number; coordinatorGbSecondsPerMonth?: number }): CostLines {
+function price(c: MeterCounts, k: number, o: {
+  intervalMs: number; sizing: CoordinatorSizing; emfBytesPerMonth: number; handlerBytesPerInvocation: number; coordinatorGbSecondsPerMonth?: number; loaded: boolean;
+}): CostLines {
   const workers = workerCost(c, k);
   const coordinatorGbs = o.coordinatorGbSecondsPerMonth ?? LOOP_SECONDS_PER_MONTH * (o.sizing.memoryMb / 1024);
   const lambda = coordinatorGbs * PRICES.lambdaGbSecond + MINUTES_PER_MONTH * PRICES.lambdaPerMillionRequests / 1e6 + workers.dollars;
   const logBytes = o.emfBytesPerMonth + MINUTES_PER_MONTH * (o.handlerBytesPerInvocation + LAMBDA_PLATFORM_BYTES_PER_INVOCATION) + workers.invocations * LAMBDA_PLATFORM_BYTES_PER_INVOCATION;
-  return lines({ dynamodb: dynamoCost(c, k), s3: s3Cost(c, k), sqs: sqsCost(c, k, true), lambda, cloudwatch: cloudwatchCost(logBytes) });
+  return lines({ dynamodb: dynamoCost(c, k), s3: s3Cost(c, k), sqs: sqsCost(c, k, true), lambda, cloudwatch: cloudwatchCost(logBytes, o.loaded) });
 }
 
 // ---- measured cells ---------------------------------------------------------------------------
@@ -170,7 +178,7 @@ export function measuredCell(run: { pipeline: Pipeline; ratePerSecond: number; i
   const w = run.window;
   const k = SECONDS_PER_MONTH / w.seconds;
   const sizing = sizeCoordinator(w.cpuMsPerBatch, run.intervalMs);
-  const monthly = price(w.counts, k, { intervalMs: run.intervalMs, sizing, emfBytesPerMonth: w.emfBytes * k, handlerBytesPerInvocation: w.handlerLogBytesPerInvocation });
+  const monthly = price(w.counts, k, { intervalMs: run.intervalMs, sizing, emfBytesPerMonth: w.emfBytes * k, handlerBytesPerInvocation: w.handlerLogBytesPerInvocation, loaded: run.ratePerSecond > 0 });
   return { pipeline: run.pipeline, ratePerSecond: run.ratePerSecond, intervalMs: run.intervalMs, basis: "measured", source, monthly, kinesis, coordinator: sizing, fanOut: total(w.counts, "requests", { service: "SQS" }) - w.counts.sqsEmptyReceives > 0 };
 }
 
@@ -179,7 +187,7 @@ export function minuteCell(m: MinuteRun, kinesis: KinesisCost): CostCell {
   const k = MINUTES_PER_MONTH / m.invocations;
   const sizing = sizeCoordinator(m.cpuMsMedian, 60_000);
   const gbs = MINUTES_PER_MONTH * (m.wallMsMedian / 1000) * (sizing.memoryMb / 1024);
-  const monthly = price(m.counts, k, { intervalMs: 60_000, sizing, emfBytesPerMonth: m.emfBytes * k, handlerBytesPerInvocation: m.handlerLogBytesPerInvocation, coordinatorGbSecondsPerMonth: gbs });
+  const monthly = price(m.counts, k, { intervalMs: 60_000, sizing, emfBytesPerMonth: m.emfBytes * k, handlerBytesPerInvocation: m.handlerLogBytesPerInvocation, coordinatorGbSecondsPerMonth: gbs, loaded: false });
   return { pipeline: "stateful", ratePerSecond: 0, intervalMs: 60_000, basis: "measured", source: `${m.invocations} invocations a minute apart (manual clock)`, monthly, kinesis, coordinator: sizing, fanOut: false };
 }
 
@@ -257,7 +265,7 @@ export function modelCell(inputs: ModelInputs, pipeline: Pipeline, ratePerSecond
   const counts = mergeCounts(parts);
   const ref = runs.find((r) => r.intervalMs === intervalMs) ?? runs[0] ?? rest;
   const emfPerBatch = ref.window.emfBytes / Math.max(1, ref.window.batches);
-  const monthly = price(counts, 1, { intervalMs, sizing, emfBytesPerMonth: emfPerBatch * batches, handlerBytesPerInvocation: ref.window.handlerLogBytesPerInvocation });
+  const monthly = price(counts, 1, { intervalMs, sizing, emfBytesPerMonth: emfPerBatch * batches, handlerBytesPerInvocation: ref.window.handlerLogBytesPerInvocation, loaded: ratePerSecond > 0 });
   const source = ratePerSecond === 0
     ? `model: the ${rest.intervalMs} ms at-rest run's requests per second (checkpoints every ${checkpointIntervalMs(intervalMs) / 1000} s)`
     : `model: per batch, per checkpoint and per second from the measured runs${fanOut ? `; fan-out per record from the ${inputs.large.records.toLocaleString("en-US")}-record batch` : ""}`;

@@ -26,7 +26,7 @@ import { countBatch, WordCountState } from "./baselines.js";
 import { checkpointIntervalMs } from "./workload.js";
 import type { Endpoints } from "./cluster.js";
 import type { CommitBlock } from "./latency.js";
-import { Meter, type MeterCounts } from "./metering.js";
+import { Meter, type MeterCounts } from "../../lib/observability/metering.js";
 
 /** A shard allows 5 GetRecords calls a second. */
 const MIN_CALL_GAP_MS = 200;

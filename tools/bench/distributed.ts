@@ -26,7 +26,7 @@ import type { Child } from "./children.js";
 import { Deployment, SteppedClock, type Endpoints } from "./cluster.js";
 import { DirectConsumer } from "./direct-consumer.js";
 import { batchBlocks, latencies, readPutLog, timeline, type LatencyFigures, type Timeline } from "./latency.js";
-import { requestsOf, scaleCounts, subtractCounts, type MeterCounts } from "./metering.js";
+import { requestsOf, scaleCounts, subtractCounts, type MeterCounts } from "../../lib/observability/metering.js";
 import type { ProduceRequest, ProduceResult } from "./producer-process.js";
 import { median } from "./stats.js";
 

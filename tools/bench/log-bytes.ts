@@ -44,8 +44,9 @@ export class MetricsLog {
   bytes = 0;
   documents = 0;
   batches = 0;
-  constructor(app: string) {
-    this.emitter = createBatchMetricsEmitter(app);
+  constructor(app: string, intervalMs: number) {
+    // As the handler creates it: with the interval, so EstimatedMonthlyCost is in the documents measured.
+    this.emitter = createBatchMetricsEmitter(app, { intervalMs, coordinatorMb: 192 });
   }
   private count(text: string): void {
     for (const line of text.split("\n")) {

@@ -25,8 +25,8 @@ import {
 } from "./distributed.js";
 import { awsLatencyModel } from "./latency.js";
 import { runBreakdown, runMemoryScenario, SPARKLESS } from "./memory.js";
-import { total } from "./metering.js";
-import { PRICES_DATE } from "./prices.js";
+import { total } from "../../lib/observability/metering.js";
+import { PRICES_DATE } from "../../lib/observability/prices.js";
 import { profileEngine } from "./profile.js";
 import { renderMarkdown, targets, type BenchReport } from "./report.js";
 import { runScale, SCALE_VARIANTS } from "./scale.js";

@@ -17,7 +17,7 @@ import { sleep } from "../../lib/aws/dynamodb/util.js";
 import { awsClientConfig } from "../../lib/local/engines.js";
 import { scaleKey } from "./bench-app.js";
 import { serveBench } from "./children.js";
-import { Meter } from "./metering.js";
+import { Meter } from "../../lib/observability/metering.js";
 import { lineGenerator, rng } from "./workload.js";
 
 /** One PutRecords call in the producer's log: when it was made, and where each record went. */

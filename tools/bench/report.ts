@@ -8,8 +8,8 @@ import type { AtRestRun, DirectRun, LargeBatchRun, MinuteRun, PerBatch, Sustaine
 import { ALARMS, CUSTOM_METRICS, DASHBOARDS, type CheckpointStoreChoice, type CostCell, type CostLines } from "./cost.js";
 import { AWS_LATENCY, type LatencyModel } from "./latency.js";
 import { SPARKLESS, SPARKLESS_DEFAULT, type MemoryScenarioResult } from "./memory.js";
-import { rows, total, type MeterCounts } from "./metering.js";
-import { PRICE_SOURCES, PRICES } from "./prices.js";
+import { rows, total, type MeterCounts } from "../../lib/observability/metering.js";
+import { PRICE_SOURCES, PRICES } from "../../lib/observability/prices.js";
 import type { ProfileSummary } from "./profile.js";
 import type { ScaleRun } from "./scale.js";
 
@@ -307,7 +307,7 @@ export function renderMarkdown(r: BenchReport): string {
   p("## 3. Cost", "");
   p(`$/month at us-east-1 list prices (${c.pricesDate}, below; free tiers ignored), counting every request: DynamoDB read and write units as metered (and storage of what the TTL keeps), S3 requests and storage, SQS requests (64 KB chunks), ` +
     "Lambda GB-s and requests, CloudWatch Logs (the EMF metric documents measured by running `lib/observability/metrics.ts`'s emitter on every completed batch with standard output captured, the handler's line and Lambda's START/END/REPORT lines per invocation) " +
-    `and the ${CUSTOM_METRICS} custom metrics ($${PRICES.metricMonth.toFixed(2)} each a month). Kinesis is apart (its own columns), and excluded from the comparison with Flink on both sides.`, "");
+    `and the custom metrics ($${PRICES.metricMonth.toFixed(2)} each a month: ${CUSTOM_METRICS.loaded} under load, ${CUSTOM_METRICS.rest} at rest, since empty batches write only their age). Kinesis is apart (its own columns), and excluded from the comparison with Flink on both sides.`, "");
   p("- **Coordinator**: below a 1-minute interval it loops 55 s of every minute at its memory, whatever the load; its memory is the smallest of 192/512/1024/1769 MB (from the construct's default for the interval: 192 MB up to 10 s, 512 MB up to 60 s) " +
     "whose share of a vCPU (memory/1769) runs the measured coordinator CPU per batch within 70% of the interval. The measured CPU is this machine's (one core of the CPU above), assumed equal to a Lambda vCPU.",
   "- **Workers**: the measured handler time of every invocation at 1024 MB, its CPU part stretched by 1769/1024 (1024 MB has 58% of a vCPU).",
@@ -327,8 +327,8 @@ export function renderMarkdown(r: BenchReport): string {
   const restMinute = cellOf(r, "stateful", 0, 60_000);
   if (restMinute) p(`| stateful | 0 (at rest), 1-minute batches | ${usd(restMinute.monthly.total)} (measured) |${c.intervals.slice(1).map(() => " |").join("")}`);
   if (restMinute) {
-    const metrics = CUSTOM_METRICS * PRICES.metricMonth;
-    p("", `At rest, the ${CUSTOM_METRICS} custom metrics are ${usd(metrics)} of every cell: the coordinator writes them for every batch, empty ones included, so CloudWatch bills every hour of every metric. ` +
+    const metrics = CUSTOM_METRICS.rest * PRICES.metricMonth;
+    p("", `At rest, the custom metrics are ${usd(metrics)} of every cell: empty batches write only LastCompletedBatchAge (its alarm treats no data as breaching), so CloudWatch bills one metric, not ${CUSTOM_METRICS.loaded}. ` +
       `With 1-minute batches everything else costs ${usd(restMinute.monthly.total - metrics)} a month.`);
   }
   p("", `The ${n(c.rates[c.rates.length - 1]!)} records/s row is a model from the measured per-record and per-batch costs: batches the coordinator cannot run itself at 1769 MB fan out at the cost per record of the ${n(d.large.records)}-record batch. ` +

@@ -15,7 +15,7 @@
 import type { BenchPipeline } from "./bench-app.js";
 import { Deployment, SteppedClock, type Endpoints } from "./cluster.js";
 import type { Producer } from "./distributed.js";
-import { requestsOf, subtractCounts, total, type MeterCounts } from "./metering.js";
+import { requestsOf, subtractCounts, total, type MeterCounts } from "../../lib/observability/metering.js";
 import type { ProduceResult } from "./producer-process.js";
 import { mean, median, percentile } from "./stats.js";
 

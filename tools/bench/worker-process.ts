@@ -10,7 +10,7 @@ import { loadApp } from "../../lib/app/app.js";
 import { createAwsEngine, createClients, engineConfigFromEnv } from "../../lib/aws/engine.js";
 import { runEventSourceMapping, Worker } from "../../lib/runtime/worker.js";
 import { serveBench } from "./children.js";
-import { Meter } from "./metering.js";
+import { Meter } from "../../lib/observability/metering.js";
 
 const appPath = process.env.SPARKLESS_APP_PATH;
 if (!appPath) throw new Error("SPARKLESS_APP_PATH is not set: this process is started by the bench (tools/bench/cluster.ts).");

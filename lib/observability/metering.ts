@@ -1,5 +1,5 @@
 /**
- * Counts the AWS requests a run makes, never estimating them: an SDK
+ * Counts the AWS requests a process makes, never estimating them: an SDK
  * middleware on each client records every request by service, by purpose
  * and by API.
  *
@@ -120,8 +120,12 @@ function purposeOf(service: string, api: string, input: Input): string {
 const byteLength = (x: unknown): number => (typeof x === "string" ? Buffer.byteLength(x, "utf8") : x instanceof Uint8Array ? x.length : 0);
 
 /** A meter: counts what the clients it is attached to send. */
+let meters = 0;
+
 export class Meter {
   counts: MeterCounts = emptyCounts();
+  /** Tells this meter's middleware from another's on the same client (the bench meters the engine's clients too). */
+  private readonly id = ++meters;
 
   reset(): void { this.counts = emptyCounts(); }
 
@@ -196,7 +200,7 @@ export class Meter {
         e.billed += service === "SQS" ? Math.max(1, Math.ceil(bytes / SQS_CHUNK)) : 1;
         return result;
       },
-      { step: "initialize", name: "sparklessBenchMeter", override: true },
+      { step: "initialize", name: `sparklessMeter${this.id}`, override: true },
     );
   }
 
