@@ -6,7 +6,7 @@
  * shape as a type-only import.
  */
 import { loadApp } from "../lib/app/app.js";
-import { kinesisStreamsOf } from "../lib/local/runtime.js";
+import { fileDirectoriesOf, kinesisStreamsOf } from "../lib/app/inputs.js";
 import type { ProbedAppModule } from "./app-module.js";
 
 const [entry, marker] = process.argv.slice(2);
@@ -19,6 +19,7 @@ try {
     maxTaskAttempts: app.config.maxTaskAttempts,
     checkpointStore: app.config.checkpointStore,
     kinesisStreams: kinesisStreamsOf(app),
+    fileDirectories: fileDirectoriesOf(app),
   };
   process.stdout.write(`\n${marker}${JSON.stringify(probed)}\n`);
 } catch (e) {

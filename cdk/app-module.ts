@@ -30,6 +30,8 @@ export interface AppModuleInfo {
   readonly checkpointStore: "dynamodb" | "s3";
   /** The names passed to `ssc.kinesisStream(name)`, in creation order. */
   readonly kinesisStreams: readonly string[];
+  /** The directories passed to `ssc.textFileStream("s3://bucket/prefix/")`: the functions may list and read them. */
+  readonly fileDirectories: readonly string[];
 }
 
 /**
@@ -47,6 +49,8 @@ export interface AppModuleDeclaration {
   readonly checkpointStore?: "dynamodb" | "s3";
   /** The streams of `ssc.kinesisStream(name)`. @default not checked */
   readonly kinesisStreams?: readonly string[];
+  /** The directories of `ssc.textFileStream("s3://bucket/prefix/")`, which the functions are granted to list and read. @default none */
+  readonly fileDirectories?: readonly string[];
 }
 
 /**
@@ -55,7 +59,7 @@ export interface AppModuleDeclaration {
  */
 export async function readAppModule(entry: string, config: SparklessConfig = {}): Promise<AppModuleInfo> {
   const { loadApp } = await import("../lib/app/app.js");
-  const { kinesisStreamsOf } = await import("../lib/local/runtime.js");
+  const { fileDirectoriesOf, kinesisStreamsOf } = await import("../lib/app/inputs.js");
   const before = process.env.SPARKLESS_CONFIG;
   process.env.SPARKLESS_CONFIG = JSON.stringify(config);
   try {
@@ -67,6 +71,7 @@ export async function readAppModule(entry: string, config: SparklessConfig = {})
       maxTaskAttempts: app.config.maxTaskAttempts,
       checkpointStore: app.config.checkpointStore,
       kinesisStreams: kinesisStreamsOf(app),
+      fileDirectories: fileDirectoriesOf(app),
     };
   } finally {
     if (before === undefined) delete process.env.SPARKLESS_CONFIG;
@@ -84,6 +89,7 @@ export interface ProbedAppModule {
   readonly maxTaskAttempts: number;
   readonly checkpointStore: "dynamodb" | "s3";
   readonly kinesisStreams: readonly string[];
+  readonly fileDirectories: readonly string[];
 }
 
 const cache = new Map<string, AppModuleDeclaration>();
@@ -124,6 +130,7 @@ export function readAppModuleSync(entry: string): AppModuleDeclaration {
     maxTaskAttempts: probed.maxTaskAttempts,
     checkpointStore: probed.checkpointStore,
     kinesisStreams: probed.kinesisStreams,
+    fileDirectories: probed.fileDirectories,
   };
   cache.set(key, declared);
   return declared;

@@ -209,3 +209,41 @@ export function schedulerRole(scope: Construct, appName: string, coordinator: la
     },
   });
 }
+
+/** A place in a user's bucket the app reads (`textFileStream`) or writes (`saveAsTextFiles`, `saveAsTextFile`). */
+export interface DataLocation {
+  /** The bucket's name, or the bucket itself (then its KMS key, if any, is granted too). */
+  readonly bucket: string | s3.IBucket;
+  /** The key prefix; "" for the whole bucket. */
+  readonly prefix: string;
+}
+
+const bucketArnOf = (stack: Stack, b: string | s3.IBucket) => (typeof b === "string" ? stack.formatArn({ service: "s3", region: "", account: "", resource: b }) : b.bucketArn);
+
+/**
+ * Grants both function roles what the app needs at its data locations, and no more: `s3:ListBucket`
+ * on the bucket only for keys under the prefix, and the object actions on `prefix*`. Reads get
+ * `s3:GetObject` (textFileStream lists, then reads with If-Match); writes also `s3:PutObject` and
+ * `s3:DeleteObject` (a rerun replaces a batch's parts and deletes stale ones, docs/outputs.md).
+ */
+export function grantDataLocations(scope: Construct, roles: readonly iam.Role[], reads: readonly DataLocation[], writes: readonly DataLocation[]): void {
+  if (reads.length + writes.length === 0) return;
+  const stack = Stack.of(scope);
+  const add = (statements: iam.PolicyStatement[], l: DataLocation, i: number, kind: "Read" | "Write") => {
+    const arn = bucketArnOf(stack, l.bucket);
+    statements.push(
+      new iam.PolicyStatement({ sid: `List${kind}${i}`, actions: ["s3:ListBucket"], resources: [arn], conditions: { StringLike: { "s3:prefix": [`${l.prefix}*`] } } }),
+      new iam.PolicyStatement({
+        sid: `${kind}Objects${i}`, actions: kind === "Read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${arn}/${l.prefix}*`],
+      }),
+    );
+    const key = typeof l.bucket === "string" ? undefined : l.bucket.encryptionKey;
+    if (key) statements.push(new iam.PolicyStatement({ sid: `${kind}Key${i}`, actions: kind === "Read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.keyArn] }));
+  };
+  for (const role of roles) {
+    const statements: iam.PolicyStatement[] = [];
+    reads.forEach((l, i) => add(statements, l, i, "Read"));
+    writes.forEach((l, i) => add(statements, l, i, "Write"));
+    role.attachInlinePolicy(new iam.Policy(scope, `${role.node.id}DataLocations`, { statements }));
+  }
+}

@@ -235,6 +235,13 @@ export interface SparklessAppProps {
   readonly runbookUrl?: string;
   /** The dashboard's name: 1–255 characters of [a-zA-Z0-9_-]. @default `Sparkless-${appName}` */
   readonly dashboardName?: string;
+  /**
+   * Where the app writes text files (`saveAsTextFiles("s3://bucket/prefix")`, `rdd.saveAsTextFile`): both
+   * functions may list, read, put and delete keys under each prefix (a rerun replaces a batch's parts),
+   * and use the bucket's KMS key. The app's `textFileStream` directories need nothing here: the
+   * construct reads them from the module and grants list and read on each. @default none
+   */
+  readonly outputLocations?: readonly { readonly bucket: s3.IBucket; readonly prefix?: string }[];
 }
 
 /** The props as checked: the effective values the construct builds from. */
@@ -249,6 +256,8 @@ export interface CheckedProps {
   readonly checkpointStore: "dynamodb" | "s3";
   /** Names in `inputStreams` the module does not read (synthesis warns). */
   readonly unreadStreams: readonly string[];
+  /** The module's `textFileStream` directories, `s3://bucket/prefix/`. */
+  readonly fileDirectories: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +295,7 @@ function checkResource(name: string, value: unknown, attr: string, what: string)
 }
 const sameKey = (a: kms.IKey, b: kms.IKey) => a === b || (!Token.isUnresolved(a.keyArn) && a.keyArn === b.keyArn);
 
-const CONFIG_KEYS = new Set(["name", "batchInterval", "defaultParallelism", "maxTaskAttempts", "stateBackend", "checkpointStore", "execution"]);
+const CONFIG_KEYS = new Set(["name", "batchInterval", "defaultParallelism", "maxTaskAttempts", "stateBackend", "checkpointStore", "execution", "onRecordError"]);
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const APP_NAME = /^[a-zA-Z0-9-]{1,48}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -406,7 +415,8 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
   const resolved = resolve(maxTaskAttempts, props.checkpointStore ?? declared.checkpointStore);
   checkInt("maxTaskAttempts", resolved.maxTaskAttempts, 1, 100);
   checkInt("maxReceiveCount", props.maxReceiveCount, resolved.maxTaskAttempts + 1, 1000);
-  return { entry, appName: resolved.name, intervalMs, maxTaskAttempts: resolved.maxTaskAttempts, checkpointStore: resolved.checkpointStore, unreadStreams };
+  return { entry, appName: resolved.name, intervalMs, maxTaskAttempts: resolved.maxTaskAttempts, checkpointStore: resolved.checkpointStore, unreadStreams,
+    fileDirectories: declared.fileDirectories ?? [] };
 }
 
 /**

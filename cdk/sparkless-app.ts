@@ -30,7 +30,8 @@ import * as cxapi from "aws-cdk-lib/cx-api";
 import { Construct } from "constructs";
 import { COORDINATOR_LOOP_S, MAX_LAMBDA_TIMEOUT_S, SCHEDULE_PERIOD_S, deriveSizing, type Sizing } from "./defaults.js";
 import { coordinatorSchedule, functions, workerTasks } from "./functions.js";
-import { functionRoles, schedulerRole } from "./iam.js";
+import { parseS3Directory } from "../lib/sources/s3/file-source.js";
+import { functionRoles, grantDataLocations, schedulerRole } from "./iam.js";
 import { alarmList, alarms, alarmTopic, dashboard, notify, type SparklessAlarms } from "./monitoring.js";
 import { validateProps, type SparklessAppProps } from "./props.js";
 import { buckets, inputStreams, logGroups, queues, tables } from "./resources.js";
@@ -120,6 +121,11 @@ export class SparklessApp extends Construct {
       taskQueue: this.taskQueue, resultQueue: this.resultQueue, bucket: this.bucket, ownBucket: bucket.ownBucket,
       coordinatorLogGroup: this.coordinatorLogGroup, workerLogGroup: this.workerLogGroup,
     }));
+
+    // The app's own data: the textFileStream directories it declares (read), the output locations given (written).
+    const directories = p.fileDirectories.map((d) => parseS3Directory(d));
+    grantDataLocations(this, [this.coordinatorRole, this.workerRole], directories,
+      (props.outputLocations ?? []).map((o) => ({ bucket: o.bucket, prefix: o.prefix ?? "" })));
 
     // ---- functions and what invokes them
     ({ coordinator: this.coordinator, worker: this.worker } = functions(this, {

@@ -5,10 +5,15 @@
 export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
 export {
   IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
-  IncompatibleUpgradeError, QuarantineDataError, RecordProcessingError, SparklessError, TaskFailedError,
+  IncompatibleUpgradeError, QuarantineDataError, RecordFailedError, RecordProcessingError, SparklessError, TaskFailedError,
 } from "./core/errors.js";
 export { defineApp, loadApp, type AppConfig, type AppDefinition, type ResolvedAppConfig } from "./app/app.js";
-export type { Decoder, KinesisStreamOptions, RawRecord } from "./dstream/kinesis-input.js";
+export type { Decoder, KinesisStreamOptions, RawRecord } from "./sources/kinesis/input.js";
+export type { InputOptions, RecordErrorPolicy } from "./dstream/record-errors.js";
+export { defaultFileFilter } from "./sources/s3/file-source.js";
+export type { TextFileStreamOptions } from "./sources/s3/text-file-stream.js";
+export { FileInputTooLargeError, InputObjectChangedError } from "./sources/s3/errors.js";
+export { MemoryObjects } from "./sources/s3/memory-objects.js";
 export { ManualClock, SystemClock, type Clock } from "./core/clock.js";
 export { HashPartitioner, type Partitioner } from "./core/keys.js";
 export { formatElement } from "./core/format.js";
@@ -23,6 +28,13 @@ export { StatCounter } from "./rdd/stats.js";
 export {
   StreamingContext, type Engine, type StopOptions, type StreamingContextOptions, type StreamingContextState, type StreamingListener,
 } from "./streaming/context.js";
+export type {
+  BatchInfo, OutputOperationInfo, StreamInputInfo, StreamingListenerBatchCompleted, StreamingListenerBatchStarted, StreamingListenerBatchSubmitted,
+  StreamingListenerOutputOperationCompleted, StreamingListenerOutputOperationStarted, StreamingListenerStreamingStarted,
+} from "./streaming/listener.js";
+export {
+  AccumulatorV2, Broadcast, CollectionAccumulator, DoubleAccumulator, LongAccumulator, SparkContext,
+} from "./streaming/shared-variables.js";
 export { runBatches, type RunBatchesOptions } from "./testing/run-batches.js";
 export { MemoryEngineServices } from "./storage/memory.js";
 export type * from "./storage/interfaces.js";

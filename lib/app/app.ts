@@ -16,6 +16,7 @@
 import { Duration, parseDuration } from "../core/duration.js";
 import { InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
 import { requireStateBackend, type StateBackend } from "../dstream/dstream.js";
+import { DEFAULT_RECORD_ERROR_POLICY, requireRecordErrorPolicy, setRecordErrorPolicy, type RecordErrorPolicy } from "../dstream/record-errors.js";
 import type { ExecutionOptions } from "../scheduler/job-generator.js";
 import type { StreamingContext } from "../streaming/context.js";
 
@@ -37,6 +38,14 @@ export interface AppConfig {
   checkpointStore?: "dynamodb" | "s3";
   /** Where batches run: in the coordinator when they fit, or fanned out to worker functions (see ExecutionOptions). */
   execution?: ExecutionOptions;
+  /**
+   * What to do with an input record a user function throws on, for inputs that do not choose
+   * (`kinesisStream(name, { onRecordError })`): "quarantine" sets it aside with its coordinates
+   * (`sparkless quarantine` lists it) and the batch goes on; "fail" fails the batch, as a Spark job
+   * fails, after `maxTaskAttempts`, and the failed batch stops the app until `sparkless retry`.
+   * @default "quarantine"
+   */
+  onRecordError?: RecordErrorPolicy;
 }
 
 export interface ResolvedAppConfig {
@@ -47,6 +56,7 @@ export interface ResolvedAppConfig {
   readonly stateBackend: StateBackend;
   readonly checkpointStore: "dynamodb" | "s3";
   readonly execution: ExecutionOptions;
+  readonly onRecordError: RecordErrorPolicy;
 }
 
 export interface AppDefinition {
@@ -73,6 +83,7 @@ export function resolveConfig(config: AppConfig, overrides: Partial<Record<keyof
     stateBackend: requireStateBackend(merged.stateBackend ?? "memory"),
     checkpointStore: store,
     execution: requireExecution(merged.execution ?? {}),
+    onRecordError: requireRecordErrorPolicy(merged.onRecordError ?? DEFAULT_RECORD_ERROR_POLICY),
   };
 }
 
@@ -99,7 +110,13 @@ function envOverrides(): Partial<Record<keyof AppConfig, unknown>> {
 
 export function defineApp(config: AppConfig, build: (ssc: StreamingContext) => void): AppDefinition {
   if (typeof build !== "function") throw new InvalidArgumentError(`Expected defineApp's second argument to be a function that builds the pipeline, got \`${describe(build)}\`.`);
-  return { config: resolveConfig(config, envOverrides()), build };
+  const resolved = resolveConfig(config, envOverrides());
+  return {
+    config: resolved,
+    // The app's default policy is set on whichever context builds the app (the coordinator, each
+    // worker, the local runtime), before its inputs exist, so every process applies the same one.
+    build: (ssc) => { setRecordErrorPolicy(ssc, resolved.onRecordError); build(ssc); },
+  };
 }
 
 /**

@@ -20,8 +20,12 @@ import { DynamoQuarantine } from "./dynamodb/quarantine.js";
 import { DynamoStateStore } from "./dynamodb/state-store.js";
 import type { TableNames } from "./dynamodb/tables.js";
 import { KinesisSource } from "./kinesis.js";
-import { S3BlobStore, S3Pages } from "./s3.js";
+import { BlobBlockSource } from "../sources/memory/blob-blocks.js";
+import { Meter } from "../observability/metering.js";
+import { S3BlobStore, S3ObjectStore, S3Pages } from "./s3.js";
 import { SqsQueue } from "./sqs.js";
+import { S3ObjectLister } from "./s3-files.js";
+import { FileStreamSource, S3_FILES } from "../sources/s3/file-source.js";
 
 export interface AwsEngineConfig {
   /** The app's name: the namespace of its items in the shared tables, and of its objects in the bucket. */
@@ -128,10 +132,14 @@ export interface AwsEngine extends Engine {
 export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = createClients(config)): AwsEngine {
   const { doc } = clients;
   const prefix = `${config.app}/`;
+  // Every request this process sends is counted (and DynamoDB's consumed units asked for), for the per-batch cost.
+  const meter = new Meter();
+  meter.attachAll(clients);
   const pages = config.checkpointStore === "s3" ? new S3Pages(clients.s3, config.bucket, prefix) : new DynamoPages(doc, config.tables.state, config.app);
   return {
     config,
     clients,
+    meter,
     batchLog: new DynamoBatchLog(doc, config.tables.meta, config.app),
     checkpoints: new DynamoCheckpointStore(doc, config.tables.meta, config.app, pages),
     state: new DynamoStateStore(doc, config.tables.state, config.app),
@@ -141,7 +149,14 @@ export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = c
     results: new SqsQueue<TaskResult>(clients.sqs, config.resultQueueUrl),
     claims: new DynamoClaims(doc, config.tables.meta, config.app),
     blobs: new S3BlobStore(clients.s3, config.bucket, prefix),
-    sources: new Map<string, StreamSource>([["kinesis", new KinesisSource(clients.kinesis)]]),
+    // The user's buckets, for outputs to s3:// paths (the bucket comes with each path).
+    objects: new S3ObjectStore(clients.s3),
+    // "blob": the blocks queueStream writes to the blob store (lib/sources/memory/blob-blocks.ts).
+    sources: new Map<string, StreamSource>([
+      ["kinesis", new KinesisSource(clients.kinesis)], ["blob", new BlobBlockSource(new S3BlobStore(clients.s3, config.bucket, prefix))],
+      // "s3files": textFileStream's objects in the user's buckets (lib/sources/s3/).
+      [S3_FILES, new FileStreamSource(new S3ObjectLister(clients.s3))],
+    ]),
     async close() {
       clients.dynamodb.destroy();
       clients.sqs.destroy();

@@ -32,12 +32,14 @@ Usage:
   sparkless quarantine [list] [app.ts | --app NAME] [--batch MS] [--limit N] [--json]
   sparkless quarantine replay [app.ts | --app NAME] [--batch MS] [--stream NAME]
 
-list shows each record's batch time, its stream's name, shard and sequence number, why it was set
-aside, its size and a preview of its first bytes (text as it is, other bytes escaped as \\xNN).
+list shows each record's batch time, its stream's name, shard and sequence number (and, for a user
+record of a KPL aggregate, its sub-sequence number), why it was set aside, its size and a preview of
+its first bytes (text as it is, other bytes escaped as \\xNN).
 
 Every record is kept whole, up to Kinesis' 10 MiB. replay puts each record's exact bytes back into
 its stream (or --stream) with its partition key, where a later batch processes it: fix the decoder or
-the function first. It reads and checks every record before sending any: if one cannot be given back
+the function first. A user record of a KPL aggregate goes back alone, as a plain record with its own
+bytes and partition key; a corrupt aggregate, kept whole, goes back whole. It reads and checks every record before sending any: if one cannot be given back
 byte for byte (an entry an older version cut short, a part of it missing), it puts nothing back and
 says which and why; --batch then replays the other batches' records.
 
@@ -183,8 +185,9 @@ async function replay(
   const kinesis = new KinesisClient(kinesisConfig);
   try {
     for (const [stream, es] of byStream) {
-      // The original partition key routes the record as it was routed; entries of older versions have none.
-      const keys = es.map((e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}`);
+      // The original partition key routes the record as it was routed; entries of older versions have none. A user
+      // record of a KPL aggregate was kept with its own bytes and key, so it goes back alone, as a plain record.
+      const keys = es.map((e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}${e.subSequenceNumber !== undefined ? `/${e.subSequenceNumber}` : ""}`);
       const records = (async function* () {
         for (const e of es) yield held.get(e.id) ?? await quarantine.read(e);
       })();
@@ -208,7 +211,8 @@ async function replay(
 /** One entry of `sparkless quarantine list`: where the record came from, why it was set aside, and what it holds. */
 function describeEntry(e: QuarantineEntry): string {
   const where = e.stream !== undefined
-    ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}`
+    ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}` +
+      (e.subSequenceNumber !== undefined ? `  sub-sequence ${e.subSequenceNumber} (a user record of a KPL aggregate)` : "")
     : "(no stream: a record of an in-memory input)";
   const decoding = e.operator.endsWith(" (decode)");
   const stage = decoding ? `could not be decoded (operator ${e.operator.slice(0, -" (decode)".length)})` : `a function threw on it (operator ${e.operator})`;

@@ -75,7 +75,29 @@ export class IncompatibleUpgradeError extends SparklessError {
 }
 
 /** A record failed in a user function; carries where the record came from. */
-export interface RecordCoordinates { stream?: string; shard?: string; sequenceNumber?: string; partitionKey?: string; batchTime: number }
+export interface RecordCoordinates {
+  stream?: string;
+  shard?: string;
+  sequenceNumber?: string;
+  /**
+   * The user record's index inside the KPL aggregate that carries it (lib/sources/kinesis/kpl.ts): all
+   * user records of an aggregate share its sequence number. Absent for a record that is not an aggregate.
+   */
+  subSequenceNumber?: number;
+  partitionKey?: string;
+  batchTime: number;
+}
+
+/**
+ * The key that names one input record in a batch: `stream/shard/sequenceNumber`, and
+ * `/subSequenceNumber` for a user record of a KPL aggregate. Inputs skip the records whose key is in
+ * `excludedRecords` (lib/rdd/scope.ts), and a task counts each quarantined record once by it.
+ */
+export function recordKey(c: Pick<RecordCoordinates, "stream" | "shard" | "sequenceNumber" | "subSequenceNumber">): string {
+  const base = `${c.stream}/${c.shard}/${c.sequenceNumber}`;
+  return c.subSequenceNumber === undefined ? base : `${base}/${c.subSequenceNumber}`;
+}
+
 export class RecordProcessingError extends SparklessError {
   constructor(
     message: string,
@@ -93,6 +115,26 @@ export class RecordProcessingError extends SparklessError {
   readonly data: Uint8Array | undefined;
   /** A record that is not bytes, for the quarantine. */
   readonly record: unknown;
+}
+
+/**
+ * A user function threw on an input record whose input's `onRecordError` is "fail": the record's
+ * task fails, and after `maxTaskAttempts` its batch, with a TaskFailedError whose cause is this error.
+ * It names the record (its coordinates), the operator and, as `cause`, what the function threw.
+ */
+export class RecordFailedError extends RecordProcessingError {
+  /** The error for a RecordProcessingError met under the "fail" policy. */
+  static of(e: RecordProcessingError): RecordFailedError {
+    const c = e.coordinates;
+    const thrown = e.cause instanceof Error ? `${e.cause.name}: ${e.cause.message}` : String(e.cause ?? e.message);
+    return new RecordFailedError(
+      `Batch ${c.batchTime} fails on the record ${recordKey(c)} of ${e.operator ?? "an input"}: a user function threw ${thrown}. ` +
+        `The input's onRecordError is "fail", so the batch fails, as a Spark job does. Fix the function and run the batch again ` +
+        "(`sparkless retry`), or set onRecordError: \"quarantine\" to set such records aside and go on.",
+      c,
+      { cause: e.cause, ...(e.operator !== undefined ? { operator: e.operator } : {}), ...(e.data ? { data: e.data } : {}), ...(e.record !== undefined ? { record: e.record } : {}) },
+    );
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import { RDD, unionOf, withRDDOrigin, type Emit } from "../rdd/rdd.js";
 import { currentTaskContext, type TaskContext } from "../rdd/scope.js";
+import type { SparkContext } from "../streaming/shared-variables.js";
 import type { Allocation, BlockDescriptor, RecordBudget } from "../storage/interfaces.js";
 import type { Planner } from "./planner-api.js";
 import { StorageLevel } from "./storage-level.js";
@@ -72,6 +73,8 @@ export interface StreamingContextLike {
   printLine(line: string): void;
   /** Whether the context has started (or stopped): streams can no longer be configured. */
   readonly started: boolean;
+  /** Spark's `sparkContext`: broadcast variables and accumulators (lib/streaming/shared-variables.ts). */
+  readonly sparkContext: SparkContext;
 }
 
 /** A batch the app completed, as input streams see it (backpressure's rate estimator). */

@@ -3,11 +3,10 @@
  * stream runs once per batch in which its parent generates an RDD, as the
  * last stage of the batch's job for it (Spark's ForEachDStream).
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import type { Time } from "../core/duration.js";
-import { formatElement, formatPrint } from "../core/format.js";
+import { Time } from "../core/duration.js";
+import { formatPrint } from "../core/format.js";
 import type { RDD } from "../rdd/rdd.js";
+import { parseOutputPath } from "../rdd/text-file.js";
 import type { DStream, DStreamSpec } from "./dstream.js";
 
 export type ForeachFunction<T> = (rdd: RDD<T>, time: Time) => void | Promise<void>;
@@ -32,12 +31,15 @@ export function rddToFileName(prefix: string | undefined, suffix: string | undef
   return result;
 }
 
+/**
+ * Spark's saveAsTextFiles: each batch's RDD saved with `saveAsTextFile` to `prefix-<ms>.suffix`, a
+ * directory (or S3 key prefix) of `part-NNNNN` files and `_SUCCESS`; see lib/rdd/text-file.ts for
+ * the layout and why a rerun of the batch is safe. The path is checked here, when the output is
+ * registered, so a bad one fails before any batch runs.
+ */
 export function saveAsTextFilesOutput(prefix: string, suffix?: string): ForeachFunction<unknown> {
+  parseOutputPath(rddToFileName(prefix, suffix, new Time(0)));
   return async (rdd, time) => {
-    const file = rddToFileName(prefix, suffix, time);
-    const lines = (await rdd.collect()).map(formatElement);
-    await mkdir(dirname(file), { recursive: true });
-    // Written whole, so a retried batch overwrites its file rather than appending to it.
-    await writeFile(file, lines.length ? lines.join("\n") + "\n" : "");
+    await rdd.saveAsTextFile(rddToFileName(prefix, suffix, time));
   };
 }

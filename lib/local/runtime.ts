@@ -25,6 +25,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { loadApp, type AppDefinition } from "../app/app.js";
+import { kinesisStreamsOf } from "../app/inputs.js";
 import { createAwsEngine, engineConfigToEnv, type AwsEngine, type AwsEngineConfig } from "../aws/engine.js";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { createTables } from "../aws/dynamodb/tables.js";
@@ -34,7 +35,6 @@ import { explainAwsError } from "../observability/aws-errors.js";
 import { createLogger } from "../observability/logger.js";
 import { registerLocalRun } from "./registry.js";
 import { runCoordinator } from "../runtime/coordinator.js";
-import { StreamingContext } from "../streaming/context.js";
 import { startEmbeddedEngines, type EmbeddedEngines } from "./engines.js";
 import { LOCAL_CREDENTIALS } from "./engines/client-config.js";
 import { LocalRunError, type WorkersFailedError } from "./errors.js";
@@ -46,6 +46,8 @@ import { serveLocalUi } from "../ui/local.js";
 import type { UiServer } from "../ui/server.js";
 
 export { startProducer } from "./producer.js";
+/** Where it always was for callers of `sparkless/local`; it belongs to the app layer (lib/app/inputs.ts). */
+export { kinesisStreamsOf } from "../app/inputs.js";
 
 export interface LocalEnvironment {
   readonly config: AwsEngineConfig;
@@ -114,13 +116,6 @@ async function createBucket(engine: AwsEngine, bucket: string): Promise<void> {
   } catch (e) {
     if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test((e as Error).name)) throw e;
   }
-}
-
-/** The Kinesis streams an app reads, found by building its graph once. */
-export function kinesisStreamsOf(app: AppDefinition): string[] {
-  const ssc = new StreamingContext({ batchInterval: app.config.batchInterval, print: () => undefined });
-  app.build(ssc);
-  return [...new Set(ssc.graph.inputs.filter((s) => s.spec.input?.source === "kinesis").map((s) => s.spec.input!.name))];
 }
 
 export async function ensureStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
@@ -243,6 +238,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const streams = kinesisStreamsOf(app);
     for (const s of streams) await ensureStream(env.engine.clients.kinesis, s, options.shards ?? 2);
     const e = env.config.endpoints!;
+    // Output operations run in this process (the coordinator): sinks that build their own clients
+    // (sparkless/sinks) find the engines where the worker processes find them.
+    for (const [k, v] of Object.entries(engineConfigToEnv(env.config))) if (/^SPARKLESS_(KINESIS|DYNAMODB|SQS|S3)_ENDPOINT$/.test(k)) process.env[k] = v;
     log(`sparkless local: app "${app.config.name}", batch interval ${app.config.batchInterval}, streams ${streams.join(", ") || "(none)"}`);
     log(`  Kinesis  ${e.kinesis}\n  DynamoDB ${e.dynamodb}\n  SQS      ${e.sqs}`);
     log(`  feed it: AWS_ENDPOINT_URL=${e.kinesis} aws kinesis put-record --stream-name ${streams[0] ?? "NAME"} --partition-key k --data ...`);

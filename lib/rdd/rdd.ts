@@ -19,18 +19,25 @@
  * whose every reduce partition holds every map partition's summary (see
  * `PartitionSummaries`). So it also works when the stages run on workers.
  */
-import { InvalidArgumentError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
+import { IllegalStateError, InvalidArgumentError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
 import {
   computeFractionForSampleSize, mixSeed, randomizeInPlace, requireFraction, Reservoir, SeededRandom, stringSeed, type ElementSampler, elementSampler,
 } from "./random.js";
 import { RangePartitioner, sketchSizes, type KeySketch } from "./range-partitioner.js";
 import { bucketFunction, evenBuckets, requireBuckets, StatCounter } from "./stats.js";
-import { finishTextOutput, localOutputPath, startTextOutput, writeTextPart } from "./text-file.js";
+import { textOutputFor } from "./text-file.js";
 import { formatElement } from "../core/format.js";
 import { taskContextFor, type RDDScope, type TaskContext } from "./scope.js";
+import { sparkContextOf, type SparkContext } from "../streaming/shared-variables.js";
 
 export type Emit<T> = (x: T) => void;
+
+/**
+ * Partitions that foreachPartition, foreach and saveAsTextFile compute at once in this process.
+ * Their work is mostly waiting (a part's PUT to S3), and each holds one partition in memory.
+ */
+export const PARTITION_CONCURRENCY = 8;
 type Pair<K, V> = readonly [K, V];
 
 export interface Aggregator<V, C> {
@@ -210,6 +217,13 @@ export abstract class RDD<T> {
   abstract run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void>;
 
   get context(): RDDContext { return new RDDContext(this.scope); }
+  /** Spark's `rdd.sparkContext`: the app's `ssc.sparkContext`, for broadcasts and accumulators inside `transform` and `foreachRDD`. */
+  get sparkContext(): SparkContext {
+    const graph = (this.scope as { readonly graph?: object }).graph;
+    const sc = graph && sparkContextOf(graph);
+    if (!sc) throw new IllegalStateError(`${this.name} belongs to no StreamingContext's batch, so it has no sparkContext. Use ssc.sparkContext.`);
+    return sc;
+  }
   /**
    * The seed of a sampling operation given no seed: a function of the batch and of this RDD's place in
    * the computation that made it (the DStream, its batch time, the RDD's position), so every run of
@@ -728,25 +742,45 @@ export abstract class RDD<T> {
   }
   /**
    * Writes the RDD as text, one element per line (formatted as `print` formats it), to a local
-   * directory: one `part-00000`, `part-00001`, ... file per partition, then an empty `_SUCCESS` (see
-   * text-file.ts). Running the batch again rewrites the same files, as Spark Streaming's jobs do.
+   * directory or under `s3://bucket/key` (the engine's object store): one `part-00000`,
+   * `part-00001`, ... per partition, then an empty `_SUCCESS` (see text-file.ts). Each partition's
+   * computation writes its own part, several at once. Running the batch again rewrites the same
+   * parts, removes those past the new partition count and writes `_SUCCESS` last, so a reader that
+   * waits for `_SUCCESS` never sees a half-written or doubled batch.
    */
   async saveAsTextFile(path: string, format: (x: T) => string = formatElement): Promise<void> {
-    const dir = localOutputPath(path);
-    await startTextOutput(dir);
-    const tc = taskContextFor(this.scope);
-    for (let p = 0; p < this.numPartitions; p++) {
-      const lines: string[] = [];
-      await this.run(p, tc, (x) => { lines.push(format(x)); });
-      await writeTextPart(dir, p, lines);
-    }
-    await finishTextOutput(dir, this.numPartitions);
+    const out = textOutputFor(path, this.scope.services.objects);
+    await out.start();
+    await this.foreachPartition((items, p) => out.writePart(p, items.map(format)));
+    await out.finish(this.numPartitions);
   }
+  /** Calls `f` on every element; partitions run several at a time (see foreachPartition), elements of one in order. */
   async foreach(f: (x: T) => void | Promise<void>): Promise<void> {
-    await this.eachPartition(async (items) => { for (const x of items) await f(x); });
+    await this.foreachPartition(async (items) => { for (const x of items) await f(x); });
   }
+  /**
+   * Computes each partition and calls `f` with its elements, as Spark's one task per partition
+   * does: up to PARTITION_CONCURRENCY partitions at a time, so what `f` awaits (a write) overlaps.
+   * On a failure no new partition starts, those running finish, and the first error is thrown.
+   */
   async foreachPartition(f: (items: T[], partitionIndex: number) => void | Promise<void>): Promise<void> {
-    await this.eachPartition(async (items, p) => { await f(items, p); });
+    const tc = taskContextFor(this.scope);
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const lane = async (): Promise<void> => {
+      while (!failure && next < this.numPartitions) {
+        const p = next++;
+        try {
+          const items: T[] = [];
+          await this.run(p, tc, (x) => { items.push(x); });
+          await f(items, p);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARTITION_CONCURRENCY, this.numPartitions) }, lane));
+    if (failure) throw failure.error;
   }
   async countByValue(): Promise<Map<T, number>> {
     const m = new Map<KeyId, [T, number]>();

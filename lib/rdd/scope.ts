@@ -10,7 +10,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BlockCache, ShuffleStore } from "../scheduler/block-manager.js";
-import type { QuarantinedRecord, QuarantineStore, StateStore, StreamSource } from "../storage/interfaces.js";
+import type { ObjectStore, QuarantinedRecord, QuarantineStore, StateStore, StreamSource } from "../storage/interfaces.js";
 import type { ShuffleDependency } from "./rdd.js";
 
 /** What a task reads and writes while it computes a partition. */
@@ -23,6 +23,8 @@ export interface ExecutorServices {
   readonly state: StateStore;
   readonly quarantine: QuarantineStore;
   readonly sources: ReadonlyMap<string, StreamSource>;
+  /** Where outputs to `s3://` paths go (saveAsTextFile); absent on engines without one. */
+  readonly objects?: ObjectStore;
 }
 
 export interface RDDScope {
@@ -31,23 +33,74 @@ export interface RDDScope {
   readonly services: ExecutorServices;
   nextRddId(): number;
   isPlannedShuffle(dep: ShuffleDependency<unknown, unknown, unknown>): boolean;
-  /** Input records (`stream/shard/sequence`) quarantined in this batch: inputs skip them. */
+  /** Input records quarantined in this batch, by `recordKey` (lib/core/errors.ts): inputs skip them. */
   readonly excludedRecords?: Set<string>;
+}
+
+/** What a task's accumulator buffer needs of an accumulator (AccumulatorV2, lib/streaming/shared-variables.ts). */
+export interface BufferedAccumulator {
+  readonly id: string;
+  /** A zero-valued copy: the task's own partial value. */
+  copyAndReset(): BufferedAccumulator;
+  copy(): BufferedAccumulator;
+  /** Adds another copy's value into this one (the driver's merge). */
+  mergeFrom(other: BufferedAccumulator): void;
+}
+
+/**
+ * A task's accumulator updates, as Spark's executors keep them: every accumulator the task adds to
+ * gets a zero-valued copy here, and the copies reach the driver only with the task's accepted result
+ * (in process: when the task completes; fanned out: in its TaskResult). A failed attempt's buffer is
+ * dropped with it, so a task's updates count once however often it runs.
+ */
+export class AccumulatorUpdates {
+  private partials = new Map<string, { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }>();
+  /**
+   * Set for an output stage's task, which runs the output function (Spark's driver code): reading an
+   * accumulator there gives the driver's value plus what this task added so far.
+   */
+  driverSide = false;
+
+  /** The task's own copy of `acc`, created at the first update. */
+  partial<A extends BufferedAccumulator>(acc: A): A {
+    let e = this.partials.get(acc.id);
+    if (!e) {
+      e = { accumulator: acc, partial: acc.copyAndReset() };
+      this.partials.set(acc.id, e);
+    }
+    return e.partial as A;
+  }
+  /** The task's copy of `acc`, if the task added to it. */
+  peek<A extends BufferedAccumulator>(acc: A): A | undefined { return this.partials.get(acc.id)?.partial as A | undefined; }
+  entries(): { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }[] { return [...this.partials.values()]; }
+  get size(): number { return this.partials.size; }
+  /** A copy of the buffer as it is now, for `restore` (a task run again without a poison record). */
+  mark(): Map<string, { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }> {
+    return new Map([...this.partials].map(([id, e]) => [id, { accumulator: e.accumulator, partial: e.partial.copy() }]));
+  }
+  /** Puts the buffer back as it was at `mark` (copied again: a mark can be restored more than once). */
+  restore(mark: Map<string, { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }>): void {
+    this.partials = new Map([...mark].map(([id, e]) => [id, { accumulator: e.accumulator, partial: e.partial.copy() }]));
+  }
 }
 
 export class TaskContext {
   private readonly localShuffles = new Map<ShuffleDependency<unknown, unknown, unknown>, Promise<unknown[][][]>>();
   /** Counters this task adds to its batch. */
   readonly counters: Record<string, number>;
-  /** Records this task put in quarantine (`stream/shard/sequence/operator`), counted once per batch. */
+  /** Records this task put in quarantine (`stream/shard/sequence[:subSequence]/operator`), counted once per batch. */
   readonly quarantined: Set<string>;
+
+  /** Accumulator updates this task made, merged on the driver when its result is accepted. */
+  readonly accumulators: AccumulatorUpdates;
 
   constructor(
     readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}, readonly stage?: number,
-    quarantined: Set<string> = new Set(),
+    quarantined: Set<string> = new Set(), accumulators: AccumulatorUpdates = new AccumulatorUpdates(),
   ) {
     this.counters = counters;
     this.quarantined = quarantined;
+    this.accumulators = accumulators;
   }
 
   get batchTime(): number { return this.scope.batchTime; }
@@ -58,7 +111,8 @@ export class TaskContext {
   /** Keeps a record aside with its coordinates. */
   async quarantine(record: Omit<QuarantinedRecord, "batchTime">): Promise<void> {
     await this.services.quarantine.put({ ...record, batchTime: this.batchTime });
-    this.quarantined.add(`${record.stream ?? ""}/${record.shard ?? ""}/${record.sequenceNumber ?? ""}/${record.operator}`);
+    const sub = record.subSequenceNumber !== undefined ? `:${record.subSequenceNumber}` : "";
+    this.quarantined.add(`${record.stream ?? ""}/${record.shard ?? ""}/${record.sequenceNumber ?? ""}${sub}/${record.operator}`);
   }
 
   /** Runs `f` with this context as the one RDD actions inside it use (an output stage's `collect`, say). */

@@ -34,6 +34,7 @@ import { taskKeyId } from "../storage/memory.js";
 import type { EngineServices, Received, ShuffleInput, TaskKey, TaskMessage, TaskResult } from "../storage/interfaces.js";
 import type { MemoryShuffles } from "./block-manager.js";
 import type { BatchPlan, Stage } from "./planner.js";
+import { mergeAccumulatorUpdates } from "../streaming/shared-variables.js";
 
 export interface FanOutOptions {
   /** How long a claim lasts past each renewal; a dead worker's task is free again after this. @default 6000 */
@@ -123,6 +124,8 @@ export class FanOut {
       if ("buckets" in out) await shuffles.write(plan.batchTime, stage.dep.shuffleId, res.partition, out.buckets);
       else shuffles.writeRemote(plan.batchTime, stage.dep.shuffleId, res.partition, out.blob, out.offsets);
       quarantined.push(...res.quarantined);
+      // The first accepted result per task: its accumulator updates count once, later copies never reach here.
+      mergeAccumulatorUpdates(plan.graph, res.accumulators);
       outstanding.delete(res.partition);
       return;
     }

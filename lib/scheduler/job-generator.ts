@@ -12,7 +12,9 @@
  *    record, written when the run ends, at a checkpoint or at a hand-over.
  * 3. **Run it**: in this process, every stage in memory, when it fits;
  *    otherwise the stages that read only input and shuffle data fan out to
- *    workers (see FanOut), and the rest runs here.
+ *    workers (see FanOut), and the rest runs here. Spark's StreamingListener
+ *    events are raised here (lib/streaming/listener.ts), and the accumulator
+ *    updates of every accepted task merged (lib/streaming/shared-variables.ts).
  * 4. **Complete it**: drop what no later batch reads, and checkpoint the
  *    state when a stream's checkpoint is due.
  *
@@ -29,7 +31,10 @@ import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
 import type { CompletedBatch, DStream } from "../dstream/dstream.js";
 import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
+import { RequestTally } from "../observability/cost.js";
 import { recordAt } from "../storage/batch-log.js";
+import { batchInfo, type BatchInfo, type OutputOperationInfo, type StreamInputInfo } from "../streaming/listener.js";
+import { BatchSharedVariables, mergeTaskAccumulators } from "../streaming/shared-variables.js";
 import type {
   BatchRecord, BlockDescriptor, CompletionNote, EngineServices, RecordBudget, StreamSource,
 } from "../storage/interfaces.js";
@@ -71,7 +76,12 @@ export interface JobGeneratorOptions {
 }
 
 export interface GeneratorListener {
-  onBatchCompleted?(record: BatchRecord): void;
+  /** The batch is recorded and about to run (Spark's onBatchSubmitted; see lib/streaming/listener.ts). */
+  onBatchSubmitted?(info: BatchInfo): void;
+  onBatchStarted?(info: BatchInfo): void;
+  onOutputOperationStarted?(info: OutputOperationInfo): void;
+  onOutputOperationCompleted?(info: OutputOperationInfo): void;
+  onBatchCompleted?(record: BatchRecord, info: BatchInfo): void;
   onBatchFailed?(record: BatchRecord, error: TaskFailedError): void;
   onCheckpoint?(stats: CheckpointStats): void;
 }
@@ -107,6 +117,10 @@ export class JobGenerator {
   /** In-process processing rate: records per millisecond, smoothed. */
   private rate: number | undefined;
   private failedBatch: BatchRecord | undefined;
+  /** The requests this process made since the last record that carries them (engines with a meter). */
+  private readonly tally: RequestTally | undefined;
+  /** The batch time up to which requests were tallied. */
+  private tallied: number;
 
   constructor(
     readonly graph: DStreamGraph,
@@ -121,6 +135,8 @@ export class JobGenerator {
     this.maxTaskAttempts = options.maxTaskAttempts ?? 4;
     this.retryDelayMs = options.retryDelayMs ?? 50;
     this.maxEmptyRunMs = options.maxEmptyRunMs ?? 60_000;
+    this.tally = engine.meter ? new RequestTally(engine.meter) : undefined;
+    this.tallied = this.zero;
     this.shuffles = new MemoryShuffles(engine.blobs);
     this.checkpointer = new Checkpointer(graph.checkpointed, this.zero, engine.checkpoints, this.cache, this.writer, clock, options.checkpoint);
     this.fanOut = new FanOut(engine, clock, { maxTaskAttempts: this.maxTaskAttempts, ...options.fanOut });
@@ -182,6 +198,7 @@ export class JobGenerator {
     this.failedBatch = undefined;
     this.lastRecordTime = undefined;
     this.lastTime = this.zero;
+    this.tallied = this.zero;
     this.lastCompleted = undefined;
     this.lastInput = {};
   }
@@ -238,38 +255,62 @@ export class JobGenerator {
       if (!(e instanceof TaskFailedError)) this.lastRecordTime = undefined;
       throw e;
     }
-    if (!empty) this.note = { time, completedAt: done.completedAt!, startedAt: done.startedAt, ...(done.quarantinedRecords ? { quarantinedRecords: done.quarantinedRecords } : {}) };
+    if (!empty) {
+      // The requests since the record before: this batch's, with the empty run before it, lease renewals and checkpoints.
+      const requests = this.tally?.take(this.batchesSinceTally(time));
+      this.tallied = time;
+      if (requests) done.requests = requests;
+      this.note = {
+        time, completedAt: done.completedAt!, startedAt: done.startedAt,
+        ...(done.quarantinedRecords ? { quarantinedRecords: done.quarantinedRecords } : {}), ...(requests ? { requests } : {}),
+      };
+    }
     if (this.checkpointer.due(time)) await this.checkpoint(time, false);
     else if (this.emptyRun && time - this.emptyRun.from >= this.maxEmptyRunMs) await this.flushEmptyRun();
     return done;
   }
 
+  /** Batches since requests were last tallied (1 at the first one after a start: the start's own requests count with it). */
+  private batchesSinceTally(time: number): number {
+    return this.tallied > this.zero ? (time - this.tallied) / this.interval : 1;
+  }
+
   /** Runs a recorded batch to completion: in process, or with its remote stages fanned out. */
   private async execute(record: BatchRecord, kept: Map<string, unknown[]>, fan: boolean, signal?: AbortSignal): Promise<BatchRecord> {
     const time = record.time;
+    const outputs = new Map<number, OutputOperationInfo>();
+    const info = this.batchInfoOf(record, outputs);
+    for (const l of this.listeners) l.onBatchSubmitted?.(info({}));
     const startedAt = this.clock.now();
+    for (const l of this.listeners) l.onBatchStarted?.(info({ processingStartTime: startedAt }));
     const quarantined = new Set<string>();
     const services = this.services(kept);
-    let plan: BatchPlan;
+    const runId = randomUUID().slice(0, 12);
+    // Broadcasts and accumulators created while this batch is planned and run (lib/streaming/shared-variables.ts).
+    const shared = new BatchSharedVariables(time, "driver", runId, this.engine.blobs);
     try {
-      plan = await BatchPlan.create(this.graph, new Time(time), record.blocks, {
-        services, loadBatch: (t) => this.loadBatch(t), recover: (s, t) => this.checkpointer.recover(s, t),
-      });
-      const runId = randomUUID().slice(0, 12);
-      const remote = (stage: Stage) => fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0;
-      // Shuffle stages run here together with the later ones of the same RDD (one pass over it).
-      const ranWith = new Set<number>();
-      for (const stage of plan.stages) {
-        if (ranWith.has(stage.index)) continue;
-        if (remote(stage)) {
-          const r = await this.fanOut.runStage(plan, stage as Stage & { kind: "shuffle" }, runId, this.shuffles, signal);
-          for (const q of r.quarantined) quarantined.add(q);
-        } else {
-          const together = plan.fusableWith(stage.index, (s) => !remote(s) && !ranWith.has(s.index));
-          for (const i of together) ranWith.add(i);
-          await this.runLocal(plan, stage, quarantined, together);
+      await shared.run(async () => {
+        const plan = await BatchPlan.create(this.graph, new Time(time), record.blocks, {
+          services, loadBatch: (t) => this.loadBatch(t), recover: (s, t) => this.checkpointer.recover(s, t),
+        });
+        shared.planned();
+        const remote = (stage: Stage) => fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0;
+        // Shuffle stages run here together with the later ones of the same RDD (one pass over it).
+        const ranWith = new Set<number>();
+        for (const stage of plan.stages) {
+          if (ranWith.has(stage.index)) continue;
+          if (remote(stage)) {
+            // Workers plan the batch again and read the broadcasts its planning created from the blob store.
+            await shared.publish();
+            const r = await this.fanOut.runStage(plan, stage as Stage & { kind: "shuffle" }, runId, this.shuffles, signal);
+            for (const q of r.quarantined) quarantined.add(q);
+          } else {
+            const together = plan.fusableWith(stage.index, (s) => !remote(s) && !ranWith.has(s.index));
+            for (const i of together) ranWith.add(i);
+            await this.runLocal(plan, stage, quarantined, together, outputs);
+          }
         }
-      }
+      });
     } catch (e) {
       // What the batch stored so far stays: each stored partition is whole, and a run again reuses it.
       if (e instanceof TaskFailedError) await this.fail(record, e);
@@ -287,31 +328,74 @@ export class JobGenerator {
     this.lastCompleted = time;
     this.recent.push({ time, startedAt, completedAt, inputRecords: record.inputRecords ?? 0 });
     if (this.recent.length > RECENT_BATCHES) this.recent.shift();
-    for (const l of this.listeners) l.onBatchCompleted?.(done);
+    const completed = info({ processingStartTime: startedAt, processingEndTime: completedAt });
+    for (const l of this.listeners) l.onBatchCompleted?.(done, completed);
     return done;
   }
 
+  /** Spark's BatchInfo of a batch, as it stands: its inputs now, its times and output operations as given. */
+  private batchInfoOf(record: BatchRecord, outputs: Map<number, OutputOperationInfo>) {
+    const streamIdToInputInfo = new Map<string, StreamInputInfo>();
+    let numRecords = 0;
+    for (const input of this.graph.inputs) {
+      const blocks = record.blocks[input.id] ?? [];
+      const n = blocks.reduce((a, b) => a + (b.count ?? 0), 0);
+      numRecords += n;
+      streamIdToInputInfo.set(input.id, { inputStreamId: input.id, numRecords: n, metadata: { blocks: blocks.length } });
+    }
+    return (times: { processingStartTime?: number; processingEndTime?: number }): BatchInfo => batchInfo({
+      batchTime: new Time(record.time), streamIdToInputInfo, submissionTime: record.time, numRecords, outputOperationInfos: new Map(outputs), ...times,
+    });
+  }
+
   /** Runs every partition of a stage here, each with its attempts. */
-  private async runLocal(plan: BatchPlan, stage: Stage, quarantined: Set<string>, together: readonly number[] = []): Promise<void> {
+  private async runLocal(
+    plan: BatchPlan, stage: Stage, quarantined: Set<string>, together: readonly number[] = [], outputs?: Map<number, OutputOperationInfo>,
+  ): Promise<void> {
+    // An output operation's job (Spark's): its events around its one task, whatever its attempts.
+    let op: OutputOperationInfo | undefined;
+    if (stage.kind === "output") {
+      const id = this.graph.outputs.indexOf(stage.stream);
+      const parent = stage.stream.parents[0];
+      op = {
+        batchTime: new Time(plan.batchTime), id, name: stage.stream.kind,
+        description: `${stage.stream.kind} of ${parent ? parent.id : stage.stream.id}`, startTime: this.clock.now(),
+      };
+      outputs?.set(id, op);
+      for (const l of this.listeners) l.onOutputOperationStarted?.(op);
+    }
+    const ended = (failureReason?: string) => {
+      if (!op) return;
+      const endTime = this.clock.now();
+      op = { ...op, endTime, duration: endTime - op.startTime!, ...(failureReason !== undefined ? { failureReason } : {}) };
+      outputs?.set(op.id, op);
+      for (const l of this.listeners) l.onOutputOperationCompleted?.(op);
+    };
     for (let p = 0; p < stage.numTasks; p++) {
       for (let attempt = 1; ; attempt++) {
         const tc = new TaskContext(plan, `${stage.index}/${p}`, {}, stage.index, quarantined);
+        // The output function is driver code: its accumulator reads see the driver's value.
+        tc.accumulators.driverSide = stage.kind === "output";
         try {
           if (stage.kind === "shuffle" && together.length) {
             const indexes = [stage.index, ...together];
-            const all = await plan.runShufflesTogether(indexes, p, tc);
+            const all = await tc.runAs(() => plan.runShufflesTogether(indexes, p, tc));
             for (let i = 0; i < indexes.length; i++) {
               const s = plan.stages[indexes[i]!] as Stage & { kind: "shuffle" };
               await this.shuffles.write(plan.batchTime, s.dep.shuffleId, p, all[i]!);
             }
+            // The task's result is accepted: its accumulator updates count, once.
+            mergeTaskAccumulators(tc);
             break;
           }
-          const buckets = await plan.runTask(stage.index, p, tc);
+          const buckets = await tc.runAs(() => plan.runTask(stage.index, p, tc));
           if (stage.kind === "shuffle") await this.shuffles.write(plan.batchTime, stage.dep.shuffleId, p, buckets!);
+          mergeTaskAccumulators(tc);
           break;
         } catch (e) {
           if (attempt >= this.maxTaskAttempts) {
             const message = e instanceof Error ? e.message : String(e);
+            ended(message);
             throw new TaskFailedError(
               `Task ${stage.id} partition ${p} of batch ${plan.batchTime} failed ${attempt} time(s); the batch has failed: ${message}`,
               plan.batchTime, stage.id, p, attempt, { cause: e },
@@ -321,6 +405,7 @@ export class JobGenerator {
         }
       }
     }
+    ended();
   }
 
   /** What tasks of this process read and write: memory, the per-key store, the quarantine, and input (kept records first). */
@@ -329,7 +414,10 @@ export class JobGenerator {
     for (const [name, src] of this.engine.sources) {
       sources.set(name, { name, read: (b) => { const r = kept.get(canonical(b)); return r ? Promise.resolve(r) : src.read(b); } });
     }
-    return { shuffles: this.shuffles, blocks: this.cache, state: this.engine.state, quarantine: this.engine.quarantine, sources };
+    return {
+      shuffles: this.shuffles, blocks: this.cache, state: this.engine.state, quarantine: this.engine.quarantine, sources,
+      ...(this.engine.objects ? { objects: this.engine.objects } : {}),
+    };
   }
 
   /** A batch's record: from memory, the empty run not written yet, or the log. */
@@ -408,6 +496,9 @@ export class JobGenerator {
       time: run.to, blocks: run.blocks, inputState: this.lastInput, status: "completed", generatedAt: this.clock.now(), inputRecords: 0,
       writer: this.writer, ...(run.from < run.to ? { emptyFrom: run.from, emptyBlocks: run.blocks } : {}), ...(this.note ? { previous: this.note } : {}),
     };
+    const requests = this.tally?.take(this.batchesSinceTally(run.to));
+    this.tallied = run.to;
+    if (requests) record.requests = requests;
     await this.create(record);
     this.emptyRun = undefined;
     this.note = undefined;
@@ -450,7 +541,8 @@ export class JobGenerator {
     if (this.note) {
       // Nothing to checkpoint (a stateless app): the latest batch's completion goes on its own record.
       const n = this.note;
-      if (await this.engine.batchLog.updateBatch(n.time, "running", { status: "completed", completedAt: n.completedAt, ...(n.startedAt ? { startedAt: n.startedAt } : {}) })) this.note = undefined;
+      const patch = { status: "completed" as const, completedAt: n.completedAt, ...(n.startedAt ? { startedAt: n.startedAt } : {}), ...(n.requests ? { requests: n.requests } : {}) };
+      if (await this.engine.batchLog.updateBatch(n.time, "running", patch)) this.note = undefined;
     }
   }
 }

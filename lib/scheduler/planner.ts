@@ -26,9 +26,10 @@
  * log, done lazily, for exactly what the batch needs.
  */
 import { Time } from "../core/duration.js";
-import { MissingDataError, NonDeterministicPlanError, RecordProcessingError } from "../core/errors.js";
+import { MissingDataError, NonDeterministicPlanError, RecordFailedError, RecordProcessingError, recordKey } from "../core/errors.js";
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import type { DStream } from "../dstream/dstream.js";
+import { defaultRecordErrorPolicy, recordErrorPolicyOf, type RecordErrorPolicy } from "../dstream/record-errors.js";
 import type { Planner } from "../dstream/planner-api.js";
 import { LeafRDD, ParallelRDD, ShuffleDependency, type Emit, type RDD } from "../rdd/rdd.js";
 import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
@@ -260,11 +261,14 @@ export class BatchPlan implements Planner {
 
   /**
    * Runs one partition of one stage. A user function that throws on an input
-   * record is a poison record: it is quarantined with its coordinates and the
-   * task runs again from the start without it, so what the record produced
-   * before the failure is not kept either, its counts included: the rerun
-   * counts from where the task started, and each record is counted once.
-   * Deterministic functions make every attempt exclude the same records.
+   * record (a RecordProcessingError) is handled by the input's `onRecordError`
+   * policy. "quarantine": the record is a poison record, quarantined with its
+   * coordinates, and the task runs again from the start without it, so what
+   * the record produced before the failure is not kept either, its counts
+   * included: the rerun counts from where the task started, and each record is
+   * counted once. Deterministic functions make every attempt exclude the same
+   * records. "fail": the task fails with a RecordFailedError, and the caller
+   * tries it again up to maxTaskAttempts before failing the batch, as Spark does.
    * Returns the buckets of a shuffle stage.
    */
   async runTask(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {
@@ -296,25 +300,41 @@ export class BatchPlan implements Planner {
   private async withReruns<R>(tc: TaskContext, run: (tc: TaskContext) => Promise<R>): Promise<R> {
     const counters = tc.counters;
     const atStart = { ...counters };
+    // Accumulator updates are reset the same way: the rerun's updates count, the failed run's do not.
+    const accumulators = tc.accumulators;
+    const accumulatorsAtStart = accumulators.mark();
     for (let excluded = 0; ; excluded++) {
       try {
         return await run(tc);
       } catch (e) {
-        if (!(e instanceof RecordProcessingError) || excluded >= MAX_POISON_RECORDS_PER_TASK) throw e;
+        if (!(e instanceof RecordProcessingError) || e instanceof RecordFailedError) throw e;
+        // The input's policy decides: fail the task (and, after its attempts, the batch), or set the record aside.
+        if (this.recordErrorPolicy(e) === "fail") throw RecordFailedError.of(e);
+        if (excluded >= MAX_POISON_RECORDS_PER_TASK) throw e;
         const c = e.coordinates;
-        this.excludedRecords.add(`${c.stream}/${c.shard}/${c.sequenceNumber}`);
+        this.excludedRecords.add(recordKey(c));
         const cause = e.cause instanceof Error ? e.cause : undefined;
         await tc.quarantine({
-          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}),
-          operator: e.operator ?? "?", error: cause ? `${cause.name}: ${cause.message}` : e.message,
+          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, ...(c.subSequenceNumber !== undefined ? { subSequenceNumber: c.subSequenceNumber } : {}),
+          ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}), operator: e.operator ?? "?", error: cause ? `${cause.name}: ${cause.message}` : e.message,
           ...(e.data ? { data: e.data } : {}), ...(e.record !== undefined ? { record: e.record } : {}),
         });
         // The caller reads the counts from the object it passed in: reset it to the task's start, in place.
         for (const k of Object.keys(counters)) delete counters[k];
         Object.assign(counters, atStart);
-        tc = new TaskContext(this, tc.partitionLabel, counters, tc.stage, tc.quarantined);
+        accumulators.restore(accumulatorsAtStart);
+        tc = new TaskContext(this, tc.partitionLabel, counters, tc.stage, tc.quarantined, accumulators);
       }
     }
+  }
+
+  /**
+   * The `onRecordError` policy of the input whose record failed: the error names the input as its
+   * operator. An input not in the graph (a custom one) follows the app's default.
+   */
+  private recordErrorPolicy(e: RecordProcessingError): RecordErrorPolicy {
+    const input = e.operator === undefined ? undefined : this.graph.streams.find((s) => s.id === e.operator);
+    return input ? recordErrorPolicyOf(input) : defaultRecordErrorPolicy(this.graph.streams[0]?.ssc);
   }
 
   private async runTaskOnce(stageIndex: number, partition: number, tc: TaskContext): Promise<unknown[][] | undefined> {

@@ -16,7 +16,8 @@ import { encode } from "../core/codec.js";
 import { Time } from "../core/duration.js";
 import { MissingDataError } from "../core/errors.js";
 import { TaskContext } from "../rdd/scope.js";
-import type { BatchRecord, EngineServices, MessageQueue, Received, TaskKey, TaskMessage, TaskOutput, TaskQueue } from "../storage/interfaces.js";
+import { accumulatorUpdates, BatchSharedVariables } from "../streaming/shared-variables.js";
+import type { AccumulatorUpdate, BatchRecord, EngineServices, MessageQueue, Received, TaskKey, TaskMessage, TaskOutput, TaskQueue } from "../storage/interfaces.js";
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BlockCache, TaskShuffles } from "./block-manager.js";
 import { bucketsToBlob, INLINE_BYTES } from "./fan-out.js";
@@ -78,23 +79,32 @@ export class TaskRunner {
       let output: TaskOutput;
       let counters: Record<string, number>;
       let quarantined: string[];
+      let accumulators: AccumulatorUpdate[];
       try {
         const record = await this.loadBatch(m.batchTime);
         if (!record) throw new MissingDataError(`Batch ${m.batchTime} has no record: its task cannot run.`);
-        const plan = await BatchPlan.create(this.graph, new Time(m.batchTime), record.blocks, {
-          services: {
-            shuffles: new TaskShuffles(m.inputs ?? {}, this.engine.blobs), blocks: new BlockCache(), state: this.engine.state,
-            quarantine: this.engine.quarantine, sources: this.engine.sources,
-          },
-          loadBatch: (t) => this.loadBatch(t),
-          storedHints: decodeStored(m.stored),
-        });
-        plan.verifyStage(m.stage, m.stageId, m.numTasks);
-        const tc = new TaskContext(plan, `${m.stage}/${m.partition}`, {}, m.stage);
-        const buckets = (await plan.runTask(m.stage, m.partition, tc))!;
-        output = await this.output(m, buckets);
+        // Broadcasts the coordinator created while planning the batch are read from it, not made again here.
+        const shared = new BatchSharedVariables(m.batchTime, "executor", m.runId, this.engine.blobs);
+        let tc: TaskContext;
+        ({ tc, output } = await shared.run(async () => {
+          const plan = await BatchPlan.create(this.graph, new Time(m.batchTime), record.blocks, {
+            services: {
+              shuffles: new TaskShuffles(m.inputs ?? {}, this.engine.blobs), blocks: new BlockCache(), state: this.engine.state,
+              quarantine: this.engine.quarantine, sources: this.engine.sources,
+            },
+            loadBatch: (t) => this.loadBatch(t),
+            storedHints: decodeStored(m.stored),
+          });
+          plan.verifyStage(m.stage, m.stageId, m.numTasks);
+          await shared.load();
+          const tc = new TaskContext(plan, `${m.stage}/${m.partition}`, {}, m.stage);
+          // Run as the current task: accumulator updates of user functions go to its buffer.
+          const buckets = (await tc.runAs(() => plan.runTask(m.stage, m.partition, tc)))!;
+          return { tc, output: await this.output(m, buckets) };
+        }));
         counters = tc.counters;
         quarantined = [...tc.quarantined];
+        accumulators = accumulatorUpdates(tc);
       } catch (e) {
         await this.engine.results.send([{ ...base, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }]);
         // Free the claim at once: the coordinator sends the task again.
@@ -102,7 +112,7 @@ export class TaskRunner {
         return "failed";
       }
       // A worker that stalled past its lease still reports: a task's result is the same every time it runs.
-      await this.engine.results.send([{ ...base, ok: true, output, counters, quarantined }]);
+      await this.engine.results.send([{ ...base, ok: true, output, counters, quarantined, ...(accumulators.length ? { accumulators } : {}) }]);
       await this.engine.claims.finish(key, owner);
       return "ran";
     } finally {

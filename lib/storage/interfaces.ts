@@ -17,6 +17,8 @@
  * be retried after a lost response.
  */
 
+import type { BatchRequests, RequestMeter } from "../observability/cost.js";
+
 // ---------------------------------------------------------------------------------------------
 // input
 
@@ -61,6 +63,36 @@ export interface ReplayableSource extends StreamSource {
   allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number; budget?: RecordBudget }): Promise<Allocation>;
 }
 
+/** One object of a listing (S3 ListObjectsV2's `Contents`). */
+export interface ObjectInfo {
+  readonly key: string;
+  /** The ETag as the store returns it, quotes included: what a conditional read names. */
+  readonly etag: string;
+  readonly size: number;
+  /** LastModified in milliseconds since the epoch, on the store's clock (S3 lists it to the second). */
+  readonly lastModified: number;
+}
+
+/** One page of a listing, and the token of the next page when there is one. */
+export interface ObjectPage {
+  readonly objects: readonly ObjectInfo[];
+  readonly next?: string;
+}
+
+/**
+ * What file inputs (`textFileStream("s3://bucket/prefix/")`) need of a bucket: S3's ListObjectsV2 and a
+ * GetObject conditional on the ETag, on AWS and the local engines; a map in memory. Read-only, and
+ * narrower than ObjectStore (outputs): an input lists with each object's ETag and LastModified, page by
+ * page, and never reads other bytes than the ones its batch recorded. The method names differ from
+ * ObjectStore's so that one class may serve both.
+ */
+export interface ObjectLister {
+  /** One page (at most `maxKeys`, S3's 1,000) of the objects directly under `prefix` (delimiter "/"), in key order. */
+  listPage(bucket: string, prefix: string, options?: { readonly continuationToken?: string; readonly maxKeys?: number }): Promise<ObjectPage>;
+  /** The object's bytes while its ETag is still `etag` (If-Match); "changed" or "missing" otherwise. */
+  getIfMatch(bucket: string, key: string, etag: string): Promise<Uint8Array | "changed" | "missing">;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the batch log
 
@@ -72,6 +104,8 @@ export interface CompletionNote {
   readonly completedAt: number;
   readonly startedAt?: number;
   readonly quarantinedRecords?: number;
+  /** The requests the coordinator made for the batch (see BatchRecord.requests). */
+  readonly requests?: BatchRequests;
 }
 
 /**
@@ -111,6 +145,11 @@ export interface BatchRecord {
   emptyBlocks?: Record<string, BlockDescriptor[]>;
   /** The previous record's batch completed before this one was written. */
   previous?: CompletionNote;
+  /**
+   * The requests the coordinator made since the record before, priced (lib/observability/cost.ts):
+   * this batch's, or the whole empty run's for a record that stands for one. Set when the engine has a meter.
+   */
+  requests?: BatchRequests;
   /** Set on records made up for a batch of an empty run (never stored). */
   readonly empty?: boolean;
 }
@@ -262,6 +301,12 @@ export type TaskOutput =
   | { readonly buckets: unknown[][] }
   | { readonly blob: string; readonly offsets: readonly number[] };
 
+/**
+ * A task's update of one accumulator (lib/streaming/shared-variables.ts): the state of the task's own
+ * copy, as data. The coordinator merges the updates of the first result it accepts per task only.
+ */
+export interface AccumulatorUpdate { readonly id: string; readonly update: unknown }
+
 /** What a worker reports for one task. */
 export type TaskResult = {
   readonly batchTime: number;
@@ -271,7 +316,11 @@ export type TaskResult = {
   readonly attempt: number;
   readonly worker: string;
 } & (
-  | { readonly ok: true; readonly output?: TaskOutput; readonly counters: Record<string, number>; readonly quarantined: readonly string[] }
+  | {
+      readonly ok: true; readonly output?: TaskOutput; readonly counters: Record<string, number>; readonly quarantined: readonly string[];
+      /** The task's accumulator updates, when it made any. */
+      readonly accumulators?: readonly AccumulatorUpdate[];
+    }
   | { readonly ok: false; readonly error: string }
 );
 
@@ -325,6 +374,25 @@ export interface BlobStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// outputs
+
+/**
+ * Objects in the user's buckets, where outputs with an `s3://bucket/key` path go (saveAsTextFiles,
+ * saveAsTextFile): S3 on AWS and on the local engines, a map in memory. Unlike BlobStore, the bucket
+ * is the caller's, so it is given on every call. A put replaces the whole object at once (S3's
+ * PutObject), which is what makes a rerun of a batch safe (see lib/rdd/text-file.ts).
+ */
+export interface ObjectStore {
+  put(bucket: string, key: string, body: Uint8Array): Promise<void>;
+  /** The object's bytes, or undefined when there is none. */
+  get(bucket: string, key: string): Promise<Uint8Array | undefined>;
+  /** Deletes the objects; a missing one is not an error. */
+  delete(bucket: string, keys: readonly string[]): Promise<void>;
+  /** Every key that starts with `prefix`, in key order. */
+  list(bucket: string, prefix: string): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // the rest
 
 /** The coordinator's lease: one coordinator drives an app at a time. */
@@ -340,6 +408,13 @@ export interface QuarantinedRecord {
   readonly stream?: string;
   readonly shard?: string;
   readonly sequenceNumber?: string;
+  /**
+   * For a user record of a KPL aggregate: its index in the aggregate (the aggregate's user records
+   * share its sequence number). `data` and `partitionKey` are then the user record's own, so a replay
+   * puts back that user record alone. Absent for a record that is not an aggregate, and for an
+   * aggregate quarantined whole (corrupt: its user records cannot be recovered).
+   */
+  readonly subSequenceNumber?: number;
   /** The record's partition key in its stream, so a replay routes it as it was routed. */
   readonly partitionKey?: string;
   readonly operator: string;
@@ -375,7 +450,7 @@ export interface QuarantineEntry extends Omit<QuarantinedRecord, "data"> {
  * it cannot; it never returns other bytes.
  */
 export interface QuarantineStore {
-  /** Keeps a record; a record with coordinates has one entry per (batch, record, operator), so a retry replaces it. */
+  /** Keeps a record; a record with coordinates has one entry per (batch, record, sub-record, operator), so a retry replaces it. */
   put(record: QuarantinedRecord): Promise<void>;
   /** The entries in batch-time order, without their bytes. */
   list(options?: { limit?: number }): Promise<QuarantineEntry[]>;
@@ -395,4 +470,8 @@ export interface EngineServices {
   readonly results: ResultQueue;
   readonly claims: TaskClaims;
   readonly blobs: BlobStore;
+  /** Where `s3://` outputs go. Absent: an output to an `s3://` path fails with an IllegalStateError. */
+  readonly objects?: ObjectStore;
+  /** Counts the requests this process sends (AWS engines), for the per-batch cost. */
+  readonly meter?: RequestMeter;
 }

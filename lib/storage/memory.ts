@@ -13,10 +13,12 @@ import { keyId, type KeyId } from "../core/keys.js";
 import { recordAt, withCompletions } from "./batch-log.js";
 import type {
   AppInfo, BatchLog, BatchRecord, BatchStatus, BlobStore, BlockDescriptor, CheckpointManifest, CheckpointStore, ClaimState,
-  EngineServices, LeaseStore, MessageQueue, QuarantinedRecord, QuarantineEntry, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
+  EngineServices, LeaseStore, MessageQueue, ObjectStore, QuarantinedRecord, QuarantineEntry, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
   StreamSource, TaskClaims, TaskKey, TaskMessage, TaskQueue, TaskResult,
 } from "./interfaces.js";
 import { keptError, QUARANTINE_HEAD_BYTES, refused } from "./quarantine.js";
+import { FileStreamSource, S3_FILES } from "../sources/s3/file-source.js";
+import { MemoryObjects } from "../sources/s3/memory-objects.js";
 
 export class MemoryBatchLog implements BatchLog {
   private readonly batches = new Map<number, BatchRecord>();
@@ -268,7 +270,8 @@ export class MemoryQuarantine implements QuarantineStore {
     const kept: QuarantinedRecord = { ...record, error: keptError(record.error), ...(record.data ? { data: record.data.slice() } : {}) };
     // One entry per (record, operator): a re-run replaces its entry rather than adding one.
     const same = (r: QuarantinedRecord) => record.sequenceNumber !== undefined && r.batchTime === record.batchTime && r.stream === record.stream
-      && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.operator === record.operator;
+      && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.subSequenceNumber === record.subSequenceNumber
+      && r.operator === record.operator;
     const i = this.entries.findIndex((e) => same(e.record));
     if (i >= 0) this.entries[i] = { id: this.entries[i]!.id, record: kept };
     else this.entries.push({ id: `m${++this.seq}`, record: kept });
@@ -344,6 +347,11 @@ export interface MemoryEngineOptions {
   visibilityTimeoutMs?: number;
   /** The clock the queues measure visibility on. @default SystemClock */
   clock?: Clock;
+  /**
+   * Where `s3://` outputs go (saveAsTextFiles); give one to several engines to see their outputs together.
+   * @default the engine's `files`, the buckets textFileStream reads: an output and an input of one bucket see each other, as on S3
+   */
+  objects?: ObjectStore;
 }
 
 /** Every interface in process: the engine of `new StreamingContext(...)` and `runBatches`. */
@@ -356,12 +364,18 @@ export class MemoryEngineServices implements EngineServices {
   readonly results: ResultQueue;
   readonly claims = new MemoryClaims();
   readonly blobs = new MemoryBlobStore();
+  /** The user's buckets that `s3://` outputs write (see MemoryEngineOptions.objects). */
+  readonly objects: ObjectStore;
   readonly quarantine = new MemoryQuarantine();
   readonly memorySource = new MemorySource();
+  /** The buckets textFileStream reads ("s3files"): put objects here in tests, stamped by the engine's clock. */
+  readonly files: MemoryObjects;
   readonly sources: ReadonlyMap<string, StreamSource>;
   constructor(options: MemoryEngineOptions = {}) {
     this.tasks = new MemoryQueue<TaskMessage>(options);
     this.results = new MemoryQueue<TaskResult>(options);
-    this.sources = new Map<string, StreamSource>([["memory", this.memorySource]]);
+    this.files = new MemoryObjects({ clock: options.clock });
+    this.sources = new Map<string, StreamSource>([["memory", this.memorySource], [S3_FILES, new FileStreamSource(this.files)]]);
+    this.objects = options.objects ?? this.files;
   }
 }

@@ -20,13 +20,17 @@ export function keptError(error: string): string {
 
 /** The error of a read that cannot give an entry's exact bytes back: which record, why, and what to do. */
 export function refused(
-  entry: Pick<QuarantineEntry, "batchTime" | "stream" | "shard" | "sequenceNumber">, reason: string, detail: string,
+  entry: Pick<QuarantineEntry, "batchTime" | "stream" | "shard" | "sequenceNumber" | "subSequenceNumber">, reason: string, detail: string,
   fix = "Recover it from its source, and leave it out of a replay (--batch picks the other batches' records).",
 ): QuarantineDataError {
-  const where = entry.stream !== undefined ? `${entry.stream}/${entry.shard ?? "-"}/${entry.sequenceNumber ?? "-"}` : "without coordinates";
+  const sub = entry.subSequenceNumber !== undefined ? ` (user record ${entry.subSequenceNumber} of a KPL aggregate)` : "";
+  const where = entry.stream !== undefined ? `${entry.stream}/${entry.shard ?? "-"}/${entry.sequenceNumber ?? "-"}${sub}` : "without coordinates";
   return new QuarantineDataError(
     `The quarantined record ${where} of batch ${entry.batchTime} cannot be given back exactly: ${detail}.${fix ? ` ${fix}` : ""}`,
-    { stream: entry.stream, shard: entry.shard, sequenceNumber: entry.sequenceNumber, batchTime: entry.batchTime },
+    {
+      stream: entry.stream, shard: entry.shard, sequenceNumber: entry.sequenceNumber,
+      ...(entry.subSequenceNumber !== undefined ? { subSequenceNumber: entry.subSequenceNumber } : {}), batchTime: entry.batchTime,
+    },
     reason,
   );
 }

@@ -17,8 +17,10 @@ import { Duration, Time } from "../core/duration.js";
 import { IllegalStateError, IncompatibleUpgradeError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
 import type { CheckpointerOptions } from "../checkpoint/checkpointer.js";
 import { DStream, requireStateBackend, transformStreams, unionStreams, type StateBackend, type StreamingContextLike } from "../dstream/dstream.js";
-import { queueInputSpec, testInputSpec } from "../dstream/input.js";
-import { kinesisInputSpec, type KinesisStreamOptions } from "../dstream/kinesis-input.js";
+import { queueInputSpec, testInputSpec } from "../sources/memory/input.js";
+import { kinesisInputSpec, type KinesisStreamOptions } from "../sources/kinesis/input.js";
+import { textFileStreamSpec, type TextFileStreamOptions } from "../sources/s3/text-file-stream.js";
+import { setRecordErrorPolicy, type InputOptions, type RecordErrorPolicy } from "../dstream/record-errors.js";
 import type { RDD } from "../rdd/rdd.js";
 import { runCoordinatorLoop } from "../scheduler/coordinator-loop.js";
 import type { FanOutOptions } from "../scheduler/fan-out.js";
@@ -27,6 +29,8 @@ import { pollTasks, TaskRunner } from "../scheduler/task-runner.js";
 import type { AppInfo, BatchRecord, EngineServices } from "../storage/interfaces.js";
 import { MemoryEngineServices } from "../storage/memory.js";
 import { DStreamGraph, upgradeProblems, type DurableOperation } from "./graph.js";
+import type { StreamingListener } from "./listener.js";
+import { SparkContext } from "./shared-variables.js";
 
 /** Refuses to resume an app whose stored data this graph (or batch interval) cannot read. */
 export function checkUpgrade(info: AppInfo, fingerprint: readonly DurableOperation[], batchIntervalMs: number): void {
@@ -69,10 +73,22 @@ export interface StreamingContextOptions {
   retryDelayMs?: number;
   /** Where print() writes. @default a line to standard output */
   print?: (line: string) => void;
-  /** Where batches run: in the coordinator, or fanned out to workers (see ExecutionOptions). @default { mode: "auto" } */
+  /**
+   * Where batches run: in the coordinator, or fanned out to workers (see ExecutionOptions). @default { mode: "auto" }, or
+   * "in-process" on the in-memory engine made for this context (its workers would share this process, so fanning out
+   * only adds the messages' encoding)
+   */
   execution?: ExecutionOptions;
   /** The state backend of stateful operations that do not choose one. @default "memory" */
   stateBackend?: StateBackend;
+  /**
+   * What to do with an input record a user function throws on, for inputs that do not choose
+   * (`InputOptions.onRecordError`): "quarantine" sets it aside (with its coordinates, counted in the
+   * batch's `quarantinedRecords`) and the batch goes on; "fail" fails the batch, as in Spark, after
+   * `maxTaskAttempts`, and a failed batch stops the app (see lib/dstream/record-errors.ts).
+   * @default "quarantine"
+   */
+  onRecordError?: RecordErrorPolicy;
   /**
    * Checkpoints: `interval` replaces Spark's default interval (the smallest multiple of a stream's slide
    * that is at least 10 s) for every stream without its own `checkpoint(interval)`; the rest says how
@@ -90,16 +106,15 @@ export interface StopOptions {
   stopGracefully?: boolean;
 }
 
-export interface StreamingListener {
-  onBatchCompleted?(record: BatchRecord): void;
-  onBatchFailed?(record: BatchRecord, error: TaskFailedError): void;
-}
+export type { StreamingListener } from "./listener.js";
 
 export class StreamingContext implements StreamingContextLike {
   private static active: StreamingContext | undefined;
 
   readonly graph: DStreamGraph;
   readonly engine: Engine;
+  /** The engine is the in-memory one made for this context. */
+  private readonly ownEngine: boolean;
   readonly clock: Clock;
   readonly appName: string;
   readonly defaultParallelism: number;
@@ -135,8 +150,10 @@ export class StreamingContext implements StreamingContextLike {
     this.appName = opts.appName ?? "sparkless";
     this.clock = opts.clock ?? new SystemClock();
     this.engine = opts.engine ?? new MemoryEngineServices({ clock: this.clock });
+    this.ownEngine = !opts.engine;
     this.defaultParallelism = requirePositiveInt("defaultParallelism", opts.defaultParallelism ?? 2);
     this.defaultStateBackend = requireStateBackend(opts.stateBackend ?? "memory");
+    setRecordErrorPolicy(this, opts.onRecordError);
     this.options = {
       ...opts,
       workers: requirePositiveInt("workers", opts.workers ?? 2),
@@ -146,9 +163,17 @@ export class StreamingContext implements StreamingContextLike {
     this.printer = opts.print ?? ((line) => process.stdout.write(line + "\n"));
     this.graph = new DStreamGraph(opts.batchInterval, this.defaultParallelism);
     this.graph.checkpointAtLeast = opts.checkpoint?.interval;
+    this.sparkContext = new SparkContext(this.graph);
     this.terminated = new Promise<void>((res, rej) => { this.resolveTerminated = res; this.rejectTerminated = rej; });
     this.terminated.catch(() => undefined);
   }
+
+  /**
+   * Spark's `ssc.sparkContext`, for shared variables: `broadcast(value)`, `longAccumulator(name)`,
+   * `doubleAccumulator(name)`, `collectionAccumulator(name)`, `register(acc, name)` (see
+   * lib/streaming/shared-variables.ts).
+   */
+  readonly sparkContext: SparkContext;
 
   get batchDuration(): Duration { return this.graph.batchDuration; }
   /** The job generator running this context's batches, once started. */
@@ -179,18 +204,39 @@ export class StreamingContext implements StreamingContextLike {
 
   // ---- inputs and graph-wide operations ----------------------------------------------------
 
-  /** Spark's queueStream: each batch takes the next collection from `queue` (or all queued ones). */
-  queueStream<T>(queue: T[][], oneAtATime = true, defaultBatch?: T[]): DStream<T> {
+  /**
+   * Spark's queueStream: each batch takes the next collection from `queue` (or all queued ones).
+   * `options.onRecordError` overrides the context's policy for this input.
+   */
+  queueStream<T>(queue: T[][], oneAtATime = true, defaultBatch?: T[], options: InputOptions = {}): DStream<T> {
     if (!Array.isArray(queue)) throw new InvalidArgumentError(`Expected \`queue\` to be an array of arrays, got \`${describe(queue)}\`.`);
-    return new DStream<T>(this, queueInputSpec(queue, oneAtATime, defaultBatch, () => this.engine));
+    const stream = new DStream<T>(this, queueInputSpec(queue, oneAtATime, defaultBatch, () => this.engine));
+    setRecordErrorPolicy(stream, options.onRecordError);
+    return stream;
   }
   /** @internal The input of runBatches: one array per batch. */
   testInputStream<T>(batches: readonly (readonly T[])[], numPartitions: number): DStream<T> {
     return new DStream<T>(this, testInputSpec(batches, numPartitions, () => this.engine, () => this.batchDuration.milliseconds, () => this.graph.zeroTime));
   }
-  /** Records of a Kinesis stream, as UTF-8 strings unless `decode` says otherwise. */
-  kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> = {}): DStream<T> {
-    return new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine, () => this.batchDuration.milliseconds));
+  /**
+   * Records of a Kinesis stream, as UTF-8 strings unless `decode` says otherwise. `onRecordError`
+   * overrides the context's policy for this input.
+   */
+  kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> & InputOptions = {}): DStream<T> {
+    const stream = new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine, () => this.batchDuration.milliseconds));
+    setRecordErrorPolicy(stream, options.onRecordError);
+    return stream;
+  }
+  /**
+   * Spark's textFileStream: the lines of the objects that appear directly under an S3 prefix
+   * (`"s3://bucket/prefix/"`), each object read once, in the first batch after it appears. Options are
+   * Spark's fileStream arguments: `newFilesOnly`, `filter`, `minRememberDuration`; and `maxFilesPerBatch`;
+   * `onRecordError` overrides the context's policy for this input.
+   */
+  textFileStream(directory: string, options: TextFileStreamOptions & InputOptions = {}): DStream<string> {
+    const stream = new DStream<string>(this, textFileStreamSpec(directory, options, () => this.engine, () => this.batchDuration.milliseconds));
+    setRecordErrorPolicy(stream, options.onRecordError);
+    return stream;
   }
   /** Spark's union of streams with one slide: `union([a, b])` (Scala's Seq) or `union(a, b, c)` (PySpark's varargs). */
   union<T>(streams: DStream<T>[]): DStream<T>;
@@ -257,10 +303,16 @@ export class StreamingContext implements StreamingContextLike {
     return this.graph;
   }
 
+  /** The execution options, with "in-process" as the default on this context's own in-memory engine. */
+  private executionOptions(): ExecutionOptions | undefined {
+    if (this.options.execution?.mode || !this.ownEngine) return this.options.execution;
+    return { ...this.options.execution, mode: "in-process" };
+  }
+
   /** The job generator for this context's graph (prepared), with the context's options. */
   newGenerator(writer?: string): JobGenerator {
     const g = new JobGenerator(this.graph, this.engine, this.clock, {
-      writer, execution: this.options.execution, maxTaskAttempts: this.options.maxTaskAttempts, retryDelayMs: this.options.retryDelayMs,
+      writer, execution: this.executionOptions(), maxTaskAttempts: this.options.maxTaskAttempts, retryDelayMs: this.options.retryDelayMs,
       checkpoint: this.options.checkpoint, fanOut: { maxTaskAttempts: this.options.maxTaskAttempts, ...this.options.fanOut },
     });
     g.addListener(this.generatorListener);
@@ -278,6 +330,7 @@ export class StreamingContext implements StreamingContextLike {
     this.graph.validate();
     this.state = "ACTIVE";
     StreamingContext.active = this;
+    this.post("onStreamingStarted", (l) => l.onStreamingStarted?.({ time: this.clock.now() }));
     // A new app's zero time is the boundary before now: its first batch is the next boundary.
     const interval = this.batchDuration.milliseconds;
     this.coordinating = this.run(Math.floor(this.clock.now() / interval) * interval);
@@ -322,15 +375,31 @@ export class StreamingContext implements StreamingContextLike {
   }
 
   private readonly generatorListener: GeneratorListener = {
-    onBatchCompleted: (r) => {
+    onBatchSubmitted: (batchInfo) => this.post("onBatchSubmitted", (l) => l.onBatchSubmitted?.({ batchInfo })),
+    onBatchStarted: (batchInfo) => this.post("onBatchStarted", (l) => l.onBatchStarted?.({ batchInfo })),
+    onOutputOperationStarted: (outputOperationInfo) => this.post("onOutputOperationStarted", (l) => l.onOutputOperationStarted?.({ outputOperationInfo })),
+    onOutputOperationCompleted: (outputOperationInfo) => this.post("onOutputOperationCompleted", (l) => l.onOutputOperationCompleted?.({ outputOperationInfo })),
+    onBatchCompleted: (r, batchInfo) => {
       this.completedTimes.add(r.time);
-      for (const l of this.listeners) l.onBatchCompleted?.(r);
+      const event = { ...r, batchInfo };
+      this.post("onBatchCompleted", (l) => l.onBatchCompleted?.(event));
     },
     onBatchFailed: (r, e) => {
       for (const l of this.listeners) l.onBatchFailed?.(r, e);
       this.fail(e);
     },
   };
+
+  /** Calls every listener; one that throws is reported and skipped, as Spark's listener bus does. */
+  private post(event: string, call: (l: StreamingListener) => void): void {
+    for (const l of [...this.listeners]) {
+      try {
+        call(l);
+      } catch (e) {
+        process.emitWarning(`A StreamingListener threw in ${event}; the app goes on: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, "SparklessListenerWarning");
+      }
+    }
+  }
 
   private fail(error: unknown): void {
     if (this.failure) return;
@@ -355,7 +424,7 @@ export class StreamingContext implements StreamingContextLike {
   waitForBatch(time: number): Promise<BatchRecord> {
     return new Promise<BatchRecord>((resolve, reject) => {
       const listener: StreamingListener = {
-        onBatchCompleted: (r) => { if (r.time === time) { this.listeners.delete(listener); resolve(r); } },
+        onBatchCompleted: ({ batchInfo: _, ...r }) => { if (r.time === time) { this.listeners.delete(listener); resolve(r); } },
         onBatchFailed: (r, e) => { if (r.time <= time) { this.listeners.delete(listener); reject(e); } },
       };
       this.listeners.add(listener);

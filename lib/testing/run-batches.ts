@@ -8,16 +8,23 @@ import { ManualClock } from "../core/clock.js";
 import { Duration } from "../core/duration.js";
 import { IllegalStateError, InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
-import type { DStream } from "../dstream/dstream.js";
+import type { DStream, StreamingContextLike } from "../dstream/dstream.js";
+import { DEFAULT_RECORD_ERROR_POLICY, requireRecordErrorPolicy, setRecordErrorPolicy, type InputOptions, type RecordErrorPolicy } from "../dstream/record-errors.js";
 import { pollTasks, TaskRunner } from "../scheduler/task-runner.js";
 import type { ExecutionOptions } from "../scheduler/job-generator.js";
-import { StreamingContext, type Engine } from "../streaming/context.js";
+import { StreamingContext, type Engine, type StreamingListener } from "../streaming/context.js";
 
 export interface RunBatchesOptions<T> {
   /** The batch interval; batch i (0-based) has time (i + 1) × batchInterval. */
   batchInterval: Duration;
   /** One array per input stream; `inputs[j][i]` is batch i of stream j. */
   inputs: readonly (readonly (readonly unknown[])[])[];
+  /**
+   * Options of each input stream, as `kinesisStream` and `queueStream` take them: `inputOptions[j]`
+   * is input j's (`{ onRecordError: "fail" }` overrides `onRecordError` below for that input).
+   * @default none
+   */
+  inputOptions?: readonly (InputOptions | undefined)[];
   /** Receives one DStream per input stream and returns the DStream to collect. */
   pipeline: (...streams: DStream<any>[]) => DStream<T>;
   /** How many batches to run. @default the longest input */
@@ -45,6 +52,18 @@ export interface RunBatchesOptions<T> {
   defaultParallelism?: number;
   /** Where print() writes. @default standard output */
   print?: (line: string) => void;
+  /**
+   * What to do with an input record a user function throws on, for inputs that do not choose:
+   * "quarantine" sets it aside and the batch goes on (its batch record counts it in
+   * `quarantinedRecords`); "fail" fails the batch, and runBatches throws its TaskFailedError. The same
+   * on every engine. @default "quarantine"
+   */
+  onRecordError?: RecordErrorPolicy;
+  /**
+   * Told of every batch that completes (its record: `quarantinedRecords`, `inputRecords`...) or fails,
+   * on every engine (on "local", when the pipeline has at least one input).
+   */
+  listener?: StreamingListener;
 }
 
 /**
@@ -56,16 +75,28 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
   const { batchInterval, inputs, pipeline } = options;
   if (!Array.isArray(inputs)) throw new InvalidArgumentError(`Expected \`inputs\` to be an array with one array of batches per input stream, got \`${describe(inputs)}\`.`);
   if (typeof pipeline !== "function") throw new InvalidArgumentError(`Expected \`pipeline\` to be a function from the input DStreams to a DStream, got \`${describe(pipeline)}\`.`);
+  const inputOptions = inputOptionsOf(options.inputOptions, inputs.length);
+  const defaultPolicy = requireRecordErrorPolicy(options.onRecordError ?? DEFAULT_RECORD_ERROR_POLICY);
   const numBatches = options.numBatches ?? Math.max(0, ...inputs.map((i) => i.length));
   if (!Number.isInteger(numBatches) || numBatches < 0) throw new InvalidArgumentError(`Expected \`numBatches\` to be a whole number >= 0, got \`${describe(numBatches)}\`.`);
   const inputPartitions = requirePositiveInt("inputPartitions", options.inputPartitions ?? 1);
   const engine = options.engine ?? (process.env.SPARKLESS_TEST_ENGINE as "memory" | "local" | undefined) ?? "memory";
   const mode = options.execution ?? (process.env.SPARKLESS_TEST_EXECUTION as ExecutionOptions["mode"] | undefined);
   const restart = options.restartEachBatch ?? process.env.SPARKLESS_TEST_RECOVERY === "restart";
+  // The policies (and, on "local", the listener) are set on the context and the inputs the pipeline
+  // receives: both engines apply them the same way, in every process that builds the pipeline (on
+  // "local", the coordinator and the workers).
+  const configured = (...streams: DStream<any>[]): DStream<T> => {
+    const ssc: StreamingContextLike | undefined = streams[0]?.context();
+    if (ssc) setRecordErrorPolicy(ssc, defaultPolicy);
+    streams.forEach((s, j) => setRecordErrorPolicy(s, inputOptions[j]?.onRecordError));
+    if (options.listener && engine === "local" && ssc instanceof StreamingContext) ssc.addStreamingListener(options.listener);
+    return pipeline(...streams);
+  };
   if (engine === "local") {
     // Loaded only when asked for: the core never imports the AWS SDK.
     const { runBatchesLocal } = await import("../local/run-batches-local.js");
-    return runBatchesLocal({ ...options, ...(mode ? { execution: mode } : {}) }, numBatches, inputPartitions);
+    return runBatchesLocal({ ...options, pipeline: configured, ...(mode ? { execution: mode } : {}) }, numBatches, inputPartitions);
   }
   if (engine !== "memory" && typeof engine !== "object") {
     throw new InvalidArgumentError(`Expected \`engine\` to be "memory", "local" or an Engine, got \`${describe(engine)}\`.`);
@@ -83,13 +114,15 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
     ...(mode ? { execution: { mode } } : {}),
     // A test of recovery may checkpoint more often than Spark's 10 s.
     ...(process.env.SPARKLESS_TEST_CHECKPOINT_MS ? { checkpoint: { interval: new Duration(Number(process.env.SPARKLESS_TEST_CHECKPOINT_MS)) } } : {}),
+    onRecordError: defaultPolicy,
   });
+  if (options.listener) ssc.addStreamingListener(options.listener);
   const out = new Map<number, T[]>();
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
   try {
-    const streams = inputs.map((batches) => ssc.testInputStream(batches as unknown[][], inputPartitions));
-    const result = pipeline(...streams);
+    const streams = inputs.map((b) => ssc.testInputStream(b as unknown[][], inputPartitions));
+    const result = configured(...streams);
     if (!result || typeof (result as DStream<T>).foreachRDD !== "function") {
       throw new InvalidArgumentError(`Expected \`pipeline\` to return a DStream, got \`${describe(result)}\`.`);
     }
@@ -122,6 +155,20 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
     await ssc.stop();
   }
   return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+/** `inputOptions`, checked: one entry (or none) per input. */
+function inputOptionsOf(value: unknown, inputs: number): readonly (InputOptions | undefined)[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > inputs) {
+    throw new InvalidArgumentError(`Expected \`inputOptions\` to be an array of at most ${inputs} options objects (one per input), got \`${describe(value)}\`.`);
+  }
+  return value.map((o: unknown, j) => {
+    if (o === undefined) return undefined;
+    if (typeof o !== "object" || o === null) throw new InvalidArgumentError(`Expected \`inputOptions[${j}]\` to be an object such as { onRecordError: "fail" }, got \`${describe(o)}\`.`);
+    const policy = (o as InputOptions).onRecordError;
+    return policy === undefined ? {} : { onRecordError: requireRecordErrorPolicy(policy, `inputOptions[${j}].onRecordError`) };
+  });
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   TABLE_KMS_ACTIONS, WORKER_KINESIS_ACTIONS, WORKER_META_ACTIONS, WORKER_OBJECT_PREFIXES, WORKER_RESULT_QUEUE_ACTIONS, WORKER_STATE_ACTIONS,
   WORKER_TASK_QUEUE_ACTIONS,
 } from "../../cdk/sparkless-app.js";
-import { asArray, policyStatements, synth, scope } from "./support.js";
+import { FIXTURE_PROPS, asArray, policyStatements, synth, scope } from "./support.js";
 
 const { template } = synth();
 const statements = policyStatements(template);
@@ -368,5 +368,37 @@ describe("an imported bucket", () => {
       ["AppCoordinatorRole", [...BUCKET_KMS_ACTIONS], keyArn],
       ["AppWorkerRole", [...BUCKET_KMS_ACTIONS], keyArn],
     ]);
+  });
+});
+
+describe("the app's own data: textFileStream directories and output locations", () => {
+  const { template: t } = synth((stack) => ({
+    appModule: { appName: "cdkfixture", batchInterval: FIXTURE_PROPS.batchInterval, kinesisStreams: ["fixture-lines"], fileDirectories: ["s3://raw-logs/incoming/"] },
+    outputLocations: [{ bucket: new s3.Bucket(stack, "Reports", { encryption: s3.BucketEncryption.KMS }), prefix: "daily/" }],
+  }));
+  const policies = Object.values(t.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify(p).includes("DataLocations") || JSON.stringify(p).includes("ReadObjects0"));
+  const byRole = (p: (typeof policies)[number]) => JSON.stringify(p.Properties.Roles);
+
+  it("grants both roles list and read on each directory the module watches, under its prefix only", () => {
+    expect(policies).toHaveLength(2);
+    expect(new Set(policies.map(byRole)).size).toBe(2);
+    for (const p of policies) {
+      const s = p.Properties.PolicyDocument.Statement as Record<string, any>[];
+      const sid = (x: string) => s.find((y) => y.Sid === x)!;
+      expect(sid("ListRead0")).toMatchObject({ Action: "s3:ListBucket", Condition: { StringLike: { "s3:prefix": ["incoming/*"] } } });
+      expect(JSON.stringify(sid("ListRead0").Resource)).toContain(":s3:::raw-logs");
+      expect(sid("ReadObjects0").Action).toBe("s3:GetObject");
+      expect(JSON.stringify(sid("ReadObjects0").Resource)).toContain(":s3:::raw-logs/incoming/*");
+      // Written locations: objects under the prefix (a rerun replaces parts and deletes stale ones), and the bucket's key.
+      expect(sid("ListWrite0")).toMatchObject({ Action: "s3:ListBucket", Condition: { StringLike: { "s3:prefix": ["daily/*"] } } });
+      expect(sid("WriteObjects0").Action).toEqual(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]);
+      expect(JSON.stringify(sid("WriteObjects0").Resource)).toContain("/daily/*");
+      expect(sid("WriteKey0").Action).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
+      expect(s.flatMap((x) => asArray(x.Action as string | string[])).some((a) => a.endsWith("*"))).toBe(false);
+    }
+  });
+
+  it("grants nothing more when the module watches no directory and no output is given", () => {
+    expect(Object.values(template.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify(p).includes("ReadObjects0"))).toEqual([]);
   });
 });

@@ -1,8 +1,5 @@
-// Output operations: print, saveAsTextFiles and foreachRDD, as Spark's.
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+// Output operations: print and foreachRDD, as Spark's (saveAsTextFiles: save-as-text-files.test.ts).
+import { describe, expect, it } from "vitest";
 import { ManualClock, Seconds, StreamingContext, formatElement, runBatches, type DStream } from "../../lib/index.js";
 
 const RULE = "-------------------------------------------";
@@ -101,59 +98,7 @@ describe("print", () => {
   });
 });
 
-describe("saveAsTextFiles", () => {
-  let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), "sparkless-output-")); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
-
-  it("writes `${prefix}-${timeMs}.${suffix}` per batch, one element per line formatted like print", async () => {
-    const prefix = join(dir, "counts");
-    await runBatches({
-      batchInterval: Seconds(1),
-      inputs: [[[["a", 1], ["b", 2]], [["c", [3, 4]]], ["plain", 5]]],
-      pipeline: (s) => { s.saveAsTextFiles(prefix, "txt"); return s; },
-    });
-    expect((await readdir(dir)).sort()).toEqual(["counts-1000.txt", "counts-2000.txt", "counts-3000.txt"]);
-    expect(await readFile(`${prefix}-1000.txt`, "utf8")).toBe("(a,1)\n(b,2)\n");
-    expect(await readFile(`${prefix}-2000.txt`, "utf8")).toBe("(c,(3,4))\n");
-    expect(await readFile(`${prefix}-3000.txt`, "utf8")).toBe("plain\n5\n");
-  });
-
-  it("without a suffix the name is `${prefix}-${timeMs}`", async () => {
-    const prefix = join(dir, "out");
-    await runBatches({
-      batchInterval: Seconds(1),
-      inputs: [[["x"], ["y", "z"], ["w"]]],
-      pipeline: (s) => { s.saveAsTextFiles(prefix); return s; },
-    });
-    expect((await readdir(dir)).sort()).toEqual(["out-1000", "out-2000", "out-3000"]);
-    expect(await readFile(`${prefix}-2000`, "utf8")).toBe("y\nz\n");
-  });
-
-  it("writes the elements of every partition, and an empty file for an empty batch", async () => {
-    const prefix = join(dir, "nested", "deeper", "data");
-    await runBatches({
-      batchInterval: Seconds(1),
-      inputs: [[[1, 2, 3, 4, 5], []]],
-      inputPartitions: 2,
-      pipeline: (s) => { s.saveAsTextFiles(prefix, "csv"); return s; },
-    });
-    expect((await readdir(join(dir, "nested", "deeper"))).sort()).toEqual(["data-1000.csv", "data-2000.csv"]);
-    expect(await readFile(`${prefix}-1000.csv`, "utf8")).toBe("1\n2\n3\n4\n5\n");
-    expect(await readFile(`${prefix}-2000.csv`, "utf8")).toBe("");
-  });
-
-  it("a windowed stream saves only at slide boundaries", async () => {
-    const prefix = join(dir, "win");
-    await runBatches({
-      batchInterval: Seconds(1),
-      inputs: [[[1], [2], [3], [4]]],
-      pipeline: (s) => { s.window(Seconds(2), Seconds(2)).saveAsTextFiles(prefix); return s; },
-    });
-    expect((await readdir(dir)).sort()).toEqual(["win-2000", "win-4000"]);
-    expect(await readFile(`${prefix}-4000`, "utf8")).toBe("3\n4\n");
-  });
-});
+// saveAsTextFiles (a directory of part files per batch, locally and on S3): save-as-text-files.test.ts.
 
 describe("foreachRDD", () => {
   it("receives (rdd, time) once per batch, in order, with the batch time", async () => {

@@ -141,7 +141,7 @@ describe("a failed batch", () => {
     const clock = new ManualClock(0);
     let broken = true;
     const make = () => {
-      const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 2, retryDelayMs: 0 });
+      const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 2, retryDelayMs: 0, onRecordError: "fail" });
       const out = new Map<number, string[]>();
       ssc.testInputStream(INPUT, 1).map((l) => { if (broken && l === "b b") throw new Error("cannot parse b b"); return l; })
         .flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum)

@@ -105,7 +105,7 @@ describe("fan-out under failures", () => {
     const engine = new MemoryEngineServices();
     const clock = new ManualClock(0);
     let calls = 0;
-    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 3, execution: { mode: "fan-out" }, fanOut: { retryDelayMs: 0 } });
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 3, execution: { mode: "fan-out" }, fanOut: { retryDelayMs: 0 }, onRecordError: "fail" });
     ssc.queueStream([["a"]]).map((w) => { calls++; throw new Error(`bad ${w}`); }).reduceByKey((a: number, b: number) => a + b).print();
     ssc.start();
     const err = await runContext(ssc, clock, 1).catch((e: unknown) => e);

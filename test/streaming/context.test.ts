@@ -353,7 +353,7 @@ describe("awaitTermination", () => {
   });
 
   it("a batch whose user function throws makes awaitTermination reject with TaskFailedError", async () => {
-    const { ssc, clock } = newContext({ maxTaskAttempts: 2, retryDelayMs: 0 });
+    const { ssc, clock } = newContext({ maxTaskAttempts: 2, retryDelayMs: 0, onRecordError: "fail" });
     let calls = 0;
     ssc.queueStream([[1, 2, 3]]).map((x) => {
       calls++;
@@ -373,7 +373,7 @@ describe("awaitTermination", () => {
     expect(tfe.message).toContain("1000");
     expect(tfe.message).toContain("boom on two");
     expect(tfe.attempts).toBe(2);
-    expect((tfe.cause as Error).message).toBe("boom on two");
+    expect(((tfe.cause as Error).cause as Error).message).toBe("boom on two");
     expect(calls).toBeGreaterThanOrEqual(4); // 1 and 2, twice
     // awaitTerminationOrTimeout rejects the same way.
     await expect(ssc.awaitTerminationOrTimeout(1000)).rejects.toBeInstanceOf(TaskFailedError);

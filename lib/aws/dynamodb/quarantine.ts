@@ -9,7 +9,8 @@
  *   `${app}#quarantine#data`   / entry key#0000 ...   chunk i of a larger record's bytes (`d`)
  *
  * Entry keys sort by batch time, then (records without coordinates) by the wall-clock time and
- * sequence of the put; a record with coordinates has one key per operator that rejected it, so a
+ * sequence of the put; a record with coordinates (stream, shard, sequence number, and the sub-sequence
+ * number of a user record of a KPL aggregate) has one key per operator that rejected it, so a
  * retried task rewrites its entry, and its chunks, with the same bytes. Chunks are written before
  * their entry: a listed entry's chunks were all written (a put that dies in between leaves chunks no
  * entry names, which its retry writes again). A read checks the size and SHA-256 the entry holds, so a
@@ -52,8 +53,11 @@ export class DynamoQuarantine implements QuarantineStore {
 
   async put(record: QuarantinedRecord): Promise<void> {
     // A record with coordinates has one entry per operator that rejected it: a retried task rewrites it, not adds one.
+    // A user record of a KPL aggregate adds its sub-sequence number (`.000003`), so the user records of one aggregate
+    // have an entry each, in their order; a record without one keeps the key older versions wrote.
+    const sub = record.subSequenceNumber !== undefined ? `.${pad(record.subSequenceNumber, 6)}` : "";
     const sk = record.shard !== undefined && record.sequenceNumber !== undefined
-      ? `${pad(Math.max(0, Math.floor(record.batchTime)))}#r#${id(record.stream ?? "")}#${id(record.shard)}#${record.sequenceNumber}#${id(record.operator)}`
+      ? `${pad(Math.max(0, Math.floor(record.batchTime)))}#r#${id(record.stream ?? "")}#${id(record.shard)}#${record.sequenceNumber}${sub}#${id(record.operator)}`
       : `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
     const { data, record: value, ...rest } = record;
     const meta: Meta = { ...rest, error: keptError(rest.error) };
