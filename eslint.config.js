@@ -10,12 +10,38 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["**/*.{ts,mts,js,mjs}"],
-    languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: { process: "readonly", console: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", setImmediate: "readonly", queueMicrotask: "readonly", structuredClone: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", AbortController: "readonly", AbortSignal: "readonly", performance: "readonly", fetch: "readonly", globalThis: "readonly" } },
+    languageOptions: {
+      ecmaVersion: 2023,
+      sourceType: "module",
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        setImmediate: "readonly",
+        queueMicrotask: "readonly",
+        structuredClone: "readonly",
+        TextEncoder: "readonly",
+        TextDecoder: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        performance: "readonly",
+        fetch: "readonly",
+        globalThis: "readonly",
+      },
+    },
     rules: {
       // Spark's API is generic over user data: `any` appears where Scala has `_` and type erasure.
       "@typescript-eslint/no-explicit-any": "off",
       // Unused arguments keep Spark's signatures readable; unused variables are errors.
-      "@typescript-eslint/no-unused-vars": ["error", { args: "none", caughtErrors: "none", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { args: "none", caughtErrors: "none", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       // `while (true)` loops with explicit exits (attempt loops, pollers).
       "no-constant-condition": ["error", { checkLoops: false }],
       // Interfaces that extend one type are the SDK's and Spark's shapes.
@@ -24,6 +50,8 @@ export default tseslint.config(
       "@typescript-eslint/no-this-alias": "off",
       // Control characters in regular expressions are deliberate (record and log parsing).
       "no-control-regex": "off",
+      // A `let` read by a closure before its one assignment (a fault armed later) stays a `let`.
+      "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
     },
   },
 );

@@ -44,7 +44,8 @@ export default defineConfig({
           name: "recovery",
           include: OPERATOR_SUITES,
           env: { SPARKLESS_TEST_RECOVERY: "restart", SPARKLESS_TEST_CHECKPOINT_MS: "2000" },
-          testNamePattern: /^(?!.*(calls the update function|not called again|get called with no values|passed to the mapping function|one mapping call per record)).*$/,
+          testNamePattern:
+            /^(?!.*(calls the update function|not called again|get called with no values|passed to the mapping function|one mapping call per record)).*$/,
         },
       },
     ],

@@ -116,11 +116,12 @@ export function readAppModuleSync(entry: string): AppModuleDeclaration {
   const line = child.stdout?.split("\n").find((l) => l.startsWith(PROBE_MARKER));
   const answer = line ? (JSON.parse(line.slice(PROBE_MARKER.length)) as ProbedAppModule | { error: string }) : undefined;
   if (!answer || "error" in answer) {
-    const why = answer?.error ?? child.error?.message ?? (child.stderr || child.stdout || `exit ${child.status}`).trim().split("\n").slice(-6).join("\n");
+    const why =
+      answer?.error ?? child.error?.message ?? (child.stderr || child.stdout || `exit ${child.status}`).trim().split("\n").slice(-6).join("\n");
     throw new InvalidArgumentError(
       `Could not load the app module ${entry} at synth to check \`appName\`, \`batchInterval\` and the streams against it: ${why}. ` +
-      "Make the module importable without side effects (no AWS calls or required variables at import time), " +
-      "or pass `appModule` with what it declares (readAppModule(entry) gives it).",
+        "Make the module importable without side effects (no AWS calls or required variables at import time), " +
+        "or pass `appModule` with what it declares (readAppModule(entry) gives it).",
     );
   }
   const probed = answer;

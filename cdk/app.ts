@@ -23,7 +23,9 @@ function contextConfig(app: App): SparklessConfig {
   try {
     return JSON.parse(String(raw)) as SparklessConfig;
   } catch (e) {
-    throw new Error(`The context value \`config\` is not JSON (${(e as Error).message}): got ${String(raw).slice(0, 80)}. Pass -c config='{"batchInterval":"5s"}'.`);
+    throw new Error(
+      `The context value \`config\` is not JSON (${(e as Error).message}): got ${String(raw).slice(0, 80)}. Pass -c config='{"batchInterval":"5s"}'.`,
+    );
   }
 }
 
@@ -57,9 +59,13 @@ new CfnOutput(stack, "InputStreams", { value: info.kinesisStreams.join(","), des
 new CfnOutput(stack, "WorkerLogGroup", { value: sparkless.workerLogGroup.logGroupName, description: "print() output and task logs" });
 new CfnOutput(stack, "CoordinatorLogGroup", { value: sparkless.coordinatorLogGroup.logGroupName, description: "batch generation logs" });
 new CfnOutput(stack, "Bucket", { value: sparkless.bucket.bucketName, description: "shuffle data and S3 checkpoints, under <app>/" });
-if (sparkless.accessLogsBucket) new CfnOutput(stack, "AccessLogsBucket", { value: sparkless.accessLogsBucket.bucketName, description: "the bucket's server access logs" });
+if (sparkless.accessLogsBucket)
+  new CfnOutput(stack, "AccessLogsBucket", { value: sparkless.accessLogsBucket.bucketName, description: "the bucket's server access logs" });
 new CfnOutput(stack, "Dashboard", { value: sparkless.dashboard.dashboardName, description: "CloudWatch dashboard" });
-new CfnOutput(stack, "MetaTable", { value: sparkless.metaTable.tableName, description: "for sparkless status, retry and quarantine: --aws --meta-table" });
+new CfnOutput(stack, "MetaTable", {
+  value: sparkless.metaTable.tableName,
+  description: "for sparkless status, retry and quarantine: --aws --meta-table",
+});
 if (sparkless.alarmTopic) new CfnOutput(stack, "AlarmTopic", { value: sparkless.alarmTopic.topicArn, description: "the alarms notify this topic" });
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 app.synth();

@@ -67,8 +67,14 @@ export interface FunctionSettings {
 export function functions(scope: Construct, s: FunctionSettings): { coordinator: nodejs.NodejsFunction; worker: nodejs.NodejsFunction } {
   const layout = bundlingLayout();
   const fn = (
-    id: string, entry: string, memorySize: number, timeout: Duration, role: iam.IRole, logGroup: logs.ILogGroup,
-    environment: Record<string, string>, extra: Partial<nodejs.NodejsFunctionProps>,
+    id: string,
+    entry: string,
+    memorySize: number,
+    timeout: Duration,
+    role: iam.IRole,
+    logGroup: logs.ILogGroup,
+    environment: Record<string, string>,
+    extra: Partial<nodejs.NodejsFunctionProps>,
   ) =>
     new nodejs.NodejsFunction(scope, id, {
       entry,
@@ -97,7 +103,12 @@ export function functions(scope: Construct, s: FunctionSettings): { coordinator:
       ...extra,
     });
   const coordinator = fn(
-    "Coordinator", layout.handler("coordinator"), s.coordinatorMemoryMb, s.coordinatorTimeout, s.coordinatorRole, s.coordinatorLogGroup,
+    "Coordinator",
+    layout.handler("coordinator"),
+    s.coordinatorMemoryMb,
+    s.coordinatorTimeout,
+    s.coordinatorRole,
+    s.coordinatorLogGroup,
     // The worker's timeout: the least the coordinator waits before it sends again a task no worker claimed.
     { ...s.environment, SPARKLESS_WORKER_TIMEOUT_MS: String(s.workerTimeoutS * 1000) },
     {
@@ -108,7 +119,12 @@ export function functions(scope: Construct, s: FunctionSettings): { coordinator:
     },
   );
   const worker = fn(
-    "Worker", layout.handler("worker"), s.workerMemoryMb, Duration.seconds(s.workerTimeoutS), s.workerRole, s.workerLogGroup,
+    "Worker",
+    layout.handler("worker"),
+    s.workerMemoryMb,
+    Duration.seconds(s.workerTimeoutS),
+    s.workerRole,
+    s.workerLogGroup,
     s.environment,
     { description: `Sparkless ${s.appName}: runs the tasks of fanned-out batches delivered from the task queue` },
   );
@@ -147,7 +163,10 @@ export function coordinatorSchedule(scope: Construct, appName: string, coordinat
 
 /** The worker's event source mapping on the task queue, reporting partial batch failures. */
 export function workerTasks(
-  scope: Construct, worker: lambda.IFunction, taskQueue: sqs.IQueue, settings: { batchSize?: number; maxConcurrency?: number },
+  scope: Construct,
+  worker: lambda.IFunction,
+  taskQueue: sqs.IQueue,
+  settings: { batchSize?: number; maxConcurrency?: number },
 ): lambda.EventSourceMapping {
   return new lambda.EventSourceMapping(scope, "WorkerTasks", {
     target: worker,

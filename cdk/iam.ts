@@ -24,7 +24,12 @@ import type { Construct } from "constructs";
  * (BatchGetItem), checkpoint manifests (PutItem, Query) and records quarantined by batches it runs (PutItem).
  */
 export const COORDINATOR_META_ACTIONS = [
-  "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
 ] as const;
 /**
  * The coordinator on the state table: checkpoint pages (BatchWriteItem, BatchGetItem) and, for
@@ -32,14 +37,27 @@ export const COORDINATOR_META_ACTIONS = [
  * GetItem, PutItem, DeleteItem).
  */
 export const COORDINATOR_STATE_ACTIONS = [
-  "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+  "dynamodb:BatchWriteItem",
 ] as const;
 /** The worker on the meta table: task claims (PutItem, GetItem, UpdateItem), batch log reads (GetItem, Query), quarantined records (PutItem). */
 export const WORKER_META_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"] as const;
 /** The worker on the state table: the per-key state backend only (never checkpoint pages, which only the coordinator writes). */
-export const WORKER_STATE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem"] as const;
+export const WORKER_STATE_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+  "dynamodb:BatchGetItem",
+] as const;
 /** Every DynamoDB action either role holds. */
-export const DYNAMODB_ACTIONS = [...new Set([...COORDINATOR_META_ACTIONS, ...COORDINATOR_STATE_ACTIONS, ...WORKER_META_ACTIONS, ...WORKER_STATE_ACTIONS])];
+export const DYNAMODB_ACTIONS = [
+  ...new Set([...COORDINATOR_META_ACTIONS, ...COORDINATOR_STATE_ACTIONS, ...WORKER_META_ACTIONS, ...WORKER_STATE_ACTIONS]),
+];
 /**
  * A table given with a customer managed key: what aws-cdk-lib's Table grants give a reader and writer on
  * its key, without their wildcards (ReEncrypt*, GenerateDataKey*), which reading and writing items do not use.
@@ -74,7 +92,12 @@ export const COORDINATOR_RESULT_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:Dele
  * attributes with the function's role; the worker makes a task another worker is running visible again
  * a second later (ChangeMessageVisibility). Workers never send tasks.
  */
-export const WORKER_TASK_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"] as const;
+export const WORKER_TASK_QUEUE_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueAttributes",
+] as const;
 /** The worker on the result queue: it sends each task's result (SendMessageBatch needs sqs:SendMessage). */
 export const WORKER_RESULT_QUEUE_ACTIONS = ["sqs:SendMessage"] as const;
 /**
@@ -116,7 +139,7 @@ interface RoleGrants {
   readonly objectPrefixes: readonly string[];
 }
 
-const unique = <T,>(xs: readonly (T | undefined)[], key: (x: T) => string): T[] => {
+const unique = <T>(xs: readonly (T | undefined)[], key: (x: T) => string): T[] => {
   const seen = new Map<string, T>();
   for (const x of xs) if (x !== undefined && !seen.has(key(x))) seen.set(key(x), x);
   return [...seen.values()];
@@ -128,27 +151,49 @@ export function functionRoles(scope: Construct, g: Grantable): { coordinatorRole
   const statements = (r: RoleGrants) => [
     new iam.PolicyStatement({ sid: "Logs", actions: [...LOGS_ACTIONS], resources: [r.logGroup.logGroupArn] }),
     new iam.PolicyStatement({ sid: "ReadInputStreams", actions: [...r.kinesis], resources: g.streams.map((s) => s.streamArn) }),
-    ...(streamKeyArns.length ? [new iam.PolicyStatement({ sid: "DecryptInputStreams", actions: [...STREAM_KMS_ACTIONS], resources: streamKeyArns })] : []),
+    ...(streamKeyArns.length
+      ? [new iam.PolicyStatement({ sid: "DecryptInputStreams", actions: [...STREAM_KMS_ACTIONS], resources: streamKeyArns })]
+      : []),
     new iam.PolicyStatement({ sid: "MetaTable", actions: [...r.meta], resources: [g.metaTable.tableArn] }),
-    ...(g.metaTable.encryptionKey ? [new iam.PolicyStatement({ sid: "MetaTableKey", actions: [...TABLE_KMS_ACTIONS], resources: [g.metaTable.encryptionKey.keyArn] })] : []),
+    ...(g.metaTable.encryptionKey
+      ? [new iam.PolicyStatement({ sid: "MetaTableKey", actions: [...TABLE_KMS_ACTIONS], resources: [g.metaTable.encryptionKey.keyArn] })]
+      : []),
     new iam.PolicyStatement({ sid: "StateTable", actions: [...r.state], resources: [g.stateTable.tableArn] }),
-    ...(g.stateTable.encryptionKey ? [new iam.PolicyStatement({ sid: "StateTableKey", actions: [...TABLE_KMS_ACTIONS], resources: [g.stateTable.encryptionKey.keyArn] })] : []),
+    ...(g.stateTable.encryptionKey
+      ? [new iam.PolicyStatement({ sid: "StateTableKey", actions: [...TABLE_KMS_ACTIONS], resources: [g.stateTable.encryptionKey.keyArn] })]
+      : []),
     new iam.PolicyStatement({ sid: "TaskQueue", actions: [...r.taskQueue], resources: [g.taskQueue.queueArn] }),
-    ...(g.taskQueue.encryptionMasterKey ? [new iam.PolicyStatement({ sid: "TaskQueueKey", actions: [...r.taskQueueKey], resources: [g.taskQueue.encryptionMasterKey.keyArn] })] : []),
+    ...(g.taskQueue.encryptionMasterKey
+      ? [new iam.PolicyStatement({ sid: "TaskQueueKey", actions: [...r.taskQueueKey], resources: [g.taskQueue.encryptionMasterKey.keyArn] })]
+      : []),
     new iam.PolicyStatement({ sid: "ResultQueue", actions: [...r.resultQueue], resources: [g.resultQueue.queueArn] }),
-    ...(g.resultQueue.encryptionMasterKey ? [new iam.PolicyStatement({ sid: "ResultQueueKey", actions: [...r.resultQueueKey], resources: [g.resultQueue.encryptionMasterKey.keyArn] })] : []),
+    ...(g.resultQueue.encryptionMasterKey
+      ? [new iam.PolicyStatement({ sid: "ResultQueueKey", actions: [...r.resultQueueKey], resources: [g.resultQueue.encryptionMasterKey.keyArn] })]
+      : []),
   ];
   const coordinator: RoleGrants = {
-    logGroup: g.coordinatorLogGroup, kinesis: COORDINATOR_KINESIS_ACTIONS, meta: COORDINATOR_META_ACTIONS, state: COORDINATOR_STATE_ACTIONS,
-    taskQueue: COORDINATOR_TASK_QUEUE_ACTIONS, resultQueue: COORDINATOR_RESULT_QUEUE_ACTIONS,
-    taskQueueKey: QUEUE_SEND_KMS_ACTIONS, resultQueueKey: QUEUE_RECEIVE_KMS_ACTIONS,
-    objectsSid: "CoordinatorObjects", objectPrefixes: COORDINATOR_OBJECT_PREFIXES,
+    logGroup: g.coordinatorLogGroup,
+    kinesis: COORDINATOR_KINESIS_ACTIONS,
+    meta: COORDINATOR_META_ACTIONS,
+    state: COORDINATOR_STATE_ACTIONS,
+    taskQueue: COORDINATOR_TASK_QUEUE_ACTIONS,
+    resultQueue: COORDINATOR_RESULT_QUEUE_ACTIONS,
+    taskQueueKey: QUEUE_SEND_KMS_ACTIONS,
+    resultQueueKey: QUEUE_RECEIVE_KMS_ACTIONS,
+    objectsSid: "CoordinatorObjects",
+    objectPrefixes: COORDINATOR_OBJECT_PREFIXES,
   };
   const worker: RoleGrants = {
-    logGroup: g.workerLogGroup, kinesis: WORKER_KINESIS_ACTIONS, meta: WORKER_META_ACTIONS, state: WORKER_STATE_ACTIONS,
-    taskQueue: WORKER_TASK_QUEUE_ACTIONS, resultQueue: WORKER_RESULT_QUEUE_ACTIONS,
-    taskQueueKey: QUEUE_RECEIVE_KMS_ACTIONS, resultQueueKey: QUEUE_SEND_KMS_ACTIONS,
-    objectsSid: "WorkerObjects", objectPrefixes: WORKER_OBJECT_PREFIXES,
+    logGroup: g.workerLogGroup,
+    kinesis: WORKER_KINESIS_ACTIONS,
+    meta: WORKER_META_ACTIONS,
+    state: WORKER_STATE_ACTIONS,
+    taskQueue: WORKER_TASK_QUEUE_ACTIONS,
+    resultQueue: WORKER_RESULT_QUEUE_ACTIONS,
+    taskQueueKey: QUEUE_RECEIVE_KMS_ACTIONS,
+    resultQueueKey: QUEUE_SEND_KMS_ACTIONS,
+    objectsSid: "WorkerObjects",
+    objectPrefixes: WORKER_OBJECT_PREFIXES,
   };
   const role = (id: string, what: string, r: RoleGrants) => {
     const policy = new iam.PolicyDocument({ statements: statements(r) });
@@ -172,9 +217,14 @@ export function functionRoles(scope: Construct, g: Grantable): { coordinatorRole
 function grantObjects(g: Grantable, role: iam.Role, policy: iam.PolicyDocument, r: RoleGrants): void {
   const objects = r.objectPrefixes.map((prefix) => g.bucket.arnForObjects(`${g.appName}/${prefix}*`));
   if (g.ownBucket) {
-    g.bucket.addToResourcePolicy(new iam.PolicyStatement({
-      sid: `${g.appName}${r.objectsSid}`.replace(/[^A-Za-z0-9]/g, ""), principals: [role], actions: [...S3_ACTIONS], resources: objects,
-    }));
+    g.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `${g.appName}${r.objectsSid}`.replace(/[^A-Za-z0-9]/g, ""),
+        principals: [role],
+        actions: [...S3_ACTIONS],
+        resources: objects,
+      }),
+    );
   } else {
     policy.addStatements(new iam.PolicyStatement({ sid: "BucketObjects", actions: [...S3_ACTIONS], resources: objects }));
   }
@@ -218,7 +268,8 @@ export interface DataLocation {
   readonly prefix: string;
 }
 
-const bucketArnOf = (stack: Stack, b: string | s3.IBucket) => (typeof b === "string" ? stack.formatArn({ service: "s3", region: "", account: "", resource: b }) : b.bucketArn);
+const bucketArnOf = (stack: Stack, b: string | s3.IBucket) =>
+  typeof b === "string" ? stack.formatArn({ service: "s3", region: "", account: "", resource: b }) : b.bucketArn;
 
 /**
  * Grants both function roles what the app needs at its data locations, and no more: `s3:ListBucket`
@@ -226,19 +277,38 @@ const bucketArnOf = (stack: Stack, b: string | s3.IBucket) => (typeof b === "str
  * `s3:GetObject` (textFileStream lists, then reads with If-Match); writes also `s3:PutObject` and
  * `s3:DeleteObject` (a rerun replaces a batch's parts and deletes stale ones, docs/outputs.md).
  */
-export function grantDataLocations(scope: Construct, roles: readonly iam.Role[], reads: readonly DataLocation[], writes: readonly DataLocation[]): void {
+export function grantDataLocations(
+  scope: Construct,
+  roles: readonly iam.Role[],
+  reads: readonly DataLocation[],
+  writes: readonly DataLocation[],
+): void {
   if (reads.length + writes.length === 0) return;
   const stack = Stack.of(scope);
   const add = (statements: iam.PolicyStatement[], l: DataLocation, i: number, kind: "Read" | "Write") => {
     const arn = bucketArnOf(stack, l.bucket);
     statements.push(
-      new iam.PolicyStatement({ sid: `List${kind}${i}`, actions: ["s3:ListBucket"], resources: [arn], conditions: { StringLike: { "s3:prefix": [`${l.prefix}*`] } } }),
       new iam.PolicyStatement({
-        sid: `${kind}Objects${i}`, actions: kind === "Read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${arn}/${l.prefix}*`],
+        sid: `List${kind}${i}`,
+        actions: ["s3:ListBucket"],
+        resources: [arn],
+        conditions: { StringLike: { "s3:prefix": [`${l.prefix}*`] } },
+      }),
+      new iam.PolicyStatement({
+        sid: `${kind}Objects${i}`,
+        actions: kind === "Read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        resources: [`${arn}/${l.prefix}*`],
       }),
     );
     const key = typeof l.bucket === "string" ? undefined : l.bucket.encryptionKey;
-    if (key) statements.push(new iam.PolicyStatement({ sid: `${kind}Key${i}`, actions: kind === "Read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key.keyArn] }));
+    if (key)
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `${kind}Key${i}`,
+          actions: kind === "Read" ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [key.keyArn],
+        }),
+      );
   };
   for (const role of roles) {
     const statements: iam.PolicyStatement[] = [];

@@ -18,9 +18,22 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import {
-  ALARM_PERIOD_S, BATCH_FAILED_EVALUATION, COORDINATOR_FAILURE_EVALUATION, DEFAULTS, ITERATOR_AGE_EVALUATION, LAST_BATCH_AGE_EVALUATION,
-  METRIC_DIMENSION, METRIC_NAMESPACE, METRICS, RUNBOOK_SECTIONS, RUNBOOK_URL, SCHEDULING_DELAY_EVALUATION, iteratorAgeThresholdMs,
-  lastBatchAgeThresholdMs, schedulingDelayPeriodS, schedulingDelayThresholdMs,
+  ALARM_PERIOD_S,
+  BATCH_FAILED_EVALUATION,
+  COORDINATOR_FAILURE_EVALUATION,
+  DEFAULTS,
+  ITERATOR_AGE_EVALUATION,
+  LAST_BATCH_AGE_EVALUATION,
+  METRIC_DIMENSION,
+  METRIC_NAMESPACE,
+  METRICS,
+  RUNBOOK_SECTIONS,
+  RUNBOOK_URL,
+  SCHEDULING_DELAY_EVALUATION,
+  iteratorAgeThresholdMs,
+  lastBatchAgeThresholdMs,
+  schedulingDelayPeriodS,
+  schedulingDelayThresholdMs,
 } from "./defaults.js";
 
 /** Every alarm of one app. Each notifies `alarmTopic` (or the topic created for `alarmEmail`) when it goes to ALARM. */
@@ -48,9 +61,15 @@ export interface SparklessAlarms {
 /** The alarms as a list, in a stable order (the dashboard's, and the one to iterate for actions). */
 export function alarmList(a: SparklessAlarms): cloudwatch.Alarm[] {
   return [
-    a.batchFailed, a.lastCompletedBatchAge, a.coordinatorErrors, a.coordinatorThrottles, ...a.inputIteratorAge,
-    ...(a.deadLetterQueue ? [a.deadLetterQueue] : []), ...(a.resultDeadLetterQueue ? [a.resultDeadLetterQueue] : []),
-    a.schedulingDelay, a.quarantinedRecords,
+    a.batchFailed,
+    a.lastCompletedBatchAge,
+    a.coordinatorErrors,
+    a.coordinatorThrottles,
+    ...a.inputIteratorAge,
+    ...(a.deadLetterQueue ? [a.deadLetterQueue] : []),
+    ...(a.resultDeadLetterQueue ? [a.resultDeadLetterQueue] : []),
+    a.schedulingDelay,
+    a.quarantinedRecords,
   ];
 }
 
@@ -68,16 +87,25 @@ export function alarmTopic(scope: Construct, appName: string, given: sns.ITopic 
   if (!topic && email) {
     const stack = Stack.of(scope);
     const created = new sns.Topic(scope, "AlarmTopic", { displayName: `Sparkless ${appName} alarms`, enforceSSL: true });
-    created.addToResourcePolicy(new iam.PolicyStatement({
-      sid: "CloudWatchAlarmsPublish",
-      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-      actions: ["sns:Publish"],
-      resources: [created.topicArn],
-      conditions: {
-        StringEquals: { "aws:SourceAccount": stack.account },
-        ArnLike: { "aws:SourceArn": stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
+    created.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "CloudWatchAlarmsPublish",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [created.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": stack.account },
+          ArnLike: {
+            "aws:SourceArn": stack.formatArn({
+              service: "cloudwatch",
+              resource: "alarm",
+              resourceName: "*",
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     topic = created;
   }
   if (topic && email) topic.addSubscription(new subscriptions.EmailSubscription(email));
@@ -108,7 +136,12 @@ const minute = Duration.seconds(ALARM_PERIOD_S);
 /** One of the app's own metrics (namespace Sparkless, dimension App), for an alarm: no label, or it renders as metric math. */
 function appMetric(appName: string, metricName: string, statistic: string, period: Duration = minute, label?: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: METRIC_NAMESPACE, metricName, dimensionsMap: { [METRIC_DIMENSION]: appName }, statistic, period, ...(label ? { label } : {}),
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { [METRIC_DIMENSION]: appName },
+    statistic,
+    period,
+    ...(label ? { label } : {}),
   });
 }
 
@@ -155,7 +188,7 @@ export function alarms(scope: Construct, r: MonitoredResources): SparklessAlarms
     return new cloudwatch.Alarm(scope, `InputIteratorAgeAlarm${i}`, {
       alarmDescription: describe(
         `the input of stream ${name} is older than ${thresholdMs / 3_600_000} h (GetRecords.IteratorAgeMilliseconds, maximum) for 5 minutes in a row. ` +
-        `Kinesis trims records older than the stream's retention (${r.streamRetentionHours[i]} h unless raised) whether they were processed or not: the app is that far behind, or stopped and now replaying, and is about to lose input.`,
+          `Kinesis trims records older than the stream's retention (${r.streamRetentionHours[i]} h unless raised) whether they were processed or not: the app is that far behind, or stopped and now replaying, and is about to lose input.`,
         RUNBOOK_SECTIONS.inputIteratorAge,
       ),
       // The coordinator (and workers, for fanned-out batches) read with GetRecords (lib/aws/kinesis.ts),
@@ -170,17 +203,19 @@ export function alarms(scope: Construct, r: MonitoredResources): SparklessAlarms
     });
   });
 
-  const dlqAlarm = (id: string, dlq: sqs.IQueue | undefined, what: string, section: string) => dlq && new cloudwatch.Alarm(scope, id, {
-    alarmDescription: describe(
-      `new messages arrived in the last minute in the ${what}. The alarm counts arrivals, not the messages already there (kept up to 14 days), so it fires again on every new failure.`,
-      section,
-    ),
-    metric: newDeadLetters(dlq, `new messages in the ${what}`),
-    threshold: 0,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  });
+  const dlqAlarm = (id: string, dlq: sqs.IQueue | undefined, what: string, section: string) =>
+    dlq &&
+    new cloudwatch.Alarm(scope, id, {
+      alarmDescription: describe(
+        `new messages arrived in the last minute in the ${what}. The alarm counts arrivals, not the messages already there (kept up to 14 days), so it fires again on every new failure.`,
+        section,
+      ),
+      metric: newDeadLetters(dlq, `new messages in the ${what}`),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
   return {
     batchFailed: new cloudwatch.Alarm(scope, "BatchFailedAlarm", {
@@ -198,7 +233,7 @@ export function alarms(scope: Construct, r: MonitoredResources): SparklessAlarms
     lastCompletedBatchAge: new cloudwatch.Alarm(scope, "LastCompletedBatchAgeAlarm", {
       alarmDescription: describe(
         `no batch completed in the last ${ageThresholdMs / 1000} s, or no coordinator reported at all, in 2 of the last 3 minutes: ` +
-        "the pipeline is stopped (a failed batch, a coordinator that fails or is not invoked) or stuck on a batch.",
+          "the pipeline is stopped (a failed batch, a coordinator that fails or is not invoked) or stuck on a batch.",
         RUNBOOK_SECTIONS.batchesStopped,
       ),
       metric: appMetric(app, METRICS.lastCompletedBatchAge, "Maximum"),
@@ -211,7 +246,7 @@ export function alarms(scope: Construct, r: MonitoredResources): SparklessAlarms
     schedulingDelay: new cloudwatch.Alarm(scope, "SchedulingDelayAlarm", {
       alarmDescription: describe(
         `batches started more than ${delayThresholdMs / 1000} s after their time for ${SCHEDULING_DELAY_EVALUATION.evaluationPeriods} periods of ${delayPeriodS} s in a row: ` +
-        "the app is falling behind its input while batches still complete.",
+          "the app is falling behind its input while batches still complete.",
         RUNBOOK_SECTIONS.schedulingDelay,
       ),
       metric: appMetric(app, METRICS.schedulingDelay, "Maximum", Duration.seconds(delayPeriodS)),
@@ -246,12 +281,14 @@ export function alarms(scope: Construct, r: MonitoredResources): SparklessAlarms
     }),
     inputIteratorAge,
     deadLetterQueue: dlqAlarm(
-      "DeadLetterQueueAlarm", r.deadLetterQueue,
+      "DeadLetterQueueAlarm",
+      r.deadLetterQueue,
       `task dead-letter queue: task messages no worker could handle${r.maxReceiveCount ? ` in ${r.maxReceiveCount} receives` : ""}`,
       RUNBOOK_SECTIONS.taskDeadLetterQueue,
     ),
     resultDeadLetterQueue: dlqAlarm(
-      "ResultDeadLetterQueueAlarm", r.resultDeadLetterQueue,
+      "ResultDeadLetterQueueAlarm",
+      r.resultDeadLetterQueue,
       `result dead-letter queue: results the coordinator failed on ${DEFAULTS.resultMaxReceiveCount} times`,
       RUNBOOK_SECTIONS.resultDeadLetterQueue,
     ),
@@ -312,15 +349,24 @@ export function dashboard(scope: Construct, name: string, r: MonitoredResources,
     }),
     new cloudwatch.GraphWidget({
       title: "Kinesis iterator age (ms)",
-      left: r.streams.map((s, i) => s.metricGetRecordsIteratorAgeMilliseconds({
-        statistic: "Maximum", period: minute, label: `${r.streamNames[i]} iterator age (max)`,
-      })),
+      left: r.streams.map((s, i) =>
+        s.metricGetRecordsIteratorAgeMilliseconds({
+          statistic: "Maximum",
+          period: minute,
+          label: `${r.streamNames[i]} iterator age (max)`,
+        }),
+      ),
       width: 12,
     }),
   );
-  const dlqDepth = (q: sqs.IQueue | undefined, label: string) => (q ? [q.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: minute, label })] : []);
+  const dlqDepth = (q: sqs.IQueue | undefined, label: string) =>
+    q ? [q.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: minute, label })] : [];
   board.addWidgets(
-    new cloudwatch.GraphWidget({ title: "Quarantined records", left: [appMetric(app, METRICS.quarantinedRecords, "Sum", minute, "quarantined records")], width: 8 }),
+    new cloudwatch.GraphWidget({
+      title: "Quarantined records",
+      left: [appMetric(app, METRICS.quarantinedRecords, "Sum", minute, "quarantined records")],
+      width: 8,
+    }),
     new cloudwatch.GraphWidget({
       title: "Dead-letter queue depth",
       left: [...dlqDepth(r.deadLetterQueue, "task DLQ messages"), ...dlqDepth(r.resultDeadLetterQueue, "result DLQ messages")],
@@ -329,8 +375,10 @@ export function dashboard(scope: Construct, name: string, r: MonitoredResources,
     new cloudwatch.GraphWidget({
       title: "Functions: errors and throttles",
       left: [
-        r.coordinator.metricErrors({ label: "coordinator errors" }), r.coordinator.metricThrottles({ label: "coordinator throttles" }),
-        r.worker.metricErrors({ label: "worker errors" }), r.worker.metricThrottles({ label: "worker throttles" }),
+        r.coordinator.metricErrors({ label: "coordinator errors" }),
+        r.coordinator.metricThrottles({ label: "coordinator throttles" }),
+        r.worker.metricErrors({ label: "worker errors" }),
+        r.worker.metricThrottles({ label: "worker throttles" }),
       ],
       width: 8,
     }),

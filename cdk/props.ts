@@ -39,7 +39,11 @@ export interface SparklessConfig {
    * Where batches run: "auto" (in the coordinator unless a batch exceeds the limits), "in-process" or
    * "fan-out" (every stage that can run on workers does). @default the app module's ({ mode: "auto" })
    */
-  readonly execution?: { readonly mode?: "auto" | "in-process" | "fan-out"; readonly maxInProcessRecords?: number; readonly maxInProcessBytes?: number };
+  readonly execution?: {
+    readonly mode?: "auto" | "in-process" | "fan-out";
+    readonly maxInProcessRecords?: number;
+    readonly maxInProcessBytes?: number;
+  };
 }
 
 /** One Kinesis stream the app reads: created here, or an existing one. */
@@ -295,7 +299,16 @@ function checkResource(name: string, value: unknown, attr: string, what: string)
 }
 const sameKey = (a: kms.IKey, b: kms.IKey) => a === b || (!Token.isUnresolved(a.keyArn) && a.keyArn === b.keyArn);
 
-const CONFIG_KEYS = new Set(["name", "batchInterval", "defaultParallelism", "maxTaskAttempts", "stateBackend", "checkpointStore", "execution", "onRecordError"]);
+const CONFIG_KEYS = new Set([
+  "name",
+  "batchInterval",
+  "defaultParallelism",
+  "maxTaskAttempts",
+  "stateBackend",
+  "checkpointStore",
+  "execution",
+  "onRecordError",
+]);
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const APP_NAME = /^[a-zA-Z0-9-]{1,48}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -306,7 +319,8 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
     fail(`Expected \`entry\` to be the path of the app module (.ts, .mts, .js or .mjs), got ${shown(props.entry)}.`);
   }
   const entry = path.resolve(props.entry);
-  if (!existsSync(entry)) fail(`Expected \`entry\` to be an existing app module, got ${shown(props.entry)} (resolved to ${entry}, which does not exist).`);
+  if (!existsSync(entry))
+    fail(`Expected \`entry\` to be an existing app module, got ${shown(props.entry)} (resolved to ${entry}, which does not exist).`);
   if (typeof props.appName !== "string" || !APP_NAME.test(props.appName)) {
     fail(`Expected \`appName\` to be 1 to 48 characters of [a-zA-Z0-9-], got ${shown(props.appName)}.`);
   }
@@ -316,18 +330,28 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
     fail(`Expected \`checkpointStore\` to be "dynamodb" or "s3", got ${shown(props.checkpointStore)}.`);
   }
   const config = props.config ?? {};
-  if (typeof config !== "object" || config === null || Array.isArray(config)) fail(`Expected \`config\` to be an object like {"batchInterval":"5s"}, got ${shown(config)}.`);
+  if (typeof config !== "object" || config === null || Array.isArray(config))
+    fail(`Expected \`config\` to be an object like {"batchInterval":"5s"}, got ${shown(config)}.`);
   const unknown = Object.keys(config).filter((k) => !CONFIG_KEYS.has(k));
-  if (unknown.length) fail(`Expected \`config\` to have only the fields ${[...CONFIG_KEYS].join(", ")}, got ${shown(config)} (unknown: ${unknown.join(", ")}).`);
+  if (unknown.length)
+    fail(`Expected \`config\` to have only the fields ${[...CONFIG_KEYS].join(", ")}, got ${shown(config)} (unknown: ${unknown.join(", ")}).`);
   // The same checks (and messages) as the handlers apply when they read SPARKLESS_CONFIG.
-  const resolve = (maxTaskAttempts: number, checkpointStore: "dynamodb" | "s3" | undefined) => resolveConfig(
-    { name: props.appName, batchInterval: Milliseconds(props.batchInterval.toMilliseconds()), maxTaskAttempts, ...(checkpointStore ? { checkpointStore } : {}) },
-    config as Partial<AppConfig>,
-  );
+  const resolve = (maxTaskAttempts: number, checkpointStore: "dynamodb" | "s3" | undefined) =>
+    resolveConfig(
+      {
+        name: props.appName,
+        batchInterval: Milliseconds(props.batchInterval.toMilliseconds()),
+        maxTaskAttempts,
+        ...(checkpointStore ? { checkpointStore } : {}),
+      },
+      config as Partial<AppConfig>,
+    );
   const early = resolve(props.maxTaskAttempts ?? 4, props.checkpointStore);
   const intervalMs = early.batchInterval.milliseconds;
   if (intervalMs < 1000 || intervalMs > 900_000) {
-    fail(`Expected the batch interval to be from 1 s to 15 min on AWS, got ${intervalMs} ms${config.batchInterval !== undefined ? ` (config.batchInterval ${shown(config.batchInterval)})` : ""}.`);
+    fail(
+      `Expected the batch interval to be from 1 s to 15 min on AWS, got ${intervalMs} ms${config.batchInterval !== undefined ? ` (config.batchInterval ${shown(config.batchInterval)})` : ""}.`,
+    );
   }
   checkInt("maxTaskAttempts", early.maxTaskAttempts, 1, 100);
 
@@ -337,25 +361,34 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
   const seen = new Set<string>();
   props.inputStreams.forEach((s, i) => {
     const at = `inputStreams[${i}]`;
-    if (typeof s.streamName !== "string" || !STREAM_NAME.test(s.streamName)) fail(`Expected \`${at}.streamName\` to be 1 to 128 characters of [a-zA-Z0-9_.-], got ${shown(s.streamName)}.`);
+    if (typeof s.streamName !== "string" || !STREAM_NAME.test(s.streamName))
+      fail(`Expected \`${at}.streamName\` to be 1 to 128 characters of [a-zA-Z0-9_.-], got ${shown(s.streamName)}.`);
     if (seen.has(s.streamName)) fail(`Expected the names in \`inputStreams\` to be unique, got ${shown(s.streamName)} twice.`);
     seen.add(s.streamName);
     checkResource(`${at}.encryptionKey`, s.encryptionKey, "keyArn", "a kms.IKey (kms.Key.fromKeyArn(...), or a Key)");
     if (s.stream) {
       if (s.streamMode !== undefined || s.shardCount !== undefined || s.retentionPeriod !== undefined) {
-        fail(`Expected \`${at}\` to give either \`stream\` (an existing stream) or the props to create one, got both (streamName ${shown(s.streamName)}).`);
+        fail(
+          `Expected \`${at}\` to give either \`stream\` (an existing stream) or the props to create one, got both (streamName ${shown(s.streamName)}).`,
+        );
       }
       if (!Token.isUnresolved(s.stream.streamName) && s.stream.streamName !== s.streamName) {
-        fail(`Expected the existing stream of \`${at}\` to be named ${shown(s.streamName)} as the app module reads it, got ${shown(s.stream.streamName)}.`);
+        fail(
+          `Expected the existing stream of \`${at}\` to be named ${shown(s.streamName)} as the app module reads it, got ${shown(s.stream.streamName)}.`,
+        );
       }
       if (s.encryptionKey && s.stream.encryptionKey && !sameKey(s.encryptionKey, s.stream.encryptionKey)) {
-        fail(`Expected \`${at}.encryptionKey\` only for a stream imported without its key, but the stream already has encryptionKey ${s.stream.encryptionKey.keyArn}, got ${s.encryptionKey.keyArn}. Leave \`encryptionKey\` out.`);
+        fail(
+          `Expected \`${at}.encryptionKey\` only for a stream imported without its key, but the stream already has encryptionKey ${s.stream.encryptionKey.keyArn}, got ${s.encryptionKey.keyArn}. Leave \`encryptionKey\` out.`,
+        );
       }
       checkSeconds(`${at}.iteratorAgeAlarmThreshold`, s.iteratorAgeAlarmThreshold, 60, 8760 * 3600);
       return;
     }
     if (s.encryptionKey) {
-      fail(`Expected \`${at}.encryptionKey\` only with \`stream\` (the key of an existing stream); a created stream is encrypted with aws/kinesis, got a key for ${shown(s.streamName)}.`);
+      fail(
+        `Expected \`${at}.encryptionKey\` only with \`stream\` (the key of an existing stream); a created stream is encrypted with aws/kinesis, got a key for ${shown(s.streamName)}.`,
+      );
     }
     if (s.streamMode === kinesis.StreamMode.ON_DEMAND && s.shardCount !== undefined) {
       fail(`Expected no \`${at}.shardCount\` with StreamMode.ON_DEMAND (on-demand streams scale themselves), got ${shown(s.shardCount)}.`);
@@ -369,14 +402,17 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
   checkResource("bucket", props.bucket, "bucketArn", "an s3.IBucket (s3.Bucket.fromBucketName(...), or a Bucket)");
   checkResource("metaTable", props.metaTable, "tableArn", "a dynamodb.ITable (dynamodb.Table.fromTableName(...), or a Table)");
   checkResource("stateTable", props.stateTable, "tableArn", "a dynamodb.ITable (dynamodb.Table.fromTableName(...), or a Table)");
-  if (props.metaTable && props.metaTable === props.stateTable) fail("Expected `metaTable` and `stateTable` to be two tables, got the same table for both.");
+  if (props.metaTable && props.metaTable === props.stateTable)
+    fail("Expected `metaTable` and `stateTable` to be two tables, got the same table for both.");
   checkResource("taskQueue", props.taskQueue, "queueArn", "an sqs.IQueue (sqs.Queue.fromQueueArn(...), or a Queue)");
   checkResource("resultQueue", props.resultQueue, "queueArn", "an sqs.IQueue (sqs.Queue.fromQueueArn(...), or a Queue)");
-  if (props.taskQueue && props.taskQueue === props.resultQueue) fail("Expected `taskQueue` and `resultQueue` to be two queues, got the same queue for both.");
+  if (props.taskQueue && props.taskQueue === props.resultQueue)
+    fail("Expected `taskQueue` and `resultQueue` to be two queues, got the same queue for both.");
   if (props.taskQueue && props.maxReceiveCount !== undefined) {
     fail(`Expected no \`maxReceiveCount\` with \`taskQueue\` (an existing queue's redrive policy is its own), got ${shown(props.maxReceiveCount)}.`);
   }
-  if (props.taskQueue?.fifo || props.resultQueue?.fifo) fail(`Expected standard queues, got a FIFO queue as \`${props.taskQueue?.fifo ? "taskQueue" : "resultQueue"}\`.`);
+  if (props.taskQueue?.fifo || props.resultQueue?.fifo)
+    fail(`Expected standard queues, got a FIFO queue as \`${props.taskQueue?.fifo ? "taskQueue" : "resultQueue"}\`.`);
   if (props.tableDeletionProtection !== undefined && typeof props.tableDeletionProtection !== "boolean") {
     fail(`Expected \`tableDeletionProtection\` to be true or false, got ${shown(props.tableDeletionProtection)}.`);
   }
@@ -404,8 +440,16 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
   if (props.dashboardName !== undefined && !/^[a-zA-Z0-9_-]{1,255}$/.test(props.dashboardName)) {
     fail(`Expected \`dashboardName\` to be 1 to 255 characters of [a-zA-Z0-9_-], got ${shown(props.dashboardName)}.`);
   }
-  if (props.appModule !== undefined && (typeof props.appModule !== "object" || props.appModule === null || typeof props.appModule.appName !== "string" || !(props.appModule.batchInterval instanceof Duration))) {
-    fail(`Expected \`appModule\` to be what the module declares, { appName, batchInterval, ... } as readAppModule(entry) gives it, got ${shown(props.appModule)}.`);
+  if (
+    props.appModule !== undefined &&
+    (typeof props.appModule !== "object" ||
+      props.appModule === null ||
+      typeof props.appModule.appName !== "string" ||
+      !(props.appModule.batchInterval instanceof Duration))
+  ) {
+    fail(
+      `Expected \`appModule\` to be what the module declares, { appName, batchInterval, ... } as readAppModule(entry) gives it, got ${shown(props.appModule)}.`,
+    );
   }
 
   // Last, as it loads the module: the props against what the module declares.
@@ -415,8 +459,15 @@ export function validateProps(props: SparklessAppProps): CheckedProps {
   const resolved = resolve(maxTaskAttempts, props.checkpointStore ?? declared.checkpointStore);
   checkInt("maxTaskAttempts", resolved.maxTaskAttempts, 1, 100);
   checkInt("maxReceiveCount", props.maxReceiveCount, resolved.maxTaskAttempts + 1, 1000);
-  return { entry, appName: resolved.name, intervalMs, maxTaskAttempts: resolved.maxTaskAttempts, checkpointStore: resolved.checkpointStore, unreadStreams,
-    fileDirectories: declared.fileDirectories ?? [] };
+  return {
+    entry,
+    appName: resolved.name,
+    intervalMs,
+    maxTaskAttempts: resolved.maxTaskAttempts,
+    checkpointStore: resolved.checkpointStore,
+    unreadStreams,
+    fileDirectories: declared.fileDirectories ?? [],
+  };
 }
 
 /**
@@ -429,28 +480,28 @@ function checkAgainstModule(props: SparklessAppProps, declared: AppModuleDeclara
   if (props.appName !== declared.appName) {
     fail(
       `Expected \`appName\` to be ${shown(declared.appName)}, the name ${module} declares (defineApp({ name })), got ${shown(props.appName)}. ` +
-      `The functions label their metrics with the module's name, so alarms watching ${shown(props.appName)} would never see data. ` +
-      `Pass appName: ${shown(declared.appName)}, or rename the app for both with config.name.`,
+        `The functions label their metrics with the module's name, so alarms watching ${shown(props.appName)} would never see data. ` +
+        `Pass appName: ${shown(declared.appName)}, or rename the app for both with config.name.`,
     );
   }
   const declaredMs = declared.batchInterval.toMilliseconds();
   if (props.batchInterval.toMilliseconds() !== declaredMs) {
     fail(
       `Expected \`batchInterval\` to be ${declaredMs} ms, the interval ${module} declares, got ${props.batchInterval.toMilliseconds()} ms. ` +
-      "The functions run the module's interval, while sizes and alarm thresholds would follow this one. " +
-      `Pass batchInterval: Duration.millis(${declaredMs}), or change both with config.batchInterval.`,
+        "The functions run the module's interval, while sizes and alarm thresholds would follow this one. " +
+        `Pass batchInterval: Duration.millis(${declaredMs}), or change both with config.batchInterval.`,
     );
   }
   if (props.maxTaskAttempts !== undefined && declared.maxTaskAttempts !== undefined && props.maxTaskAttempts !== declared.maxTaskAttempts) {
     fail(
       `Expected \`maxTaskAttempts\` to be ${declared.maxTaskAttempts}, as ${module} declares, got ${props.maxTaskAttempts}. ` +
-      "Leave it out (it defaults to the module's), or change both with config.maxTaskAttempts.",
+        "Leave it out (it defaults to the module's), or change both with config.maxTaskAttempts.",
     );
   }
   if (props.checkpointStore !== undefined && declared.checkpointStore !== undefined && props.checkpointStore !== declared.checkpointStore) {
     fail(
       `Expected \`checkpointStore\` to be ${shown(declared.checkpointStore)}, as ${module} declares, got ${shown(props.checkpointStore)}. ` +
-      "Leave it out (it defaults to the module's), or change both with config.checkpointStore.",
+        "Leave it out (it defaults to the module's), or change both with config.checkpointStore.",
     );
   }
   if (!declared.kinesisStreams) return [];
@@ -459,7 +510,7 @@ function checkAgainstModule(props: SparklessAppProps, declared: AppModuleDeclara
   if (missing.length) {
     fail(
       `Expected \`inputStreams\` to list every Kinesis stream ${module} reads (${declared.kinesisStreams.join(", ")}), got ${listed.join(", ")} ` +
-      `(missing: ${missing.join(", ")}). Add { streamName: ${shown(missing[0])} } to create it, or { streamName, stream } for an existing one.`,
+        `(missing: ${missing.join(", ")}). Add { streamName: ${shown(missing[0])} } to create it, or { streamName, stream } for an existing one.`,
     );
   }
   return listed.filter((s) => !declared.kinesisStreams!.includes(s));

@@ -53,18 +53,19 @@ export interface Tables {
 
 /** The meta and state tables (lib/aws/dynamodb/tables.ts): created, or the ones given. */
 export function tables(scope: Construct, props: SparklessAppProps, removalPolicy: RemovalPolicy): Tables {
-  const table = (id: string) => new dynamodb.Table(scope, id, {
-    partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
-    sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
-    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    timeToLiveAttribute: "ttl",
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: dynamodb.TableEncryption.AWS_MANAGED,
-    // The batch log and the checkpoints are the app's state: deleting a table by accident (a stack
-    // deleted, a change that replaces the table) loses it for good, point-in-time recovery or not.
-    deletionProtection: props.tableDeletionProtection ?? true,
-    removalPolicy,
-  });
+  const table = (id: string) =>
+    new dynamodb.Table(scope, id, {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      sortKey: { name: "sk", type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "ttl",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // The batch log and the checkpoints are the app's state: deleting a table by accident (a stack
+      // deleted, a change that replaces the table) loses it for good, point-in-time recovery or not.
+      deletionProtection: props.tableDeletionProtection ?? true,
+      removalPolicy,
+    });
   return {
     metaTable: props.metaTable ?? table("MetaTable"),
     stateTable: props.stateTable ?? table("StateTable"),
@@ -128,14 +129,18 @@ export interface Queues {
 
 /** The task and result queues, each with its DLQ: created (SSE-SQS, TLS only), or the ones given. */
 export function queues(
-  scope: Construct, props: SparklessAppProps, sizes: { workerTimeoutS: number; maxReceiveCount: number }, removalPolicy: RemovalPolicy,
+  scope: Construct,
+  props: SparklessAppProps,
+  sizes: { workerTimeoutS: number; maxReceiveCount: number },
+  removalPolicy: RemovalPolicy,
 ): Queues {
-  const queue = (id: string, extra: sqs.QueueProps) => new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    removalPolicy,
-    ...extra,
-  });
+  const queue = (id: string, extra: sqs.QueueProps) =>
+    new sqs.Queue(scope, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy,
+      ...extra,
+    });
   const dlqOf = (q: sqs.IQueue) => (q instanceof sqs.Queue ? q.deadLetterQueue?.queue : undefined);
 
   let task: Pick<Queues, "taskQueue" | "deadLetterQueue">;

@@ -111,21 +111,36 @@ export class SparklessApp extends Construct {
     this.bucket = bucket.bucket;
     this.accessLogsBucket = bucket.accessLogsBucket;
     ({
-      taskQueue: this.taskQueue, deadLetterQueue: this.deadLetterQueue, resultQueue: this.resultQueue, resultDeadLetterQueue: this.resultDeadLetterQueue,
+      taskQueue: this.taskQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      resultQueue: this.resultQueue,
+      resultDeadLetterQueue: this.resultDeadLetterQueue,
     } = queues(this, props, { workerTimeoutS, maxReceiveCount }, removalPolicy));
     ({ coordinatorLogGroup: this.coordinatorLogGroup, workerLogGroup: this.workerLogGroup } = logGroups(this, props.logRetention, removalPolicy));
 
     // ---- IAM: exactly the actions each handler sends, on exactly its resources
     ({ coordinatorRole: this.coordinatorRole, workerRole: this.workerRole } = functionRoles(this, {
-      appName: this.appName, streams: this.inputStreams, streamKeys: input.keys, metaTable: this.metaTable, stateTable: this.stateTable,
-      taskQueue: this.taskQueue, resultQueue: this.resultQueue, bucket: this.bucket, ownBucket: bucket.ownBucket,
-      coordinatorLogGroup: this.coordinatorLogGroup, workerLogGroup: this.workerLogGroup,
+      appName: this.appName,
+      streams: this.inputStreams,
+      streamKeys: input.keys,
+      metaTable: this.metaTable,
+      stateTable: this.stateTable,
+      taskQueue: this.taskQueue,
+      resultQueue: this.resultQueue,
+      bucket: this.bucket,
+      ownBucket: bucket.ownBucket,
+      coordinatorLogGroup: this.coordinatorLogGroup,
+      workerLogGroup: this.workerLogGroup,
     }));
 
     // The app's own data: the textFileStream directories it declares (read), the output locations given (written).
     const directories = p.fileDirectories.map((d) => parseS3Directory(d));
-    grantDataLocations(this, [this.coordinatorRole, this.workerRole], directories,
-      (props.outputLocations ?? []).map((o) => ({ bucket: o.bucket, prefix: o.prefix ?? "" })));
+    grantDataLocations(
+      this,
+      [this.coordinatorRole, this.workerRole],
+      directories,
+      (props.outputLocations ?? []).map((o) => ({ bucket: o.bucket, prefix: o.prefix ?? "" })),
+    );
 
     // ---- functions and what invokes them
     ({ coordinator: this.coordinator, worker: this.worker } = functions(this, {
@@ -155,7 +170,10 @@ export class SparklessApp extends Construct {
     this.schedulerRole = schedulerRole(this, this.appName, this.coordinator);
     // Without policy updates: the role already holds exactly the invoke grant (cdk/iam.ts schedulerRole).
     this.schedule = coordinatorSchedule(this, this.appName, this.coordinator, this.schedulerRole.withoutPolicyUpdates());
-    this.eventSourceMapping = workerTasks(this, this.worker, this.taskQueue, { batchSize: props.workerBatchSize, maxConcurrency: props.workerMaxConcurrency });
+    this.eventSourceMapping = workerTasks(this, this.worker, this.taskQueue, {
+      batchSize: props.workerBatchSize,
+      maxConcurrency: props.workerMaxConcurrency,
+    });
 
     // ---- monitoring
     const monitored = {
@@ -189,25 +207,35 @@ export class SparklessApp extends Construct {
   private warn(props: SparklessAppProps, unreadStreams: readonly string[]): void {
     const coordinatorTimeoutS = props.coordinatorTimeout?.toSeconds() ?? this.sizing.coordinatorTimeoutS;
     if (coordinatorTimeoutS - this.sizing.coordinatorMarginS > SCHEDULE_PERIOD_S - 5) {
-      Annotations.of(this).addWarningV2("sparkless:coordinator-overlap",
-        `The coordinator loops ${coordinatorTimeoutS - this.sizing.coordinatorMarginS} s per invocation (timeout ${coordinatorTimeoutS} s minus its margin ${this.sizing.coordinatorMarginS} s): the next scheduled invocation finds the lease held and does nothing. Keep it below ${SCHEDULE_PERIOD_S - 5} s.`);
+      Annotations.of(this).addWarningV2(
+        "sparkless:coordinator-overlap",
+        `The coordinator loops ${coordinatorTimeoutS - this.sizing.coordinatorMarginS} s per invocation (timeout ${coordinatorTimeoutS} s minus its margin ${this.sizing.coordinatorMarginS} s): the next scheduled invocation finds the lease held and does nothing. Keep it below ${SCHEDULE_PERIOD_S - 5} s.`,
+      );
     }
     if (COORDINATOR_LOOP_S + this.sizing.coordinatorMarginS > MAX_LAMBDA_TIMEOUT_S) {
-      Annotations.of(this).addWarningV2("sparkless:long-interval",
-        `A batch interval of ${this.batchInterval.toHumanString()} needs a coordinator margin of ${this.sizing.coordinatorMarginS} s, more than Lambda's ${MAX_LAMBDA_TIMEOUT_S} s timeout allows with a ${COORDINATOR_LOOP_S} s loop: batches are generated up to ${Math.ceil(this.sizing.coordinatorMarginS + COORDINATOR_LOOP_S - MAX_LAMBDA_TIMEOUT_S)} s late.`);
+      Annotations.of(this).addWarningV2(
+        "sparkless:long-interval",
+        `A batch interval of ${this.batchInterval.toHumanString()} needs a coordinator margin of ${this.sizing.coordinatorMarginS} s, more than Lambda's ${MAX_LAMBDA_TIMEOUT_S} s timeout allows with a ${COORDINATOR_LOOP_S} s loop: batches are generated up to ${Math.ceil(this.sizing.coordinatorMarginS + COORDINATOR_LOOP_S - MAX_LAMBDA_TIMEOUT_S)} s late.`,
+      );
     }
     if (props.removalPolicy === RemovalPolicy.DESTROY && (props.tableDeletionProtection ?? true) && !(props.metaTable && props.stateTable)) {
-      Annotations.of(this).addWarningV2("sparkless:deletion-protection",
-        "removalPolicy is DESTROY but the tables have deletion protection: `cdk destroy` fails on them until it is off. Set tableDeletionProtection: false to delete them with the stack.");
+      Annotations.of(this).addWarningV2(
+        "sparkless:deletion-protection",
+        "removalPolicy is DESTROY but the tables have deletion protection: `cdk destroy` fails on them until it is off. Set tableDeletionProtection: false to delete them with the stack.",
+      );
     }
     if (!this.deadLetterQueue || !this.resultDeadLetterQueue) {
       const which = [!this.deadLetterQueue && "taskQueue", !this.resultDeadLetterQueue && "resultQueue"].filter(Boolean).join(" and ");
-      Annotations.of(this).addWarningV2("sparkless:no-dlq-alarm",
-        `The ${which} given ${which.includes(" and ") ? "are" : "is"} not an sqs.Queue with a deadLetterQueue, so no alarm watches its dead-letter queue. Pass the sqs.Queue itself, or alarm on its DLQ with newDeadLetters(dlq) (cdk/monitoring.ts).`);
+      Annotations.of(this).addWarningV2(
+        "sparkless:no-dlq-alarm",
+        `The ${which} given ${which.includes(" and ") ? "are" : "is"} not an sqs.Queue with a deadLetterQueue, so no alarm watches its dead-letter queue. Pass the sqs.Queue itself, or alarm on its DLQ with newDeadLetters(dlq) (cdk/monitoring.ts).`,
+      );
     }
     if (unreadStreams.length) {
-      Annotations.of(this).addWarningV2("sparkless:unread-stream",
-        `The app module reads none of ${unreadStreams.join(", ")}, listed in inputStreams: the roles may read them and a created one bills by the hour. Remove them from inputStreams if the app does not need them.`);
+      Annotations.of(this).addWarningV2(
+        "sparkless:unread-stream",
+        `The app module reads none of ${unreadStreams.join(", ")}, listed in inputStreams: the roles may read them and a created one bills by the hour. Remove them from inputStreams if the app does not need them.`,
+      );
     }
   }
 }

@@ -13,19 +13,34 @@ import { wordCount } from "./wordcount.js";
 const batchesArg = process.argv.indexOf("--batches");
 const maxBatches = batchesArg > 0 ? Number(process.argv[batchesArg + 1]) : Infinity;
 const text = readFileSync(new URL("./data/alice.txt", import.meta.url), "utf8");
-const lines = text.split(/(?<=[.!?;:])\s+/).map((l) => l.toLowerCase().replace(/[^a-z' -]/g, " ").trim()).filter(Boolean);
+const lines = text
+  .split(/(?<=[.!?;:])\s+/)
+  .map((l) =>
+    l
+      .toLowerCase()
+      .replace(/[^a-z' -]/g, " ")
+      .trim(),
+  )
+  .filter(Boolean);
 
 const ssc = new StreamingContext(Seconds(1));
 const queue: string[][] = [];
 const { totals, recent } = wordCount(ssc.queueStream(queue, false));
 totals.transform((rdd) => rdd.sortBy((kv) => -kv[1])).print(5);
-recent.filter((kv) => kv[1] > 0).transform((rdd) => rdd.sortBy((kv) => -kv[1])).print(5);
+recent
+  .filter((kv) => kv[1] > 0)
+  .transform((rdd) => rdd.sortBy((kv) => -kv[1]))
+  .print(5);
 
 let next = 0;
-const producer = setInterval(() => { queue.push([lines[next++ % lines.length]!]); }, 100);
+const producer = setInterval(() => {
+  queue.push([lines[next++ % lines.length]!]);
+}, 100);
 let completed = 0;
 ssc.addStreamingListener({
-  onBatchCompleted: () => { if (++completed >= maxBatches) void shutdown(); },
+  onBatchCompleted: () => {
+    if (++completed >= maxBatches) void shutdown();
+  },
 });
 const shutdown = async () => {
   clearInterval(producer);

@@ -4,8 +4,18 @@
  */
 export { Duration, Milliseconds, Minutes, Seconds, Time, parseDuration } from "./core/duration.js";
 export {
-  IllegalStateError, InvalidArgumentError, InvalidGraphError, MissingDataError, NoSuchElementError, NonDeterministicPlanError,
-  IncompatibleUpgradeError, QuarantineDataError, RecordFailedError, RecordProcessingError, SparklessError, TaskFailedError,
+  IllegalStateError,
+  InvalidArgumentError,
+  InvalidGraphError,
+  MissingDataError,
+  NoSuchElementError,
+  NonDeterministicPlanError,
+  IncompatibleUpgradeError,
+  QuarantineDataError,
+  RecordFailedError,
+  RecordProcessingError,
+  SparklessError,
+  TaskFailedError,
 } from "./core/errors.js";
 export { defineApp, loadApp, type AppConfig, type AppDefinition, type ResolvedAppConfig } from "./app/app.js";
 export type { Decoder, KinesisStreamOptions, RawRecord } from "./sources/kinesis/input.js";
@@ -26,15 +36,25 @@ export { RDD, RDDContext } from "./rdd/rdd.js";
 export { RangePartitioner } from "./rdd/range-partitioner.js";
 export { StatCounter } from "./rdd/stats.js";
 export {
-  StreamingContext, type Engine, type StopOptions, type StreamingContextOptions, type StreamingContextState, type StreamingListener,
+  StreamingContext,
+  type Engine,
+  type StopOptions,
+  type StreamingContextOptions,
+  type StreamingContextState,
+  type StreamingListener,
 } from "./streaming/context.js";
 export type {
-  BatchInfo, OutputOperationInfo, StreamInputInfo, StreamingListenerBatchCompleted, StreamingListenerBatchStarted, StreamingListenerBatchSubmitted,
-  StreamingListenerOutputOperationCompleted, StreamingListenerOutputOperationStarted, StreamingListenerStreamingStarted,
+  BatchInfo,
+  OutputOperationInfo,
+  StreamInputInfo,
+  StreamingListenerBatchCompleted,
+  StreamingListenerBatchStarted,
+  StreamingListenerBatchSubmitted,
+  StreamingListenerOutputOperationCompleted,
+  StreamingListenerOutputOperationStarted,
+  StreamingListenerStreamingStarted,
 } from "./streaming/listener.js";
-export {
-  AccumulatorV2, Broadcast, CollectionAccumulator, DoubleAccumulator, LongAccumulator, SparkContext,
-} from "./streaming/shared-variables.js";
+export { AccumulatorV2, Broadcast, CollectionAccumulator, DoubleAccumulator, LongAccumulator, SparkContext } from "./streaming/shared-variables.js";
 export { runBatches, type RunBatchesOptions } from "./testing/run-batches.js";
 export { MemoryEngineServices } from "./storage/memory.js";
 export type * from "./storage/interfaces.js";

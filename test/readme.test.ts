@@ -21,10 +21,33 @@ describe("README word count", () => {
       pipeline: (lines) => wordCount(lines).totals,
     });
     expect(out.map(byKey)).toEqual([
-      [["be", 2], ["not", 1], ["or", 1], ["to", 2]],
-      [["be", 2], ["not", 1], ["or", 1], ["see", 1], ["to", 3]],
-      [["be", 2], ["not", 1], ["or", 1], ["see", 1], ["to", 3]],
-      [["be", 2], ["not", 1], ["or", 1], ["see", 1], ["to", 3]],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["to", 2],
+      ],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["see", 1],
+        ["to", 3],
+      ],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["see", 1],
+        ["to", 3],
+      ],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["see", 1],
+        ["to", 3],
+      ],
     ]);
   });
 
@@ -35,11 +58,34 @@ describe("README word count", () => {
       pipeline: (lines) => wordCount(lines).recent,
     });
     expect(out.map(byKey)).toEqual([
-      [["be", 2], ["not", 1], ["or", 1], ["to", 2]],
-      [["be", 2], ["not", 1], ["or", 1], ["see", 1], ["to", 3]],
-      [["be", 2], ["not", 1], ["or", 1], ["see", 1], ["to", 3]],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["to", 2],
+      ],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["see", 1],
+        ["to", 3],
+      ],
+      [
+        ["be", 2],
+        ["not", 1],
+        ["or", 1],
+        ["see", 1],
+        ["to", 3],
+      ],
       // The first batch left the window; with an inverse function and no filter, Spark keeps zero counts.
-      [["be", 0], ["not", 0], ["or", 0], ["see", 1], ["to", 1]],
+      [
+        ["be", 0],
+        ["not", 0],
+        ["or", 0],
+        ["see", 1],
+        ["to", 1],
+      ],
     ]);
   });
 });

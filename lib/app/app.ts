@@ -71,10 +71,13 @@ export function resolveConfig(config: AppConfig, overrides: Partial<Record<keyof
   }
   const interval = merged.batchInterval instanceof Duration ? merged.batchInterval : parseDuration(merged.batchInterval as string);
   if (interval.milliseconds < 100 || interval.milliseconds > 900_000) {
-    throw new InvalidArgumentError(`Expected \`batchInterval\` to be between 100 ms and 15 minutes, got ${interval}. Use Seconds(n) with 1 <= n <= 900 on AWS.`);
+    throw new InvalidArgumentError(
+      `Expected \`batchInterval\` to be between 100 ms and 15 minutes, got ${interval}. Use Seconds(n) with 1 <= n <= 900 on AWS.`,
+    );
   }
   const store = merged.checkpointStore ?? "dynamodb";
-  if (store !== "dynamodb" && store !== "s3") throw new InvalidArgumentError(`Expected \`checkpointStore\` to be "dynamodb" or "s3", got \`${describe(store)}\`.`);
+  if (store !== "dynamodb" && store !== "s3")
+    throw new InvalidArgumentError(`Expected \`checkpointStore\` to be "dynamodb" or "s3", got \`${describe(store)}\`.`);
   return {
     name: merged.name,
     batchInterval: interval,
@@ -89,7 +92,8 @@ export function resolveConfig(config: AppConfig, overrides: Partial<Record<keyof
 
 function requireExecution(e: unknown): ExecutionOptions {
   const x = e as ExecutionOptions;
-  if (typeof e !== "object" || e === null) throw new InvalidArgumentError(`Expected \`execution\` to be an object such as { mode: "auto" }, got \`${describe(e)}\`.`);
+  if (typeof e !== "object" || e === null)
+    throw new InvalidArgumentError(`Expected \`execution\` to be an object such as { mode: "auto" }, got \`${describe(e)}\`.`);
   if (x.mode !== undefined && !["auto", "in-process", "fan-out"].includes(x.mode)) {
     throw new InvalidArgumentError(`Expected \`execution.mode\` to be "auto", "in-process" or "fan-out", got \`${describe(x.mode)}\`.`);
   }
@@ -104,18 +108,24 @@ function envOverrides(): Partial<Record<keyof AppConfig, unknown>> {
   try {
     return JSON.parse(raw) as Partial<Record<keyof AppConfig, unknown>>;
   } catch (e) {
-    throw new InvalidArgumentError(`SPARKLESS_CONFIG is not valid JSON (${(e as Error).message}): got \`${raw.slice(0, 80)}\`. Set it to an object such as {"batchInterval":"2s"}.`);
+    throw new InvalidArgumentError(
+      `SPARKLESS_CONFIG is not valid JSON (${(e as Error).message}): got \`${raw.slice(0, 80)}\`. Set it to an object such as {"batchInterval":"2s"}.`,
+    );
   }
 }
 
 export function defineApp(config: AppConfig, build: (ssc: StreamingContext) => void): AppDefinition {
-  if (typeof build !== "function") throw new InvalidArgumentError(`Expected defineApp's second argument to be a function that builds the pipeline, got \`${describe(build)}\`.`);
+  if (typeof build !== "function")
+    throw new InvalidArgumentError(`Expected defineApp's second argument to be a function that builds the pipeline, got \`${describe(build)}\`.`);
   const resolved = resolveConfig(config, envOverrides());
   return {
     config: resolved,
     // The app's default policy is set on whichever context builds the app (the coordinator, each
     // worker, the local runtime), before its inputs exist, so every process applies the same one.
-    build: (ssc) => { setRecordErrorPolicy(ssc, resolved.onRecordError); build(ssc); },
+    build: (ssc) => {
+      setRecordErrorPolicy(ssc, resolved.onRecordError);
+      build(ssc);
+    },
   };
 }
 
@@ -128,7 +138,9 @@ export async function loadApp(modulePath: string): Promise<AppDefinition> {
   const mod = (await importAppModule(modulePath)) as { default?: AppDefinition; app?: AppDefinition };
   const app = mod.default ?? mod.app;
   if (!app || typeof app.build !== "function" || !app.config) {
-    throw new InvalidArgumentError(`${modulePath} does not export an app: its default export must be defineApp({ name, batchInterval }, (ssc) => { ... }).`);
+    throw new InvalidArgumentError(
+      `${modulePath} does not export an app: its default export must be defineApp({ name, batchInterval }, (ssc) => { ... }).`,
+    );
   }
   if (!(app.config.batchInterval instanceof Duration)) throw new InvalidArgumentError(secondCopyMessage(modulePath));
   return app;

@@ -38,10 +38,14 @@ export function inputsOf(app: AppDefinition): AppInput[] {
 
 /** The S3 directories an app watches (`ssc.textFileStream("s3://bucket/prefix/")`), each once. */
 export function fileDirectoriesOf(app: AppDefinition): string[] {
-  return inputsOf(app).filter((i) => i.source === "s3files").map((i) => i.name);
+  return inputsOf(app)
+    .filter((i) => i.source === "s3files")
+    .map((i) => i.name);
 }
 
 /** The Kinesis streams an app reads (the names passed to `ssc.kinesisStream`), in creation order, each once. */
 export function kinesisStreamsOf(app: AppDefinition): string[] {
-  return inputsOf(app).filter((i) => i.source === "kinesis").map((i) => i.name);
+  return inputsOf(app)
+    .filter((i) => i.source === "kinesis")
+    .map((i) => i.name);
 }

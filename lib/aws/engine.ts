@@ -48,7 +48,10 @@ export interface AwsEngineConfig {
 export function engineConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AwsEngineConfig {
   const need = (name: string): string => {
     const v = env[name];
-    if (!v) throw new InvalidArgumentError(`The environment variable ${name} is not set. The CDK construct sets it on both functions; locally, run through \`sparkless local\`.`);
+    if (!v)
+      throw new InvalidArgumentError(
+        `The environment variable ${name} is not set. The CDK construct sets it on both functions; locally, run through \`sparkless local\`.`,
+      );
     return v;
   };
   const endpoint = env.AWS_ENDPOINT_URL;
@@ -135,7 +138,8 @@ export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = c
   // Every request this process sends is counted (and DynamoDB's consumed units asked for), for the per-batch cost.
   const meter = new Meter();
   meter.attachAll(clients);
-  const pages = config.checkpointStore === "s3" ? new S3Pages(clients.s3, config.bucket, prefix) : new DynamoPages(doc, config.tables.state, config.app);
+  const pages =
+    config.checkpointStore === "s3" ? new S3Pages(clients.s3, config.bucket, prefix) : new DynamoPages(doc, config.tables.state, config.app);
   return {
     config,
     clients,
@@ -153,7 +157,8 @@ export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = c
     objects: new S3ObjectStore(clients.s3),
     // "blob": the blocks queueStream writes to the blob store (lib/sources/memory/blob-blocks.ts).
     sources: new Map<string, StreamSource>([
-      ["kinesis", new KinesisSource(clients.kinesis)], ["blob", new BlobBlockSource(new S3BlobStore(clients.s3, config.bucket, prefix))],
+      ["kinesis", new KinesisSource(clients.kinesis)],
+      ["blob", new BlobBlockSource(new S3BlobStore(clients.s3, config.bucket, prefix))],
       // "s3files": textFileStream's objects in the user's buckets (lib/sources/s3/).
       [S3_FILES, new FileStreamSource(new S3ObjectLister(clients.s3))],
     ]),

@@ -19,8 +19,14 @@
  * costs one GetRecords call per batch while it keeps up.
  */
 import {
-  GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand,
-  type GetRecordsCommandOutput, type GetShardIteratorCommandInput, type Shard, type _Record,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  type GetRecordsCommandOutput,
+  type GetShardIteratorCommandInput,
+  type Shard,
+  type _Record,
 } from "@aws-sdk/client-kinesis";
 import { MissingDataError } from "../core/errors.js";
 import type { Allocation, BlockDescriptor, RecordBudget, ReplayableSource } from "../storage/interfaces.js";
@@ -47,9 +53,14 @@ export interface KinesisBlock extends BlockDescriptor {
   readonly count: number;
 }
 
-interface ShardPosition { last?: string; finished?: boolean }
+interface ShardPosition {
+  last?: string;
+  finished?: boolean;
+}
 /** What a Kinesis input stream remembers between batches. */
-export interface KinesisInputState { shards: Record<string, ShardPosition> }
+export interface KinesisInputState {
+  shards: Record<string, ShardPosition>;
+}
 
 export interface AllocateOptions {
   /** Most records a shard contributes to one batch; the rest waits for later batches. @default 100000 */
@@ -66,7 +77,11 @@ const ITERATOR_TTL_MS = 4 * 60_000;
 /** How long the shard list is trusted before it is listed again (a split shows up within this). */
 const SHARD_LIST_TTL_MS = 10_000;
 
-const cmpSeq = (a: string, b: string) => { const x = BigInt(a), y = BigInt(b); return x < y ? -1 : x > y ? 1 : 0; };
+const cmpSeq = (a: string, b: string) => {
+  const x = BigInt(a),
+    y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
 
 export class KinesisSource implements ReplayableSource {
   readonly name = "kinesis";
@@ -153,7 +168,14 @@ export class KinesisSource implements ReplayableSource {
         if (read.finished) endedOne = true;
         state.shards[id] = read.last ? { last: read.last, finished: read.finished } : { ...pos, finished: read.finished };
         // Every readable shard is a partition of the batch, even when it has no new records.
-        blocks.push({ source: "kinesis", stream, shardId: id, ...(pos.last ? { after: pos.last } : {}), ...(read.last ? { endAt: read.last } : {}), count: read.count });
+        blocks.push({
+          source: "kinesis",
+          stream,
+          shardId: id,
+          ...(pos.last ? { after: pos.last } : {}),
+          ...(read.last ? { endAt: read.last } : {}),
+          count: read.count,
+        });
         records.push(read.records);
       }
     }
@@ -167,7 +189,11 @@ export class KinesisSource implements ReplayableSource {
    * read again by whoever runs it).
    */
   private async scan(
-    stream: string, shardId: string, after: string | undefined, cap: number, budget: RecordBudget | undefined,
+    stream: string,
+    shardId: string,
+    after: string | undefined,
+    cap: number,
+    budget: RecordBudget | undefined,
   ): Promise<{ count: number; last?: string; finished: boolean; records?: KinesisRecord[] }> {
     let count = 0;
     let last = after;

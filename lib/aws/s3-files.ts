@@ -22,7 +22,9 @@ function statusOf(error: unknown): number | undefined {
 function describeInputError(error: unknown, bucket: string, permission: string): unknown {
   const name = errorName(error);
   if (name === "NoSuchBucket") {
-    return new InvalidArgumentError(`The input bucket s3://${bucket} does not exist. Create it, or watch a prefix of an existing bucket.`, { cause: error });
+    return new InvalidArgumentError(`The input bucket s3://${bucket} does not exist. Create it, or watch a prefix of an existing bucket.`, {
+      cause: error,
+    });
   }
   if (name === "AccessDenied" || name === "Forbidden" || statusOf(error) === 403) {
     return new InvalidArgumentError(
@@ -39,11 +41,15 @@ export class S3ObjectLister implements ObjectLister {
   async listPage(bucket: string, prefix: string, options: { continuationToken?: string; maxKeys?: number } = {}): Promise<ObjectPage> {
     let r;
     try {
-      r = await this.client.send(new ListObjectsV2Command({
-        Bucket: bucket, Prefix: prefix, Delimiter: "/",
-        ...(options.maxKeys ? { MaxKeys: options.maxKeys } : {}),
-        ...(options.continuationToken ? { ContinuationToken: options.continuationToken } : {}),
-      }));
+      r = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix,
+          Delimiter: "/",
+          ...(options.maxKeys ? { MaxKeys: options.maxKeys } : {}),
+          ...(options.continuationToken ? { ContinuationToken: options.continuationToken } : {}),
+        }),
+      );
     } catch (error) {
       throw describeInputError(error, bucket, "s3:ListBucket");
     }

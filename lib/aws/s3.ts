@@ -11,9 +11,7 @@
  *
  * And, in the user's own buckets, the outputs given an `s3://` path (ObjectStore, below).
  */
-import {
-  DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client,
-} from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { InvalidArgumentError, MissingDataError } from "../core/errors.js";
 import type { BlobStore, ObjectStore } from "../storage/interfaces.js";
 import type { PageStore } from "./dynamodb/checkpoints.js";
@@ -24,19 +22,28 @@ function isMissing(error: unknown): boolean {
 }
 
 export class S3BlobStore implements BlobStore {
-  constructor(private readonly client: S3Client, private readonly bucket: string, private readonly prefix: string) {}
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+  ) {}
   async put(key: string, body: Uint8Array): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}`, Body: body }));
   }
   async get(key: string, range?: readonly [number, number]): Promise<Uint8Array> {
     if (range && range[1] <= range[0]) return new Uint8Array();
     try {
-      const r = await this.client.send(new GetObjectCommand({
-        Bucket: this.bucket, Key: `${this.prefix}${key}`, ...(range ? { Range: `bytes=${range[0]}-${range[1] - 1}` } : {}),
-      }));
+      const r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: `${this.prefix}${key}`,
+          ...(range ? { Range: `bytes=${range[0]}-${range[1] - 1}` } : {}),
+        }),
+      );
       return await r.Body!.transformToByteArray();
     } catch (error) {
-      if (isMissing(error)) throw new MissingDataError(`s3://${this.bucket}/${this.prefix}${key} is missing: it expired, or the task that wrote it never finished.`);
+      if (isMissing(error))
+        throw new MissingDataError(`s3://${this.bucket}/${this.prefix}${key} is missing: it expired, or the task that wrote it never finished.`);
       throw error;
     }
   }
@@ -60,7 +67,7 @@ export class S3Pages implements PageStore {
   async read(key: string, count: number): Promise<Uint8Array[]> {
     const body = Buffer.from(await this.blobs.get(key));
     const pages: Uint8Array[] = [];
-    for (let at = 0; at < body.length && pages.length < count; ) {
+    for (let at = 0; at < body.length && pages.length < count;) {
       const len = body.readUInt32BE(at);
       pages.push(body.subarray(at + 4, at + 4 + len));
       at += 4 + len;
@@ -95,9 +102,14 @@ export class S3ObjectStore implements ObjectStore {
   async delete(bucket: string, keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const chunk = keys.slice(i, i + DELETE_BATCH);
-      const r = await this.call(bucket, "s3:DeleteObject", () => this.client.send(new DeleteObjectsCommand({
-        Bucket: bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
-      })));
+      const r = await this.call(bucket, "s3:DeleteObject", () =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
       // DeleteObjects answers 200 and lists the keys it could not delete.
       const failed = r.Errors ?? [];
       if (failed.length) {
@@ -113,9 +125,15 @@ export class S3ObjectStore implements ObjectStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const r = await this.call(bucket, "s3:ListBucket", () => this.client.send(new ListObjectsV2Command({
-        Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}),
-      })));
+      const r = await this.call(bucket, "s3:ListBucket", () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
+      );
       for (const o of r.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
@@ -134,7 +152,9 @@ export class S3ObjectStore implements ObjectStore {
 function describeBucketError(error: unknown, bucket: string, permission: string): unknown {
   const name = (error as { name?: string } | null)?.name ?? "";
   if (name === "NoSuchBucket") {
-    return new InvalidArgumentError(`The output bucket s3://${bucket} does not exist. Create it first, or give an existing bucket in the path.`, { cause: error });
+    return new InvalidArgumentError(`The output bucket s3://${bucket} does not exist. Create it first, or give an existing bucket in the path.`, {
+      cause: error,
+    });
   }
   if (name === "AccessDenied" || name === "Forbidden") {
     return new InvalidArgumentError(

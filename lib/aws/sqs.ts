@@ -4,8 +4,15 @@
  * queue after `maxReceiveCount` receives. Bodies are the codec's JSON.
  */
 import {
-  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand,
-  ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type SQSClientConfig,
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import { decode, encode } from "../core/codec.js";
 import { IllegalStateError } from "../core/errors.js";
@@ -27,8 +34,7 @@ function errorName(error: unknown): string {
 function isStaleReceipt(error: unknown): boolean {
   const name = errorName(error);
   const message = (error as { message?: string } | null)?.message ?? "";
-  return /ReceiptHandleIsInvalid|MessageNotInflight|InvalidParameterValue/i.test(name)
-    || /receipt handle|not in flight|not inflight/i.test(message);
+  return /ReceiptHandleIsInvalid|MessageNotInflight|InvalidParameterValue/i.test(name) || /receipt handle|not in flight|not inflight/i.test(message);
 }
 
 export function createSqsClient(config: SQSClientConfig): SQSClient {
@@ -37,7 +43,11 @@ export function createSqsClient(config: SQSClientConfig): SQSClient {
 
 export class SqsQueue<T> implements MessageQueue<T> {
   private readonly visibilityTimeoutS: number | undefined;
-  constructor(private readonly client: SQSClient, private readonly queueUrl: string, options: { visibilityTimeoutS?: number } = {}) {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    options: { visibilityTimeoutS?: number } = {},
+  ) {
     this.visibilityTimeoutS = options.visibilityTimeoutS;
   }
 
@@ -49,7 +59,11 @@ export class SqsQueue<T> implements MessageQueue<T> {
     for (const m of messages) {
       const body = encode(m);
       const size = Buffer.byteLength(body, "utf8");
-      if (group.length === 10 || (group.length > 0 && bytes + size > 250 * 1024)) { groups.push(group); group = []; bytes = 0; }
+      if (group.length === 10 || (group.length > 0 && bytes + size > 250 * 1024)) {
+        groups.push(group);
+        group = [];
+        bytes = 0;
+      }
       group.push(body);
       bytes += size;
     }
@@ -71,7 +85,9 @@ export class SqsQueue<T> implements MessageQueue<T> {
       const senderFault = failed.find((f) => f.SenderFault);
       if (senderFault || attempt + 1 >= MAX_SEND_ATTEMPTS) {
         const f = senderFault ?? failed[0]!;
-        throw new IllegalStateError(`SQS SendMessageBatch to ${this.queueUrl} failed for ${failed.length} message(s): ${f.Code ?? ""} ${f.Message ?? ""}`.trim());
+        throw new IllegalStateError(
+          `SQS SendMessageBatch to ${this.queueUrl} failed for ${failed.length} message(s): ${f.Code ?? ""} ${f.Message ?? ""}`.trim(),
+        );
       }
       const ids = new Set(failed.map((f) => f.Id));
       pending = pending.filter((e) => ids.has(e.Id));
@@ -81,13 +97,16 @@ export class SqsQueue<T> implements MessageQueue<T> {
   async receive(options: { max: number; waitMs: number; signal?: AbortSignal }): Promise<Received<T>[]> {
     if (options.signal?.aborted || options.max <= 0) return [];
     try {
-      const r = await this.client.send(new ReceiveMessageCommand({
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: Math.max(1, Math.min(options.max, 10)),
-        WaitTimeSeconds: Math.min(MAX_WAIT_S, Math.max(0, Math.ceil(options.waitMs / 1000))),
-        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-        ...(this.visibilityTimeoutS !== undefined ? { VisibilityTimeout: this.visibilityTimeoutS } : {}),
-      }), options.signal ? { abortSignal: options.signal } : {});
+      const r = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: Math.max(1, Math.min(options.max, 10)),
+          WaitTimeSeconds: Math.min(MAX_WAIT_S, Math.max(0, Math.ceil(options.waitMs / 1000))),
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          ...(this.visibilityTimeoutS !== undefined ? { VisibilityTimeout: this.visibilityTimeoutS } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
       return (r.Messages ?? []).map((m) => ({
         body: decode<T>(m.Body ?? "null"),
         receipt: m.ReceiptHandle!,
@@ -111,9 +130,12 @@ export class SqsQueue<T> implements MessageQueue<T> {
   /** Deletes in batches of 10; a stale receipt (the message came back to someone else) is ignored. */
   async ackMany(receipts: string[]): Promise<void> {
     for (let i = 0; i < receipts.length; i += 10) {
-      const res = await this.client.send(new DeleteMessageBatchCommand({
-        QueueUrl: this.queueUrl, Entries: receipts.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r })),
-      }));
+      const res = await this.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: receipts.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r })),
+        }),
+      );
       // Entries that failed for a reason other than a stale receipt are retried one by one.
       for (const f of res.Failed ?? []) {
         if (f.SenderFault && /ReceiptHandle/i.test(f.Code ?? "")) continue;
@@ -125,10 +147,13 @@ export class SqsQueue<T> implements MessageQueue<T> {
   /** Visible again after `delayMs`, rounded up to whole seconds (SQS's unit). A stale receipt is ignored. */
   async release(receipt: string, delayMs: number): Promise<void> {
     try {
-      await this.client.send(new ChangeMessageVisibilityCommand({
-        QueueUrl: this.queueUrl, ReceiptHandle: receipt,
-        VisibilityTimeout: Math.min(MAX_VISIBILITY_S, Math.max(0, Math.ceil(delayMs / 1000))),
-      }));
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.queueUrl,
+          ReceiptHandle: receipt,
+          VisibilityTimeout: Math.min(MAX_VISIBILITY_S, Math.max(0, Math.ceil(delayMs / 1000))),
+        }),
+      );
     } catch (error) {
       if (!isStaleReceipt(error)) throw error;
     }
@@ -149,13 +174,15 @@ export async function createQueues(
   const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }));
   const dlqArn = attrs.Attributes?.QueueArn;
   if (!dlqArn) throw new IllegalStateError(`SQS queue ${names.dlq} has no QueueArn`);
-  const tasks = await client.send(new CreateQueueCommand({
-    QueueName: names.tasks,
-    Attributes: {
-      VisibilityTimeout: String(options.visibilityTimeoutS),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount }),
-    },
-  }));
+  const tasks = await client.send(
+    new CreateQueueCommand({
+      QueueName: names.tasks,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutS),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount }),
+      },
+    }),
+  );
   const results = await client.send(new CreateQueueCommand({ QueueName: names.results, Attributes: { VisibilityTimeout: "30" } }));
   return { tasksUrl: tasks.QueueUrl!, dlqUrl, resultsUrl: results.QueueUrl! };
 }

@@ -41,7 +41,14 @@ export interface CheckpointerOptions {
 export class LeadershipLostError extends IllegalStateError {}
 
 /** What a checkpoint wrote, for metrics and the benchmark. */
-export interface CheckpointStats { readonly time: number; readonly streams: number; readonly pages: number; readonly bytes: number; readonly entries: number; readonly full: number }
+export interface CheckpointStats {
+  readonly time: number;
+  readonly streams: number;
+  readonly pages: number;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly full: number;
+}
 
 interface StreamMemory {
   latest: StreamCheckpoint;
@@ -76,7 +83,9 @@ export class Checkpointer {
   }
 
   /** The latest manifest time this process knows (written or read). */
-  get latestTime(): number | undefined { return this.lastManifest?.time; }
+  get latestTime(): number | undefined {
+    return this.lastManifest?.time;
+  }
 
   /**
    * Checkpoints after batch `time`: the streams due then, or every stream (`all`, a hand-over).
@@ -124,7 +133,12 @@ export class Checkpointer {
     return { time, streams: Object.keys(written).length, pages, bytes, entries, full };
   }
 
-  private async writeStream(s: DStream<unknown>, time: number, info: StoredInfo, mem: StreamMemory | undefined): Promise<{ entry: StreamCheckpoint; commit: () => void }> {
+  private async writeStream(
+    s: DStream<unknown>,
+    time: number,
+    info: StoredInfo,
+    mem: StreamMemory | undefined,
+  ): Promise<{ entry: StreamCheckpoint; commit: () => void }> {
     const values = Array.from({ length: info.partitions }, (_, p) => this.cache.get(s.id, time, p));
     const form = s.spec.storedForm;
     const prev = mem?.latest;
@@ -135,20 +149,28 @@ export class Checkpointer {
     let commit: () => void;
     if (form === "state" || form === "mapped-state") {
       const maps = values.map((v) => (form === "state" ? (v as StateMap) : (v as MappedWithState).state));
-      if (maps.some((m) => !(m instanceof StateMap))) throw new MissingDataError(`The state of ${s} at ${time} ms is not in memory: it cannot be checkpointed.`);
+      if (maps.some((m) => !(m instanceof StateMap)))
+        throw new MissingDataError(`The state of ${s} at ${time} ms is not in memory: it cannot be checkpointed.`);
       const withTimes = form === "mapped-state";
       const delta = wantFull ? undefined : maps.map((m, p) => stateDelta(m, p, withTimes));
       kind = delta && !tooLong(prev!, delta) ? "delta" : "full";
       sections = kind === "delta" ? delta! : maps.map((m, p) => stateFull(m, p, withTimes));
-      commit = () => { for (const m of maps) m.dirty = new Map(); };
+      commit = () => {
+        for (const m of maps) m.dirty = new Map();
+      };
     } else if (s.partitioner) {
       const tracker = mem?.tracker;
       const current = values.map((v) => encodePairs(v as unknown[]));
       const delta = wantFull || !tracker ? undefined : current.map((c, p) => pairsDelta(c, tracker.get(p) ?? new Map(), p));
       kind = delta && !tooLong(prev!, delta) ? "delta" : "full";
-      sections = kind === "delta" ? delta! : current.map((c, p) => ({ partition: p, keys: [...c.values()].map((e) => e[0]), values: [...c.values()].map((e) => e[2]), removes: [] }));
+      sections =
+        kind === "delta"
+          ? delta!
+          : current.map((c, p) => ({ partition: p, keys: [...c.values()].map((e) => e[0]), values: [...c.values()].map((e) => e[2]), removes: [] }));
       commit = () => {
-        this.memory.get(s.id)!.tracker = new Map(current.map((c, p) => [p, new Map([...c].map(([id, [k, enc]]) => [id, [k, enc] as [unknown, string]]))]));
+        this.memory.get(s.id)!.tracker = new Map(
+          current.map((c, p) => [p, new Map([...c].map(([id, [k, enc]]) => [id, [k, enc] as [unknown, string]]))]),
+        );
       };
     } else {
       kind = "full";
@@ -161,10 +183,19 @@ export class Checkpointer {
     const bytes = pages.reduce((n, p) => n + p.length, 0);
     const full = kind === "full";
     const entry: StreamCheckpoint = {
-      time, kind, ...(full ? {} : { base: prev!.time }), fullAt: full ? time : prev!.fullAt, key, pages: pages.length,
-      partitions: info.partitions, ...(info.hashPartitions ? { hashPartitions: info.hashPartitions } : {}),
-      entries: sections.reduce((n, x) => n + ("items" in x ? x.items.length : x.keys.length + x.removes.length), 0), bytes,
-      fullBytes: full ? bytes : prev!.fullBytes, chainBytes: full ? bytes : prev!.chainBytes + bytes, chainLength: full ? 0 : prev!.chainLength + 1,
+      time,
+      kind,
+      ...(full ? {} : { base: prev!.time }),
+      fullAt: full ? time : prev!.fullAt,
+      key,
+      pages: pages.length,
+      partitions: info.partitions,
+      ...(info.hashPartitions ? { hashPartitions: info.hashPartitions } : {}),
+      entries: sections.reduce((n, x) => n + ("items" in x ? x.items.length : x.keys.length + x.removes.length), 0),
+      bytes,
+      fullBytes: full ? bytes : prev!.fullBytes,
+      chainBytes: full ? bytes : prev!.chainBytes + bytes,
+      chainLength: full ? 0 : prev!.chainLength + 1,
       fullWrittenAt: full ? now : prev!.fullWrittenAt,
     };
     return {
@@ -201,7 +232,9 @@ export class Checkpointer {
       }
       return index;
     })();
-    this.index.catch(() => { this.index = undefined; });
+    this.index.catch(() => {
+      this.index = undefined;
+    });
     return this.index;
   }
 
@@ -217,7 +250,9 @@ export class Checkpointer {
     for (let e: StreamCheckpoint | undefined = entry; e; e = e.kind === "delta" ? byTime.get(e.base!) : undefined) {
       chain.unshift(e);
       if (e.kind === "delta" && !byTime.has(e.base!)) {
-        throw new MissingDataError(`The checkpoint chain of ${stream} is broken: the delta at ${e.time} ms applies to ${e.base} ms, which no manifest names.`);
+        throw new MissingDataError(
+          `The checkpoint chain of ${stream} is broken: the delta at ${e.time} ms applies to ${e.base} ms, which no manifest names.`,
+        );
       }
     }
     const form = stream.spec.storedForm;
@@ -225,14 +260,21 @@ export class Checkpointer {
     const lists: unknown[][] = Array.from({ length: entry.partitions }, () => []);
     for (const e of chain) {
       for (const s of unpackPages(await this.store.readPages(e.key, e.pages))) {
-        if ("items" in s) { lists[s.partition]!.push(...s.items); continue; }
+        if ("items" in s) {
+          lists[s.partition]!.push(...s.items);
+          continue;
+        }
         const m = parts[s.partition]!;
         if (e.kind === "full" && s.keys.length === 0 && s.removes.length === 0) continue;
         s.keys.forEach((k, i) => m.set(keyId(k), [k, s.values[i], s.updated?.[i]]));
         for (const k of s.removes) m.delete(keyId(k));
       }
     }
-    const info: StoredInfo = { partitions: entry.partitions, ...(entry.hashPartitions ? { hashPartitions: entry.hashPartitions } : {}), origin: "checkpoint" };
+    const info: StoredInfo = {
+      partitions: entry.partitions,
+      ...(entry.hashPartitions ? { hashPartitions: entry.hashPartitions } : {}),
+      origin: "checkpoint",
+    };
     this.cache.expect(stream.id, time, info);
     for (let p = 0; p < entry.partitions; p++) {
       const m = parts[p]!;
@@ -276,7 +318,11 @@ function stateFull(m: StateMap, partition: number, withTimes: boolean): Section 
   const keys: unknown[] = [];
   const values: unknown[] = [];
   const updated: number[] = [];
-  for (const e of m.entries.values()) { keys.push(e.key); values.push(e.value); updated.push(e.updatedAt); }
+  for (const e of m.entries.values()) {
+    keys.push(e.key);
+    values.push(e.value);
+    updated.push(e.updatedAt);
+  }
   return { partition, keys, values, ...(withTimes ? { updated } : {}), removes: [] };
 }
 
@@ -287,7 +333,11 @@ function stateDelta(m: StateMap, partition: number, withTimes: boolean): Section
   const removes: unknown[] = [];
   for (const [id, key] of m.dirty) {
     const e = m.entries.get(id);
-    if (e) { keys.push(e.key); values.push(e.value); updated.push(e.updatedAt); } else removes.push(key);
+    if (e) {
+      keys.push(e.key);
+      values.push(e.value);
+      updated.push(e.updatedAt);
+    } else removes.push(key);
   }
   return { partition, keys, values, ...(withTimes ? { updated } : {}), removes };
 }
@@ -309,7 +359,10 @@ function pairsDelta(current: EncodedPairs, before: Map<KeyId, [unknown, string]>
   const values: unknown[] = [];
   const removes: unknown[] = [];
   for (const [id, [k, enc, v]] of current) {
-    if (before.get(id)?.[1] !== enc) { keys.push(k); values.push(v); }
+    if (before.get(id)?.[1] !== enc) {
+      keys.push(k);
+      values.push(v);
+    }
   }
   for (const [id, [k]] of before) if (!current.has(id)) removes.push(k);
   return { partition, keys, values, removes };

@@ -38,17 +38,35 @@ const sizeOf = (s: Section) => ("items" in s ? s.items.length : s.keys.length + 
 function halve(s: Section): [Section, Section] {
   if ("items" in s) {
     const m = s.items.length >> 1;
-    return [{ partition: s.partition, items: s.items.slice(0, m) }, { partition: s.partition, items: s.items.slice(m) }];
+    return [
+      { partition: s.partition, items: s.items.slice(0, m) },
+      { partition: s.partition, items: s.items.slice(m) },
+    ];
   }
   const m = s.keys.length >> 1;
   if (m === 0) {
     const r = s.removes.length >> 1;
-    return [{ ...s, removes: s.removes.slice(0, r) }, { partition: s.partition, keys: [], values: [], removes: s.removes.slice(r) }];
+    return [
+      { ...s, removes: s.removes.slice(0, r) },
+      { partition: s.partition, keys: [], values: [], removes: s.removes.slice(r) },
+    ];
   }
   const cut = <T>(xs: T[] | undefined, a: boolean) => xs && (a ? xs.slice(0, m) : xs.slice(m));
   return [
-    { partition: s.partition, keys: s.keys.slice(0, m), values: s.values.slice(0, m), ...(s.updated ? { updated: cut(s.updated, true)! } : {}), removes: [] },
-    { partition: s.partition, keys: s.keys.slice(m), values: s.values.slice(m), ...(s.updated ? { updated: cut(s.updated, false)! } : {}), removes: s.removes },
+    {
+      partition: s.partition,
+      keys: s.keys.slice(0, m),
+      values: s.values.slice(0, m),
+      ...(s.updated ? { updated: cut(s.updated, true)! } : {}),
+      removes: [],
+    },
+    {
+      partition: s.partition,
+      keys: s.keys.slice(m),
+      values: s.values.slice(m),
+      ...(s.updated ? { updated: cut(s.updated, false)! } : {}),
+      removes: s.removes,
+    },
   ];
 }
 
@@ -70,7 +88,10 @@ export function packPages(sections: readonly Section[]): Uint8Array[] {
   };
   const emit = (group: Section[]) => {
     const bytes = compress(group);
-    if (bytes.length <= PAGE_BYTES) { pages.push(bytes); return; }
+    if (bytes.length <= PAGE_BYTES) {
+      pages.push(bytes);
+      return;
+    }
     // Too large compressed (data that compresses poorly): cut the group in two and try again.
     if (group.length > 1) {
       const m = group.length >> 1;
@@ -78,7 +99,10 @@ export function packPages(sections: readonly Section[]): Uint8Array[] {
       emit(group.slice(m));
       return;
     }
-    if (sizeOf(group[0]!) <= 1) throw new InvalidArgumentError(`One state entry compresses to ${bytes.length} bytes, over the ${PAGE_BYTES}-byte checkpoint page limit: keep each key's state smaller (split it across keys).`);
+    if (sizeOf(group[0]!) <= 1)
+      throw new InvalidArgumentError(
+        `One state entry compresses to ${bytes.length} bytes, over the ${PAGE_BYTES}-byte checkpoint page limit: keep each key's state smaller (split it across keys).`,
+      );
     const [a, b] = halve(group[0]!);
     emit([a]);
     emit([b]);

@@ -74,29 +74,58 @@ export async function feedCommand(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      stream: { type: "string" }, json: { type: "boolean" }, "key-field": { type: "string" }, key: { type: "string" },
-      rate: { type: "string" }, strict: { type: "boolean" }, concurrency: { type: "string" }, "max-attempts": { type: "string" },
-      endpoint: { type: "string" }, region: { type: "string" }, app: { type: "string" }, aws: { type: "boolean" },
-      "no-progress": { type: "boolean" }, help: { type: "boolean", short: "h" }, format: { type: "string" }, dir: { type: "string" },
+      stream: { type: "string" },
+      json: { type: "boolean" },
+      "key-field": { type: "string" },
+      key: { type: "string" },
+      rate: { type: "string" },
+      strict: { type: "boolean" },
+      concurrency: { type: "string" },
+      "max-attempts": { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      app: { type: "string" },
+      aws: { type: "boolean" },
+      "no-progress": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      format: { type: "string" },
+      dir: { type: "string" },
     },
   });
-  if (values.help) { io.stdout.write(FEED_HELP); return 0; }
-  if (positionals.length > 1) throw new UsageError(`one input at a time: got ${positionals.join(", ")}. Concatenate them: cat a b | sparkless feed --stream NAME -`);
+  if (values.help) {
+    io.stdout.write(FEED_HELP);
+    return 0;
+  }
+  if (positionals.length > 1)
+    throw new UsageError(`one input at a time: got ${positionals.join(", ")}. Concatenate them: cat a b | sparkless feed --stream NAME -`);
   if (values["key-field"] && values.key) throw new UsageError("--key-field and --key both choose the partition key: pass one.");
   if (values["key-field"] && !values.json) throw new UsageError("--key-field reads a field of JSON records: add --json.");
   const format = (values.format ?? "lines") as InputFormat;
   if (!INPUT_FORMATS.includes(format)) throw new UsageError(`--format is ${INPUT_FORMATS.join(", ")}; got \`${values.format}\`.`);
   if (values.dir !== undefined && positionals.length) throw new UsageError(`--dir and a FILE (${positionals[0]}) both name the input: pass one.`);
-  if (values.dir !== undefined && values.format !== undefined) throw new UsageError("--dir sends each file as one record: --format does not apply to it.");
+  if (values.dir !== undefined && values.format !== undefined)
+    throw new UsageError("--dir sends each file as one record: --format does not apply to it.");
   const file = positionals[0];
-  const target = resolveTarget({ endpoint: values.endpoint, region: values.region, app: values.app, aws: values.aws, stream: values.stream, cwd: io.cwd, env: io.env });
+  const target = resolveTarget({
+    endpoint: values.endpoint,
+    region: values.region,
+    app: values.app,
+    aws: values.aws,
+    stream: values.stream,
+    cwd: io.cwd,
+    env: io.env,
+  });
   let stream = values.stream;
   if (!stream) {
     const streams = target.local?.streams ?? [];
     if (streams.length === 1) stream = streams[0];
     else throw new UsageError(`which stream? pass --stream NAME${streams.length ? ` (the local run reads ${streams.join(", ")})` : ""}.`);
   }
-  const partitionKey: PartitionKeyChoice = values["key-field"] ? { kind: "field", field: values["key-field"] } : values.key !== undefined ? { kind: "fixed", key: values.key } : { kind: "random" };
+  const partitionKey: PartitionKeyChoice = values["key-field"]
+    ? { kind: "field", field: values["key-field"] }
+    : values.key !== undefined
+      ? { kind: "fixed", key: values.key }
+      : { kind: "random" };
   const rate = positiveNumber("rate", values.rate);
   const concurrency = positiveNumber("concurrency", values.concurrency, true);
   const maxAttempts = positiveNumber("max-attempts", values["max-attempts"], true);
@@ -115,15 +144,32 @@ export async function feedCommand(argv: string[], io: CliIo): Promise<number> {
   const source = values.dir !== undefined ? `the files of ${values.dir}` : file && file !== "-" ? file : "stdin";
   if (interactive) io.stderr.write(`feeding ${source} to stream ${stream} on ${target.description}\n`);
   if (source === "stdin" && (io.stdin as { isTTY?: boolean }).isTTY) {
-    io.stderr.write(format === "length-prefixed" ? "reading length-prefixed records from standard input (or pass a FILE)\n" : "reading lines from standard input: type them, Ctrl-D to end (or pass a FILE)\n");
+    io.stderr.write(
+      format === "length-prefixed"
+        ? "reading length-prefixed records from standard input (or pass a FILE)\n"
+        : "reading lines from standard input: type them, Ctrl-D to end (or pass a FILE)\n",
+    );
   }
   const bar = interactive ? new ProgressBar(io.stderr, stream, total) : undefined;
   try {
     const result = await feed({
-      client, stream, records: reader.records, json: values.json, partitionKey, ratePerSecond: rate, strict: values.strict,
-      concurrency, maxAttempts, signal: io.signal, where: reader.where, inputBytes: reader.bytesRead,
+      client,
+      stream,
+      records: reader.records,
+      json: values.json,
+      partitionKey,
+      ratePerSecond: rate,
+      strict: values.strict,
+      concurrency,
+      maxAttempts,
+      signal: io.signal,
+      where: reader.where,
+      inputBytes: reader.bytesRead,
       onProgress: (p) => bar?.update(p),
-      onSkip: (s) => { bar?.clear(); io.stderr.write(`${reader.where(s.line)}: skipped: ${s.reason}\n`); },
+      onSkip: (s) => {
+        bar?.clear();
+        io.stderr.write(`${reader.where(s.line)}: skipped: ${s.reason}\n`);
+      },
     });
     bar?.done(result);
     io.stdout.write(summaryLine(stream, result) + "\n");
@@ -150,7 +196,9 @@ export function summaryLine(stream: string, p: FeedProgress, stopped = false): s
     p.retried ? `${int(p.retried)} retried${p.throttled ? ` (${int(p.throttled)} throttled)` : ""}` : "",
     p.blank ? `${int(p.blank)} blank lines ignored` : "",
     `${int(p.requests)} request${p.requests === 1 ? "" : "s"}`,
-  ].filter(Boolean).join(", ");
+  ]
+    .filter(Boolean)
+    .join(", ");
   return `${stopped ? "stopped after sending" : "sent"} ${int(p.sent)} record${p.sent === 1 ? "" : "s"} (${formatBytes(p.bytesSent)}) to ${stream} in ${secs.toFixed(1)} s (${int(perSec)} records/s); ${extra}`;
 }
 
@@ -170,11 +218,17 @@ class ProgressBar {
   private samples: { t: number; sent: number }[] = [];
   private timer: NodeJS.Timeout;
   private shown = false;
-  constructor(private readonly out: CliIo["stderr"], private readonly stream: string, private readonly totalBytes: number | undefined) {
+  constructor(
+    private readonly out: CliIo["stderr"],
+    private readonly stream: string,
+    private readonly totalBytes: number | undefined,
+  ) {
     this.timer = setInterval(() => this.draw(), 100);
     this.timer.unref();
   }
-  update(p: FeedProgress) { this.last = p; }
+  update(p: FeedProgress) {
+    this.last = p;
+  }
   private rate(): number {
     const now = Date.now();
     this.samples.push({ t: now, sent: this.last?.sent ?? 0 });
@@ -185,11 +239,28 @@ class ProgressBar {
   }
   private draw() {
     if (!this.last) return;
-    const line = renderProgress(this.last, { stream: this.stream, totalBytes: this.totalBytes, recordsPerSecond: this.rate(), width: (this.out.columns ?? 80) - 1 });
+    const line = renderProgress(this.last, {
+      stream: this.stream,
+      totalBytes: this.totalBytes,
+      recordsPerSecond: this.rate(),
+      width: (this.out.columns ?? 80) - 1,
+    });
     this.out.write(`\r\x1b[K${line}`);
     this.shown = true;
   }
-  clear() { if (this.shown) { this.out.write("\r\x1b[K"); this.shown = false; } }
-  done(p: FeedProgress) { this.last = { ...p, bytesRead: this.totalBytes ?? p.bytesRead }; this.draw(); this.out.write("\n"); this.shown = false; }
-  stop() { clearInterval(this.timer); }
+  clear() {
+    if (this.shown) {
+      this.out.write("\r\x1b[K");
+      this.shown = false;
+    }
+  }
+  done(p: FeedProgress) {
+    this.last = { ...p, bytesRead: this.totalBytes ?? p.bytesRead };
+    this.draw();
+    this.out.write("\n");
+    this.shown = false;
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
 }

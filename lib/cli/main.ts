@@ -78,13 +78,20 @@ function takeLogLevel(argv: string[]): string[] {
 }
 
 const COMMANDS: Record<string, { run: typeof feedCommand; help: string }> = {
-  feed: { run: feedCommand, help: FEED_HELP }, status: { run: statusCommand, help: STATUS_HELP }, ui: { run: uiCommand, help: UI_HELP },
-  quarantine: { run: quarantineCommand, help: QUARANTINE_HELP }, retry: { run: retryCommand, help: RETRY_HELP }, reset: { run: resetCommand, help: RESET_HELP },
+  feed: { run: feedCommand, help: FEED_HELP },
+  status: { run: statusCommand, help: STATUS_HELP },
+  ui: { run: uiCommand, help: UI_HELP },
+  quarantine: { run: quarantineCommand, help: QUARANTINE_HELP },
+  retry: { run: retryCommand, help: RETRY_HELP },
+  reset: { run: resetCommand, help: RESET_HELP },
 };
 
 async function operatorCommand(name: string, args: string[]): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => { if (controller.signal.aborted) process.exit(130); controller.abort(); };
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
@@ -95,7 +102,10 @@ async function operatorCommand(name: string, args: string[]): Promise<number> {
       process.stderr.write(`sparkless ${name}: ${(e as Error).message}\nRun \`sparkless ${name} --help\` for the options and examples.\n`);
       return 2;
     }
-    if (e instanceof OperatorError) { process.stderr.write(`sparkless ${name}: ${e.message}\n`); return 1; }
+    if (e instanceof OperatorError) {
+      process.stderr.write(`sparkless ${name}: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   }
 }
@@ -115,14 +125,28 @@ async function main(argv: string[]): Promise<number> {
     args: rest,
     allowPositionals: true,
     options: {
-      "batch-interval": { type: "string" }, workers: { type: "string" }, batches: { type: "string" }, duration: { type: "string" },
-      endpoint: { type: "string" }, shards: { type: "string" }, feed: { type: "string" }, "feed-rate": { type: "string" }, help: { type: "boolean", short: "h" },
-      "data-dir": { type: "string" }, "until-idle": { type: "string" },
+      "batch-interval": { type: "string" },
+      workers: { type: "string" },
+      batches: { type: "string" },
+      duration: { type: "string" },
+      endpoint: { type: "string" },
+      shards: { type: "string" },
+      feed: { type: "string" },
+      "feed-rate": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      "data-dir": { type: "string" },
+      "until-idle": { type: "string" },
     },
   });
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const appPath = positionals[0];
-  if (!appPath) { process.stderr.write("sparkless local: missing the app module, e.g. `sparkless local examples/wordcount-app.ts`.\n"); return 2; }
+  if (!appPath) {
+    process.stderr.write("sparkless local: missing the app module, e.g. `sparkless local examples/wordcount-app.ts`.\n");
+    return 2;
+  }
   const int = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -131,17 +155,28 @@ async function main(argv: string[]): Promise<number> {
   };
   const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL;
   if (values["data-dir"] !== undefined && endpoint) {
-    process.stderr.write(`sparkless local: --data-dir keeps the embedded engines' data, and with ${values.endpoint ? "--endpoint" : "AWS_ENDPOINT_URL"} (${endpoint}) no engine is embedded: drop one of the two.\n`);
+    process.stderr.write(
+      `sparkless local: --data-dir keeps the embedded engines' data, and with ${values.endpoint ? "--endpoint" : "AWS_ENDPOINT_URL"} (${endpoint}) no engine is embedded: drop one of the two.\n`,
+    );
     return 2;
   }
   const untilIdle = values["until-idle"] !== undefined ? parseDuration(values["until-idle"]).milliseconds : undefined;
-  if (untilIdle !== undefined && untilIdle <= 0) throw new SparklessError(`Expected --until-idle to be a duration > 0 such as 5s, got \`${values["until-idle"]}\`.`);
+  if (untilIdle !== undefined && untilIdle <= 0)
+    throw new SparklessError(`Expected --until-idle to be a duration > 0 such as 5s, got \`${values["until-idle"]}\`.`);
   // Before anything starts: every missing engine (and tsx for a .ts app) named once, with the one command.
   const missing = missingLocalRunPackages({ appPath, endpoint });
-  if (missing) { process.stderr.write(`sparkless local: ${missing.message}\n`); return 1; }
+  if (missing) {
+    process.stderr.write(`sparkless local: ${missing.message}\n`);
+    return 1;
+  }
   const controller = new AbortController();
   let interrupted = false;
-  const onSignal = () => { if (interrupted) process.exit(130); interrupted = true; process.stderr.write("\nstopping...\n"); controller.abort(); };
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write("\nstopping...\n");
+    controller.abort();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   let result: Awaited<ReturnType<typeof runLocal>>;
@@ -162,7 +197,10 @@ async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     // Errors an operator fixes (nothing answers at --endpoint, a data folder in use) read as the command's own.
-    if (e instanceof OperatorError || e instanceof LocalRunError) { process.stderr.write(`sparkless local: ${e.message}\n`); return 1; }
+    if (e instanceof OperatorError || e instanceof LocalRunError) {
+      process.stderr.write(`sparkless local: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   }
   const why = { batches: "", duration: " (--duration elapsed)", idle: " (idle: every record processed)", signal: "" }[result.stoppedBy];

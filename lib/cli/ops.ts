@@ -89,23 +89,42 @@ ${COMMON}
 `;
 
 const COMMON_OPTIONS = {
-  app: { type: "string" }, endpoint: { type: "string" }, region: { type: "string" }, "meta-table": { type: "string" },
-  "state-table": { type: "string" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  app: { type: "string" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  "meta-table": { type: "string" },
+  "state-table": { type: "string" },
+  aws: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
 } as const;
 
 async function targetOf(values: Record<string, unknown>, modulePath: string | undefined, io: CliIo) {
   const module = modulePath ? await loadApp(modulePath) : undefined;
   const appName = (values.app as string | undefined) ?? module?.config.name;
-  const target = resolveTarget({ endpoint: values.endpoint as string | undefined, region: values.region as string | undefined, app: appName, aws: values.aws as boolean | undefined, cwd: io.cwd, env: io.env });
+  const target = resolveTarget({
+    endpoint: values.endpoint as string | undefined,
+    region: values.region as string | undefined,
+    app: appName,
+    aws: values.aws as boolean | undefined,
+    cwd: io.cwd,
+    env: io.env,
+  });
   const app = appName ?? target.app;
   if (!app) throw new UsageError("which app? pass --app NAME or the app module, or run the command where `sparkless local` runs.");
-  const tables = tableNames(app, { metaTable: values["meta-table"] as string | undefined, stateTable: values["state-table"] as string | undefined }, io.env);
+  const tables = tableNames(
+    app,
+    { metaTable: values["meta-table"] as string | undefined, stateTable: values["state-table"] as string | undefined },
+    io.env,
+  );
   return { module, app, target, tables };
 }
 
 /** A replay refused before anything was put back: some records cannot be given back exactly. */
 export class ReplayRefusedError extends OperatorError {
-  constructor(message: string, readonly refused: readonly QuarantineDataError[]) {
+  constructor(
+    message: string,
+    readonly refused: readonly QuarantineDataError[],
+  ) {
     super(message, { cause: refused[0] });
   }
 }
@@ -115,10 +134,14 @@ const REPLAY_MEMORY_BYTES = 64 * 1024 * 1024;
 
 export async function quarantineCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: { ...COMMON_OPTIONS, batch: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" }, stream: { type: "string" } },
   });
-  if (values.help) { io.stdout.write(QUARANTINE_HELP); return 0; }
+  if (values.help) {
+    io.stdout.write(QUARANTINE_HELP);
+    return 0;
+  }
   const action = positionals[0] === "replay" || positionals[0] === "list" ? positionals.shift()! : "list";
   const { app, target, tables } = await targetOf(values, positionals[0], io);
   const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
@@ -133,7 +156,10 @@ export async function quarantineCommand(argv: string[], io: CliIo): Promise<numb
         io.stdout.write(JSON.stringify(json, null, 2) + "\n");
         return 0;
       }
-      if (entries.length === 0) { io.stdout.write(`no quarantined records for ${app}\n`); return 0; }
+      if (entries.length === 0) {
+        io.stdout.write(`no quarantined records for ${app}\n`);
+        return 0;
+      }
       for (const e of entries) io.stdout.write(describeEntry(e));
       io.stdout.write(`${entries.length} record(s)\n`);
       return 0;
@@ -149,8 +175,11 @@ export async function quarantineCommand(argv: string[], io: CliIo): Promise<numb
  * Every record is read and checked first: if one cannot be given back exactly, nothing is put back.
  */
 async function replay(
-  quarantine: QuarantineStore, entries: readonly QuarantineEntry[], streamOverride: string | undefined,
-  kinesisConfig: KinesisClientConfig, io: CliIo,
+  quarantine: QuarantineStore,
+  entries: readonly QuarantineEntry[],
+  streamOverride: string | undefined,
+  kinesisConfig: KinesisClientConfig,
+  io: CliIo,
 ): Promise<number> {
   const withBytes = entries.filter((e) => e.size !== undefined || e.unrecoverable);
   const notBytes = entries.length - withBytes.length;
@@ -162,7 +191,10 @@ async function replay(
   for (const e of toSend) {
     try {
       const bytes = await quarantine.read(e);
-      if (heldBytes + bytes.byteLength <= REPLAY_MEMORY_BYTES) { held.set(e.id, bytes); heldBytes += bytes.byteLength; }
+      if (heldBytes + bytes.byteLength <= REPLAY_MEMORY_BYTES) {
+        held.set(e.id, bytes);
+        heldBytes += bytes.byteLength;
+      }
     } catch (err) {
       if (!(err instanceof QuarantineDataError)) throw err;
       refused.push(err);
@@ -171,8 +203,12 @@ async function replay(
   if (refused.length) {
     throw new ReplayRefusedError(
       `refusing to replay: ${refused.length} of ${toSend.length} record(s) cannot be put back byte for byte, and nothing was put back.\n` +
-      refused.slice(0, 5).map((r) => `  ${r.message}`).join("\n") + (refused.length > 5 ? `\n  ... and ${refused.length - 5} more` : "") +
-      "\nReplay the other batches' records with --batch MS (`sparkless quarantine` lists them).",
+        refused
+          .slice(0, 5)
+          .map((r) => `  ${r.message}`)
+          .join("\n") +
+        (refused.length > 5 ? `\n  ... and ${refused.length - 5} more` : "") +
+        "\nReplay the other batches' records with --batch MS (`sparkless quarantine` lists them).",
       refused,
     );
   }
@@ -187,12 +223,18 @@ async function replay(
     for (const [stream, es] of byStream) {
       // The original partition key routes the record as it was routed; entries of older versions have none. A user
       // record of a KPL aggregate was kept with its own bytes and key, so it goes back alone, as a plain record.
-      const keys = es.map((e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}${e.subSequenceNumber !== undefined ? `/${e.subSequenceNumber}` : ""}`);
+      const keys = es.map(
+        (e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}${e.subSequenceNumber !== undefined ? `/${e.subSequenceNumber}` : ""}`,
+      );
       const records = (async function* () {
-        for (const e of es) yield held.get(e.id) ?? await quarantine.read(e);
+        for (const e of es) yield held.get(e.id) ?? (await quarantine.read(e));
       })();
       const result = await feed({
-        client: kinesis, stream, records, strict: true, signal: io.signal,
+        client: kinesis,
+        stream,
+        records,
+        strict: true,
+        signal: io.signal,
         partitionKey: { kind: "each", key: (position) => keys[position - 1]! },
       });
       replayed += result.sent;
@@ -210,19 +252,20 @@ async function replay(
 
 /** One entry of `sparkless quarantine list`: where the record came from, why it was set aside, and what it holds. */
 function describeEntry(e: QuarantineEntry): string {
-  const where = e.stream !== undefined
-    ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}` +
-      (e.subSequenceNumber !== undefined ? `  sub-sequence ${e.subSequenceNumber} (a user record of a KPL aggregate)` : "")
-    : "(no stream: a record of an in-memory input)";
+  const where =
+    e.stream !== undefined
+      ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}` +
+        (e.subSequenceNumber !== undefined ? `  sub-sequence ${e.subSequenceNumber} (a user record of a KPL aggregate)` : "")
+      : "(no stream: a record of an in-memory input)";
   const decoding = e.operator.endsWith(" (decode)");
-  const stage = decoding ? `could not be decoded (operator ${e.operator.slice(0, -" (decode)".length)})` : `a function threw on it (operator ${e.operator})`;
+  const stage = decoding
+    ? `could not be decoded (operator ${e.operator.slice(0, -" (decode)".length)})`
+    : `a function threw on it (operator ${e.operator})`;
   let record: string;
   if (e.unrecoverable) record = `NOT KEPT WHOLE: ${e.unrecoverable}; replay refuses it`;
   else if (e.size !== undefined) record = `${sizeText(e.size)}  ${previewBytes(e.head ?? new Uint8Array(), e.size)}`;
   else record = `value ${bounded(formatElement(e.record), PREVIEW_CHARS)}`;
-  return `${new Date(e.batchTime).toISOString()}  ${where}\n` +
-    `    ${stage}: ${bounded(e.error, 300)}\n` +
-    `    record: ${record}\n`;
+  return `${new Date(e.batchTime).toISOString()}  ${where}\n` + `    ${stage}: ${bounded(e.error, 300)}\n` + `    record: ${record}\n`;
 }
 
 const PREVIEW_CHARS = 60;
@@ -244,9 +287,17 @@ export function previewBytes(bytes: Uint8Array, size = bytes.byteLength, maxChar
     let ch: string | undefined;
     if (len === 1) ch = String.fromCharCode(b);
     else if (len > 1 && i + len <= bytes.length) {
-      try { ch = strictUtf8.decode(bytes.subarray(i, i + len)); } catch { ch = undefined; }
+      try {
+        ch = strictUtf8.decode(bytes.subarray(i, i + len));
+      } catch {
+        ch = undefined;
+      }
     }
-    if (ch === undefined) { out += `\\x${b.toString(16).padStart(2, "0")}`; i++; continue; }
+    if (ch === undefined) {
+      out += `\\x${b.toString(16).padStart(2, "0")}`;
+      i++;
+      continue;
+    }
     out += escapeChar(ch);
     i += len;
   }
@@ -255,11 +306,16 @@ export function previewBytes(bytes: Uint8Array, size = bytes.byteLength, maxChar
 
 function escapeChar(ch: string): string {
   switch (ch) {
-    case "\"": return "\\\"";
-    case "\\": return "\\\\";
-    case "\n": return "\\n";
-    case "\r": return "\\r";
-    case "\t": return "\\t";
+    case '"':
+      return '\\"';
+    case "\\":
+      return "\\\\";
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case "\t":
+      return "\\t";
   }
   const cp = ch.codePointAt(0)!;
   if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
@@ -268,7 +324,10 @@ function escapeChar(ch: string): string {
 
 export async function retryCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON_OPTIONS, batch: { type: "string" } } });
-  if (values.help) { io.stdout.write(RETRY_HELP); return 0; }
+  if (values.help) {
+    io.stdout.write(RETRY_HELP);
+    return 0;
+  }
   const { app, target, tables } = await targetOf(values, positionals[0], io);
   const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
   try {
@@ -276,11 +335,23 @@ export async function retryCommand(argv: string[], io: CliIo): Promise<number> {
     const time = values.batch ? Number(values.batch) : (await log.latestBatch())?.time;
     const record = time === undefined ? undefined : await log.getBatch(time);
     if (!record || record.status !== "failed") {
-      if (!values.batch) { io.stdout.write(`no failed batch for ${app}\n`); return 0; }
+      if (!values.batch) {
+        io.stdout.write(`no failed batch for ${app}\n`);
+        return 0;
+      }
       throw new UsageError(`batch ${time} of ${app} is ${record ? record.status : "not in the batch log"}: only a failed batch can be retried.`);
     }
-    const ok = await log.updateBatch(record.time, "failed", { status: "running", error: undefined, completedAt: undefined, retries: (record.retries ?? 0) + 1 });
-    io.stdout.write(ok ? `batch ${record.time} will run again (retry ${(record.retries ?? 0) + 1}); watch it with \`sparkless status\`\n` : `batch ${record.time} could not be retried (its status changed)\n`);
+    const ok = await log.updateBatch(record.time, "failed", {
+      status: "running",
+      error: undefined,
+      completedAt: undefined,
+      retries: (record.retries ?? 0) + 1,
+    });
+    io.stdout.write(
+      ok
+        ? `batch ${record.time} will run again (retry ${(record.retries ?? 0) + 1}); watch it with \`sparkless status\`\n`
+        : `batch ${record.time} could not be retried (its status changed)\n`,
+    );
     return ok ? 0 : 1;
   } finally {
     dynamodb.destroy();
@@ -289,7 +360,10 @@ export async function retryCommand(argv: string[], io: CliIo): Promise<number> {
 
 export async function resetCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON_OPTIONS, yes: { type: "boolean" } } });
-  if (values.help) { io.stdout.write(RESET_HELP); return 0; }
+  if (values.help) {
+    io.stdout.write(RESET_HELP);
+    return 0;
+  }
   const { app, target, tables } = await targetOf(values, positionals[0], io);
   if (!values.yes) throw new UsageError(`reset deletes every batch, position and state of ${app}: add --yes to confirm.`);
   const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
@@ -300,10 +374,15 @@ export async function resetCommand(argv: string[], io: CliIo): Promise<number> {
     for (const table of [tables.meta, tables.state]) {
       let start: Record<string, AttributeValue> | undefined;
       do {
-        const page = await dynamodb.send(new ScanCommand({
-          TableName: table, ProjectionExpression: "pk, sk", FilterExpression: "begins_with(pk, :p)",
-          ExpressionAttributeValues: { ":p": { S: prefix } }, ExclusiveStartKey: start,
-        }));
+        const page = await dynamodb.send(
+          new ScanCommand({
+            TableName: table,
+            ProjectionExpression: "pk, sk",
+            FilterExpression: "begins_with(pk, :p)",
+            ExpressionAttributeValues: { ":p": { S: prefix } },
+            ExclusiveStartKey: start,
+          }),
+        );
         const keys = page.Items ?? [];
         for (let i = 0; i < keys.length; i += 25) {
           let requests = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk!, sk: k.sk! } } }));

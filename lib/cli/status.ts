@@ -61,12 +61,17 @@ export interface AppTarget {
 }
 
 /** Finds the app and its batch log from --app / a module path / the local run, and the endpoint options. */
-export async function openBatchLog(values: { app?: string; endpoint?: string; region?: string; aws?: boolean; "meta-table"?: string }, modulePath: string | undefined, io: CliIo): Promise<AppTarget> {
+export async function openBatchLog(
+  values: { app?: string; endpoint?: string; region?: string; aws?: boolean; "meta-table"?: string },
+  modulePath: string | undefined,
+  io: CliIo,
+): Promise<AppTarget> {
   const module = modulePath ? await loadApp(modulePath) : undefined;
   const appName = values.app ?? module?.config.name;
   const target = resolveTarget({ endpoint: values.endpoint, region: values.region, app: appName, aws: values.aws, cwd: io.cwd, env: io.env });
   const app = appName ?? target.app;
-  if (!app) throw new UsageError("which app? pass --app NAME or the app module (sparkless status app.ts), or start `sparkless local` in this directory.");
+  if (!app)
+    throw new UsageError("which app? pass --app NAME or the app module (sparkless status app.ts), or start `sparkless local` in this directory.");
   const metaTable = tableNames(app, { metaTable: values["meta-table"] }, io.env).meta;
   const dynamodb = new DynamoDBClient(target.clientConfig("dynamodb"));
   const doc = DynamoDBDocumentClient.from(dynamodb);
@@ -78,12 +83,24 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     args: argv,
     allowPositionals: true,
     options: {
-      app: { type: "string" }, endpoint: { type: "string" }, region: { type: "string" }, "meta-table": { type: "string" },
-      limit: { type: "string" }, watch: { type: "boolean" }, interval: { type: "string" }, json: { type: "boolean" },
-      utc: { type: "boolean" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" }, "coordinator-mb": { type: "string" },
+      app: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      "meta-table": { type: "string" },
+      limit: { type: "string" },
+      watch: { type: "boolean" },
+      interval: { type: "string" },
+      json: { type: "boolean" },
+      utc: { type: "boolean" },
+      aws: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      "coordinator-mb": { type: "string" },
     },
   });
-  if (values.help) { io.stdout.write(STATUS_HELP); return 0; }
+  if (values.help) {
+    io.stdout.write(STATUS_HELP);
+    return 0;
+  }
   if (positionals.length > 1) throw new UsageError(`one app at a time: got ${positionals.join(", ")}.`);
   const limit = positiveNumber("limit", values.limit, true) ?? 20;
   const intervalS = positiveNumber("interval", values.interval) ?? 1;
@@ -104,18 +121,38 @@ export async function statusCommand(argv: string[], io: CliIo): Promise<number> 
     const records = await read();
     const now = Date.now();
     const interval = batchIntervalMs ?? t.module?.config.batchInterval.milliseconds;
-    if (values.json) return JSON.stringify({ app: t.app, now, ...summarizeBatches(records, { now, limit, batchIntervalMs: interval, coordinatorMb }) }, null, 2) + "\n";
-    return renderStatus(records, { now, limit, batchIntervalMs: interval, utc: values.utc, app: `${t.app} (${t.target.description})`, coordinatorMb });
+    if (values.json)
+      return (
+        JSON.stringify({ app: t.app, now, ...summarizeBatches(records, { now, limit, batchIntervalMs: interval, coordinatorMb }) }, null, 2) + "\n"
+      );
+    return renderStatus(records, {
+      now,
+      limit,
+      batchIntervalMs: interval,
+      utc: values.utc,
+      app: `${t.app} (${t.target.description})`,
+      coordinatorMb,
+    });
   };
   try {
-    if (!values.watch) { io.stdout.write(await draw()); return 0; }
+    if (!values.watch) {
+      io.stdout.write(await draw());
+      return 0;
+    }
     const tty = !!io.stdout.isTTY;
     while (!io.signal?.aborted) {
       const text = await draw();
       io.stdout.write(tty ? `\x1b[H\x1b[2J${text}` : `${text}\n`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, intervalS * 1000);
-        io.signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+        io.signal?.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     return 0;

@@ -24,7 +24,10 @@ export { localRuns, registeredRuns, registerLocalRun, registrationDir, type Loca
 
 /** Every registered `sparkless local` run of the directory is dead: says so, and how to start it again. */
 export class LocalRunGoneError extends OperatorError {
-  constructor(message: string, readonly runs: readonly LocalRegistration[]) {
+  constructor(
+    message: string,
+    readonly runs: readonly LocalRegistration[],
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,12 @@ export function resolveTarget(options: TargetOptions = {}): Target {
   const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL;
   const hasEnvCredentials = !!env.AWS_ACCESS_KEY_ID;
   const make = (kind: Target["kind"], endpoints: Target["endpoints"], description: string, app?: string, local?: LocalRegistration): Target => ({
-    kind, app, region, endpoints, local, description,
+    kind,
+    app,
+    region,
+    endpoints,
+    local,
+    description,
     clientConfig(service) {
       const ep = endpoints[service];
       return {
@@ -101,18 +109,25 @@ export function resolveTarget(options: TargetOptions = {}): Target {
       if (withStream.length) runs = withStream;
     }
     if (runs.length > 1) {
-      throw new OperatorError(`several \`sparkless local\` runs are registered here (${runs.map((r) => r.app).join(", ")}): pass --app NAME, or --endpoint URL.`);
+      throw new OperatorError(
+        `several \`sparkless local\` runs are registered here (${runs.map((r) => r.app).join(", ")}): pass --app NAME, or --endpoint URL.`,
+      );
     }
     const run = runs[0];
     if (run) return make("local", run.endpoints, `sparkless local (app ${run.app}, pid ${run.pid})`, run.app, run);
     // Nothing alive here (for this app): a run registered here that died is what the user meant.
-    const gone = registeredRuns(options.cwd).filter((r) => !r.alive && (!options.app || r.run.app === options.app)).map((r) => r.run);
+    const gone = registeredRuns(options.cwd)
+      .filter((r) => !r.alive && (!options.app || r.run.app === options.app))
+      .map((r) => r.run);
     if (gone.length > 0) throw new LocalRunGoneError(goneMessage(gone), gone);
   }
   return make("aws", {}, `AWS (${region})`, options.app);
 }
 
-export interface TableOptions { metaTable?: string; stateTable?: string }
+export interface TableOptions {
+  metaTable?: string;
+  stateTable?: string;
+}
 
 export function tableNames(app: string, options: TableOptions = {}, env: NodeJS.ProcessEnv = process.env) {
   const base = `sparkless-${app}`;
@@ -143,6 +158,7 @@ export class UsageError extends SparklessError {}
 export function positiveNumber(name: string, v: string | undefined, integer = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be a ${integer ? "whole " : ""}number > 0, got "${v}".`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new UsageError(`--${name} must be a ${integer ? "whole " : ""}number > 0, got "${v}".`);
   return n;
 }

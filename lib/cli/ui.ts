@@ -43,25 +43,46 @@ export async function uiCommand(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      port: { type: "string" }, host: { type: "string" }, app: { type: "string" }, endpoint: { type: "string" }, region: { type: "string" },
-      "meta-table": { type: "string" }, refresh: { type: "string" }, aws: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      port: { type: "string" },
+      host: { type: "string" },
+      app: { type: "string" },
+      endpoint: { type: "string" },
+      region: { type: "string" },
+      "meta-table": { type: "string" },
+      refresh: { type: "string" },
+      aws: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) { io.stdout.write(UI_HELP); return 0; }
+  if (values.help) {
+    io.stdout.write(UI_HELP);
+    return 0;
+  }
   if (positionals.length > 1) throw new UsageError(`one app at a time: got ${positionals.join(", ")}.`);
   const port = values.port === "0" ? 0 : positiveNumber("port", values.port, true);
   const refreshS = positiveNumber("refresh", values.refresh) ?? 1;
   const t = await openBatchLog(values, positionals[0], io);
   // Fail now, with the fix, rather than in the page.
-  try { await t.batchLog.listBatches({ limit: 1 }); } catch (e) {
+  try {
+    await t.batchLog.listBatches({ limit: 1 });
+  } catch (e) {
     t.close();
     throw explainAwsError(e, { endpoint: t.target.endpoints.dynamodb, table: t.metaTable });
   }
-  const server = await startUiServer({
-    app: t.app, batchLog: t.batchLog, batchIntervalMs: t.module?.config.batchInterval.milliseconds,
-    graph: t.module ? describeApp(t.module) : undefined, endpoint: t.target.endpoints.dynamodb, table: t.metaTable,
-  }, { port, host: values.host, refreshMs: refreshS * 1000 });
-  io.stdout.write(`sparkless ui: app ${t.app} on ${t.target.description}\n  dashboard ${server.url}\n${t.module ? "" : "  (pass the app module to draw its DAG)\n"}Ctrl-C stops it.\n`);
+  const server = await startUiServer(
+    {
+      app: t.app,
+      batchLog: t.batchLog,
+      batchIntervalMs: t.module?.config.batchInterval.milliseconds,
+      graph: t.module ? describeApp(t.module) : undefined,
+      endpoint: t.target.endpoints.dynamodb,
+      table: t.metaTable,
+    },
+    { port, host: values.host, refreshMs: refreshS * 1000 },
+  );
+  io.stdout.write(
+    `sparkless ui: app ${t.app} on ${t.target.description}\n  dashboard ${server.url}\n${t.module ? "" : "  (pass the app module to draw its DAG)\n"}Ctrl-C stops it.\n`,
+  );
   await new Promise<void>((resolve) => {
     if (io.signal?.aborted) return resolve();
     io.signal?.addEventListener("abort", () => resolve(), { once: true });

@@ -10,13 +10,21 @@ export interface Clock {
 }
 
 export class SystemClock implements Clock {
-  now(): number { return Date.now(); }
+  now(): number {
+    return Date.now();
+  }
   waitUntil(time: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const wait = Math.max(0, time - Date.now());
-      const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, wait);
-      const onAbort = () => { clearTimeout(timer); reject(signal!.reason); };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, wait);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -26,21 +34,36 @@ export class SystemClock implements Clock {
 export class ManualClock implements Clock {
   private time: number;
   private waiters: { time: number; resolve: () => void }[] = [];
-  constructor(start = 0) { this.time = start; }
-  now(): number { return this.time; }
+  constructor(start = 0) {
+    this.time = start;
+  }
+  now(): number {
+    return this.time;
+  }
   setTime(time: number): void {
     this.time = time;
     const due = this.waiters.filter((w) => w.time <= time);
     this.waiters = this.waiters.filter((w) => w.time > time);
     for (const w of due) w.resolve();
   }
-  advance(ms: number): void { this.setTime(this.time + ms); }
+  advance(ms: number): void {
+    this.setTime(this.time + ms);
+  }
   waitUntil(time: number, signal?: AbortSignal): Promise<void> {
     if (time <= this.time) return Promise.resolve();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const waiter = { time, resolve: () => { signal?.removeEventListener("abort", onAbort); resolve(); } };
-      const onAbort = () => { this.waiters = this.waiters.filter((w) => w !== waiter); reject(signal!.reason); };
+      const waiter = {
+        time,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(signal!.reason);
+      };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
     });

@@ -48,24 +48,39 @@ function fromWire(v: unknown): unknown {
     return out;
   }
   switch (tag) {
-    case "u": return undefined;
-    case "nan": return NaN;
-    case "inf": return Infinity;
-    case "-inf": return -Infinity;
-    case "-0": return -0;
-    case "big": return BigInt(o.v as string);
-    case "date": return new Date(o.v as number);
-    case "bytes": return new Uint8Array(Buffer.from(o.v as string, "base64"));
-    case "map": return new Map((o.v as [unknown, unknown][]).map(([k, x]) => [fromWire(k), fromWire(x)]));
-    case "set": return new Set((o.v as unknown[]).map(fromWire));
+    case "u":
+      return undefined;
+    case "nan":
+      return NaN;
+    case "inf":
+      return Infinity;
+    case "-inf":
+      return -Infinity;
+    case "-0":
+      return -0;
+    case "big":
+      return BigInt(o.v as string);
+    case "date":
+      return new Date(o.v as number);
+    case "bytes":
+      return new Uint8Array(Buffer.from(o.v as string, "base64"));
+    case "map":
+      return new Map((o.v as [unknown, unknown][]).map(([k, x]) => [fromWire(k), fromWire(x)]));
+    case "set":
+      return new Set((o.v as unknown[]).map(fromWire));
     case "obj": {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(o.v as Record<string, unknown>)) out[k] = fromWire(x);
       return out;
     }
-    default: return o;
+    default:
+      return o;
   }
 }
 
-export function encode(value: unknown): string { return JSON.stringify(toWire(value, "value")); }
-export function decode<T = unknown>(text: string): T { return fromWire(JSON.parse(text)) as T; }
+export function encode(value: unknown): string {
+  return JSON.stringify(toWire(value, "value"));
+}
+export function decode<T = unknown>(text: string): T {
+  return fromWire(JSON.parse(text)) as T;
+}

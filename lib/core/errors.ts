@@ -54,9 +54,7 @@ export function describe(value: unknown): string {
 
 export function requirePositiveInt(name: string, value: unknown, fix = ""): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(
-      `Expected \`${name}\` to be a whole number >= 1, got \`${describe(value)}\`.${fix ? " " + fix : ""}`,
-    );
+    throw new InvalidArgumentError(`Expected \`${name}\` to be a whole number >= 1, got \`${describe(value)}\`.${fix ? " " + fix : ""}`);
   }
   return value;
 }
@@ -69,7 +67,10 @@ export function requireFunction(name: string, value: unknown): void {
 
 /** A new version of an app whose graph cannot resume from the stored state and positions. */
 export class IncompatibleUpgradeError extends SparklessError {
-  constructor(message: string, readonly problems: readonly string[]) {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
     super(message);
   }
 }
@@ -130,9 +131,14 @@ export class RecordFailedError extends RecordProcessingError {
     return new RecordFailedError(
       `Batch ${c.batchTime} fails on the record ${recordKey(c)} of ${e.operator ?? "an input"}: a user function threw ${thrown}. ` +
         `The input's onRecordError is "fail", so the batch fails, as a Spark job does. Fix the function and run the batch again ` +
-        "(`sparkless retry`), or set onRecordError: \"quarantine\" to set such records aside and go on.",
+        '(`sparkless retry`), or set onRecordError: "quarantine" to set such records aside and go on.',
       c,
-      { cause: e.cause, ...(e.operator !== undefined ? { operator: e.operator } : {}), ...(e.data ? { data: e.data } : {}), ...(e.record !== undefined ? { record: e.record } : {}) },
+      {
+        cause: e.cause,
+        ...(e.operator !== undefined ? { operator: e.operator } : {}),
+        ...(e.data ? { data: e.data } : {}),
+        ...(e.record !== undefined ? { record: e.record } : {}),
+      },
     );
   }
 }

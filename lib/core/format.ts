@@ -11,7 +11,11 @@ export function formatElement(value: unknown): string {
     if (value instanceof Date) return value.toISOString();
     if (value instanceof Map) return "Map(" + [...value].map(([k, v]) => `${formatElement(k)} -> ${formatElement(v)}`).join(", ") + ")";
     if (value instanceof Set) return "Set(" + [...value].map(formatElement).join(", ") + ")";
-    try { return JSON.stringify(value); } catch { return String(value); }
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
   }
   return String(value);
 }

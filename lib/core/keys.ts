@@ -35,21 +35,38 @@ export function canonical(value: unknown): string {
   if (value === undefined) return "u";
   if (value === null) return "n";
   switch (typeof value) {
-    case "string": return JSON.stringify(value);
-    case "number": return Object.is(value, -0) ? "0" : String(value);
-    case "boolean": return value ? "t" : "f";
-    case "bigint": return value.toString() + "n";
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Object.is(value, -0) ? "0" : String(value);
+    case "boolean":
+      return value ? "t" : "f";
+    case "bigint":
+      return value.toString() + "n";
     case "object": {
       if (Array.isArray(value)) return "[" + value.map(canonical).join(",") + "]";
       if (value instanceof Date) return "D" + value.getTime();
       if (value instanceof Map) {
-        return "M{" + [...value.entries()].map(([k, v]) => [canonical(k), canonical(v)] as const)
-          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-          .map(([k, v]) => k + ":" + v).join(",") + "}";
+        return (
+          "M{" +
+          [...value.entries()]
+            .map(([k, v]) => [canonical(k), canonical(v)] as const)
+            .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+            .map(([k, v]) => k + ":" + v)
+            .join(",") +
+          "}"
+        );
       }
       if (value instanceof Set) return "S{" + [...value].map(canonical).sort().join(",") + "}";
       const obj = value as Record<string, unknown>;
-      return "{" + Object.keys(obj).sort().map((k) => JSON.stringify(k) + ":" + canonical(obj[k])).join(",") + "}";
+      return (
+        "{" +
+        Object.keys(obj)
+          .sort()
+          .map((k) => JSON.stringify(k) + ":" + canonical(obj[k]))
+          .join(",") +
+        "}"
+      );
     }
     default:
       return String(value);
@@ -88,17 +105,31 @@ export type Partitioner = HashPartitioner;
 /** Groups [key, value] pairs by key identity, keeping first-seen key order. */
 export class KeyedMap<K, V> {
   private readonly map = new Map<KeyId, [K, V]>();
-  get size(): number { return this.map.size; }
-  get(key: K): V | undefined { return this.map.get(keyId(key))?.[1]; }
-  has(key: K): boolean { return this.map.has(keyId(key)); }
-  entry(key: K): [K, V] | undefined { return this.map.get(keyId(key)); }
+  get size(): number {
+    return this.map.size;
+  }
+  get(key: K): V | undefined {
+    return this.map.get(keyId(key))?.[1];
+  }
+  has(key: K): boolean {
+    return this.map.has(keyId(key));
+  }
+  entry(key: K): [K, V] | undefined {
+    return this.map.get(keyId(key));
+  }
   set(key: K, value: V): void {
     const id = keyId(key);
     const e = this.map.get(id);
     if (e) e[1] = value;
     else this.map.set(id, [key, value]);
   }
-  delete(key: K): boolean { return this.map.delete(keyId(key)); }
-  values(): IterableIterator<[K, V]> { return this.map.values(); }
-  [Symbol.iterator](): IterableIterator<[K, V]> { return this.map.values(); }
+  delete(key: K): boolean {
+    return this.map.delete(keyId(key));
+  }
+  values(): IterableIterator<[K, V]> {
+    return this.map.values();
+  }
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.map.values();
+  }
 }

@@ -13,9 +13,7 @@
  * come out the same.
  */
 import { Duration, Time } from "../core/duration.js";
-import {
-  IllegalStateError, InvalidArgumentError, InvalidGraphError, describe, requireFunction, requirePositiveInt,
-} from "../core/errors.js";
+import { IllegalStateError, InvalidArgumentError, InvalidGraphError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
 import { HashPartitioner, type Partitioner } from "../core/keys.js";
 import { RDD, unionOf, withRDDOrigin, type Emit } from "../rdd/rdd.js";
 import { currentTaskContext, type TaskContext } from "../rdd/scope.js";
@@ -55,7 +53,9 @@ export interface ReduceByKeyAndWindowOptions<K, V> {
 const WINDOW_OPTION_KEYS = new Set(["slideDuration", "numPartitions", "partitioner", "filterFunc"]);
 
 function isOptionsObject(x: unknown): x is ReduceByKeyAndWindowOptions<unknown, unknown> {
-  return typeof x === "object" && x !== null && !(x instanceof Duration) && !(x instanceof HashPartitioner) && !("getPartition" in x) && !Array.isArray(x);
+  return (
+    typeof x === "object" && x !== null && !(x instanceof Duration) && !(x instanceof HashPartitioner) && !("getPartition" in x) && !Array.isArray(x)
+  );
 }
 
 /** The minimum a DStream needs from its StreamingContext. */
@@ -147,12 +147,17 @@ export class DStream<T> {
   private _storageLevel = StorageLevel.NONE;
   private _name: string | undefined;
 
-  constructor(readonly ssc: StreamingContextLike, readonly spec: DStreamSpec<T>) {
+  constructor(
+    readonly ssc: StreamingContextLike,
+    readonly spec: DStreamSpec<T>,
+  ) {
     this.kind = spec.kind;
     this.parents = spec.parents;
     for (const p of spec.parents) {
       if (p.ssc !== ssc) {
-        throw new InvalidGraphError(`Cannot combine DStreams of different StreamingContexts (${p} and a ${spec.kind}). Create every stream of a pipeline from one context.`);
+        throw new InvalidGraphError(
+          `Cannot combine DStreams of different StreamingContexts (${p} and a ${spec.kind}). Create every stream of a pipeline from one context.`,
+        );
       }
     }
     this.slideDuration = spec.slideDuration ?? spec.parents[0]?.slideDuration ?? ssc.batchDuration;
@@ -164,13 +169,19 @@ export class DStream<T> {
 
   // ---- identity and configuration -----------------------------------------------------------
 
-  get storageLevel(): StorageLevel { return this._storageLevel; }
+  get storageLevel(): StorageLevel {
+    return this._storageLevel;
+  }
   /**
    * The stream's stable id: where its state, stored results and input positions are kept.
    * Assigned from creation order (`updateStateByKey-5`), or the name given to `setName`.
    */
-  get id(): string { return this._id; }
-  get name(): string { return this._name ?? this._id; }
+  get id(): string {
+    return this._id;
+  }
+  get name(): string {
+    return this._name ?? this._id;
+  }
   /**
    * Names the stream; the name becomes its id. Name the stateful operations
    * (and inputs) of an app you will upgrade: their state then survives code
@@ -184,25 +195,41 @@ export class DStream<T> {
     this._name = name;
     return this;
   }
-  context(): StreamingContextLike { return this.ssc; }
-  toString(): string { return `${this.kind} [${this.id}]`; }
-  get isPersisted(): boolean { return this.spec.mustPersist === true || this._storageLevel !== StorageLevel.NONE; }
-  get partitioner(): Partitioner | undefined { return this.spec.partitioner; }
+  context(): StreamingContextLike {
+    return this.ssc;
+  }
+  toString(): string {
+    return `${this.kind} [${this.id}]`;
+  }
+  get isPersisted(): boolean {
+    return this.spec.mustPersist === true || this._storageLevel !== StorageLevel.NONE;
+  }
+  get partitioner(): Partitioner | undefined {
+    return this.spec.partitioner;
+  }
 
   /** Materializes each batch's result once (see StorageLevel for what the levels mean here). */
   persist(level: StorageLevel = StorageLevel.MEMORY_ONLY_SER): this {
     if (this.zeroTime || this.ssc.started) {
-      throw new IllegalStateError(`Cannot change the storage level of ${this} after the streaming context has started. Call persist() before start().`);
+      throw new IllegalStateError(
+        `Cannot change the storage level of ${this} after the streaming context has started. Call persist() before start().`,
+      );
     }
-    if (this.spec.persistTarget) { this.spec.persistTarget.persist(level); return this; }
+    if (this.spec.persistTarget) {
+      this.spec.persistTarget.persist(level);
+      return this;
+    }
     this._storageLevel = level;
     return this;
   }
-  cache(): this { return this.persist(StorageLevel.MEMORY_ONLY_SER); }
+  cache(): this {
+    return this.persist(StorageLevel.MEMORY_ONLY_SER);
+  }
 
   /** Spark's data checkpoint interval: how often this stream's result is saved. Must be a multiple of the slide. */
   checkpoint(interval: Duration): this {
-    if (this.zeroTime || this.ssc.started) throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
+    if (this.zeroTime || this.ssc.started)
+      throw new IllegalStateError(`Cannot set the checkpoint interval of ${this} after the streaming context has started.`);
     if (interval instanceof Duration && interval.less(this.slideDuration)) {
       throw new InvalidGraphError(
         `The checkpoint interval for ${this} has been set to ${interval} which is lower than its slide time (${this.slideDuration}). Please set it to at least ${this.slideDuration}.`,
@@ -226,7 +253,9 @@ export class DStream<T> {
 
   // ---- building blocks ----------------------------------------------------------------------
 
-  private make<U>(spec: DStreamSpec<U>): DStream<U> { return new DStream<U>(this.ssc, spec); }
+  private make<U>(spec: DStreamSpec<U>): DStream<U> {
+    return new DStream<U>(this.ssc, spec);
+  }
 
   /** A stream whose RDD at each time is `f` of this stream's RDD. */
   private derive<U>(kind: string, f: (rdd: RDD<T>, time: Time) => RDD<U>, partitioner?: Partitioner): DStream<U> {
@@ -248,19 +277,32 @@ export class DStream<T> {
 
   // ---- stateless transformations ------------------------------------------------------------
 
-  map<U extends Elem>(f: (x: T) => U): DStream<U> { requireFunction("map function", f); return this.derive("map", (r) => r.map(f)); }
-  flatMap<U>(f: (x: T) => Iterable<U>): DStream<U> { requireFunction("flatMap function", f); return this.derive("flatMap", (r) => r.flatMap(f)); }
-  filter(f: (x: T) => boolean): DStream<T> { requireFunction("filter function", f); return this.derive("filter", (r) => r.filter(f)); }
+  map<U extends Elem>(f: (x: T) => U): DStream<U> {
+    requireFunction("map function", f);
+    return this.derive("map", (r) => r.map(f));
+  }
+  flatMap<U>(f: (x: T) => Iterable<U>): DStream<U> {
+    requireFunction("flatMap function", f);
+    return this.derive("flatMap", (r) => r.flatMap(f));
+  }
+  filter(f: (x: T) => boolean): DStream<T> {
+    requireFunction("filter function", f);
+    return this.derive("filter", (r) => r.filter(f));
+  }
   mapPartitions<U>(f: (items: T[], partitionIndex: number) => Iterable<U>, preservePartitioning = false): DStream<U> {
     requireFunction("mapPartitions function", f);
     return this.derive("mapPartitions", (r) => r.mapPartitions(f, preservePartitioning));
   }
-  glom(): DStream<T[]> { return this.derive("glom", (r) => r.glom()); }
+  glom(): DStream<T[]> {
+    return this.derive("glom", (r) => r.glom());
+  }
   repartition(numPartitions: number): DStream<T> {
     requirePositiveInt("numPartitions", numPartitions);
     return this.derive("repartition", (r) => r.repartition(numPartitions));
   }
-  union(...others: DStream<T>[]): DStream<T> { return unionStreams(this.ssc, [this, ...others]); }
+  union(...others: DStream<T>[]): DStream<T> {
+    return unionStreams(this.ssc, [this, ...others]);
+  }
 
   /** The number of elements in each batch: one number per batch, 0 for an empty batch. */
   count(): DStream<number> {
@@ -272,7 +314,9 @@ export class DStream<T> {
   /** The reduction of each batch; an empty batch yields no element. */
   reduce(f: (a: T, b: T) => T): DStream<T> {
     requireFunction("reduce function", f);
-    return this.map((x) => [null, x] as [null, T]).reduceByKey(f, 1).map((kv) => kv[1]);
+    return this.map((x) => [null, x] as [null, T])
+      .reduceByKey(f, 1)
+      .map((kv) => kv[1]);
   }
   countByValue(numPartitions?: number): DStream<[T, number]> {
     return this.map((x) => [x, 1] as [T, number]).reduceByKey((a, b) => a + b, numPartitions);
@@ -324,15 +368,27 @@ export class DStream<T> {
     const part = this.partitionerFor(numPartitions);
     return this.transformWith(other, (a, b) => a.join(b, part));
   }
-  leftOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V, W | undefined]]> {
+  leftOuterJoin<K, V, W>(
+    this: DStream<Pair<K, V>>,
+    other: DStream<Pair<K, W>>,
+    numPartitions?: number | Partitioner,
+  ): DStream<[K, [V, W | undefined]]> {
     const part = this.partitionerFor(numPartitions);
     return this.transformWith(other, (a, b) => a.leftOuterJoin(b, part));
   }
-  rightOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V | undefined, W]]> {
+  rightOuterJoin<K, V, W>(
+    this: DStream<Pair<K, V>>,
+    other: DStream<Pair<K, W>>,
+    numPartitions?: number | Partitioner,
+  ): DStream<[K, [V | undefined, W]]> {
     const part = this.partitionerFor(numPartitions);
     return this.transformWith(other, (a, b) => a.rightOuterJoin(b, part));
   }
-  fullOuterJoin<K, V, W>(this: DStream<Pair<K, V>>, other: DStream<Pair<K, W>>, numPartitions?: number | Partitioner): DStream<[K, [V | undefined, W | undefined]]> {
+  fullOuterJoin<K, V, W>(
+    this: DStream<Pair<K, V>>,
+    other: DStream<Pair<K, W>>,
+    numPartitions?: number | Partitioner,
+  ): DStream<[K, [V | undefined, W | undefined]]> {
     const part = this.partitionerFor(numPartitions);
     return this.transformWith(other, (a, b) => a.fullOuterJoin(b, part));
   }
@@ -376,23 +432,49 @@ export class DStream<T> {
         .reduceByKeyAndWindow(f, a, b!, c ?? this.slideDuration, 1)
         .map((kv) => kv[1]);
     }
-    return this.reduce(f).window(a, b ?? this.slideDuration).reduce(f);
+    return this.reduce(f)
+      .window(a, b ?? this.slideDuration)
+      .reduce(f);
   }
   countByWindow(windowDuration: Duration, slideDuration: Duration = this.slideDuration): DStream<number> {
-    return this.map((_) => 1).reduceByWindow((a, b) => a + b, (a, b) => a - b, windowDuration, slideDuration);
+    return this.map((_) => 1).reduceByWindow(
+      (a, b) => a + b,
+      (a, b) => a - b,
+      windowDuration,
+      slideDuration,
+    );
   }
   countByValueAndWindow(windowDuration: Duration, slideDuration: Duration = this.slideDuration, numPartitions?: number): DStream<[T, number]> {
     return this.map((x) => [x, 1] as [T, number]).reduceByKeyAndWindow(
-      (a, b) => a + b, (a, b) => a - b, windowDuration, slideDuration, numPartitions, (kv) => kv[1] !== 0);
-  }
-  groupByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, windowDuration: Duration, slideDuration: Duration = this.slideDuration, numPartitions?: number | Partitioner): DStream<[K, V[]]> {
-    const part = this.partitionerFor(numPartitions);
-    return this.groupByKey(part).window(windowDuration, slideDuration).combineByKey<K, V[], V[]>(
-      (vs) => [...vs],
-      (buf, vs) => { for (const v of vs) buf.push(v); return buf; },
-      (a, b) => { for (const v of b) a.push(v); return a; },
-      part,
+      (a, b) => a + b,
+      (a, b) => a - b,
+      windowDuration,
+      slideDuration,
+      numPartitions,
+      (kv) => kv[1] !== 0,
     );
+  }
+  groupByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>,
+    windowDuration: Duration,
+    slideDuration: Duration = this.slideDuration,
+    numPartitions?: number | Partitioner,
+  ): DStream<[K, V[]]> {
+    const part = this.partitionerFor(numPartitions);
+    return this.groupByKey(part)
+      .window(windowDuration, slideDuration)
+      .combineByKey<K, V[], V[]>(
+        (vs) => [...vs],
+        (buf, vs) => {
+          for (const v of vs) buf.push(v);
+          return buf;
+        },
+        (a, b) => {
+          for (const v of b) a.push(v);
+          return a;
+        },
+        part,
+      );
   }
   /**
    * Spark's reduceByKeyAndWindow, in all of Scala's and PySpark's forms:
@@ -406,25 +488,50 @@ export class DStream<T> {
    *   named or keyword use), and the optional arguments may be one options object, at the slide's
    *   position or after it: `(f, invF, w, { slideDuration, numPartitions, filterFunc })`.
    */
-  reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, windowDuration: Duration, slideDuration?: Duration, numPartitions?: number | Partitioner): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, windowDuration: Duration, options: Omit<ReduceByKeyAndWindowOptions<K, V>, "filterFunc">,
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    windowDuration: Duration,
+    slideDuration?: Duration,
+    numPartitions?: number | Partitioner,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration, slideDuration?: Duration,
-    numPartitions?: number | Partitioner, filterFunc?: (kv: [K, V]) => boolean,
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    windowDuration: Duration,
+    options: Omit<ReduceByKeyAndWindowOptions<K, V>, "filterFunc">,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
-    slideDuration: Duration | undefined, filterFunc: (kv: [K, V]) => boolean,
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    invF: ((a: V, b: V) => V) | null | undefined,
+    windowDuration: Duration,
+    slideDuration?: Duration,
+    numPartitions?: number | Partitioner,
+    filterFunc?: (kv: [K, V]) => boolean,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    invF: ((a: V, b: V) => V) | null | undefined,
+    windowDuration: Duration,
+    slideDuration: Duration | undefined,
+    filterFunc: (kv: [K, V]) => boolean,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    invF: ((a: V, b: V) => V) | null | undefined,
+    windowDuration: Duration,
     options: ReduceByKeyAndWindowOptions<K, V>,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(
-    this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, invF: ((a: V, b: V) => V) | null | undefined, windowDuration: Duration,
-    slideDuration: Duration | undefined, options: Omit<ReduceByKeyAndWindowOptions<K, V>, "slideDuration">,
+    this: DStream<Pair<K, V>>,
+    f: (a: V, b: V) => V,
+    invF: ((a: V, b: V) => V) | null | undefined,
+    windowDuration: Duration,
+    slideDuration: Duration | undefined,
+    options: Omit<ReduceByKeyAndWindowOptions<K, V>, "slideDuration">,
   ): DStream<[K, V]>;
   reduceByKeyAndWindow<K, V>(this: DStream<Pair<K, V>>, f: (a: V, b: V) => V, ...rest: unknown[]): DStream<[K, V]> {
     requireFunction("reduce function", f);
@@ -437,23 +544,29 @@ export class DStream<T> {
       invF = (rest[0] ?? undefined) as ((a: V, b: V) => V) | undefined;
       args = rest.slice(1);
     } else {
-      throw new InvalidArgumentError(`Expected the second argument of ${op} to be the inverse reduce function, null, or the window Duration, got \`${describe(rest[0])}\`.`);
+      throw new InvalidArgumentError(
+        `Expected the second argument of ${op} to be the inverse reduce function, null, or the window Duration, got \`${describe(rest[0])}\`.`,
+      );
     }
     const [window, ...more] = args;
-    if (!(window instanceof Duration)) throw new InvalidArgumentError(`Expected the window duration of ${op} to be a Duration, got \`${describe(window)}\`. Use Seconds(n).`);
+    if (!(window instanceof Duration))
+      throw new InvalidArgumentError(`Expected the window duration of ${op} to be a Duration, got \`${describe(window)}\`. Use Seconds(n).`);
     let slide: Duration | undefined;
     let numPartitions: number | Partitioner | undefined;
     let filterFunc: ((kv: [K, V]) => boolean) | undefined;
     const apply = (o: ReduceByKeyAndWindowOptions<K, V>) => {
       for (const k of Object.keys(o)) {
         if (!WINDOW_OPTION_KEYS.has(k)) {
-          throw new InvalidArgumentError(`Unknown option \`${k}\` of ${op}; the options are slideDuration, numPartitions (or partitioner) and filterFunc.`);
+          throw new InvalidArgumentError(
+            `Unknown option \`${k}\` of ${op}; the options are slideDuration, numPartitions (or partitioner) and filterFunc.`,
+          );
         }
       }
       const twice = (name: string) => new InvalidArgumentError(`${op} got ${name} twice: as an argument and as an option. Give it once.`);
       if (o.slideDuration !== undefined) {
         if (slide !== undefined) throw twice("the slide duration");
-        if (!(o.slideDuration instanceof Duration)) throw new InvalidArgumentError(`Expected the \`slideDuration\` option of ${op} to be a Duration, got \`${describe(o.slideDuration)}\`.`);
+        if (!(o.slideDuration instanceof Duration))
+          throw new InvalidArgumentError(`Expected the \`slideDuration\` option of ${op} to be a Duration, got \`${describe(o.slideDuration)}\`.`);
         slide = o.slideDuration;
       }
       if (o.numPartitions !== undefined && o.partitioner !== undefined) {
@@ -516,12 +629,17 @@ export class DStream<T> {
   async slice(a: Time | { readonly beginTime: Time; readonly endTime: Time }, b?: Time): Promise<RDD<T>[]> {
     const [from, to] = a instanceof Time ? [a, b] : [a?.beginTime, a?.endTime];
     if (!(from instanceof Time) || !(to instanceof Time)) {
-      throw new InvalidArgumentError(`Expected slice(fromTime, toTime) with two Times, or slice({ beginTime, endTime }), got \`${describe(a)}\`${b === undefined ? "" : ` and \`${describe(b)}\``}.`);
+      throw new InvalidArgumentError(
+        `Expected slice(fromTime, toTime) with two Times, or slice({ beginTime, endTime }), got \`${describe(a)}\`${b === undefined ? "" : ` and \`${describe(b)}\``}.`,
+      );
     }
-    if (!this.zeroTime) throw new IllegalStateError(`${this} has not been initialized: slice() reads the RDDs of a started context. Call it inside foreachRDD.`);
+    if (!this.zeroTime)
+      throw new IllegalStateError(`${this} has not been initialized: slice() reads the RDDs of a started context. Call it inside foreachRDD.`);
     const scope = currentTaskContext()?.scope as (Planner & { readonly stages?: readonly unknown[] }) | undefined;
     if (!scope || typeof scope.getOrCompute !== "function") {
-      throw new IllegalStateError(`slice() of ${this} was called outside a batch. Its RDDs belong to a batch's plan: call it inside foreachRDD((rdd, time) => ...), which runs while the batch does.`);
+      throw new IllegalStateError(
+        `slice() of ${this} was called outside a batch. Its RDDs belong to a batch's plan: call it inside foreachRDD((rdd, time) => ...), which runs while the batch does.`,
+      );
     }
     const planned = scope.stages?.length;
     const rdds = await sliceStream(this, from, to, scope);
@@ -544,12 +662,19 @@ export class DStream<T> {
   /** Prints the first `num` elements of every batch, in Spark's format. */
   print(num = 10): void {
     requirePositiveInt("num", num);
-    const out = this.make(outputSpec(this, printOutput(num, (l) => this.ssc.printLine(l)), "print"));
+    const out = this.make(
+      outputSpec(
+        this,
+        printOutput(num, (l) => this.ssc.printLine(l)),
+        "print",
+      ),
+    );
     this.ssc.registerOutput(out as DStream<unknown>);
   }
   /** Writes each batch to `prefix-<TIME_IN_MS>.suffix`, one element per line. */
   saveAsTextFiles(prefix: string, suffix?: string): void {
-    if (typeof prefix !== "string" || prefix === "") throw new InvalidArgumentError(`Expected \`prefix\` to be a non-empty path, got \`${describe(prefix)}\`.`);
+    if (typeof prefix !== "string" || prefix === "")
+      throw new InvalidArgumentError(`Expected \`prefix\` to be a non-empty path, got \`${describe(prefix)}\`.`);
     const out = this.make(outputSpec(this, saveAsTextFilesOutput(prefix, suffix), "saveAsTextFiles"));
     this.ssc.registerOutput(out as DStream<unknown>);
   }
@@ -557,7 +682,9 @@ export class DStream<T> {
 
 export function requireStateBackend(backend: unknown): StateBackend {
   if (backend !== "memory" && backend !== "dynamodb") {
-    throw new InvalidArgumentError(`Expected \`stateBackend\` to be "memory" or "dynamodb", got \`${describe(backend)}\`. "memory" keeps state in the coordinator's memory with checkpoints; "dynamodb" keeps one item per key.`);
+    throw new InvalidArgumentError(
+      `Expected \`stateBackend\` to be "memory" or "dynamodb", got \`${describe(backend)}\`. "memory" keeps state in the coordinator's memory with checkpoints; "dynamodb" keeps one item per key.`,
+    );
   }
   return backend;
 }
@@ -601,7 +728,10 @@ export function unionStreams<T>(ssc: StreamingContextLike, streams: DStream<T>[]
 
 /** Spark's TransformedDStream: `f` of every parent's RDD at the same time. */
 export function transformStreams<U>(
-  ssc: StreamingContextLike, streams: DStream<any>[], f: (rdds: RDD<unknown>[], time: Time) => RDD<U>, kind = "transform",
+  ssc: StreamingContextLike,
+  streams: DStream<any>[],
+  f: (rdds: RDD<unknown>[], time: Time) => RDD<U>,
+  kind = "transform",
 ): DStream<U> {
   if (streams.length === 0) throw new InvalidGraphError("transform needs at least one DStream, got none.");
   requireSameSlide(streams as DStream<unknown>[], kind);
@@ -615,7 +745,10 @@ export function transformStreams<U>(
         if (!r) throw new InvalidGraphError(`Couldn't generate RDD from parent ${s} at time ${time}.`);
         rdds.push(r as RDD<unknown>);
       }
-      return checkTransformResult(withRDDOrigin(self.id, time.milliseconds, () => f(rdds, time)), kind);
+      return checkTransformResult(
+        withRDDOrigin(self.id, time.milliseconds, () => f(rdds, time)),
+        kind,
+      );
     },
   });
 }

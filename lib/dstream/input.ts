@@ -18,13 +18,19 @@ import { emitBlockRecords } from "./record-errors.js";
 export function inputCompute<T>(decode?: (record: unknown) => T): DStreamSpec<T>["compute"] {
   return async (time, planner, self) => {
     const blocks = await planner.blocksFor(self.id, time);
-    return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
-      const block = blocks[p]!;
-      const source = tc.services.sources.get(block.source);
-      if (!source) throw new IllegalStateError(`No source named "${block.source}" is configured in this engine; ${self} needs it to read its blocks.`);
-      const records = await source.read(block);
-      // Each record named by its coordinates, for the input's onRecordError policy (record-errors.ts).
-      emitBlockRecords(records, block, p, tc, emit, self, decode);
-    }, undefined, `${self.id}@${time.milliseconds}`);
+    return planner.leaf<T>(
+      blocks.length,
+      async (p, tc, emit) => {
+        const block = blocks[p]!;
+        const source = tc.services.sources.get(block.source);
+        if (!source)
+          throw new IllegalStateError(`No source named "${block.source}" is configured in this engine; ${self} needs it to read its blocks.`);
+        const records = await source.read(block);
+        // Each record named by its coordinates, for the input's onRecordError policy (record-errors.ts).
+        emitBlockRecords(records, block, p, tc, emit, self, decode);
+      },
+      undefined,
+      `${self.id}@${time.milliseconds}`,
+    );
   };
 }

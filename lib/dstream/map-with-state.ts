@@ -13,7 +13,13 @@
  */
 import { Duration, Time } from "../core/duration.js";
 import {
-  IllegalStateError, InvalidArgumentError, MissingDataError, NoSuchElementError, describe, requireFunction, requirePositiveInt,
+  IllegalStateError,
+  InvalidArgumentError,
+  MissingDataError,
+  NoSuchElementError,
+  describe,
+  requireFunction,
+  requirePositiveInt,
 } from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
 import { NarrowDependency, RDD, ShuffledRDD } from "../rdd/rdd.js";
@@ -46,15 +52,20 @@ export class State<S> {
     this.timingOut = timingOut;
     return this;
   }
-  exists(): boolean { return this.defined; }
+  exists(): boolean {
+    return this.defined;
+  }
   get(): S {
     if (!this.defined) throw new NoSuchElementError("State is not set: the key has no state. Check state.exists() or use state.getOption().");
     return this.value as S;
   }
-  getOption(): S | undefined { return this.defined ? this.value : undefined; }
+  getOption(): S | undefined {
+    return this.defined ? this.value : undefined;
+  }
   update(newState: S): void {
     if (this.removed) throw new IllegalStateError("Cannot update the state after it has been removed.");
-    if (this.timingOut) throw new IllegalStateError("Cannot update the state that is timing out: it is being removed. Return a final mapped value instead.");
+    if (this.timingOut)
+      throw new IllegalStateError("Cannot update the state that is timing out: it is being removed. Return a final mapped value instead.");
     this.value = newState;
     this.defined = true;
     this.updated = true;
@@ -66,9 +77,15 @@ export class State<S> {
     this.updated = false;
     this.removed = true;
   }
-  isTimingOut(): boolean { return this.timingOut; }
-  /** @internal */ isRemoved(): boolean { return this.removed; }
-  /** @internal */ isUpdated(): boolean { return this.updated; }
+  isTimingOut(): boolean {
+    return this.timingOut;
+  }
+  /** @internal */ isRemoved(): boolean {
+    return this.removed;
+  }
+  /** @internal */ isUpdated(): boolean {
+    return this.updated;
+  }
 }
 
 type FullMappingFunction<K, V, S, M> = (time: Time, key: K, value: V | undefined, state: State<S>) => M | undefined;
@@ -93,9 +110,14 @@ export class StateSpec<K, V, S, M> {
     return new StateSpec<K, V, S, M>((_t, k, v, s) => g(k, v, s)).alwaysEmit();
   }
   private emitAll = false;
-  private alwaysEmit(): this { this.emitAll = true; return this; }
+  private alwaysEmit(): this {
+    this.emitAll = true;
+    return this;
+  }
   /** @internal Whether an `undefined` result is still an element (the 3-argument form). */
-  get emitsUndefined(): boolean { return this.emitAll; }
+  get emitsUndefined(): boolean {
+    return this.emitAll;
+  }
 
   /** Removes the state of a key idle (no data) for this long. */
   timeout(idle: Duration): this {
@@ -105,19 +127,39 @@ export class StateSpec<K, V, S, M> {
     this._timeout = idle;
     return this;
   }
-  numPartitions(n: number): this { this._numPartitions = requirePositiveInt("numPartitions", n); return this; }
-  partitioner(p: Partitioner): this { this._numPartitions = p; return this; }
-  initialState(data: Iterable<Pair<K, S>> | RDD<Pair<K, S>>): this { this._initialState = data; return this; }
+  numPartitions(n: number): this {
+    this._numPartitions = requirePositiveInt("numPartitions", n);
+    return this;
+  }
+  partitioner(p: Partitioner): this {
+    this._numPartitions = p;
+    return this;
+  }
+  initialState(data: Iterable<Pair<K, S>> | RDD<Pair<K, S>>): this {
+    this._initialState = data;
+    return this;
+  }
   /**
    * Where the state lives: "memory" (the coordinator's memory, checkpointed) or "dynamodb" (one item
    * per key, read only for the keys with data: for very large, sparse state). @default the app's
    */
-  stateBackend(backend: StateBackend): this { this._backend = requireStateBackend(backend); return this; }
+  stateBackend(backend: StateBackend): this {
+    this._backend = requireStateBackend(backend);
+    return this;
+  }
   private _backend: StateBackend | undefined;
-  getStateBackend(): StateBackend | undefined { return this._backend; }
-  getTimeoutInterval(): Duration | undefined { return this._timeout; }
-  getNumPartitions(): number | Partitioner | undefined { return this._numPartitions; }
-  getInitialState(): Iterable<Pair<K, S>> | RDD<Pair<K, S>> | undefined { return this._initialState; }
+  getStateBackend(): StateBackend | undefined {
+    return this._backend;
+  }
+  getTimeoutInterval(): Duration | undefined {
+    return this._timeout;
+  }
+  getNumPartitions(): number | Partitioner | undefined {
+    return this._numPartitions;
+  }
+  getInitialState(): Iterable<Pair<K, S>> | RDD<Pair<K, S>> | undefined {
+    return this._initialState;
+  }
 }
 
 /** The result of mapWithState: the mapped elements, plus the state as a stream. */
@@ -172,10 +214,15 @@ class MapWithStateRDD<K, V, S, M> extends RDD<M> {
    * state, or the per-key store) and, on full-scan batches, `all` (every entry, for timeouts).
    */
   async compute(
-    p: number, tc: TaskContext, lookup: (keys: unknown[]) => Promise<Map<KeyId, StateEntry>>, all: () => Promise<Iterable<StateEntry>>,
+    p: number,
+    tc: TaskContext,
+    lookup: (keys: unknown[]) => Promise<Map<KeyId, StateEntry>>,
+    all: () => Promise<Iterable<StateEntry>>,
   ): Promise<{ mapped: unknown[]; changes: Changes }> {
     const records: Pair<K, V>[] = [];
-    await this.data.run(p, tc, (kv) => { records.push(kv); });
+    await this.data.run(p, tc, (kv) => {
+      records.push(kv);
+    });
     const t = this.time.milliseconds;
     const current = await lookup(records.map((kv) => kv[0]));
     const changes: Changes = new Map();
@@ -184,7 +231,9 @@ class MapWithStateRDD<K, V, S, M> extends RDD<M> {
     const state = new State<S>();
     const timeout = this.spec.getTimeoutInterval();
     const emitUndefined = this.spec.emitsUndefined;
-    const out = (m: M | undefined) => { if (m !== undefined || emitUndefined) mapped.push(m); };
+    const out = (m: M | undefined) => {
+      if (m !== undefined || emitUndefined) mapped.push(m);
+    };
     for (const [key, value] of records) {
       const id = keyId(key);
       const cur = valueOf(id);
@@ -224,7 +273,9 @@ export function mapWithStateSpecs<K, V, S, M>(
   defaultBackend: StateBackend,
 ): MapWithStateDStream<K, S, M> {
   if (!(spec instanceof StateSpec)) {
-    throw new InvalidArgumentError(`Expected mapWithState to get a StateSpec, got \`${describe(spec)}\`. Use StateSpec.function((key, value, state) => ...).`);
+    throw new InvalidArgumentError(
+      `Expected mapWithState to get a StateSpec, got \`${describe(spec)}\`. Use StateSpec.function((key, value, state) => ...).`,
+    );
   }
   const n = spec.getNumPartitions();
   const partitioner = n instanceof HashPartitioner ? n : new HashPartitioner(n ?? defaultParallelism);
@@ -243,16 +294,26 @@ export function mapWithStateSpecs<K, V, S, M>(
       const prevTime = time.minus(self.slideDuration);
       const first = !prevTime.greater(planner.zeroTime);
       const initialData = spec.getInitialState();
-      const initial = first && initialData
-        ? (new ShuffledRDD<K, S, S>(toRDD(initialData, planner), partitioner) as unknown as RDD<Pair<K, S>>)
-        : undefined;
+      const initial =
+        first && initialData ? (new ShuffledRDD<K, S, S>(toRDD(initialData, planner), partitioner) as unknown as RDD<Pair<K, S>>) : undefined;
       // The memory backend's state after the previous batch: from memory, a checkpoint, or recomputed.
       if (!first && !durable && !(await planner.stateAt(self as DStream<unknown>, prevTime))) {
-        throw new MissingDataError(`The state of ${self} after ${prevTime} is not available, and the stream has no result then to recompute it from.`);
+        throw new MissingDataError(
+          `The state of ${self} after ${prevTime} is not available, and the stream has no result then to recompute it from.`,
+        );
       }
       const every = self.checkpointDuration ?? self.slideDuration.times(DEFAULT_CHECKPOINT_DURATION_MULTIPLIER);
       const fullScan = time.since(planner.zeroTime).isMultipleOf(every);
-      return new MapWithStateRDD<K, V, S, M>(planner, partitioned, spec, time, first ? undefined : prevTime.milliseconds, initial, fullScan, partitioner);
+      return new MapWithStateRDD<K, V, S, M>(
+        planner,
+        partitioned,
+        spec,
+        time,
+        first ? undefined : prevTime.milliseconds,
+        initial,
+        fullScan,
+        partitioner,
+      );
     },
     materialize: async (rdd, p, tc, time, self) => {
       const r = rdd as MapWithStateRDD<K, V, S, M>;
@@ -261,15 +322,23 @@ export function mapWithStateSpecs<K, V, S, M>(
         const store = tc.services.state;
         const asOf = r.prevTime;
         const initial = asOf === undefined ? await r.initialState(p, tc) : undefined;
-        const { mapped, changes } = await r.compute(p, tc, async (keys) => {
-          if (initial) return initial.entries;
-          const found = await store.getMany(self.id, p, keys, asOf!);
-          return new Map(found.map((e) => [keyId(e.key), e]));
-        }, async () => (initial ? initial.entries.values() : store.scan(self.id, p, asOf!)));
+        const { mapped, changes } = await r.compute(
+          p,
+          tc,
+          async (keys) => {
+            if (initial) return initial.entries;
+            const found = await store.getMany(self.id, p, keys, asOf!);
+            return new Map(found.map((e) => [keyId(e.key), e]));
+          },
+          async () => (initial ? initial.entries.values() : store.scan(self.id, p, asOf!)),
+        );
         const puts: StateEntry[] = [];
         const removes: unknown[] = [];
         if (initial) for (const [id, e] of initial.entries) if (!changes.has(id)) puts.push(e);
-        for (const { key, entry } of changes.values()) { if (entry) puts.push(entry); else removes.push(key); }
+        for (const { key, entry } of changes.values()) {
+          if (entry) puts.push(entry);
+          else removes.push(key);
+        }
         // Mapped data first: a re-run after the state commit still stores the same mapped data.
         blocks.put(self.id, time, p, { mapped, state: undefined });
         await store.commit(self.id, p, time, puts, removes);
@@ -281,10 +350,16 @@ export function mapWithStateSpecs<K, V, S, M>(
         state = await r.initialState(p, tc);
       } else {
         previous = blocks.get(self.id, r.prevTime, p) as MappedWithState;
-        if (!(previous?.state instanceof StateMap)) throw new MissingDataError(`The state of ${self} at ${r.prevTime} ms (partition ${p}) is not in memory.`);
+        if (!(previous?.state instanceof StateMap))
+          throw new MissingDataError(`The state of ${self} at ${r.prevTime} ms (partition ${p}) is not in memory.`);
         state = previous.state;
       }
-      const { mapped, changes } = await r.compute(p, tc, async () => state.entries, async () => state.entries.values());
+      const { mapped, changes } = await r.compute(
+        p,
+        tc,
+        async () => state.entries,
+        async () => state.entries.values(),
+      );
       // Every change is computed before the state moves, so a failure above leaves the previous state whole.
       blocks.put(self.id, time, p, { mapped, state } satisfies MappedWithState);
       state.advance(time, changes);
@@ -293,7 +368,8 @@ export function mapWithStateSpecs<K, V, S, M>(
     },
     readStored: async (time, p, tc, emit) => {
       const stored = tc.services.blocks.get(internal.id, time, p) as MappedWithState;
-      if (!stored.mapped) throw new MissingDataError(`The elements ${internal} mapped at ${time} ms are not in memory (a checkpoint holds its state only).`);
+      if (!stored.mapped)
+        throw new MissingDataError(`The elements ${internal} mapped at ${time} ms are not in memory (a checkpoint holds its state only).`);
       for (const m of stored.mapped) emit(m as M);
     },
   });
@@ -306,14 +382,20 @@ export function mapWithStateSpecs<K, V, S, M>(
       compute: async (time, planner) => {
         if (!(await planner.getOrCompute(internal, time))) return undefined;
         const t = time.milliseconds;
-        return planner.leaf<[K, S]>(partitioner.numPartitions, async (p, tc, emit) => {
-          if (durable) {
-            for (const e of await tc.services.state.scan(internal.id, p, t)) emit([e.key as K, e.value as S]);
-            return;
-          }
-          const state = (tc.services.blocks.get(internal.id, t, p) as MappedWithState).state;
-          for (const e of state.entries.values()) emit([e.key as K, e.value as S]);
-        }, partitioner, `stateSnapshots@${t}`, true);
+        return planner.leaf<[K, S]>(
+          partitioner.numPartitions,
+          async (p, tc, emit) => {
+            if (durable) {
+              for (const e of await tc.services.state.scan(internal.id, p, t)) emit([e.key as K, e.value as S]);
+              return;
+            }
+            const state = (tc.services.blocks.get(internal.id, t, p) as MappedWithState).state;
+            for (const e of state.entries.values()) emit([e.key as K, e.value as S]);
+          },
+          partitioner,
+          `stateSnapshots@${t}`,
+          true,
+        );
       },
     }));
   return Object.assign(internal, { stateSnapshots: snapshots }) as MapWithStateDStream<K, S, M>;

@@ -30,7 +30,10 @@ export interface Planner extends RDDScope {
    * only the coordinator can compute it.
    */
   leaf<T>(
-    numPartitions: number, read: (p: number, tc: TaskContext, emit: (x: T) => void, leaf: LeafRDD<T>) => Promise<void>,
-    partitioner?: Partitioner, label?: string, local?: boolean,
+    numPartitions: number,
+    read: (p: number, tc: TaskContext, emit: (x: T) => void, leaf: LeafRDD<T>) => Promise<void>,
+    partitioner?: Partitioner,
+    label?: string,
+    local?: boolean,
   ): RDD<T>;
 }

@@ -85,7 +85,12 @@ export function defaultRecordErrorPolicy(ssc: object | undefined): RecordErrorPo
  * user function that throws on one raises a RecordProcessingError naming it.
  */
 export function emitBlockRecords<T>(
-  records: readonly unknown[], block: BlockDescriptor, partition: number, tc: TaskContext, emit: Emit<T>, input: DStream<T>,
+  records: readonly unknown[],
+  block: BlockDescriptor,
+  partition: number,
+  tc: TaskContext,
+  emit: Emit<T>,
+  input: DStream<T>,
   decode?: (record: unknown) => T,
 ): void {
   const stream = `${block.source}:${input.id}`;
@@ -100,7 +105,8 @@ export function emitBlockRecords<T>(
     } catch (e) {
       throw new RecordProcessingError(
         `A user function threw on the record ${recordKey(at(i))} (input ${input.id}, block ${shard}, index ${i}) of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
-        at(i), { cause: e, operator: input.id, record: r },
+        at(i),
+        { cause: e, operator: input.id, record: r },
       );
     }
   }

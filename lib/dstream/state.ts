@@ -90,7 +90,12 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
    * through `changed`, which of them differ from the previous state. `all`: every key, or only the
    * changed ones.
    */
-  async changes(p: number, tc: TaskContext, all: boolean, changed?: Map<KeyId, unknown>): Promise<Map<KeyId, { key: unknown; entry: StateEntry | undefined }>> {
+  async changes(
+    p: number,
+    tc: TaskContext,
+    all: boolean,
+    changed?: Map<KeyId, unknown>,
+  ): Promise<Map<KeyId, { key: unknown; entry: StateEntry | undefined }>> {
     const out = new Map<KeyId, { key: unknown; entry: StateEntry | undefined }>();
     await this.grouped.run(p, tc, ([k, [vs, ss]]) => {
       const had = ss!.length > 0;
@@ -101,7 +106,10 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
       const id = keyId(k);
       const same = had && this.prevTime !== undefined && s !== undefined && sameState(prev, before, s);
       if (!same && (s !== undefined || had)) changed?.set(id, k);
-      if (s === undefined) { if (had) out.set(id, { key: k, entry: undefined }); return; }
+      if (s === undefined) {
+        if (had) out.set(id, { key: k, entry: undefined });
+        return;
+      }
       if (all || !same) out.set(id, { key: k, entry: { key: k, value: s, updatedAt: this.time } });
     });
     return out;
@@ -113,7 +121,15 @@ class StateUpdateRDD<K, V, S> extends RDD<[K, S]> {
    */
   async updateMap(p: number, tc: TaskContext, prev: StateMap): Promise<StateMap> {
     const groups = new Map<KeyId, [K, V[][]]>();
-    await this.grouped.groupParent(0, p, tc, groups, (k): [K, V[][]] => [k, [[]]], (g) => g[1], 0);
+    await this.grouped.groupParent(
+      0,
+      p,
+      tc,
+      groups,
+      (k): [K, V[][]] => [k, [[]]],
+      (g) => g[1],
+      0,
+    );
     const entries = new Map<KeyId, StateEntry>();
     const dirty = new Map(prev.dirty);
     const apply = (id: KeyId, key: unknown, values: V[], had: StateEntry | undefined) => {
@@ -158,7 +174,12 @@ export function stateSpec<K, V, S>(
       const data = await planner.getOrCompute(parent, time);
       if (!prev && !data) return undefined;
       return new StateUpdateRDD<K, V, S>(
-        planner, data ?? planner.emptyRDD(), (prev ?? planner.emptyRDD()) as RDD<Pair<K, S>>, update, partitioner, time.milliseconds,
+        planner,
+        data ?? planner.emptyRDD(),
+        (prev ?? planner.emptyRDD()) as RDD<Pair<K, S>>,
+        update,
+        partitioner,
+        time.milliseconds,
         prevStored ? prevTime.milliseconds : undefined,
       );
     },
@@ -168,7 +189,10 @@ export function stateSpec<K, V, S>(
         const changes = await r.changes(p, tc, false);
         const puts: StateEntry[] = [];
         const removes: unknown[] = [];
-        for (const { key, entry } of changes.values()) { if (entry) puts.push(entry); else removes.push(key); }
+        for (const { key, entry } of changes.values()) {
+          if (entry) puts.push(entry);
+          else removes.push(key);
+        }
         await tc.services.state.commit(self.id, p, time, puts, removes);
         return;
       }

@@ -11,9 +11,19 @@
  * not change behaviour.
  */
 export class StorageLevel {
-  private constructor(readonly description: string, readonly useMemory: boolean, readonly useDisk: boolean, readonly deserialized: boolean, readonly replication = 1) {}
-  isValid(): boolean { return this.useMemory || this.useDisk; }
-  toString(): string { return `StorageLevel(${this.description})`; }
+  private constructor(
+    readonly description: string,
+    readonly useMemory: boolean,
+    readonly useDisk: boolean,
+    readonly deserialized: boolean,
+    readonly replication = 1,
+  ) {}
+  isValid(): boolean {
+    return this.useMemory || this.useDisk;
+  }
+  toString(): string {
+    return `StorageLevel(${this.description})`;
+  }
 
   static readonly NONE = new StorageLevel("NONE", false, false, false);
   static readonly DISK_ONLY = new StorageLevel("DISK_ONLY", false, true, false);

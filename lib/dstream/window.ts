@@ -50,7 +50,7 @@ function checkWindow(op: string, parent: DStream<unknown>, window: Duration, sli
 export async function slice<T>(stream: DStream<T>, from: Time, to: Time, planner: Planner): Promise<RDD<T>[]> {
   const zero = planner.zeroTime.milliseconds;
   const step = stream.slideDuration.milliseconds;
-  const align = (t: number) => (((t - zero) % step) === 0 ? t : zero + Math.floor((t - zero) / step) * step);
+  const align = (t: number) => ((t - zero) % step === 0 ? t : zero + Math.floor((t - zero) / step) * step);
   const out: RDD<T>[] = [];
   for (let t = align(from.milliseconds); t <= align(to.milliseconds); t += step) {
     if (t < zero) continue;
@@ -115,11 +115,19 @@ export function reducedWindowSpec<K, V>(
         if (groups.length !== 1 + numOld + numNew) {
           throw new InvalidGraphError(`Unexpected number of sequences of reduced values: ${groups.length}, expected ${1 + numOld + numNew}.`);
         }
-        const oldValues = groups.slice(1, 1 + numOld).filter((g) => g.length > 0).map((g) => g[0] as V);
-        const newValues = groups.slice(1 + numOld).filter((g) => g.length > 0).map((g) => g[0] as V);
+        const oldValues = groups
+          .slice(1, 1 + numOld)
+          .filter((g) => g.length > 0)
+          .map((g) => g[0] as V);
+        const newValues = groups
+          .slice(1 + numOld)
+          .filter((g) => g.length > 0)
+          .map((g) => g[0] as V);
         if (groups[0]!.length === 0) {
           if (newValues.length === 0) {
-            throw new InvalidGraphError("Neither previous window has value for key, nor new values found. Are you sure your key hashes consistently?");
+            throw new InvalidGraphError(
+              "Neither previous window has value for key, nor new values found. Are you sure your key hashes consistently?",
+            );
           }
           return newValues.reduce(reduceF);
         }

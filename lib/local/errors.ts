@@ -25,14 +25,21 @@ export class LocalRunError extends SparklessError {}
 
 /** `--data-dir` names a folder another live run is using (two engines on one store would corrupt it). */
 export class DataDirInUseError extends LocalRunError {
-  constructor(message: string, readonly dir: string, readonly pid: number) {
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly pid: number,
+  ) {
     super(message);
   }
 }
 
 /** Every worker process keeps dying as soon as it starts: fanned-out batches would wait forever, so the run stops. */
 export class WorkersFailedError extends LocalRunError {
-  constructor(message: string, readonly exits: readonly { code: number | null; signal: NodeJS.Signals | null }[]) {
+  constructor(
+    message: string,
+    readonly exits: readonly { code: number | null; signal: NodeJS.Signals | null }[],
+  ) {
     super(message);
   }
 }

@@ -30,7 +30,10 @@ const TICK_MS = 200;
 
 /** The lines of `file`, split at sentence ends and line breaks (a text reads as a stream of sentences). */
 export function feedLines(file: string): string[] {
-  return readFileSync(file, "utf8").split(/(?<=[.!?;:])\s+|\n+/).map((l) => l.trim()).filter(Boolean);
+  return readFileSync(file, "utf8")
+    .split(/(?<=[.!?;:])\s+|\n+/)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 export function startProducer(kinesis: KinesisClient, stream: string, file: string, linesPerSecond: number, options: ProducerOptions = {}): Producer {
@@ -43,9 +46,15 @@ export function startProducer(kinesis: KinesisClient, stream: string, file: stri
   /** Lines to send again (refused), before new ones. */
   const retry: string[] = [];
   let finish!: (complete: boolean) => void;
-  const done = new Promise<boolean>((resolve) => { finish = resolve; });
+  const done = new Promise<boolean>((resolve) => {
+    finish = resolve;
+  });
   const perTick = Math.max(1, Math.round((linesPerSecond * TICK_MS) / 1000));
-  const end = (complete = false) => { stopped = true; clearInterval(timer); finish(complete); };
+  const end = (complete = false) => {
+    stopped = true;
+    clearInterval(timer);
+    finish(complete);
+  };
   const timer = setInterval(() => {
     if (stopped) return;
     // One request at a time: an engine slower than the feed rate slows the feed down, instead of piling
@@ -59,23 +68,33 @@ export function startProducer(kinesis: KinesisClient, stream: string, file: stri
       return;
     }
     inFlight++;
-    void kinesis.send(new PutRecordsCommand({
-      StreamName: stream,
-      Records: batch.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${(next + sent + i) % 64}` })),
-    })).then((res) => {
-      const at = Date.now();
-      (res.Records ?? []).forEach((r, i) => {
-        if (r.SequenceNumber && r.ShardId && !r.ErrorCode) {
-          sent++;
-          options.onAcked?.(r.ShardId, r.SequenceNumber, at);
-        } else {
-          retry.push(batch[i]!);
-        }
+    void kinesis
+      .send(
+        new PutRecordsCommand({
+          StreamName: stream,
+          Records: batch.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${(next + sent + i) % 64}` })),
+        }),
+      )
+      .then(
+        (res) => {
+          const at = Date.now();
+          (res.Records ?? []).forEach((r, i) => {
+            if (r.SequenceNumber && r.ShardId && !r.ErrorCode) {
+              sent++;
+              options.onAcked?.(r.ShardId, r.SequenceNumber, at);
+            } else {
+              retry.push(batch[i]!);
+            }
+          });
+        },
+        (error: unknown) => {
+          retry.push(...batch);
+          options.onError?.(error);
+        },
+      )
+      .finally(() => {
+        inFlight--;
       });
-    }, (error: unknown) => {
-      retry.push(...batch);
-      options.onError?.(error);
-    }).finally(() => { inFlight--; });
   }, TICK_MS);
   return { stop: () => end(false), sent: () => sent, done };
 }

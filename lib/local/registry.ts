@@ -22,7 +22,9 @@ export interface LocalRegistration {
   restart?: string;
 }
 
-export function registrationDir(cwd = process.cwd()): string { return path.join(cwd, ".sparkless"); }
+export function registrationDir(cwd = process.cwd()): string {
+  return path.join(cwd, ".sparkless");
+}
 
 export function registerLocalRun(reg: LocalRegistration, cwd?: string): () => void {
   const dir = registrationDir(cwd);
@@ -37,30 +39,45 @@ export function registerLocalRun(reg: LocalRegistration, cwd?: string): () => vo
     try {
       const current = JSON.parse(readFileSync(file, "utf8")) as LocalRegistration;
       if (current.pid === reg.pid) rmSync(file, { force: true });
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
   };
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Every `sparkless local` run registered in this directory, with whether its process is alive. */
 export function registeredRuns(cwd?: string): { run: LocalRegistration; alive: boolean }[] {
   const dir = registrationDir(cwd);
   let names: string[] = [];
-  try { names = readdirSync(dir).filter((n) => /^local-.*\.json$/.test(n)); } catch { return []; }
+  try {
+    names = readdirSync(dir).filter((n) => /^local-.*\.json$/.test(n));
+  } catch {
+    return [];
+  }
   const out: { run: LocalRegistration; alive: boolean }[] = [];
   for (const n of names) {
     try {
       const r = JSON.parse(readFileSync(path.join(dir, n), "utf8")) as LocalRegistration;
       out.push({ run: r, alive: alive(r.pid) });
-    } catch { /* half-written or not ours */ }
+    } catch {
+      /* half-written or not ours */
+    }
   }
   return out;
 }
 
 /** The `sparkless local` runs registered in this directory whose process is alive. */
 export function localRuns(cwd?: string): LocalRegistration[] {
-  return registeredRuns(cwd).filter((r) => r.alive).map((r) => r.run);
+  return registeredRuns(cwd)
+    .filter((r) => r.alive)
+    .map((r) => r.run);
 }

@@ -56,23 +56,40 @@ export async function runBatchesLocal<T>(options: RunBatchesOptions<T>, numBatch
     const out = new Map<number, T[]>();
     const app: AppDefinition = {
       config: resolveConfig({
-        name: id, batchInterval: options.batchInterval, defaultParallelism: options.defaultParallelism, maxTaskAttempts: 1,
+        name: id,
+        batchInterval: options.batchInterval,
+        defaultParallelism: options.defaultParallelism,
+        maxTaskAttempts: 1,
         ...(options.execution ? { execution: { mode: options.execution } } : {}),
       }),
       build: (ssc) => {
         const inputs = streams.map((s) => ssc.kinesisStream<unknown>(s, { decode: "codec" }));
         const result = options.pipeline(...(inputs as DStream<any>[]));
-        result.foreachRDD(async (rdd, time) => { out.set(time.milliseconds, await rdd.collect()); });
+        result.foreachRDD(async (rdd, time) => {
+          out.set(time.milliseconds, await rdd.collect());
+        });
       },
     };
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({
-      batchInterval: app.config.batchInterval, clock, engine: env.engine, appName: id, defaultParallelism: app.config.defaultParallelism,
-      print: options.print, maxTaskAttempts: 1, retryDelayMs: 0, execution: app.config.execution,
+      batchInterval: app.config.batchInterval,
+      clock,
+      engine: env.engine,
+      appName: id,
+      defaultParallelism: app.config.defaultParallelism,
+      print: options.print,
+      maxTaskAttempts: 1,
+      retryDelayMs: 0,
+      execution: app.config.execution,
     });
     app.build(ssc);
     const graph = ssc.prepare(0);
-    await env.engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: options.batchInterval.milliseconds, fingerprint: graph.fingerprint(), createdAt: 0 });
+    await env.engine.batchLog.createApp({
+      zeroTime: 0,
+      batchIntervalMs: options.batchInterval.milliseconds,
+      fingerprint: graph.fingerprint(),
+      createdAt: 0,
+    });
     const generator = ssc.newGenerator();
     // Workers as the event source mapping runs them: batches of up to 10 messages, the Lambda handler's code.
     const worker = new Worker(app, env.engine, { clock });
@@ -85,10 +102,15 @@ export async function runBatchesLocal<T>(options: RunBatchesOptions<T>, numBatch
           const [start, end] = sliceBounds(data.length, inputPartitions, p);
           let previous: string | undefined;
           for (let k = start; k < end; k++) {
-            const res = await kinesis.send(new PutRecordCommand({
-              StreamName: streams[j]!, Data: Buffer.from(encode(data[k])), PartitionKey: "p", ExplicitHashKey: hashKeys[j]![p]!,
-              ...(previous ? { SequenceNumberForOrdering: previous } : {}),
-            }));
+            const res = await kinesis.send(
+              new PutRecordCommand({
+                StreamName: streams[j]!,
+                Data: Buffer.from(encode(data[k])),
+                PartitionKey: "p",
+                ExplicitHashKey: hashKeys[j]![p]!,
+                ...(previous ? { SequenceNumberForOrdering: previous } : {}),
+              }),
+            );
             previous = res.SequenceNumber;
           }
         }

@@ -24,7 +24,7 @@ import { connect, type Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
-import { loadApp, type AppDefinition } from "../app/app.js";
+import { loadApp } from "../app/app.js";
 import { kinesisStreamsOf } from "../app/inputs.js";
 import { createAwsEngine, engineConfigToEnv, type AwsEngine, type AwsEngineConfig } from "../aws/engine.js";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
@@ -76,31 +76,54 @@ export interface PrepareOptions {
 
 export async function prepareLocal(options: PrepareOptions): Promise<LocalEnvironment> {
   const region = options.region ?? "us-east-1";
-  const engines = options.endpoint || options.endpoints
-    ? undefined
-    : await startEmbeddedEngines({ log: options.log, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-  const endpoints = options.endpoints ?? (options.endpoint
-    ? { kinesis: options.endpoint, dynamodb: options.endpoint, sqs: options.endpoint, s3: options.endpoint }
-    : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs, s3: engines!.s3 });
+  const engines =
+    options.endpoint || options.endpoints
+      ? undefined
+      : await startEmbeddedEngines({ log: options.log, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const endpoints =
+    options.endpoints ??
+    (options.endpoint
+      ? { kinesis: options.endpoint, dynamodb: options.endpoint, sqs: options.endpoint, s3: options.endpoint }
+      : { kinesis: engines!.kinesis, dynamodb: engines!.dynamodb, sqs: engines!.sqs, s3: engines!.s3 });
   const base = `sparkless-${options.app}${options.suffix ?? ""}`;
   const tables = { meta: `${base}-meta`, state: `${base}-state` };
-  const bucket = base.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+  const bucket = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63);
   const bootstrap: AwsEngineConfig = {
-    app: options.app, region, tables, bucket, taskQueueUrl: "pending", resultQueueUrl: "pending", endpoints, credentials: { ...LOCAL_CREDENTIALS },
+    app: options.app,
+    region,
+    tables,
+    bucket,
+    taskQueueUrl: "pending",
+    resultQueueUrl: "pending",
+    endpoints,
+    credentials: { ...LOCAL_CREDENTIALS },
     ...(options.checkpointStore ? { checkpointStore: options.checkpointStore } : {}),
   };
   const probe = createAwsEngine(bootstrap);
   try {
     await createTables(probe.clients.dynamodb, tables);
-    const { tasksUrl, resultsUrl } = await createQueues(probe.clients.sqs, { tasks: `${base}-tasks`, dlq: `${base}-tasks-dlq`, results: `${base}-results` }, {
-      visibilityTimeoutS: options.visibilityTimeoutS ?? 30, maxReceiveCount: options.maxReceiveCount ?? 10,
-    });
+    const { tasksUrl, resultsUrl } = await createQueues(
+      probe.clients.sqs,
+      { tasks: `${base}-tasks`, dlq: `${base}-tasks-dlq`, results: `${base}-results` },
+      {
+        visibilityTimeoutS: options.visibilityTimeoutS ?? 30,
+        maxReceiveCount: options.maxReceiveCount ?? 10,
+      },
+    );
     await createBucket(probe, bucket);
     const config: AwsEngineConfig = { ...bootstrap, taskQueueUrl: tasksUrl, resultQueueUrl: resultsUrl };
     const engine = createAwsEngine(config);
     return {
-      config, engine, engines,
-      async stop() { await engine.close?.(); await engines?.stop(); },
+      config,
+      engine,
+      engines,
+      async stop() {
+        await engine.close?.();
+        await engines?.stop();
+      },
     };
   } catch (e) {
     await engines?.stop();
@@ -148,10 +171,21 @@ export async function checkEndpointAnswers(endpoint: string, command = "sparkles
   await new Promise<void>((resolve, reject) => {
     const socket: Socket = connect({ host, port });
     socket.setTimeout(5_000);
-    socket.once("connect", () => { socket.destroy(); resolve(); });
-    socket.once("timeout", () => { socket.destroy(); reject(Object.assign(new LocalRunError(`connect ETIMEDOUT ${host}:${port}`), { code: "ETIMEDOUT" })); });
-    socket.once("error", (e) => { socket.destroy(); reject(e); });
-  }).catch((e: unknown) => { throw explainAwsError(e, { endpoint, command }); });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      reject(Object.assign(new LocalRunError(`connect ETIMEDOUT ${host}:${port}`), { code: "ETIMEDOUT" }));
+    });
+    socket.once("error", (e) => {
+      socket.destroy();
+      reject(e);
+    });
+  }).catch((e: unknown) => {
+    throw explainAwsError(e, { endpoint, command });
+  });
 }
 
 export interface LocalRunOptions {
@@ -203,12 +237,15 @@ const quoteArg = (a: string) => (/^[\w./:=@%+-]+$/.test(a) ? a : `'${a.replaceAl
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const log = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
   if (options.dataDir && options.endpoint) {
-    throw new InvalidArgumentError(`--data-dir keeps the embedded engines' data, and with --endpoint (${options.endpoint}) no engine is embedded: drop one of the two.`);
+    throw new InvalidArgumentError(
+      `--data-dir keeps the embedded engines' data, and with --endpoint (${options.endpoint}) no engine is embedded: drop one of the two.`,
+    );
   }
   if (options.untilIdleMs !== undefined && !(Number.isFinite(options.untilIdleMs) && options.untilIdleMs > 0)) {
     throw new InvalidArgumentError(`Expected --until-idle to be a duration > 0 such as 5s, got \`${options.untilIdleMs} ms\`.`);
   }
-  if (options.batchInterval) process.env.SPARKLESS_CONFIG = JSON.stringify({ ...JSON.parse(process.env.SPARKLESS_CONFIG ?? "{}"), batchInterval: options.batchInterval });
+  if (options.batchInterval)
+    process.env.SPARKLESS_CONFIG = JSON.stringify({ ...JSON.parse(process.env.SPARKLESS_CONFIG ?? "{}"), batchInterval: options.batchInterval });
   if (options.logLevel) process.env.SPARKLESS_LOG_LEVEL = options.logLevel;
   const app = await loadApp(options.appPath);
   const logger = createLogger({ app: app.config.name, level: options.logLevel, write: log });
@@ -217,8 +254,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let env: LocalEnvironment;
   try {
     env = await prepareLocal({
-      app: app.config.name, endpoint: options.endpoint, checkpointStore: app.config.checkpointStore, ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      log: (l) => { if (/ready|error|fail|kept in/i.test(l)) log(`  ${l}`); },
+      app: app.config.name,
+      endpoint: options.endpoint,
+      checkpointStore: app.config.checkpointStore,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      log: (l) => {
+        if (/ready|error|fail|kept in/i.test(l)) log(`  ${l}`);
+      },
     });
   } catch (e) {
     throw explain(e);
@@ -229,7 +271,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let unregister = () => undefined as void;
   const stop = new AbortController();
   let stoppedBy: LocalRunResult["stoppedBy"] = "signal";
-  const stopFor = (reason: LocalRunResult["stoppedBy"]) => { if (!stop.signal.aborted) { stoppedBy = reason; stop.abort(); } };
+  const stopFor = (reason: LocalRunResult["stoppedBy"]) => {
+    if (!stop.signal.aborted) {
+      stoppedBy = reason;
+      stop.abort();
+    }
+  };
   options.signal?.addEventListener("abort", () => stopFor("signal"), { once: true });
   if (options.signal?.aborted) stopFor("signal");
   let workersFailed: WorkersFailedError | undefined;
@@ -240,7 +287,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const e = env.config.endpoints!;
     // Output operations run in this process (the coordinator): sinks that build their own clients
     // (sparkless/sinks) find the engines where the worker processes find them.
-    for (const [k, v] of Object.entries(engineConfigToEnv(env.config))) if (/^SPARKLESS_(KINESIS|DYNAMODB|SQS|S3)_ENDPOINT$/.test(k)) process.env[k] = v;
+    for (const [k, v] of Object.entries(engineConfigToEnv(env.config)))
+      if (/^SPARKLESS_(KINESIS|DYNAMODB|SQS|S3)_ENDPOINT$/.test(k)) process.env[k] = v;
     log(`sparkless local: app "${app.config.name}", batch interval ${app.config.batchInterval}, streams ${streams.join(", ") || "(none)"}`);
     log(`  Kinesis  ${e.kinesis}\n  DynamoDB ${e.dynamodb}\n  SQS      ${e.sqs}`);
     log(`  feed it: AWS_ENDPOINT_URL=${e.kinesis} aws kinesis put-record --stream-name ${streams[0] ?? "NAME"} --partition-key k --data ...`);
@@ -250,11 +298,25 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       log(`  dashboard ${ui.url}\n  then, in this directory: sparkless feed --stream ${streams[0] ?? "NAME"} FILE   and   sparkless status`);
     }
     // Registered even without a dashboard, with what `sparkless status` needs to say how to start it again.
-    const restart = ["sparkless", "local", options.appPath, ...(options.dataDir ? ["--data-dir", options.dataDir] : []), ...(options.endpoint ? ["--endpoint", options.endpoint] : [])]
-      .map(quoteArg).join(" ");
+    const restart = [
+      "sparkless",
+      "local",
+      options.appPath,
+      ...(options.dataDir ? ["--data-dir", options.dataDir] : []),
+      ...(options.endpoint ? ["--endpoint", options.endpoint] : []),
+    ]
+      .map(quoteArg)
+      .join(" ");
     unregister = registerLocalRun({
-      app: app.config.name, pid: process.pid, endpoints, ...(ui ? { ui: ui.url } : {}), streams, startedAt: Date.now(), appPath: options.appPath,
-      ...(env.engines?.dataDir ? { dataDir: env.engines.dataDir } : {}), restart,
+      app: app.config.name,
+      pid: process.pid,
+      endpoints,
+      ...(ui ? { ui: ui.url } : {}),
+      streams,
+      startedAt: Date.now(),
+      appPath: options.appPath,
+      ...(env.engines?.dataDir ? { dataDir: env.engines.dataDir } : {}),
+      restart,
     });
 
     const childEnv = { ...process.env, ...engineConfigToEnv(env.config), SPARKLESS_APP_PATH: options.appPath, SPARKLESS_EXIT_WITH_PARENT: "1" };
@@ -272,7 +334,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         return child;
       },
       // No worker will run a fanned-out task: interrupt the batch waiting for one, and stop with the reason.
-      onGiveUp: (error) => { workersFailed = error; stopFor("signal"); interrupt.abort(); },
+      onGiveUp: (error) => {
+        workersFailed = error;
+        stopFor("signal");
+        interrupt.abort();
+      },
     });
     pool.start();
 
@@ -300,7 +366,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (options.durationMs) setTimeout(() => stopFor("duration"), options.durationMs).unref();
     while (!stop.signal.aborted) {
       const r = await runCoordinator(app, env.engine, {
-        deadline: Date.now() + 55_000, signal: stop.signal, abort: interrupt.signal, print: (l) => process.stdout.write(l + "\n"),
+        deadline: Date.now() + 55_000,
+        signal: stop.signal,
+        abort: interrupt.signal,
+        print: (l) => process.stdout.write(l + "\n"),
         onBatchCompleted: (record) => {
           completed++;
           if (completed >= (options.batches ?? Infinity)) stopFor("batches");
@@ -308,7 +377,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           idle.onBatchCompleted(record);
           const verdict = idle.check();
           if (verdict.idle) {
-            logger.info(`idle: batch ${new Date(verdict.batchTime).toISOString()} found every shard read to its end, everything fed is in completed batches, and nothing arrived for ${verdict.quietMs} ms (--until-idle ${options.untilIdleMs} ms)`);
+            logger.info(
+              `idle: batch ${new Date(verdict.batchTime).toISOString()} found every shard read to its end, everything fed is in completed batches, and nothing arrived for ${verdict.quietMs} ms (--until-idle ${options.untilIdleMs} ms)`,
+            );
             stopFor("idle");
           } else {
             logger.debug(`not idle yet: waiting for ${verdict.waitingFor}`);
@@ -324,7 +395,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         if (!waitingForLease) {
           waitingForLease = true;
           // A run killed moments ago keeps the app's lease until it expires (3 batch intervals, at least 10 s).
-          logger.warn("another coordinator holds the app's lease (a run that was just killed keeps it until it expires, at least 10 s); waiting for it");
+          logger.warn(
+            "another coordinator holds the app's lease (a run that was just killed keeps it until it expires, at least 10 s); waiting for it",
+          );
         }
         await new Promise((res) => setTimeout(res, 1000));
       } else {

@@ -24,13 +24,20 @@
  */
 import type { BatchRecord, BlockDescriptor } from "../storage/interfaces.js";
 
-const cmpSeq = (a: string, b: string) => { const x = BigInt(a), y = BigInt(b); return x < y ? -1 : x > y ? 1 : 0; };
+const cmpSeq = (a: string, b: string) => {
+  const x = BigInt(a),
+    y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
 
-interface KinesisBlockView extends BlockDescriptor { stream?: string; shardId?: string; endAt?: string }
+interface KinesisBlockView extends BlockDescriptor {
+  stream?: string;
+  shardId?: string;
+  endAt?: string;
+}
 
 export type IdleVerdict =
-  | { readonly idle: true; readonly batchTime: number; readonly quietMs: number }
-  | { readonly idle: false; readonly waitingFor: string };
+  { readonly idle: true; readonly batchTime: number; readonly quietMs: number } | { readonly idle: false; readonly waitingFor: string };
 
 export class IdleDetector {
   /** Highest acknowledged sequence number per stream and shard, from the feeder. */
@@ -48,7 +55,10 @@ export class IdleDetector {
    * @param idleMs D: how long nothing may arrive before the run stops; > 0.
    * @param startedAt when this run started (clock time): nothing before it is known.
    */
-  constructor(readonly idleMs: number, startedAt: number) {
+  constructor(
+    readonly idleMs: number,
+    startedAt: number,
+  ) {
     this.lastArrivalEvidence = startedAt;
   }
 

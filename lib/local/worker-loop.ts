@@ -22,16 +22,22 @@ export async function runWorkerProcess(app: AppDefinition, engine: Engine): Prom
   const debug = process.env.SPARKLESS_LOG_LEVEL === "debug";
   const worker = new Worker(app, engine, {
     claimLeaseMs: process.env.SPARKLESS_CLAIM_LEASE_MS ? Number(process.env.SPARKLESS_CLAIM_LEASE_MS) : undefined,
-    log: (e) => { if (debug || e.level === "error") process.stderr.write(`[worker ${process.pid}] ${JSON.stringify(e)}\n`); },
+    log: (e) => {
+      if (debug || e.level === "error") process.stderr.write(`[worker ${process.pid}] ${JSON.stringify(e)}\n`);
+    },
   });
   const stop = new AbortController();
   process.on("SIGTERM", () => stop.abort());
-  process.on("SIGINT", () => { /* the parent stops us */ });
+  process.on("SIGINT", () => {
+    /* the parent stops us */
+  });
   if (process.env.SPARKLESS_EXIT_WITH_PARENT === "1") exitWithParent(stop);
   // The app is loaded and the worker built: from here a death is no longer a failure to start.
   process.send?.(WORKER_READY);
   await runEventSourceMapping(engine.tasks, worker, stop.signal, {
-    onError: (e: unknown) => { if (!stop.signal.aborted) process.stderr.write(`[worker ${process.pid}] ${(e as Error).message}\n`); },
+    onError: (e: unknown) => {
+      if (!stop.signal.aborted) process.stderr.write(`[worker ${process.pid}] ${(e as Error).message}\n`);
+    },
   });
   await engine.close?.();
 }

@@ -45,11 +45,18 @@ export interface WorkerPoolOptions {
   now?: () => number;
 }
 
-interface Slot { child?: ChildProcess; startedAt: number; ready: boolean; tellsReady: boolean; timer?: NodeJS.Timeout }
+interface Slot {
+  child?: ChildProcess;
+  startedAt: number;
+  ready: boolean;
+  tellsReady: boolean;
+  timer?: NodeJS.Timeout;
+}
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
-const describeExit = (e: Exit): string => (e.signal ? `killed by ${e.signal}` : e.code === null ? "could not be started" : `exited with code ${e.code}`);
+const describeExit = (e: Exit): string =>
+  e.signal ? `killed by ${e.signal}` : e.code === null ? "could not be started" : `exited with code ${e.code}`;
 
 export class WorkerPool {
   private readonly slots: Slot[];
@@ -61,7 +68,9 @@ export class WorkerPool {
   private readonly recentExits: Exit[] = [];
   private stopping = false;
   private gaveUp = false;
-  private readonly onProcessExit = () => { for (const s of this.slots) s.child?.kill("SIGKILL"); };
+  private readonly onProcessExit = () => {
+    for (const s of this.slots) s.child?.kill("SIGKILL");
+  };
   /** Workers started since the pool started, replacements included. */
   started = 0;
   /** Workers that died while the pool was running. */
@@ -160,16 +169,24 @@ export class WorkerPool {
   async stop(graceMs = 3_000): Promise<void> {
     this.stopping = true;
     for (const s of this.slots) if (s.timer) clearTimeout(s.timer);
-    await Promise.all(this.slots.map((s) => {
-      const w = s.child;
-      if (!w || w.exitCode !== null || w.signalCode !== null) return undefined;
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { w.kill("SIGKILL"); resolve(); }, graceMs);
-        timer.unref();
-        w.once("exit", () => { clearTimeout(timer); resolve(); });
-        w.kill("SIGTERM");
-      });
-    }));
+    await Promise.all(
+      this.slots.map((s) => {
+        const w = s.child;
+        if (!w || w.exitCode !== null || w.signalCode !== null) return undefined;
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            w.kill("SIGKILL");
+            resolve();
+          }, graceMs);
+          timer.unref();
+          w.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          w.kill("SIGTERM");
+        });
+      }),
+    );
     process.off("exit", this.onProcessExit);
   }
 }

@@ -11,6 +11,7 @@ import { LocalRunError } from "./errors.js";
 import { runWorkerProcess } from "./worker-loop.js";
 
 const appPath = process.env.SPARKLESS_APP_PATH;
-if (!appPath) throw new LocalRunError("SPARKLESS_APP_PATH is not set: this process is started by `sparkless local`, which sets it to the app module's path.");
+if (!appPath)
+  throw new LocalRunError("SPARKLESS_APP_PATH is not set: this process is started by `sparkless local`, which sets it to the app module's path.");
 await runWorkerProcess(await loadApp(appPath), createAwsEngine(engineConfigFromEnv()));
 process.exit(0);

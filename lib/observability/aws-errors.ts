@@ -10,7 +10,11 @@ export class OperatorError extends SparklessError {}
 
 /** Nothing answers at an endpoint (connection refused, no such host): "nothing answers at URL: ...". */
 export class EndpointUnreachableError extends OperatorError {
-  constructor(message: string, readonly endpoint: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly endpoint: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -28,7 +32,11 @@ function codeOf(e: unknown): string | undefined {
   const x = e as { code?: string; name?: string; cause?: unknown; errors?: unknown[] } | undefined;
   if (!x) return undefined;
   if (typeof x.code === "string") return x.code;
-  if (Array.isArray(x.errors)) for (const inner of x.errors) { const c = codeOf(inner); if (c) return c; }
+  if (Array.isArray(x.errors))
+    for (const inner of x.errors) {
+      const c = codeOf(inner);
+      if (c) return c;
+    }
   if (x.cause && x.cause !== e) return codeOf(x.cause);
   return undefined;
 }
@@ -42,22 +50,34 @@ export function explainAwsError(e: unknown, ctx: ErrorContext = {}): Error {
   const where = ctx.endpoint ?? "AWS";
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || /ECONNREFUSED/.test(err.message)) {
     // `sparkless local --endpoint URL` is the one command for which starting `sparkless local` is no fix.
-    const fix = ctx.command === "sparkless local"
-      ? "start the engines there (LocalStack: `docker compose up -d`) or check --endpoint and AWS_ENDPOINT_URL; without them, `sparkless local` starts embedded engines itself."
-      : "start `sparkless local` (it prints its endpoints) or check --endpoint.";
+    const fix =
+      ctx.command === "sparkless local"
+        ? "start the engines there (LocalStack: `docker compose up -d`) or check --endpoint and AWS_ENDPOINT_URL; without them, `sparkless local` starts embedded engines itself."
+        : "start `sparkless local` (it prints its endpoints) or check --endpoint.";
     return new EndpointUnreachableError(`nothing answers at ${where}: ${fix}`, where, { cause: err });
   }
   if (name === "ResourceNotFoundException") {
     if (ctx.stream && !/table/i.test(err.message)) {
-      return new OperatorError(`stream ${ctx.stream} does not exist at ${where}: create it (\`sparkless local\` creates the app's streams) or check --stream.`, { cause: err });
+      return new OperatorError(
+        `stream ${ctx.stream} does not exist at ${where}: create it (\`sparkless local\` creates the app's streams) or check --stream.`,
+        { cause: err },
+      );
     }
-    return new OperatorError(`table ${ctx.table ?? "(unknown)"} does not exist at ${where}: check --app (tables are named sparkless-APP-meta) or pass --meta-table; on AWS, deploy the app first.`, { cause: err });
+    return new OperatorError(
+      `table ${ctx.table ?? "(unknown)"} does not exist at ${where}: check --app (tables are named sparkless-APP-meta) or pass --meta-table; on AWS, deploy the app first.`,
+      { cause: err },
+    );
   }
   if (name === "CredentialsProviderError" || /Could not load credentials/i.test(err.message)) {
-    return new OperatorError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws sso login`); for local engines pass --endpoint URL.", { cause: err });
+    return new OperatorError(
+      "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws sso login`); for local engines pass --endpoint URL.",
+      { cause: err },
+    );
   }
   if (name === "UnrecognizedClientException" || name === "InvalidSignatureException" || name === "ExpiredTokenException") {
-    return new OperatorError(`the credentials were refused (${name}): refresh them (aws sso login, or new keys) or check the region with --region.`, { cause: err });
+    return new OperatorError(`the credentials were refused (${name}): refresh them (aws sso login, or new keys) or check the region with --region.`, {
+      cause: err,
+    });
   }
   if (name === "AccessDeniedException" || name === "AccessDenied") {
     return new OperatorError(`access denied: ${err.message} Grant the caller the permission named, or use another profile.`, { cause: err });

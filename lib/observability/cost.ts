@@ -37,9 +37,11 @@ export function priceRequests(c: MeterCounts, batches = 1): BatchRequests {
   const writeUnits = total(c, "writeUnits", { service: "DynamoDB" });
   const s3All = total(c, "requests", { service: "S3" });
   const s3Gets = total(c, "requests", { service: "S3", api: "GetObject" }) + total(c, "requests", { service: "S3", api: "HeadObject" });
-  const usd = (readUnits * PRICES.dynamoPerMillionRru + writeUnits * PRICES.dynamoPerMillionWru) / 1e6
-    + (byService.SQS ?? 0) * PRICES.sqsPerMillionRequests / 1e6
-    + (s3All - s3Gets) * PRICES.s3PutPerThousand / 1000 + s3Gets * PRICES.s3GetPerThousand / 1000;
+  const usd =
+    (readUnits * PRICES.dynamoPerMillionRru + writeUnits * PRICES.dynamoPerMillionWru) / 1e6 +
+    ((byService.SQS ?? 0) * PRICES.sqsPerMillionRequests) / 1e6 +
+    ((s3All - s3Gets) * PRICES.s3PutPerThousand) / 1000 +
+    (s3Gets * PRICES.s3GetPerThousand) / 1000;
   return { byService, readUnits, writeUnits, usd, batches };
 }
 
@@ -70,7 +72,9 @@ const LOOP_SECONDS_PER_MINUTE = 55;
  * 1-minute intervals; otherwise each batch's processing time) when its memory is known.
  */
 export function estimateMonthlyCost(
-  sample: readonly { requests?: BatchRequests; processingMs?: number }[], intervalMs: number, coordinatorMb?: number,
+  sample: readonly { requests?: BatchRequests; processingMs?: number }[],
+  intervalMs: number,
+  coordinatorMb?: number,
 ): { usd: number; requestsUsd: number; lambdaUsd: number; perBatch: Record<string, number> } | undefined {
   let batches = 0;
   let usd = 0;
@@ -81,7 +85,10 @@ export function estimateMonthlyCost(
     if (!s.requests) continue;
     batches += s.requests.batches;
     usd += s.requests.usd;
-    if (s.processingMs !== undefined) { processingMs += s.processingMs; processed++; }
+    if (s.processingMs !== undefined) {
+      processingMs += s.processingMs;
+      processed++;
+    }
     for (const [service, n] of Object.entries(s.requests.byService)) perBatch[service] = (perBatch[service] ?? 0) + n;
   }
   if (batches === 0) return undefined;
@@ -91,9 +98,11 @@ export function estimateMonthlyCost(
   let lambdaUsd = 0;
   if (coordinatorMb) {
     const gb = coordinatorMb / 1024;
-    lambdaUsd = intervalMs < 60_000
-      ? gb * LOOP_SECONDS_PER_MINUTE * MINUTES_PER_MONTH * PRICES.lambdaGbSecond + MINUTES_PER_MONTH * PRICES.lambdaPerMillionRequests / 1e6
-      : gb * ((processingMs / Math.max(1, processed) + 100) / 1000) * (batchesPerMonth * processed / batches) * PRICES.lambdaGbSecond + batchesPerMonth * PRICES.lambdaPerMillionRequests / 1e6;
+    lambdaUsd =
+      intervalMs < 60_000
+        ? gb * LOOP_SECONDS_PER_MINUTE * MINUTES_PER_MONTH * PRICES.lambdaGbSecond + (MINUTES_PER_MONTH * PRICES.lambdaPerMillionRequests) / 1e6
+        : gb * ((processingMs / Math.max(1, processed) + 100) / 1000) * ((batchesPerMonth * processed) / batches) * PRICES.lambdaGbSecond +
+          (batchesPerMonth * PRICES.lambdaPerMillionRequests) / 1e6;
   }
   return { usd: requestsUsd + lambdaUsd, requestsUsd, lambdaUsd, perBatch };
 }

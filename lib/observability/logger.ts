@@ -63,44 +63,88 @@ export function createLogger(options: LoggerOptions = {}): SparklessLogger {
   const level = resolveLogLevel(typeof options.level === "string" ? options.level : undefined);
   const format = options.format ?? (inLambda() ? "json" : "text");
   const base: LogFields = options.app ? { app: options.app } : {};
-  if (format === "json") return new PowertoolsAdapter(new PowertoolsLogger({ serviceName: "sparkless", logLevel: level.toUpperCase() as "INFO", persistentKeys: base }), level);
+  if (format === "json")
+    return new PowertoolsAdapter(
+      new PowertoolsLogger({ serviceName: "sparkless", logLevel: level.toUpperCase() as "INFO", persistentKeys: base }),
+      level,
+    );
   return new TextLogger(level, base, options.write ?? ((l) => process.stderr.write(l + "\n")), options.now ?? (() => new Date()));
 }
 
 class PowertoolsAdapter implements SparklessLogger {
-  constructor(private readonly logger: PowertoolsLogger, readonly level: LogLevel) {}
-  debug(message: string, fields: LogFields = {}) { this.logger.debug(message, fields); }
-  info(message: string, fields: LogFields = {}) { this.logger.info(message, fields); }
-  warn(message: string, fields: LogFields = {}) { this.logger.warn(message, fields); }
-  error(message: string, fields: LogFields = {}) { this.logger.error(message, fields); }
+  constructor(
+    private readonly logger: PowertoolsLogger,
+    readonly level: LogLevel,
+  ) {}
+  debug(message: string, fields: LogFields = {}) {
+    this.logger.debug(message, fields);
+  }
+  info(message: string, fields: LogFields = {}) {
+    this.logger.info(message, fields);
+  }
+  warn(message: string, fields: LogFields = {}) {
+    this.logger.warn(message, fields);
+  }
+  error(message: string, fields: LogFields = {}) {
+    this.logger.error(message, fields);
+  }
   child(fields: LogFields): SparklessLogger {
     return new PowertoolsAdapter(this.logger.createChild({ persistentKeys: fields }), this.level);
   }
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
-const clockTime = (d: Date) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+const clockTime = (d: Date) =>
+  `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
 
 /** Formats a field value for a readable line: strings bare unless they hold spaces. */
 function fieldText(v: unknown): string {
   if (typeof v === "string") return /[\s"=]/.test(v) ? JSON.stringify(v) : v;
   if (v instanceof Error) return JSON.stringify(v.message);
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 class TextLogger implements SparklessLogger {
-  constructor(readonly level: LogLevel, private readonly fields: LogFields, private readonly write: (line: string) => void, private readonly now: () => Date) {}
+  constructor(
+    readonly level: LogLevel,
+    private readonly fields: LogFields,
+    private readonly write: (line: string) => void,
+    private readonly now: () => Date,
+  ) {}
   private emit(l: Exclude<LogLevel, "silent">, message: string, extra: LogFields = {}) {
     if (RANK[l] < RANK[this.level]) return;
     const all = { ...this.fields, ...extra };
     const { app, batchTime, taskId, ...rest } = all;
-    const where = [app ? String(app) : "", batchTime !== undefined ? `batch ${clockTime(new Date(Number(batchTime)))}` : "", taskId !== undefined ? `task ${String(taskId)}` : ""].filter(Boolean).join(" ");
-    const tail = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${fieldText(v)}`).join(" ");
+    const where = [
+      app ? String(app) : "",
+      batchTime !== undefined ? `batch ${clockTime(new Date(Number(batchTime)))}` : "",
+      taskId !== undefined ? `task ${String(taskId)}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+    const tail = Object.entries(rest)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${fieldText(v)}`)
+      .join(" ");
     this.write(`${clockTime(this.now())} ${l.toUpperCase().padEnd(5)} ${where ? `[${where}] ` : ""}${message}${tail ? `  ${tail}` : ""}`);
   }
-  debug(message: string, fields?: LogFields) { this.emit("debug", message, fields); }
-  info(message: string, fields?: LogFields) { this.emit("info", message, fields); }
-  warn(message: string, fields?: LogFields) { this.emit("warn", message, fields); }
-  error(message: string, fields?: LogFields) { this.emit("error", message, fields); }
-  child(fields: LogFields): SparklessLogger { return new TextLogger(this.level, { ...this.fields, ...fields }, this.write, this.now); }
+  debug(message: string, fields?: LogFields) {
+    this.emit("debug", message, fields);
+  }
+  info(message: string, fields?: LogFields) {
+    this.emit("info", message, fields);
+  }
+  warn(message: string, fields?: LogFields) {
+    this.emit("warn", message, fields);
+  }
+  error(message: string, fields?: LogFields) {
+    this.emit("error", message, fields);
+  }
+  child(fields: LogFields): SparklessLogger {
+    return new TextLogger(this.level, { ...this.fields, ...fields }, this.write, this.now);
+  }
 }

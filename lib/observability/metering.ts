@@ -48,8 +48,14 @@ export interface MeterCounts {
 
 export function emptyCounts(): MeterCounts {
   return {
-    calls: {}, kinesisPutPayloadUnits: 0, kinesisRecordsPut: 0, kinesisRecordsRead: 0,
-    sqsEmptyReceives: 0, sqsMessagesSent: 0, sqsMessagesReceived: 0, invocations: {},
+    calls: {},
+    kinesisPutPayloadUnits: 0,
+    kinesisRecordsPut: 0,
+    kinesisRecordsRead: 0,
+    sqsEmptyReceives: 0,
+    sqsMessagesSent: 0,
+    sqsMessagesReceived: 0,
+    invocations: {},
   };
 }
 
@@ -58,24 +64,36 @@ const DYNAMO_READS = new Set(["GetItem", "Query", "Scan", "BatchGetItem", "Trans
 const SQS_CHUNK = 64 * 1024;
 const KINESIS_PUT_UNIT = 25 * 1024;
 
-interface Capacity { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }
+interface Capacity {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
 type Input = Record<string, any>;
 
 /** An attribute's string value, marshalled ({ S: "..." }) or not. */
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof (v as { S?: unknown })?.S === "string" ? (v as { S: string }).S : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === "string" ? v : typeof (v as { S?: unknown })?.S === "string" ? (v as { S: string }).S : undefined;
 
 /** The partition key a DynamoDB request names (the first one, for batches). */
 function dynamoPk(api: string, input: Input): string | undefined {
   switch (api) {
-    case "PutItem": return str(input.Item?.pk);
-    case "GetItem": case "UpdateItem": case "DeleteItem": return str(input.Key?.pk);
-    case "Query": return str(input.ExpressionAttributeValues?.[":pk"]);
+    case "PutItem":
+      return str(input.Item?.pk);
+    case "GetItem":
+    case "UpdateItem":
+    case "DeleteItem":
+      return str(input.Key?.pk);
+    case "Query":
+      return str(input.ExpressionAttributeValues?.[":pk"]);
     case "BatchWriteItem": {
       const first = (Object.values(input.RequestItems ?? {})[0] as Input[] | undefined)?.[0];
       return str(first?.PutRequest?.Item?.pk ?? first?.DeleteRequest?.Key?.pk);
     }
-    case "BatchGetItem": return str((Object.values(input.RequestItems ?? {})[0] as Input | undefined)?.Keys?.[0]?.pk);
-    default: return undefined;
+    case "BatchGetItem":
+      return str((Object.values(input.RequestItems ?? {})[0] as Input | undefined)?.Keys?.[0]?.pk);
+    default:
+      return undefined;
   }
 }
 
@@ -110,10 +128,14 @@ function sqsPurpose(url: string | undefined): string {
 
 function purposeOf(service: string, api: string, input: Input): string {
   switch (service) {
-    case "DynamoDB": return dynamoPurpose(dynamoPk(api, input));
-    case "S3": return s3Purpose(str(input.Key));
-    case "SQS": return sqsPurpose(str(input.QueueUrl));
-    default: return "input";
+    case "DynamoDB":
+      return dynamoPurpose(dynamoPk(api, input));
+    case "S3":
+      return s3Purpose(str(input.Key));
+    case "SQS":
+      return sqsPurpose(str(input.QueueUrl));
+    default:
+      return "input";
   }
 }
 
@@ -127,10 +149,14 @@ export class Meter {
   /** Tells this meter's middleware from another's on the same client (the bench meters the engine's clients too). */
   private readonly id = ++meters;
 
-  reset(): void { this.counts = emptyCounts(); }
+  reset(): void {
+    this.counts = emptyCounts();
+  }
 
   /** A copy of the counts so far. */
-  snapshot(): MeterCounts { return structuredClone(this.counts); }
+  snapshot(): MeterCounts {
+    return structuredClone(this.counts);
+  }
 
   /** Records one Lambda-handler invocation: its wall time and the CPU time this process spent in it. */
   invocation(fn: string, wallMs: number, cpuMs: number): void {
@@ -168,7 +194,10 @@ export class Meter {
             sentBytes += size;
           }
         }
-        if (service === "SQS" && api === "SendMessage") { c.sqsMessagesSent++; sentBytes = byteLength(input.MessageBody); }
+        if (service === "SQS" && api === "SendMessage") {
+          c.sqsMessagesSent++;
+          sentBytes = byteLength(input.MessageBody);
+        }
         if (service === "SQS" && api === "SendMessageBatch") {
           const entries = (input.Entries as Input[] | undefined) ?? [];
           c.sqsMessagesSent += entries.length;
@@ -242,7 +271,11 @@ export function scaleCounts(c: MeterCounts, k: number): MeterCounts {
   return out;
 }
 
-export interface Filter { service?: string; purpose?: string; api?: string }
+export interface Filter {
+  service?: string;
+  purpose?: string;
+  api?: string;
+}
 
 /** The sum of one figure over the calls that match. */
 export function total(c: MeterCounts, field: keyof ApiCount, f: Filter = {}): number {
@@ -276,7 +309,8 @@ export function rows(c: MeterCounts): { service: string; purpose: string; api: s
   const out: { service: string; purpose: string; api: string; count: ApiCount }[] = [];
   for (const service of Object.keys(c.calls).sort()) {
     for (const purpose of Object.keys(c.calls[service]!).sort()) {
-      for (const api of Object.keys(c.calls[service]![purpose]!).sort()) out.push({ service, purpose, api, count: c.calls[service]![purpose]![api]! });
+      for (const api of Object.keys(c.calls[service]![purpose]!).sort())
+        out.push({ service, purpose, api, count: c.calls[service]![purpose]![api]! });
     }
   }
   return out;

@@ -151,12 +151,19 @@ export function createBatchMetricsEmitter(
       if (m.processingTime !== undefined) metrics.addMetric("ProcessingTime", MetricUnit.Milliseconds, m.processingTime);
       if (m.totalDelay !== undefined) metrics.addMetric("TotalDelay", MetricUnit.Milliseconds, m.totalDelay);
       if (record.requests) {
-        metrics.addMetric("RequestsPerBatch", MetricUnit.Count, Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0));
+        metrics.addMetric(
+          "RequestsPerBatch",
+          MetricUnit.Count,
+          Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0),
+        );
         const estimate = options.intervalMs ? estimateMonthlyCost(costSample, options.intervalMs, options.coordinatorMb) : undefined;
         costSample = costSample.slice(-COST_SAMPLE);
         if (estimate) metrics.addMetric("EstimatedMonthlyCost", MetricUnit.NoUnit, Math.round(estimate.usd * 100) / 100);
       }
-      if (pending === 0) { first = record; since = now(); }
+      if (pending === 0) {
+        first = record;
+        since = now();
+      }
       last = record;
       if (++pending >= MAX_BATCHES_PER_DOCUMENT || now() - since >= every) flush();
     },

@@ -41,7 +41,11 @@ export const PRICE_SOURCES: readonly { item: string; price: string; source: stri
   { item: "Lambda duration (arm64)", price: "$0.0000133334 per GB-s (x86: $0.0000166667)", source: "https://aws.amazon.com/lambda/pricing/" },
   { item: "Lambda requests", price: "$0.20 per million", source: "https://aws.amazon.com/lambda/pricing/" },
   { item: "SQS standard requests", price: "$0.40 per million (64 KB chunks)", source: "https://aws.amazon.com/sqs/pricing/" },
-  { item: "DynamoDB on-demand writes", price: "$0.625 per million WRU", source: "https://aws.amazon.com/dynamodb/pricing/on-demand/ (50% cut of November 2024; was $1.25)" },
+  {
+    item: "DynamoDB on-demand writes",
+    price: "$0.625 per million WRU",
+    source: "https://aws.amazon.com/dynamodb/pricing/on-demand/ (50% cut of November 2024; was $1.25)",
+  },
   { item: "DynamoDB on-demand reads", price: "$0.125 per million RRU", source: "https://aws.amazon.com/dynamodb/pricing/on-demand/ (was $0.25)" },
   { item: "DynamoDB storage", price: "$0.25 per GB-month", source: "https://aws.amazon.com/dynamodb/pricing/on-demand/" },
   { item: "S3 Standard requests", price: "PUT $0.005 per 1,000; GET $0.0004 per 1,000", source: "https://aws.amazon.com/s3/pricing/" },
@@ -50,10 +54,18 @@ export const PRICE_SOURCES: readonly { item: string; price: string; source: stri
   { item: "Kinesis PUT payload units", price: "$0.014 per million (25 KB units)", source: "https://aws.amazon.com/kinesis/data-streams/pricing/" },
   { item: "EventBridge scheduled rule", price: "free", source: "https://aws.amazon.com/eventbridge/pricing/" },
   { item: "CloudWatch Logs", price: "$0.50 per GB ingested; $0.03 per GB-month stored", source: "https://aws.amazon.com/cloudwatch/pricing/" },
-  { item: "CloudWatch custom metrics", price: "$0.30 per metric-month (first 10,000), pro-rated by the hour", source: "https://aws.amazon.com/cloudwatch/pricing/" },
+  {
+    item: "CloudWatch custom metrics",
+    price: "$0.30 per metric-month (first 10,000), pro-rated by the hour",
+    source: "https://aws.amazon.com/cloudwatch/pricing/",
+  },
   { item: "CloudWatch alarms", price: "$0.10 per standard-resolution alarm metric-month", source: "https://aws.amazon.com/cloudwatch/pricing/" },
   { item: "CloudWatch dashboards", price: "$3.00 per dashboard-month", source: "https://aws.amazon.com/cloudwatch/pricing/" },
-  { item: "Managed Service for Apache Flink", price: "$0.11 per KPU-hour; ≥ 2 KPUs (1 + 1 orchestration) ≈ $160.60 a month", source: "https://aws.amazon.com/managed-service-apache-flink/pricing/, https://docs.aws.amazon.com/managed-flink/latest/java/how-pricing.html" },
+  {
+    item: "Managed Service for Apache Flink",
+    price: "$0.11 per KPU-hour; ≥ 2 KPUs (1 + 1 orchestration) ≈ $160.60 a month",
+    source: "https://aws.amazon.com/managed-service-apache-flink/pricing/, https://docs.aws.amazon.com/managed-flink/latest/java/how-pricing.html",
+  },
 ];
 
 export const HOURS_PER_MONTH = 730;

@@ -48,7 +48,10 @@ export type FeedInput = string | Uint8Array | Record<string, unknown> | unknown[
  * feed whatever `strict` says (nothing after it can be read): everything before it is sent first.
  */
 export class InvalidInput {
-  constructor(readonly reason: string, readonly fatal = false) {}
+  constructor(
+    readonly reason: string,
+    readonly fatal = false,
+  ) {}
 }
 
 export interface SkippedRecord {
@@ -122,15 +125,28 @@ export interface FeedOptions {
 
 /** A feed that stopped: bad input under `strict`, a record out of attempts, or an error that names its fix. */
 export class FeedError extends OperatorError {
-  constructor(message: string, readonly progress: FeedProgress, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly progress: FeedProgress,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
 const RETRYABLE_NAMES = new Set([
-  "ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException", "KMSThrottlingException",
-  "InternalFailure", "InternalFailureException", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "TimeoutError",
-  "RequestTimeout", "RequestTimeoutException",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "LimitExceededException",
+  "KMSThrottlingException",
+  "InternalFailure",
+  "InternalFailureException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
 ]);
 const RETRYABLE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED"]);
 const THROTTLE = /Throughput|Throttl|LimitExceeded/;
@@ -153,11 +169,19 @@ interface Pending {
   lastError?: string;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  if (ms <= 0) return resolve();
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-});
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 function fieldOf(value: unknown, path: string): unknown {
   let v = value;
@@ -193,11 +217,20 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
   const started = Date.now();
   const stats = { read: 0, bytesRead: 0, sent: 0, bytesSent: 0, skipped: 0, blank: 0, retried: 0, throttled: 0, requests: 0 };
   const skippedRecords: SkippedRecord[] = [];
-  const progress = (): FeedProgress => ({ ...stats, ...(options.inputBytes ? { bytesRead: options.inputBytes() } : {}), elapsedMs: Date.now() - started });
+  const progress = (): FeedProgress => ({
+    ...stats,
+    ...(options.inputBytes ? { bytesRead: options.inputBytes() } : {}),
+    elapsedMs: Date.now() - started,
+  });
   const report = () => options.onProgress?.(progress());
   const ctx = { stream, command: "sparkless feed", endpoint: undefined as string | undefined };
   const endpointOf = async () => {
-    try { const ep = await client.config.endpoint?.(); return ep ? `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ""}${ep.path ?? ""}`.replace(/\/$/, "") : undefined; } catch { return undefined; }
+    try {
+      const ep = await client.config.endpoint?.();
+      return ep ? `${ep.protocol}//${ep.hostname}${ep.port ? `:${ep.port}` : ""}${ep.path ?? ""}`.replace(/\/$/, "") : undefined;
+    } catch {
+      return undefined;
+    }
   };
   ctx.endpoint = await endpointOf();
 
@@ -215,7 +248,10 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
   let strictStop: SkippedRecord | undefined;
   const skip = (line: number, reason: string) => {
     const s = { line, reason };
-    if (options.strict) { strictStop = s; return; }
+    if (options.strict) {
+      strictStop = s;
+      return;
+    }
     stats.skipped++;
     if (skippedRecords.length < 1000) skippedRecords.push(s);
     options.onSkip?.(s);
@@ -232,20 +268,41 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       return undefined;
     }
     if (typeof input === "string") {
-      if (input.trim() === "") { stats.blank++; return undefined; }
+      if (input.trim() === "") {
+        stats.blank++;
+        return undefined;
+      }
       if (options.json) {
-        try { parsed = JSON.parse(input); hasParsed = true; } catch (e) { skip(line, `not JSON (${(e as Error).message})`); return undefined; }
+        try {
+          parsed = JSON.parse(input);
+          hasParsed = true;
+        } catch (e) {
+          skip(line, `not JSON (${(e as Error).message})`);
+          return undefined;
+        }
       }
       data = utf8.encode(input);
     } else if (input instanceof Uint8Array) {
       data = input;
       if (options.json) {
         let text: string;
-        try { text = strictUtf8.decode(input); } catch { skip(line, "not JSON (not valid UTF-8)"); return undefined; }
-        try { parsed = JSON.parse(text); hasParsed = true; } catch (e) { skip(line, `not JSON (${(e as Error).message})`); return undefined; }
+        try {
+          text = strictUtf8.decode(input);
+        } catch {
+          skip(line, "not JSON (not valid UTF-8)");
+          return undefined;
+        }
+        try {
+          parsed = JSON.parse(text);
+          hasParsed = true;
+        } catch (e) {
+          skip(line, `not JSON (${(e as Error).message})`);
+          return undefined;
+        }
       }
     } else {
-      parsed = input; hasParsed = true;
+      parsed = input;
+      hasParsed = true;
       data = utf8.encode(JSON.stringify(input));
     }
     let key: string;
@@ -253,13 +310,25 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
     else if (keyChoice.kind === "random") key = randomUUID();
     else if (keyChoice.kind === "each") {
       key = keyChoice.key(line);
-      if (key.length < 1 || key.length > MAX_PARTITION_KEY_CHARS) { skip(line, `its partition key has ${key.length} characters (1 to 256 allowed)`); return undefined; }
+      if (key.length < 1 || key.length > MAX_PARTITION_KEY_CHARS) {
+        skip(line, `its partition key has ${key.length} characters (1 to 256 allowed)`);
+        return undefined;
+      }
     } else {
-      if (!hasParsed) { skip(line, `a partition key from field "${keyChoice.field}" needs JSON records (--json)`); return undefined; }
+      if (!hasParsed) {
+        skip(line, `a partition key from field "${keyChoice.field}" needs JSON records (--json)`);
+        return undefined;
+      }
       const v = fieldOf(parsed, keyChoice.field);
-      if (v === undefined || v === null || typeof v === "object") { skip(line, `no field "${keyChoice.field}" (string or number) for the partition key`); return undefined; }
+      if (v === undefined || v === null || typeof v === "object") {
+        skip(line, `no field "${keyChoice.field}" (string or number) for the partition key`);
+        return undefined;
+      }
       key = String(v);
-      if (key.length < 1 || key.length > MAX_PARTITION_KEY_CHARS) { skip(line, `the partition key from "${keyChoice.field}" has ${key.length} characters (1 to 256 allowed)`); return undefined; }
+      if (key.length < 1 || key.length > MAX_PARTITION_KEY_CHARS) {
+        skip(line, `the partition key from "${keyChoice.field}" has ${key.length} characters (1 to 256 allowed)`);
+        return undefined;
+      }
     }
     const size = data.byteLength + utf8.encode(key).byteLength;
     if (size > maxRecordBytes) {
@@ -293,7 +362,9 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       let failed: Pending[] = [];
       try {
         stats.requests++;
-        const res = await client.send(new PutRecordsCommand({ StreamName: stream, Records: todo.map((p) => p.entry) }), { abortSignal: options.signal });
+        const res = await client.send(new PutRecordsCommand({ StreamName: stream, Records: todo.map((p) => p.entry) }), {
+          abortSignal: options.signal,
+        });
         const results = res.Records ?? [];
         todo.forEach((p, i) => {
           const r = results[i];
@@ -316,7 +387,7 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       if (out.length) {
         throw new FeedError(
           `${out.length} record(s) still failed after ${maxAttempts} attempts (${where(out[0]!.line)}: ${out[0]!.lastError}). ` +
-          `${stats.sent} records were sent. Lower the rate (--rate) or add shards to stream ${stream}, then feed the rest again.`,
+            `${stats.sent} records were sent. Lower the rate (--rate) or add shards to stream ${stream}, then feed the rest again.`,
           progress(),
         );
       }
@@ -334,7 +405,11 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
     if (firstError) throw firstError;
     await pace(batch.length);
-    const p: Promise<void> = sendBatch(batch).catch((e) => { firstError ??= e; }).finally(() => inFlight.delete(p));
+    const p: Promise<void> = sendBatch(batch)
+      .catch((e) => {
+        firstError ??= e;
+      })
+      .finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
 
@@ -349,17 +424,23 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
   };
 
   const source = options.records as AsyncIterable<FeedInput> & Iterable<FeedInput>;
-  const iterator: AsyncIterator<FeedInput> | Iterator<FeedInput> = typeof source[Symbol.asyncIterator] === "function" ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  const iterator: AsyncIterator<FeedInput> | Iterator<FeedInput> =
+    typeof source[Symbol.asyncIterator] === "function" ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   let line = 0;
   try {
     for (;;) {
       if (firstError) throw firstError;
       if (options.signal?.aborted) break;
-      let next = iterator.next() as Promise<IteratorResult<FeedInput>> | IteratorResult<FeedInput>;
+      const next = iterator.next() as Promise<IteratorResult<FeedInput>> | IteratorResult<FeedInput>;
       // A slow source (a pipe) must not hold a partly filled request back.
       if (batch.length && next instanceof Promise) {
         let timer: NodeJS.Timeout | undefined;
-        const lingered = await Promise.race([next.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), lingerMs); })]);
+        const lingered = await Promise.race([
+          next.then(() => false),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(true), lingerMs);
+          }),
+        ]);
         clearTimeout(timer);
         if (lingered) await flush();
       }

@@ -43,7 +43,11 @@ export function readLines(file: string | undefined, stdin: Readable = process.st
   // The interface is made on the first read: lines it emitted before anyone iterates would be lost.
   return (async function* () {
     const rl = createInterface({ input, crlfDelay: Infinity });
-    try { yield* rl; } finally { rl.close(); }
+    try {
+      yield* rl;
+    } finally {
+      rl.close();
+    }
   })();
 }
 
@@ -80,7 +84,9 @@ export function readDirectory(dir: string): RecordReader & { readonly files: rea
     names = readdirSync(dir);
   } catch (e) {
     if (e instanceof OperatorError) throw e;
-    throw new OperatorError(`cannot read the folder ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such folder" : (e as Error).message}. Check the path.`);
+    throw new OperatorError(
+      `cannot read the folder ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such folder" : (e as Error).message}. Check the path.`,
+    );
   }
   const files: { name: string; size: number }[] = [];
   for (const name of names.sort()) {
@@ -102,30 +108,42 @@ export function readDirectory(dir: string): RecordReader & { readonly files: rea
     }
   })();
   return {
-    records, files: files.map((f) => f.name), totalBytes: files.reduce((n, f) => n + f.size, 0),
-    bytesRead: () => read, where: (n) => `file ${files[n - 1]?.name ?? `#${n}`}`,
+    records,
+    files: files.map((f) => f.name),
+    totalBytes: files.reduce((n, f) => n + f.size, 0),
+    bytesRead: () => read,
+    where: (n) => `file ${files[n - 1]?.name ?? `#${n}`}`,
   };
 }
 
 /** The size of a file, for a progress bar; undefined for stdin. */
 export function inputSize(file: string | undefined): number | undefined {
   if (!file || file === "-") return undefined;
-  try { return statSync(file).size; } catch { return undefined; }
+  try {
+    return statSync(file).size;
+  } catch {
+    return undefined;
+  }
 }
 
 function openFile(file: string | undefined, stdin: Readable): Readable {
   if (!file || file === "-") return stdin;
   try {
-    if (!statSync(file).isFile()) throw new OperatorError(`${file} is not a file: pass a file, - to read standard input, or --dir for a folder of records.`);
+    if (!statSync(file).isFile())
+      throw new OperatorError(`${file} is not a file: pass a file, - to read standard input, or --dir for a folder of records.`);
   } catch (e) {
     if (e instanceof OperatorError) throw e;
-    throw new OperatorError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}. Check the path, or pass - to read standard input.`);
+    throw new OperatorError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}. Check the path, or pass - to read standard input.`,
+    );
   }
   return createReadStream(file);
 }
 
 /** A line too long to be any record: its length, without its bytes. */
-class LongLine { constructor(readonly bytes: number) {} }
+class LongLine {
+  constructor(readonly bytes: number) {}
+}
 
 /** The lines of a byte stream, without their line ends (LF, or CRLF); no line after a final line end. */
 async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer | LongLine> {
@@ -137,7 +155,10 @@ async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer
     const n = pending + last.byteLength;
     parts = [];
     pending = 0;
-    if (long) { long = false; return new LongLine(n); }
+    if (long) {
+      long = false;
+      return new LongLine(n);
+    }
     return line.byteLength > 0 && line[line.byteLength - 1] === 0x0d ? line.subarray(0, line.byteLength - 1) : line;
   };
   for await (const chunk of chunks) {
@@ -162,7 +183,8 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A line of text: a string when it is UTF-8 (its bytes again when encoded), else its bytes as they are. */
 function fromLine(line: Buffer | LongLine): FeedInput {
-  if (line instanceof LongLine) return new InvalidInput(`the line is ${formatBytes(line.bytes)}, over Kinesis' ${formatBytes(KINESIS_MAX_RECORD_BYTES)} maximum record`);
+  if (line instanceof LongLine)
+    return new InvalidInput(`the line is ${formatBytes(line.bytes)}, over Kinesis' ${formatBytes(KINESIS_MAX_RECORD_BYTES)} maximum record`);
   try {
     return strictUtf8.decode(line);
   } catch {
@@ -174,7 +196,10 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** A base64 line's bytes; an empty line is a record of 0 bytes. Only canonical standard base64 is taken. */
 function fromBase64(line: Buffer | LongLine): FeedInput {
-  if (line instanceof LongLine) return new InvalidInput(`the line is ${formatBytes(line.bytes)}, longer than the base64 of Kinesis' ${formatBytes(KINESIS_MAX_RECORD_BYTES)} maximum record`);
+  if (line instanceof LongLine)
+    return new InvalidInput(
+      `the line is ${formatBytes(line.bytes)}, longer than the base64 of Kinesis' ${formatBytes(KINESIS_MAX_RECORD_BYTES)} maximum record`,
+    );
   const text = line.toString("latin1").replace(/^[ \t]+|[ \t]+$/g, "");
   const bare = text.replace(/=+$/, "");
   const valid = BASE64.test(text) && bare.length % 4 !== 1 && (text.length === bare.length || text.length % 4 === 0);
@@ -182,7 +207,9 @@ function fromBase64(line: Buffer | LongLine): FeedInput {
   // Canonical only: the bytes must encode back to the same text, so no two lines stand for one record.
   if (!bytes || bytes.toString("base64").replace(/=+$/, "") !== bare) {
     const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
-    return new InvalidInput(`not base64 (${JSON.stringify(shown)}): each line must be the standard base64 of one record (A-Z a-z 0-9 + /, = padding)`);
+    return new InvalidInput(
+      `not base64 (${JSON.stringify(shown)}): each line must be the standard base64 of one record (A-Z a-z 0-9 + /, = padding)`,
+    );
   }
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -215,7 +242,8 @@ async function* framed(chunks: AsyncIterable<Buffer>, offsets: number[]): AsyncG
           n++;
           yield new InvalidInput(
             `its length prefix (4 bytes, big-endian) says ${need.toLocaleString("en-US")} bytes, over Kinesis' ${formatBytes(KINESIS_MAX_RECORD_BYTES)} maximum record: ` +
-            "the input is not length-prefixed records, or is corrupt", true,
+              "the input is not length-prefixed records, or is corrupt",
+            true,
           );
           return;
         }
@@ -230,9 +258,10 @@ async function* framed(chunks: AsyncIterable<Buffer>, offsets: number[]): AsyncG
   }
   if (need !== undefined || held > 0) {
     offsets[n] = consumed;
-    const why = need === undefined
-      ? `the input ends ${held} byte(s) into a 4-byte length prefix`
-      : `the input ends ${held} byte(s) into a record of ${need.toLocaleString("en-US")} bytes`;
+    const why =
+      need === undefined
+        ? `the input ends ${held} byte(s) into a 4-byte length prefix`
+        : `the input ends ${held} byte(s) into a record of ${need.toLocaleString("en-US")} bytes`;
     yield new InvalidInput(`${why}: the input was cut short`, true);
   }
 }

@@ -55,7 +55,9 @@ export function mixSeed(...parts: readonly number[]): number {
   return (a >>> 0) * 2 ** 21 + (b >>> 11);
 }
 
-function rotl(x: number, k: number): number { return (x << k) | (x >>> (32 - k)); }
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
 
 /**
  * A deterministic pseudo-random generator (xoshiro128**). Not Spark's XORShiftRandom: the same
@@ -74,7 +76,10 @@ export class SeededRandom {
     const [lo, hi] = words(seed);
     // SplitMix32 over the seed's two words fills the state; an all-zero state cannot occur in practice but is guarded.
     let s = fmix32(lo ^ 0x6a09e667) ^ fmix32(hi ^ 0xbb67ae85);
-    const next = () => { s = (s + 0x9e3779b9) | 0; return fmix32(s); };
+    const next = () => {
+      s = (s + 0x9e3779b9) | 0;
+      return fmix32(s);
+    };
     this.a = next();
     this.b = next();
     this.c = next();
@@ -103,7 +108,9 @@ export class SeededRandom {
   }
 
   /** A uniform integer in [0, bound). */
-  nextInt(bound: number): number { return Math.floor(this.nextDouble() * bound); }
+  nextInt(bound: number): number {
+    return Math.floor(this.nextDouble() * bound);
+  }
 
   /** A draw of Poisson(mean): Knuth's method, in steps of at most 30 so that e^-mean stays well above 0. */
   nextPoisson(mean: number): number {
@@ -111,7 +118,10 @@ export class SeededRandom {
     for (let remaining = mean; remaining > 0; remaining -= 30) {
       const limit = Math.exp(-Math.min(remaining, 30));
       let p = this.nextDouble();
-      while (p > limit) { k++; p *= this.nextDouble(); }
+      while (p > limit) {
+        k++;
+        p *= this.nextDouble();
+      }
     }
     return k;
   }
@@ -142,9 +152,13 @@ export function elementSampler(withReplacement: boolean, fraction: number, rng: 
   if (fraction <= 0) return () => undefined;
   if (!withReplacement) {
     if (fraction >= 1) return (x, emit) => emit(x);
-    return (x, emit) => { if (rng.nextDouble() < fraction) emit(x); };
+    return (x, emit) => {
+      if (rng.nextDouble() < fraction) emit(x);
+    };
   }
-  return (x, emit) => { for (let n = rng.nextPoisson(fraction); n > 0; n--) emit(x); };
+  return (x, emit) => {
+    for (let n = rng.nextPoisson(fraction); n > 0; n--) emit(x);
+  };
 }
 
 /**
@@ -154,10 +168,16 @@ export function elementSampler(withReplacement: boolean, fraction: number, rng: 
 export class Reservoir<T> {
   readonly sample: T[] = [];
   count = 0;
-  constructor(private readonly k: number, private readonly rng: SeededRandom) {}
+  constructor(
+    private readonly k: number,
+    private readonly rng: SeededRandom,
+  ) {}
   add(x: T): void {
     this.count++;
-    if (this.sample.length < this.k) { this.sample.push(x); return; }
+    if (this.sample.length < this.k) {
+      this.sample.push(x);
+      return;
+    }
     // The count-th element replaces a reservoir slot with probability k / count.
     const i = Math.floor(this.rng.nextDouble() * this.count);
     if (i < this.k) this.sample[i] = x;

@@ -111,16 +111,22 @@ export class RangePartitioner<K = unknown> implements Partitioner {
     this.preparing ??= (async () => {
       const sketches = await this.readSketches!(tc, mapPartition);
       this.bounds = boundsFromSketches(sketches, this.numPartitions, this.compare);
-    })().catch((e: unknown) => { this.preparing = undefined; throw e; });
+    })().catch((e: unknown) => {
+      this.preparing = undefined;
+      throw e;
+    });
     return this.preparing;
   }
 
   /** The range bounds, once prepared. */
-  get rangeBounds(): readonly K[] | undefined { return this.bounds; }
+  get rangeBounds(): readonly K[] | undefined {
+    return this.bounds;
+  }
 
   getPartition(key: unknown): number {
     const bounds = this.bounds;
-    if (!bounds) throw new IllegalStateError("RangePartitioner.getPartition called before its bounds were computed: a shuffle must call prepare() first.");
+    if (!bounds)
+      throw new IllegalStateError("RangePartitioner.getPartition called before its bounds were computed: a shuffle must call prepare() first.");
     // The first bound >= key (binary search; Spark searches linearly below 128 bounds, with the same result).
     let lo = 0;
     let hi = bounds.length;
@@ -133,5 +139,7 @@ export class RangePartitioner<K = unknown> implements Partitioner {
   }
 
   /** Equal only to itself: its bounds are not known when the batch is planned. */
-  equals(other: Partitioner | undefined): boolean { return other === this; }
+  equals(other: Partitioner | undefined): boolean {
+    return other === this;
+  }
 }

@@ -22,7 +22,15 @@
 import { IllegalStateError, InvalidArgumentError, describe, requireFunction, requirePositiveInt } from "../core/errors.js";
 import { HashPartitioner, keyId, type KeyId, type Partitioner } from "../core/keys.js";
 import {
-  computeFractionForSampleSize, mixSeed, randomizeInPlace, requireFraction, Reservoir, SeededRandom, stringSeed, type ElementSampler, elementSampler,
+  computeFractionForSampleSize,
+  mixSeed,
+  randomizeInPlace,
+  requireFraction,
+  Reservoir,
+  SeededRandom,
+  stringSeed,
+  type ElementSampler,
+  elementSampler,
 } from "./random.js";
 import { RangePartitioner, sketchSizes, type KeySketch } from "./range-partitioner.js";
 import { bucketFunction, evenBuckets, requireBuckets, StatCounter } from "./stats.js";
@@ -76,7 +84,9 @@ export class ShuffleDependency<K, V, C> {
   }
 
   /** Whether this shuffle's map side can share one pass over its RDD with other shuffles' (`computeTogether`). */
-  get fusable(): boolean { return !(this.partitioner as { prepare?: unknown }).prepare; }
+  get fusable(): boolean {
+    return !(this.partitioner as { prepare?: unknown }).prepare;
+  }
 
   /**
    * The map side of several shuffles of the same RDD in one pass: partition `m` of the RDD is computed
@@ -147,7 +157,12 @@ export class ShuffleDependency<K, V, C> {
         finish: () => buckets,
       };
     }
-    return { write: (kv) => { buckets[part.getPartition(kv[0])]!.push(kv); }, finish: () => buckets };
+    return {
+      write: (kv) => {
+        buckets[part.getPartition(kv[0])]!.push(kv);
+      },
+      finish: () => buckets,
+    };
   }
 }
 
@@ -160,15 +175,20 @@ export class RDDContext {
   parallelize<T>(data: Iterable<T>, numSlices = this.scope.defaultParallelism): RDD<T> {
     return new ParallelRDD(this.scope, [...data], requirePositiveInt("numSlices", numSlices));
   }
-  makeRDD<T>(data: Iterable<T>, numSlices?: number): RDD<T> { return this.parallelize(data, numSlices); }
-  emptyRDD<T>(): RDD<T> { return new ParallelRDD<T>(this.scope, [], 0); }
+  makeRDD<T>(data: Iterable<T>, numSlices?: number): RDD<T> {
+    return this.parallelize(data, numSlices);
+  }
+  emptyRDD<T>(): RDD<T> {
+    return new ParallelRDD<T>(this.scope, [], 0);
+  }
   /** The union of RDDs: `union([a, b])` (Scala's Seq, PySpark's list) or `union(a, b, c)`. */
   union<T>(rdds: RDD<T>[]): RDD<T>;
   union<T>(...rdds: RDD<T>[]): RDD<T>;
   union<T>(...args: (RDD<T> | RDD<T>[])[]): RDD<T> {
     const rdds = args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as RDD<T>[]);
     for (const r of rdds) {
-      if (!(r instanceof RDD)) throw new InvalidArgumentError(`Expected union's arguments to be RDDs (or one array of RDDs), got \`${describe(r)}\`.`);
+      if (!(r instanceof RDD))
+        throw new InvalidArgumentError(`Expected union's arguments to be RDDs (or one array of RDDs), got \`${describe(r)}\`.`);
     }
     return unionOf(this.scope, rdds);
   }
@@ -178,7 +198,11 @@ export class RDDContext {
  * Where the RDDs being created come from, while a DStream computes its RDD for
  * a batch: the stream, the batch time, and a count of the RDDs created so far.
  */
-interface Origin { readonly key: number; readonly time: number; next: number }
+interface Origin {
+  readonly key: number;
+  readonly time: number;
+  next: number;
+}
 let currentOrigin: Origin | undefined;
 
 /**
@@ -205,7 +229,10 @@ export abstract class RDD<T> {
   readonly deps: Dependency[];
   /** Stream, batch time and position of this RDD in the computation that created it (see withRDDOrigin). */
   private readonly origin: readonly [number, number, number] | undefined;
-  constructor(readonly scope: RDDScope, deps: Dependency[]) {
+  constructor(
+    readonly scope: RDDScope,
+    deps: Dependency[],
+  ) {
     this.id = scope.nextRddId();
     this.deps = deps;
     this.origin = currentOrigin ? [currentOrigin.key, currentOrigin.time, currentOrigin.next++] : undefined;
@@ -216,7 +243,9 @@ export abstract class RDD<T> {
   /** Pushes every element of partition `p` into `emit`. */
   abstract run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void>;
 
-  get context(): RDDContext { return new RDDContext(this.scope); }
+  get context(): RDDContext {
+    return new RDDContext(this.scope);
+  }
   /** Spark's `rdd.sparkContext`: the app's `ssc.sparkContext`, for broadcasts and accumulators inside `transform` and `foreachRDD`. */
   get sparkContext(): SparkContext {
     const graph = (this.scope as { readonly graph?: object }).graph;
@@ -233,9 +262,16 @@ export abstract class RDD<T> {
   protected defaultSeed(salt: number): number {
     return this.origin ? mixSeed(...this.origin, salt) : mixSeed(this.scope.batchTime, this.id, salt);
   }
-  get name(): string { return this._name ?? `${this.constructor.name}[${this.id}]`; }
-  setName(name: string): this { this._name = name; return this; }
-  getNumPartitions(): number { return this.numPartitions; }
+  get name(): string {
+    return this._name ?? `${this.constructor.name}[${this.id}]`;
+  }
+  setName(name: string): this {
+    this._name = name;
+    return this;
+  }
+  getNumPartitions(): number {
+    return this.numPartitions;
+  }
 
   // ---- narrow transformations -------------------------------------------------------------
 
@@ -245,16 +281,26 @@ export abstract class RDD<T> {
   }
   flatMap<U>(f: (x: T) => Iterable<U>): RDD<U> {
     requireFunction("f", f);
-    return new PipeRDD<T, U>(this, (emit) => (x) => {
-      const ys = f(x);
-      // An array (what most functions return) by index: faster than its iterator, and it allocates nothing.
-      if (Array.isArray(ys)) for (let i = 0; i < ys.length; i++) emit(ys[i] as U);
-      else for (const y of ys) emit(y);
-    }, false);
+    return new PipeRDD<T, U>(
+      this,
+      (emit) => (x) => {
+        const ys = f(x);
+        // An array (what most functions return) by index: faster than its iterator, and it allocates nothing.
+        if (Array.isArray(ys)) for (let i = 0; i < ys.length; i++) emit(ys[i] as U);
+        else for (const y of ys) emit(y);
+      },
+      false,
+    );
   }
   filter(f: (x: T) => boolean): RDD<T> {
     requireFunction("f", f);
-    return new PipeRDD<T, T>(this, (emit) => (x) => { if (f(x)) emit(x); }, true);
+    return new PipeRDD<T, T>(
+      this,
+      (emit) => (x) => {
+        if (f(x)) emit(x);
+      },
+      true,
+    );
   }
   mapPartitions<U>(f: (items: T[], partitionIndex: number) => Iterable<U>, preservesPartitioning = false): RDD<U> {
     requireFunction("f", f);
@@ -264,9 +310,15 @@ export abstract class RDD<T> {
     requireFunction("f", f);
     return new BufferedRDD<T, U>(this, (items, p) => f(p, items), preservesPartitioning);
   }
-  glom(): RDD<T[]> { return new BufferedRDD<T, T[]>(this, (items) => [items], false); }
-  keyBy<K>(f: (x: T) => K): RDD<[K, T]> { return this.map((x) => [f(x), x] as [K, T]); }
-  union(...others: RDD<T>[]): RDD<T> { return unionOf(this.scope, [this, ...others]); }
+  glom(): RDD<T[]> {
+    return new BufferedRDD<T, T[]>(this, (items) => [items], false);
+  }
+  keyBy<K>(f: (x: T) => K): RDD<[K, T]> {
+    return this.map((x) => [f(x), x] as [K, T]);
+  }
+  union(...others: RDD<T>[]): RDD<T> {
+    return unionOf(this.scope, [this, ...others]);
+  }
 
   /**
    * Pairs each element with an id: the k-th partition's elements get k, n + k, 2n + k, ... (n
@@ -281,7 +333,9 @@ export abstract class RDD<T> {
    * Spark's zipWithIndex. With more than one partition the element counts of the partitions are
    * computed first, by a stage of their own (Spark runs a job for them).
    */
-  zipWithIndex(): RDD<[T, number]> { return new ZippedWithIndexRDD(this); }
+  zipWithIndex(): RDD<[T, number]> {
+    return new ZippedWithIndexRDD(this);
+  }
   /**
    * Pairs the i-th element of each partition with the i-th element of the same partition of `other`.
    * Both RDDs must have the same number of partitions and the same number of elements in each (one
@@ -334,10 +388,18 @@ export abstract class RDD<T> {
     return weights.map((_, i) => {
       const lb = cum[i]!;
       const ub = cum[i + 1]!;
-      return new SampledRDD<T>(this, (p) => {
-        const rng = new SeededRandom(mixSeed(base, p));
-        return (x, emit) => { const u = rng.nextDouble(); if (u >= lb && u < ub) emit(x); };
-      }, base, 2);
+      return new SampledRDD<T>(
+        this,
+        (p) => {
+          const rng = new SeededRandom(mixSeed(base, p));
+          return (x, emit) => {
+            const u = rng.nextDouble();
+            if (u >= lb && u < ub) emit(x);
+          };
+        },
+        base,
+        2,
+      );
     });
   }
   /** Groups the elements by `f`: `[key, elements[]]`, hash-partitioned (Spark's groupBy, a groupByKey of `[f(x), x]`). */
@@ -351,11 +413,15 @@ export abstract class RDD<T> {
   /** Round-robin redistribution into `numPartitions` partitions, through a shuffle (Spark's `coalesce(n, shuffle = true)`). */
   repartition(numPartitions: number): RDD<T> {
     const n = requirePositiveInt("numPartitions", numPartitions);
-    const positioned = new BufferedRDD<T, [number, T]>(this, (items, index) => {
-      // Spark starts each partition at a pseudo-random position; a fixed function of the index keeps it deterministic.
-      let position = index % n;
-      return items.map((t) => [++position, t] as [number, T]);
-    }, false);
+    const positioned = new BufferedRDD<T, [number, T]>(
+      this,
+      (items, index) => {
+        // Spark starts each partition at a pseudo-random position; a fixed function of the index keeps it deterministic.
+        let position = index % n;
+        return items.map((t) => [++position, t] as [number, T]);
+      },
+      false,
+    );
     return new ShuffledRDD<number, T, T>(positioned, new HashPartitioner(n)).map((kv) => kv[1]);
   }
   coalesce(numPartitions: number, shuffle = false): RDD<T> {
@@ -364,7 +430,9 @@ export abstract class RDD<T> {
     return new CoalescedRDD(this, n);
   }
   distinct(numPartitions?: number): RDD<T> {
-    return this.map((x) => [x, null] as [T, null]).reduceByKey((a) => a, numPartitions).map((kv) => kv[0]);
+    return this.map((x) => [x, null] as [T, null])
+      .reduceByKey((a) => a, numPartitions)
+      .map((kv) => kv[0]);
   }
   /**
    * Sorts by `f`: Spark's `keyBy(f).sortByKey(ascending, numPartitions).values()`, range-partitioned
@@ -376,12 +444,20 @@ export abstract class RDD<T> {
   }
   intersection(other: RDD<T>, numPartitions?: number): RDD<T> {
     return this.map((x) => [x, null] as [T, null])
-      .cogroup(other.map((x) => [x, null] as [T, null]), numPartitions)
+      .cogroup(
+        other.map((x) => [x, null] as [T, null]),
+        numPartitions,
+      )
       .filter((kv) => kv[1][0].length > 0 && kv[1][1].length > 0)
       .map((kv) => kv[0]);
   }
   subtract(other: RDD<T>, numPartitions?: number): RDD<T> {
-    return this.map((x) => [x, null] as [T, null]).subtractByKey(other.map((x) => [x, null] as [T, null]), numPartitions).map((kv) => kv[0]);
+    return this.map((x) => [x, null] as [T, null])
+      .subtractByKey(
+        other.map((x) => [x, null] as [T, null]),
+        numPartitions,
+      )
+      .map((kv) => kv[0]);
   }
 
   // ---- pair transformations ---------------------------------------------------------------
@@ -392,10 +468,20 @@ export abstract class RDD<T> {
   }
   flatMapValues<K, V, U>(this: RDD<Pair<K, V>>, f: (v: V) => Iterable<U>): RDD<[K, U]> {
     requireFunction("f", f);
-    return new PipeRDD<Pair<K, V>, [K, U]>(this, (emit) => (kv) => { for (const u of f(kv[1])) emit([kv[0], u]); }, true);
+    return new PipeRDD<Pair<K, V>, [K, U]>(
+      this,
+      (emit) => (kv) => {
+        for (const u of f(kv[1])) emit([kv[0], u]);
+      },
+      true,
+    );
   }
-  keys<K, V>(this: RDD<Pair<K, V>>): RDD<K> { return new PipeRDD<Pair<K, V>, K>(this, (emit) => (kv) => emit(kv[0]), false); }
-  values<K, V>(this: RDD<Pair<K, V>>): RDD<V> { return new PipeRDD<Pair<K, V>, V>(this, (emit) => (kv) => emit(kv[1]), false); }
+  keys<K, V>(this: RDD<Pair<K, V>>): RDD<K> {
+    return new PipeRDD<Pair<K, V>, K>(this, (emit) => (kv) => emit(kv[0]), false);
+  }
+  values<K, V>(this: RDD<Pair<K, V>>): RDD<V> {
+    return new PipeRDD<Pair<K, V>, V>(this, (emit) => (kv) => emit(kv[1]), false);
+  }
 
   combineByKey<K, V, C>(
     this: RDD<Pair<K, V>>,
@@ -412,16 +498,20 @@ export abstract class RDD<T> {
     const agg: Aggregator<V, C> = { createCombiner, mergeValue, mergeCombiners };
     if (partitioner.equals(this.partitioner)) {
       // Already partitioned this way: combine inside each partition, no shuffle (Spark does the same).
-      return new BufferedRDD<Pair<K, V>, [K, C]>(this, (items) => {
-        const m = new Map<KeyId, [K, C]>();
-        for (const kv of items) {
-          const id = keyId(kv[0]);
-          const e = m.get(id);
-          if (e) e[1] = mergeValue(e[1], kv[1]);
-          else m.set(id, [kv[0], createCombiner(kv[1])]);
-        }
-        return m.values();
-      }, true);
+      return new BufferedRDD<Pair<K, V>, [K, C]>(
+        this,
+        (items) => {
+          const m = new Map<KeyId, [K, C]>();
+          for (const kv of items) {
+            const id = keyId(kv[0]);
+            const e = m.get(id);
+            if (e) e[1] = mergeValue(e[1], kv[1]);
+            else m.set(id, [kv[0], createCombiner(kv[1])]);
+          }
+          return m.values();
+        },
+        true,
+      );
     }
     return new ShuffledRDD<K, V, C>(this, partitioner, agg, mapSideCombine) as unknown as RDD<[K, C]>;
   }
@@ -439,8 +529,14 @@ export abstract class RDD<T> {
     // As in Spark, no map-side combine: it would not shrink the data.
     return this.combineByKey<K, V, V[]>(
       (v) => [v],
-      (c, v) => { c.push(v); return c; },
-      (a, b) => { for (const v of b) a.push(v); return a; },
+      (c, v) => {
+        c.push(v);
+        return c;
+      },
+      (a, b) => {
+        for (const v of b) a.push(v);
+        return a;
+      },
       numPartitionsOrPartitioner,
       false,
     );
@@ -451,7 +547,12 @@ export abstract class RDD<T> {
     return new ShuffledRDD<K, V, V>(this, partitioner) as unknown as RDD<[K, V]>;
   }
   cogroup<K, V, W>(this: RDD<Pair<K, V>>, other: RDD<Pair<K, W>>, numPartitionsOrPartitioner?: number | Partitioner): RDD<[K, [V[], W[]]]>;
-  cogroup<K, V, W1, W2>(this: RDD<Pair<K, V>>, other1: RDD<Pair<K, W1>>, other2: RDD<Pair<K, W2>>, numPartitionsOrPartitioner?: number | Partitioner): RDD<[K, [V[], W1[], W2[]]]>;
+  cogroup<K, V, W1, W2>(
+    this: RDD<Pair<K, V>>,
+    other1: RDD<Pair<K, W1>>,
+    other2: RDD<Pair<K, W2>>,
+    numPartitionsOrPartitioner?: number | Partitioner,
+  ): RDD<[K, [V[], W1[], W2[]]]>;
   cogroup(this: RDD<Pair<unknown, unknown>>, ...args: unknown[]): RDD<[unknown, unknown[][]]> {
     const others = args.filter((a): a is RDD<Pair<unknown, unknown>> => a instanceof RDD);
     const last = args[args.length - 1];
@@ -483,7 +584,11 @@ export abstract class RDD<T> {
       return out;
     });
   }
-  fullOuterJoin<K, V, W>(this: RDD<Pair<K, V>>, other: RDD<Pair<K, W>>, numPartitions?: number | Partitioner): RDD<[K, [V | undefined, W | undefined]]> {
+  fullOuterJoin<K, V, W>(
+    this: RDD<Pair<K, V>>,
+    other: RDD<Pair<K, W>>,
+    numPartitions?: number | Partitioner,
+  ): RDD<[K, [V | undefined, W | undefined]]> {
     return this.cogroup(other, numPartitions).flatMapValues(([vs, ws]) => {
       const out: [V | undefined, W | undefined][] = [];
       if (vs.length === 0) for (const w of ws) out.push([undefined, w]);
@@ -546,7 +651,9 @@ export abstract class RDD<T> {
     const out: S[] = [];
     for (let p = 0; p < this.numPartitions; p++) {
       let acc = init(p);
-      await this.run(p, tc, (x) => { acc = step(acc, x); });
+      await this.run(p, tc, (x) => {
+        acc = step(acc, x);
+      });
       out.push(acc);
     }
     return out;
@@ -557,44 +664,60 @@ export abstract class RDD<T> {
     const tc = taskContextFor(this.scope);
     for (let p = 0; p < this.numPartitions; p++) {
       const items: T[] = [];
-      await this.run(p, tc, (x) => { items.push(x); });
+      await this.run(p, tc, (x) => {
+        items.push(x);
+      });
       if ((await f(items, p)) === false) return;
     }
   }
   async collect(): Promise<T[]> {
     const out: T[] = [];
-    await this.eachPartition((items) => { for (const x of items) out.push(x); });
+    await this.eachPartition((items) => {
+      for (const x of items) out.push(x);
+    });
     return out;
   }
   async collectPartitions(): Promise<T[][]> {
     const out: T[][] = [];
-    await this.eachPartition((items) => { out.push(items); });
+    await this.eachPartition((items) => {
+      out.push(items);
+    });
     return out;
   }
   async count(): Promise<number> {
     let n = 0;
     const tc = taskContextFor(this.scope);
-    for (let p = 0; p < this.numPartitions; p++) await this.run(p, tc, () => { n++; });
+    for (let p = 0; p < this.numPartitions; p++)
+      await this.run(p, tc, () => {
+        n++;
+      });
     return n;
   }
   async take(num: number): Promise<T[]> {
     const out: T[] = [];
     if (num <= 0) return out;
     await this.eachPartition((items) => {
-      for (const x of items) { if (out.length >= num) break; out.push(x); }
+      for (const x of items) {
+        if (out.length >= num) break;
+        out.push(x);
+      }
       return out.length < num;
     });
     return out;
   }
   async first(): Promise<T> {
     const [x] = await this.take(1);
-    if (x === undefined && (await this.isEmpty())) throw new InvalidArgumentError("first() on an empty RDD: the batch has no elements. Check isEmpty() first.");
+    if (x === undefined && (await this.isEmpty()))
+      throw new InvalidArgumentError("first() on an empty RDD: the batch has no elements. Check isEmpty() first.");
     return x as T;
   }
-  async isEmpty(): Promise<boolean> { return (await this.take(1)).length === 0; }
+  async isEmpty(): Promise<boolean> {
+    return (await this.take(1)).length === 0;
+  }
   async reduce(f: (a: T, b: T) => T): Promise<T> {
     const all = await this.collect();
-    if (all.length === 0) throw new InvalidArgumentError("reduce() on an empty RDD: the batch has no elements. Use fold() with a zero value, or check isEmpty() first.");
+    if (all.length === 0)
+      throw new InvalidArgumentError("reduce() on an empty RDD: the batch has no elements. Use fold() with a zero value, or check isEmpty() first.");
     return all.reduce(f);
   }
   /**
@@ -637,14 +760,22 @@ export abstract class RDD<T> {
     requireFunction("f", f);
     requireDepth(depth);
     type Opt = { value: T } | undefined;
-    const parts = await this.foldPartitions<Opt>(() => undefined, (acc, x) => (acc ? { value: f(acc.value, x) } : { value: x }));
-    const op = (a: Opt, b: Opt): Opt => (a && b ? { value: f(a.value, b.value) } : a ?? b);
+    const parts = await this.foldPartitions<Opt>(
+      () => undefined,
+      (acc, x) => (acc ? { value: f(acc.value, x) } : { value: x }),
+    );
+    const op = (a: Opt, b: Opt): Opt => (a && b ? { value: f(a.value, b.value) } : (a ?? b));
     const result = this.numPartitions === 0 ? undefined : treeCombine<Opt>(parts, op, () => undefined, depth);
-    if (!result) throw new InvalidArgumentError("treeReduce() on an empty RDD: the batch has no elements. Use treeAggregate() with a zero value, or check isEmpty() first.");
+    if (!result)
+      throw new InvalidArgumentError(
+        "treeReduce() on an empty RDD: the batch has no elements. Use treeAggregate() with a zero value, or check isEmpty() first.",
+      );
     return result.value;
   }
   /** The sum of the elements (Spark's `fold(0)(_ + _)`): 0 for an empty RDD. */
-  async sum(this: RDD<number>): Promise<number> { return this.fold(0, (a, b) => a + b); }
+  async sum(this: RDD<number>): Promise<number> {
+    return this.fold(0, (a, b) => a + b);
+  }
   /** The largest element by `compare` (default `compareValues`), as Spark's `reduce(ord.max)`. Throws on an empty RDD. */
   async max(compare: (a: T, b: T) => number = compareValues): Promise<T> {
     return this.reduce((a, b) => (compare(a, b) >= 0 ? a : b));
@@ -659,20 +790,34 @@ export abstract class RDD<T> {
    * an RDD with no partitions throws, as Spark's `reduce` does.
    */
   async stats(this: RDD<number>): Promise<StatCounter> {
-    if (this.numPartitions === 0) throw new InvalidArgumentError("stats() on an RDD with no partitions: there is nothing to count. Check getNumPartitions() first.");
-    const parts = await this.foldPartitions(() => new StatCounter(), (c, x) => c.merge(x));
+    if (this.numPartitions === 0)
+      throw new InvalidArgumentError("stats() on an RDD with no partitions: there is nothing to count. Check getNumPartitions() first.");
+    const parts = await this.foldPartitions(
+      () => new StatCounter(),
+      (c, x) => c.merge(x),
+    );
     return parts.reduce((a, b) => a.merge(b));
   }
   /** `stats().mean`. */
-  async mean(this: RDD<number>): Promise<number> { return (await this.stats()).mean; }
+  async mean(this: RDD<number>): Promise<number> {
+    return (await this.stats()).mean;
+  }
   /** `stats().variance`: the population variance. */
-  async variance(this: RDD<number>): Promise<number> { return (await this.stats()).variance; }
+  async variance(this: RDD<number>): Promise<number> {
+    return (await this.stats()).variance;
+  }
   /** `stats().stdev`: the population standard deviation. */
-  async stdev(this: RDD<number>): Promise<number> { return (await this.stats()).stdev; }
+  async stdev(this: RDD<number>): Promise<number> {
+    return (await this.stats()).stdev;
+  }
   /** `stats().sampleVariance` (divides by N - 1). */
-  async sampleVariance(this: RDD<number>): Promise<number> { return (await this.stats()).sampleVariance; }
+  async sampleVariance(this: RDD<number>): Promise<number> {
+    return (await this.stats()).sampleVariance;
+  }
   /** `stats().sampleStdev` (divides by N - 1). */
-  async sampleStdev(this: RDD<number>): Promise<number> { return (await this.stats()).sampleStdev; }
+  async sampleStdev(this: RDD<number>): Promise<number> {
+    return (await this.stats()).sampleStdev;
+  }
   /**
    * Spark's histogram. With a bucket count: `bucketCount` evenly spaced buckets between the minimum and
    * the maximum, returned as `[buckets, counts]` (one bucket `[min, min]` when all elements are equal;
@@ -690,23 +835,32 @@ export abstract class RDD<T> {
         () => [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
         (mm, e) => [Math.max(mm[0], e), Math.min(mm[1], e)],
       );
-      if (parts.length === 0) throw new InvalidArgumentError("histogram() on an RDD with no partitions: there is no minimum or maximum to space buckets between.");
+      if (parts.length === 0)
+        throw new InvalidArgumentError("histogram() on an RDD with no partitions: there is no minimum or maximum to space buckets between.");
       let max = Number.NEGATIVE_INFINITY;
       let min = Number.POSITIVE_INFINITY;
-      for (const [a, b] of parts) { max = Math.max(max, a); min = Math.min(min, b); }
+      for (const [a, b] of parts) {
+        max = Math.max(max, a);
+        min = Math.min(min, b);
+      }
       if (!Number.isFinite(min) || !Number.isFinite(max)) {
-        throw new InvalidArgumentError("histogram(bucketCount) on either an empty RDD or an RDD containing +/-Infinity or NaN: evenly spaced buckets need a finite minimum and maximum. Pass the bucket boundaries instead.");
+        throw new InvalidArgumentError(
+          "histogram(bucketCount) on either an empty RDD or an RDD containing +/-Infinity or NaN: evenly spaced buckets need a finite minimum and maximum. Pass the bucket boundaries instead.",
+        );
       }
       const buckets = evenBuckets(min, max, bucketCount);
       return [buckets, await this.histogram(buckets, true)];
     }
     const buckets = requireBuckets(arg);
     const bucketOf = bucketFunction(buckets, even);
-    const parts = await this.foldPartitions(() => new Array<number>(buckets.length - 1).fill(0), (counts, e) => {
-      const b = bucketOf(e);
-      if (b >= 0) counts[b]!++;
-      return counts;
-    });
+    const parts = await this.foldPartitions(
+      () => new Array<number>(buckets.length - 1).fill(0),
+      (counts, e) => {
+        const b = bucketOf(e);
+        if (b >= 0) counts[b]!++;
+        return counts;
+      },
+    );
     const total = new Array<number>(buckets.length - 1).fill(0);
     for (const c of parts) for (let i = 0; i < total.length; i++) total[i]! += c[i]!;
     return total;
@@ -735,7 +889,11 @@ export abstract class RDD<T> {
       const tc = taskContextFor(this.scope);
       for (let p = 0; p < this.numPartitions; p++) {
         const sampler: ElementSampler = elementSampler(withReplacement, fraction, new SeededRandom(mixSeed(round, p)));
-        await this.run(p, tc, (x) => sampler(x, (y) => { samples.push(y); }));
+        await this.run(p, tc, (x) =>
+          sampler(x, (y) => {
+            samples.push(y);
+          }),
+        );
       }
     } while (samples.length < num);
     return randomizeInPlace(samples, rng).slice(0, num);
@@ -756,7 +914,9 @@ export abstract class RDD<T> {
   }
   /** Calls `f` on every element; partitions run several at a time (see foreachPartition), elements of one in order. */
   async foreach(f: (x: T) => void | Promise<void>): Promise<void> {
-    await this.foreachPartition(async (items) => { for (const x of items) await f(x); });
+    await this.foreachPartition(async (items) => {
+      for (const x of items) await f(x);
+    });
   }
   /**
    * Computes each partition and calls `f` with its elements, as Spark's one task per partition
@@ -772,7 +932,9 @@ export abstract class RDD<T> {
         const p = next++;
         try {
           const items: T[] = [];
-          await this.run(p, tc, (x) => { items.push(x); });
+          await this.run(p, tc, (x) => {
+            items.push(x);
+          });
           await f(items, p);
         } catch (error) {
           failure ??= { error };
@@ -785,11 +947,18 @@ export abstract class RDD<T> {
   async countByValue(): Promise<Map<T, number>> {
     const m = new Map<KeyId, [T, number]>();
     await this.eachPartition((items) => {
-      for (const x of items) { const id = keyId(x); const e = m.get(id); if (e) e[1]++; else m.set(id, [x, 1]); }
+      for (const x of items) {
+        const id = keyId(x);
+        const e = m.get(id);
+        if (e) e[1]++;
+        else m.set(id, [x, 1]);
+      }
     });
     return new Map([...m.values()]);
   }
-  async countByKey<K, V>(this: RDD<Pair<K, V>>): Promise<Map<K, number>> { return this.keys().countByValue(); }
+  async countByKey<K, V>(this: RDD<Pair<K, V>>): Promise<Map<K, number>> {
+    return this.keys().countByValue();
+  }
   async collectAsMap<K, V>(this: RDD<Pair<K, V>>): Promise<Map<K, V>> {
     return new Map((await this.collect()).map((kv) => [kv[0], kv[1]] as [K, V]));
   }
@@ -803,7 +972,9 @@ export abstract class RDD<T> {
   async takeOrdered(num: number, compare: (a: T, b: T) => number = compareValues): Promise<T[]> {
     return (await this.collect()).sort(compare).slice(0, num);
   }
-  toString(): string { return this.name; }
+  toString(): string {
+    return this.name;
+  }
 }
 
 function requireDepth(depth: unknown): void {
@@ -824,7 +995,9 @@ function treeCombine<U>(parts: U[], combOp: (a: U, b: U) => U, zero: () => U, de
   while (n > scale + Math.floor(n / scale)) {
     n = Math.floor(n / scale);
     const groups = Array.from({ length: n }, zero);
-    level.forEach((u, i) => { groups[i % n] = combOp(groups[i % n]!, u); });
+    level.forEach((u, i) => {
+      groups[i % n] = combOp(groups[i % n]!, u);
+    });
     level = groups;
   }
   return level.reduce(combOp, zero());
@@ -871,33 +1044,49 @@ export function unionOf<T>(scope: RDDScope, rdds: RDD<T>[]): RDD<T> {
 export class PipeRDD<T, U> extends RDD<U> {
   override readonly partitioner: Partitioner | undefined;
   readonly numPartitions: number;
-  constructor(readonly parent: RDD<T>, private readonly op: (emit: Emit<U>) => Emit<T>, preservesPartitioning: boolean) {
+  constructor(
+    readonly parent: RDD<T>,
+    private readonly op: (emit: Emit<U>) => Emit<T>,
+    preservesPartitioning: boolean,
+  ) {
     super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
     this.numPartitions = parent.numPartitions;
     this.partitioner = preservesPartitioning ? parent.partitioner : undefined;
   }
-  run(p: number, tc: TaskContext, emit: Emit<U>): Promise<void> { return this.parent.run(p, tc, this.op(emit)); }
+  run(p: number, tc: TaskContext, emit: Emit<U>): Promise<void> {
+    return this.parent.run(p, tc, this.op(emit));
+  }
 }
 
 /** A narrow operation that needs the whole partition (mapPartitions, glom). */
 export class BufferedRDD<T, U> extends RDD<U> {
   override readonly partitioner: Partitioner | undefined;
   readonly numPartitions: number;
-  constructor(readonly parent: RDD<T>, private readonly f: (items: T[], p: number) => Iterable<U>, preservesPartitioning: boolean) {
+  constructor(
+    readonly parent: RDD<T>,
+    private readonly f: (items: T[], p: number) => Iterable<U>,
+    preservesPartitioning: boolean,
+  ) {
     super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
     this.numPartitions = parent.numPartitions;
     this.partitioner = preservesPartitioning ? parent.partitioner : undefined;
   }
   async run(p: number, tc: TaskContext, emit: Emit<U>): Promise<void> {
     const items: T[] = [];
-    await this.parent.run(p, tc, (x) => { items.push(x); });
+    await this.parent.run(p, tc, (x) => {
+      items.push(x);
+    });
     for (const y of this.f(items, p)) emit(y);
   }
 }
 
 /** Local data cut into contiguous slices, with Spark's `parallelize` slice bounds. */
 export class ParallelRDD<T> extends RDD<T> {
-  constructor(scope: RDDScope, readonly data: readonly T[], readonly numPartitions: number) {
+  constructor(
+    scope: RDDScope,
+    readonly data: readonly T[],
+    readonly numPartitions: number,
+  ) {
     super(scope, []);
   }
   async run(p: number, _tc: TaskContext, emit: Emit<T>): Promise<void> {
@@ -927,16 +1116,27 @@ export class LeafRDD<T> extends RDD<T> {
     this.partitioner = partitioner;
     if (label) this.setName(label);
   }
-  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> { return this.read(p, tc, emit, this); }
+  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
+    return this.read(p, tc, emit, this);
+  }
 }
 
 export class UnionRDD<T> extends RDD<T> {
   readonly numPartitions: number;
   private readonly offsets: number[] = [];
-  constructor(scope: RDDScope, readonly parents: RDD<T>[]) {
-    super(scope, parents.map((r) => new NarrowDependency(r as RDD<unknown>)));
+  constructor(
+    scope: RDDScope,
+    readonly parents: RDD<T>[],
+  ) {
+    super(
+      scope,
+      parents.map((r) => new NarrowDependency(r as RDD<unknown>)),
+    );
     let n = 0;
-    for (const r of parents) { this.offsets.push(n); n += r.numPartitions; }
+    for (const r of parents) {
+      this.offsets.push(n);
+      n += r.numPartitions;
+    }
     this.numPartitions = n;
   }
   run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
@@ -950,8 +1150,15 @@ export class UnionRDD<T> extends RDD<T> {
 export class PartitionerAwareUnionRDD<T> extends RDD<T> {
   readonly numPartitions: number;
   override readonly partitioner: Partitioner;
-  constructor(scope: RDDScope, readonly parents: RDD<T>[], partitioner: Partitioner) {
-    super(scope, parents.map((r) => new NarrowDependency(r as RDD<unknown>)));
+  constructor(
+    scope: RDDScope,
+    readonly parents: RDD<T>[],
+    partitioner: Partitioner,
+  ) {
+    super(
+      scope,
+      parents.map((r) => new NarrowDependency(r as RDD<unknown>)),
+    );
     this.partitioner = partitioner;
     this.numPartitions = partitioner.numPartitions;
   }
@@ -962,7 +1169,10 @@ export class PartitionerAwareUnionRDD<T> extends RDD<T> {
 
 /** Merges neighbouring partitions without a shuffle. */
 export class CoalescedRDD<T> extends RDD<T> {
-  constructor(readonly parent: RDD<T>, readonly numPartitions: number) {
+  constructor(
+    readonly parent: RDD<T>,
+    readonly numPartitions: number,
+  ) {
     super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
   }
   async run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
@@ -997,20 +1207,22 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     const m = new Map<KeyId, [K, C]>();
     if (this.mapSideCombine) {
       const merge = agg.mergeCombiners;
-      for (const chunk of chunks) for (const kc of chunk) {
-        const id = keyId(kc[0]);
-        const e = m.get(id);
-        if (e) e[1] = merge(e[1], kc[1] as C);
-        else m.set(id, [kc[0], kc[1] as C]);
-      }
+      for (const chunk of chunks)
+        for (const kc of chunk) {
+          const id = keyId(kc[0]);
+          const e = m.get(id);
+          if (e) e[1] = merge(e[1], kc[1] as C);
+          else m.set(id, [kc[0], kc[1] as C]);
+        }
     } else {
       const { createCombiner, mergeValue } = agg;
-      for (const chunk of chunks) for (const kv of chunk) {
-        const id = keyId(kv[0]);
-        const e = m.get(id);
-        if (e) e[1] = mergeValue(e[1], kv[1] as V);
-        else m.set(id, [kv[0], createCombiner(kv[1] as V)]);
-      }
+      for (const chunk of chunks)
+        for (const kv of chunk) {
+          const id = keyId(kv[0]);
+          const e = m.get(id);
+          if (e) e[1] = mergeValue(e[1], kv[1] as V);
+          else m.set(id, [kv[0], createCombiner(kv[1] as V)]);
+        }
     }
     for (const e of m.values()) emit(e);
   }
@@ -1031,9 +1243,12 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     this.parents = parents;
     // A parent with no partitions contributes nothing and needs no shuffle stage.
     this.sources = parents.map((r, i) =>
-      r.numPartitions === 0 ? null
-        : partitioner.equals(r.partitioner) ? r
-        : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner, undefined, false, true));
+      r.numPartitions === 0
+        ? null
+        : partitioner.equals(r.partitioner)
+          ? r
+          : new ShuffleDependency<K, unknown, unknown>(`shuffle-${this.id}-${i}`, r, partitioner, undefined, false, true),
+    );
     for (const s of this.sources) {
       if (s) this.deps.push(s instanceof RDD ? new NarrowDependency(s as RDD<unknown>) : (s as unknown as Dependency));
     }
@@ -1047,7 +1262,13 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
    * a retried task reads again.
    */
   async groupParent<G>(
-    i: number, p: number, tc: TaskContext, groups: Map<KeyId, G>, create: (key: K) => G, slot: (g: G) => unknown[][], index: number,
+    i: number,
+    p: number,
+    tc: TaskContext,
+    groups: Map<KeyId, G>,
+    create: (key: K) => G,
+    slot: (g: G) => unknown[][],
+    index: number,
   ): Promise<void> {
     const s = this.sources[i];
     if (!s) return;
@@ -1055,7 +1276,10 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       await s.run(p, tc, (kv) => {
         const id = keyId(kv[0]);
         let g = groups.get(id);
-        if (!g) { g = create(kv[0]); groups.set(id, g); }
+        if (!g) {
+          g = create(kv[0]);
+          groups.set(id, g);
+        }
         slot(g)[index]!.push(kv[1]);
       });
       return;
@@ -1064,7 +1288,10 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       for (const [k, vs] of chunk as [K, unknown[]][]) {
         const id = keyId(k);
         let g = groups.get(id);
-        if (!g) { g = create(k); groups.set(id, g); }
+        if (!g) {
+          g = create(k);
+          groups.set(id, g);
+        }
         const into = slot(g);
         const mine = into[index]!;
         if (mine.length === 0) into[index] = vs.slice();
@@ -1097,7 +1324,10 @@ export class PartitionSummaries<S> {
   readonly dep: ShuffleDependency<number, [number, S], never> | undefined;
 
   constructor(rdd: RDD<unknown>, readers: number, summarize: (p: number, tc: TaskContext) => Promise<S>) {
-    if (readers === 0) { this.dep = undefined; return; }
+    if (readers === 0) {
+      this.dep = undefined;
+      return;
+    }
     const summaries = new SummaryRDD<S>(rdd, readers, summarize);
     this.dep = new ShuffleDependency<number, [number, S], never>(`shuffle-${summaries.id}`, summaries, new HashPartitioner(readers));
   }
@@ -1115,7 +1345,11 @@ export class PartitionSummaries<S> {
 /** The map side of PartitionSummaries: partition p's summary, once for each reader (key r goes to reduce partition r). */
 class SummaryRDD<S> extends RDD<Pair<number, [number, S]>> {
   readonly numPartitions: number;
-  constructor(readonly parent: RDD<unknown>, private readonly readers: number, private readonly summarize: (p: number, tc: TaskContext) => Promise<S>) {
+  constructor(
+    readonly parent: RDD<unknown>,
+    private readonly readers: number,
+    private readonly summarize: (p: number, tc: TaskContext) => Promise<S>,
+  ) {
     super(parent.scope, [new NarrowDependency(parent)]);
     this.numPartitions = parent.numPartitions;
   }
@@ -1129,12 +1363,17 @@ class SummaryRDD<S> extends RDD<Pair<number, [number, S]>> {
 export class WithSideInputsRDD<T> extends RDD<T> {
   readonly numPartitions: number;
   override readonly partitioner: Partitioner | undefined;
-  constructor(readonly parent: RDD<T>, side: ShuffleDependency<unknown, unknown, unknown>[]) {
+  constructor(
+    readonly parent: RDD<T>,
+    side: ShuffleDependency<unknown, unknown, unknown>[],
+  ) {
     super(parent.scope, [new NarrowDependency(parent as RDD<unknown>), ...(side as unknown as Dependency[])]);
     this.numPartitions = parent.numPartitions;
     this.partitioner = parent.partitioner;
   }
-  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> { return this.parent.run(p, tc, emit); }
+  run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
+    return this.parent.run(p, tc, emit);
+  }
 }
 
 /** Spark's ZippedWithIndexRDD: partition p starts at the element count of the partitions before it. */
@@ -1148,7 +1387,9 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
     if (parent.numPartitions > 1) {
       this.counts = new PartitionSummaries<number>(parent as RDD<unknown>, parent.numPartitions, async (p, tc) => {
         let n = 0;
-        await parent.run(p, tc, () => { n++; });
+        await parent.run(p, tc, () => {
+          n++;
+        });
         return n;
       });
       this.deps.push(this.counts.dep as unknown as Dependency);
@@ -1167,15 +1408,22 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
 /** Spark's zip: the i-th elements of partition p of both parents, paired. */
 export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
   readonly numPartitions: number;
-  constructor(readonly left: RDD<T>, readonly right: RDD<U>) {
+  constructor(
+    readonly left: RDD<T>,
+    readonly right: RDD<U>,
+  ) {
     super(left.scope, [new NarrowDependency(left as RDD<unknown>), new NarrowDependency(right as RDD<unknown>)]);
     this.numPartitions = left.numPartitions;
   }
   async run(p: number, tc: TaskContext, emit: Emit<[T, U]>): Promise<void> {
     const xs: T[] = [];
     const ys: U[] = [];
-    await this.left.run(p, tc, (x) => { xs.push(x); });
-    await this.right.run(p, tc, (y) => { ys.push(y); });
+    await this.left.run(p, tc, (x) => {
+      xs.push(x);
+    });
+    await this.right.run(p, tc, (y) => {
+      ys.push(y);
+    });
     if (xs.length !== ys.length) {
       throw new InvalidArgumentError(
         `Can only zip RDDs with same number of elements in each partition: partition ${p} has ${xs.length} and ${ys.length}. Make one RDD from the other with map (not filter or flatMap), or use zipWithIndex and join.`,
@@ -1188,15 +1436,22 @@ export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
 /** Spark's CartesianRDD: partition i × n2 + j pairs partition i of the first parent with partition j of the second. */
 export class CartesianRDD<T, U> extends RDD<[T, U]> {
   readonly numPartitions: number;
-  constructor(readonly left: RDD<T>, readonly right: RDD<U>) {
+  constructor(
+    readonly left: RDD<T>,
+    readonly right: RDD<U>,
+  ) {
     super(left.scope, [new NarrowDependency(left as RDD<unknown>), new NarrowDependency(right as RDD<unknown>)]);
     this.numPartitions = left.numPartitions * right.numPartitions;
   }
   async run(p: number, tc: TaskContext, emit: Emit<[T, U]>): Promise<void> {
     const n2 = this.right.numPartitions;
     const ys: U[] = [];
-    await this.right.run(p % n2, tc, (y) => { ys.push(y); });
-    await this.left.run(Math.floor(p / n2), tc, (x) => { for (const y of ys) emit([x, y]); });
+    await this.right.run(p % n2, tc, (y) => {
+      ys.push(y);
+    });
+    await this.left.run(Math.floor(p / n2), tc, (x) => {
+      for (const y of ys) emit([x, y]);
+    });
   }
 }
 
@@ -1209,7 +1464,12 @@ export class SampledRDD<T> extends RDD<T> {
   readonly numPartitions: number;
   override readonly partitioner: Partitioner | undefined;
   readonly seed: number;
-  constructor(readonly parent: RDD<T>, private readonly samplerFor: (p: number, seed: number) => ElementSampler, seed: number | undefined, salt: number) {
+  constructor(
+    readonly parent: RDD<T>,
+    private readonly samplerFor: (p: number, seed: number) => ElementSampler,
+    seed: number | undefined,
+    salt: number,
+  ) {
     super(parent.scope, [new NarrowDependency(parent as RDD<unknown>)]);
     if (seed !== undefined && (typeof seed !== "number" || !Number.isFinite(seed))) {
       throw new InvalidArgumentError(`Expected \`seed\` to be a finite number, got \`${describe(seed)}\`.`);

@@ -71,9 +71,15 @@ export class AccumulatorUpdates {
     return e.partial as A;
   }
   /** The task's copy of `acc`, if the task added to it. */
-  peek<A extends BufferedAccumulator>(acc: A): A | undefined { return this.partials.get(acc.id)?.partial as A | undefined; }
-  entries(): { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }[] { return [...this.partials.values()]; }
-  get size(): number { return this.partials.size; }
+  peek<A extends BufferedAccumulator>(acc: A): A | undefined {
+    return this.partials.get(acc.id)?.partial as A | undefined;
+  }
+  entries(): { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }[] {
+    return [...this.partials.values()];
+  }
+  get size(): number {
+    return this.partials.size;
+  }
   /** A copy of the buffer as it is now, for `restore` (a task run again without a poison record). */
   mark(): Map<string, { readonly accumulator: BufferedAccumulator; readonly partial: BufferedAccumulator }> {
     return new Map([...this.partials].map(([id, e]) => [id, { accumulator: e.accumulator, partial: e.partial.copy() }]));
@@ -95,18 +101,28 @@ export class TaskContext {
   readonly accumulators: AccumulatorUpdates;
 
   constructor(
-    readonly scope: RDDScope, readonly partitionLabel = "local", counters: Record<string, number> = {}, readonly stage?: number,
-    quarantined: Set<string> = new Set(), accumulators: AccumulatorUpdates = new AccumulatorUpdates(),
+    readonly scope: RDDScope,
+    readonly partitionLabel = "local",
+    counters: Record<string, number> = {},
+    readonly stage?: number,
+    quarantined: Set<string> = new Set(),
+    accumulators: AccumulatorUpdates = new AccumulatorUpdates(),
   ) {
     this.counters = counters;
     this.quarantined = quarantined;
     this.accumulators = accumulators;
   }
 
-  get batchTime(): number { return this.scope.batchTime; }
-  get services(): ExecutorServices { return this.scope.services; }
+  get batchTime(): number {
+    return this.scope.batchTime;
+  }
+  get services(): ExecutorServices {
+    return this.scope.services;
+  }
 
-  count(name: string, n = 1): void { this.counters[name] = (this.counters[name] ?? 0) + n; }
+  count(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
 
   /** Keeps a record aside with its coordinates. */
   async quarantine(record: Omit<QuarantinedRecord, "batchTime">): Promise<void> {
@@ -116,7 +132,9 @@ export class TaskContext {
   }
 
   /** Runs `f` with this context as the one RDD actions inside it use (an output stage's `collect`, say). */
-  runAs<T>(f: () => Promise<T>): Promise<T> { return currentTask.run(this, f); }
+  runAs<T>(f: () => Promise<T>): Promise<T> {
+    return currentTask.run(this, f);
+  }
 
   /** The chunks of one reduce partition, one per map partition, in map-partition order. */
   async readShuffle(dep: ShuffleDependency<unknown, unknown, unknown>, reducePartition: number): Promise<unknown[][]> {
@@ -139,7 +157,9 @@ export class TaskContext {
 const currentTask = new AsyncLocalStorage<TaskContext>();
 
 /** The task context of the running task (an output operation's, say), if any. */
-export function currentTaskContext(): TaskContext | undefined { return currentTask.getStore(); }
+export function currentTaskContext(): TaskContext | undefined {
+  return currentTask.getStore();
+}
 
 /** The task context of the running task, if an action runs inside one; else a fresh one for `scope`. */
 export function taskContextFor(scope: RDDScope): TaskContext {

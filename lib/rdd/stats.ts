@@ -68,23 +68,45 @@ export class StatCounter {
     return c;
   }
 
-  get count(): number { return this.n; }
+  get count(): number {
+    return this.n;
+  }
   /** 0 when empty, as Spark's. */
-  get mean(): number { return this.mu; }
-  get sum(): number { return this.n * this.mu; }
+  get mean(): number {
+    return this.mu;
+  }
+  get sum(): number {
+    return this.n * this.mu;
+  }
   /** -Infinity when empty. */
-  get max(): number { return this.maxValue; }
+  get max(): number {
+    return this.maxValue;
+  }
   /** Infinity when empty. */
-  get min(): number { return this.minValue; }
+  get min(): number {
+    return this.minValue;
+  }
   /** The population variance (divides by N); NaN when empty. */
-  get variance(): number { return this.popVariance; }
-  get popVariance(): number { return this.n === 0 ? Number.NaN : this.m2 / this.n; }
+  get variance(): number {
+    return this.popVariance;
+  }
+  get popVariance(): number {
+    return this.n === 0 ? Number.NaN : this.m2 / this.n;
+  }
   /** The sample variance (divides by N - 1); NaN for fewer than 2 values. */
-  get sampleVariance(): number { return this.n <= 1 ? Number.NaN : this.m2 / (this.n - 1); }
+  get sampleVariance(): number {
+    return this.n <= 1 ? Number.NaN : this.m2 / (this.n - 1);
+  }
   /** The population standard deviation. */
-  get stdev(): number { return this.popStdev; }
-  get popStdev(): number { return Math.sqrt(this.popVariance); }
-  get sampleStdev(): number { return Math.sqrt(this.sampleVariance); }
+  get stdev(): number {
+    return this.popStdev;
+  }
+  get popStdev(): number {
+    return Math.sqrt(this.popVariance);
+  }
+  get sampleStdev(): number {
+    return Math.sqrt(this.sampleVariance);
+  }
 
   /** Spark's format: `(count: 3, mean: 2.000000, stdev: 0.816497, max: 3.000000, min: 1.000000)`. */
   toString(): string {
@@ -95,8 +117,15 @@ export class StatCounter {
   /** The fields as a plain object (PySpark's `asDict`, with Spark's population variance and stdev). */
   toJSON(): Record<string, number> {
     return {
-      count: this.count, mean: this.mean, sum: this.sum, min: this.min, max: this.max,
-      variance: this.variance, sampleVariance: this.sampleVariance, stdev: this.stdev, sampleStdev: this.sampleStdev,
+      count: this.count,
+      mean: this.mean,
+      sum: this.sum,
+      min: this.min,
+      max: this.max,
+      variance: this.variance,
+      sampleVariance: this.sampleVariance,
+      stdev: this.stdev,
+      sampleStdev: this.sampleStdev,
     };
   }
 }

@@ -40,9 +40,7 @@ export function partFileName(partition: number): string {
 export const SUCCESS_MARKER = "_SUCCESS";
 
 /** Where an output goes: a local directory, or a key prefix in an S3 bucket. */
-export type OutputPath =
-  | { readonly kind: "local"; readonly dir: string }
-  | { readonly kind: "s3"; readonly bucket: string; readonly key: string };
+export type OutputPath = { readonly kind: "local"; readonly dir: string } | { readonly kind: "s3"; readonly bucket: string; readonly key: string };
 
 /** S3's bucket naming rules, short form: 3-63 of [a-z0-9.-], starting and ending with a letter or digit. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -66,12 +64,16 @@ export function parseOutputPath(path: unknown): OutputPath {
     }
     const key = rest.replace(/\/+$/, "");
     if (key === "") {
-      throw new InvalidArgumentError(`\`${path}\` names a bucket but no key to write under. Give one: s3://${bucket}/output (saveAsTextFiles: s3://${bucket}/prefix).`);
+      throw new InvalidArgumentError(
+        `\`${path}\` names a bucket but no key to write under. Give one: s3://${bucket}/output (saveAsTextFiles: s3://${bucket}/prefix).`,
+      );
     }
     return { kind: "s3", bucket, key };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
-    throw new InvalidArgumentError(`Text outputs go to a local directory or to S3; \`${path}\` is neither. Give a local path, a file:// URI or s3://bucket/key.`);
+    throw new InvalidArgumentError(
+      `Text outputs go to a local directory or to S3; \`${path}\` is neither. Give a local path, a file:// URI or s3://bucket/key.`,
+    );
   }
   return { kind: "local", dir: path };
 }
@@ -130,7 +132,11 @@ class LocalTextOutput implements TextOutput {
 
 class ObjectTextOutput implements TextOutput {
   private readonly encoder = new TextEncoder();
-  constructor(private readonly store: ObjectStore, private readonly bucket: string, private readonly key: string) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly bucket: string,
+    private readonly key: string,
+  ) {}
   async start(): Promise<void> {
     await this.store.delete(this.bucket, [`${this.key}/${SUCCESS_MARKER}`]);
   }

@@ -50,8 +50,15 @@ export async function runCoordinator(app: AppDefinition, engine: Engine, options
   if (!w) {
     const interval = app.config.batchInterval.milliseconds;
     const ssc = new StreamingContext({
-      batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name, defaultParallelism: app.config.defaultParallelism,
-      maxTaskAttempts: app.config.maxTaskAttempts, print: options.print, execution: app.config.execution, stateBackend: app.config.stateBackend,
+      batchInterval: app.config.batchInterval,
+      clock,
+      engine,
+      appName: app.config.name,
+      defaultParallelism: app.config.defaultParallelism,
+      maxTaskAttempts: app.config.maxTaskAttempts,
+      print: options.print,
+      execution: app.config.execution,
+      stateBackend: app.config.stateBackend,
       fanOut: options.fanOut,
     });
     app.build(ssc);
@@ -78,7 +85,10 @@ export async function runCoordinator(app: AppDefinition, engine: Engine, options
   w.listeners.onBatchCompleted = options.onBatchCompleted;
   w.listeners.onCheckpoint = options.onCheckpoint;
   return runCoordinatorLoop(w.generator, clock, engine.lease, {
-    owner: options.owner ?? `coordinator-${randomUUID().slice(0, 8)}`, leaseMs: options.leaseMs, deadline: options.deadline,
-    signal: options.signal, abort: options.abort,
+    owner: options.owner ?? `coordinator-${randomUUID().slice(0, 8)}`,
+    leaseMs: options.leaseMs,
+    deadline: options.deadline,
+    signal: options.signal,
+    abort: options.abort,
   });
 }

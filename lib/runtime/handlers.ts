@@ -14,12 +14,18 @@ import { Worker, type SqsBatchResponse, type SqsEventLike } from "./worker.js";
 export const SCHEDULE_PERIOD_MS = 60_000;
 
 /** What the handlers use from Lambda's context object. */
-export interface LambdaContextLike { getRemainingTimeInMillis?(): number; awsRequestId?: string }
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?(): number;
+  awsRequestId?: string;
+}
 
 /** A worker's log entry on the logger: its level, and the batch time and task id as keys of the line. */
 function logEntry(logger: SparklessLogger, entry: Record<string, unknown>): void {
   const { level, message, stage, partition, ...rest } = entry;
-  const task = rest.batchTime !== undefined && stage !== undefined ? logger.child({ batchTime: rest.batchTime, taskId: `${String(stage)}/${String(partition)}` }) : logger;
+  const task =
+    rest.batchTime !== undefined && stage !== undefined
+      ? logger.child({ batchTime: rest.batchTime, taskId: `${String(stage)}/${String(partition)}` })
+      : logger;
   delete rest.batchTime;
   const l = level === "debug" || level === "warn" || level === "error" ? level : "info";
   task[l](String(message ?? ""), rest);
@@ -31,7 +37,8 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
   const logger = createLogger({ app: app.config.name });
   const memory = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   const metrics = createBatchMetricsEmitter(app.config.name, {
-    intervalMs: app.config.batchInterval.milliseconds, ...(memory > 0 ? { coordinatorMb: memory } : {}),
+    intervalMs: app.config.batchInterval.milliseconds,
+    ...(memory > 0 ? { coordinatorMb: memory } : {}),
   });
   return async (_event: unknown, context?: LambdaContextLike): Promise<CoordinatorResult> => {
     engine ??= engineFactory();
@@ -56,8 +63,7 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
       if (result.failed) {
         metrics.failed(result.failed.batchTime);
         logger.error("a failed batch stops the app", { batchTime: result.failed.batchTime, error: result.failed.message });
-      }
-      else logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
+      } else logger.info(result.leader ? "coordinator done" : "another coordinator holds the lease", { ...result });
       // Only the leader knows how old the results are; another invocation leaves the metric to it.
       if (result.leader) newest = result.lastCompletedTime;
       return result;

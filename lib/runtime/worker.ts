@@ -25,7 +25,9 @@ import { StreamingContext, type Engine } from "../streaming/context.js";
 export interface SqsEventLike {
   Records: { messageId: string; receiptHandle: string; body: string; attributes?: { ApproximateReceiveCount?: string } }[];
 }
-export interface SqsBatchResponse { batchItemFailures: { itemIdentifier: string }[] }
+export interface SqsBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
 
 export interface WorkerOptions {
   clock?: Clock;
@@ -39,7 +41,11 @@ export class Worker {
   private readonly clock: Clock;
   private readonly id = `w-${randomUUID().slice(0, 8)}`;
 
-  constructor(readonly app: AppDefinition, readonly engine: Engine, private readonly options: WorkerOptions = {}) {
+  constructor(
+    readonly app: AppDefinition,
+    readonly engine: Engine,
+    private readonly options: WorkerOptions = {},
+  ) {
     this.clock = options.clock ?? new SystemClock();
   }
 
@@ -47,43 +53,68 @@ export class Worker {
   private runnerFor(): Promise<TaskRunner> {
     this.runner ??= (async () => {
       const info = await this.engine.batchLog.getApp();
-      if (!info) throw new MissingDataError(`App "${this.app.config.name}" has no batch log yet: a task cannot come before its coordinator's first batch.`);
+      if (!info)
+        throw new MissingDataError(`App "${this.app.config.name}" has no batch log yet: a task cannot come before its coordinator's first batch.`);
       const ssc = new StreamingContext({
-        batchInterval: this.app.config.batchInterval, clock: this.clock, engine: this.engine, appName: this.app.config.name,
-        defaultParallelism: this.app.config.defaultParallelism, stateBackend: this.app.config.stateBackend, print: () => undefined,
+        batchInterval: this.app.config.batchInterval,
+        clock: this.clock,
+        engine: this.engine,
+        appName: this.app.config.name,
+        defaultParallelism: this.app.config.defaultParallelism,
+        stateBackend: this.app.config.stateBackend,
+        print: () => undefined,
       });
       this.app.build(ssc);
       return new TaskRunner(ssc.prepare(info.zeroTime), this.engine, this.clock, { owner: this.id, claimLeaseMs: this.options.claimLeaseMs });
     })();
-    this.runner.catch(() => { this.runner = undefined; });
+    this.runner.catch(() => {
+      this.runner = undefined;
+    });
     return this.runner;
   }
 
   async handle(event: SqsEventLike): Promise<SqsBatchResponse> {
     const failures: { itemIdentifier: string }[] = [];
     // Tasks of one delivery run concurrently: most of their time is spent waiting on storage.
-    await Promise.all(event.Records.map(async (m) => {
-      let task: TaskMessage;
-      try {
-        task = decode<TaskMessage>(m.body);
-      } catch (e) {
-        this.options.log?.({ level: "error", message: "not a task message; left for the DLQ", body: m.body.slice(0, 200), error: String(e) });
-        failures.push({ itemIdentifier: m.messageId });
-        return;
-      }
-      const started = Date.now();
-      try {
-        const outcome = await (await this.runnerFor()).run(task);
-        this.options.log?.({ level: outcome === "failed" ? "warn" : "debug", message: `task ${outcome}`, batchTime: task.batchTime, stage: task.stage, partition: task.partition, attempt: task.attempt, ms: Date.now() - started });
-        if (outcome === "busy") {
-          await this.engine.tasks.release(m.receiptHandle, 1000).catch(() => undefined);
+    await Promise.all(
+      event.Records.map(async (m) => {
+        let task: TaskMessage;
+        try {
+          task = decode<TaskMessage>(m.body);
+        } catch (e) {
+          this.options.log?.({ level: "error", message: "not a task message; left for the DLQ", body: m.body.slice(0, 200), error: String(e) });
+          failures.push({ itemIdentifier: m.messageId });
+          return;
+        }
+        const started = Date.now();
+        try {
+          const outcome = await (await this.runnerFor()).run(task);
+          this.options.log?.({
+            level: outcome === "failed" ? "warn" : "debug",
+            message: `task ${outcome}`,
+            batchTime: task.batchTime,
+            stage: task.stage,
+            partition: task.partition,
+            attempt: task.attempt,
+            ms: Date.now() - started,
+          });
+          if (outcome === "busy") {
+            await this.engine.tasks.release(m.receiptHandle, 1000).catch(() => undefined);
+            failures.push({ itemIdentifier: m.messageId });
+          }
+        } catch (e) {
+          this.options.log?.({
+            level: "error",
+            message: "task delivery failed; SQS delivers it again",
+            batchTime: task.batchTime,
+            stage: task.stage,
+            partition: task.partition,
+            error: e instanceof Error ? e.message : String(e),
+          });
           failures.push({ itemIdentifier: m.messageId });
         }
-      } catch (e) {
-        this.options.log?.({ level: "error", message: "task delivery failed; SQS delivers it again", batchTime: task.batchTime, stage: task.stage, partition: task.partition, error: e instanceof Error ? e.message : String(e) });
-        failures.push({ itemIdentifier: m.messageId });
-      }
-    }));
+      }),
+    );
     return { batchItemFailures: failures };
   }
 }
@@ -94,15 +125,26 @@ export class Worker {
  * tests run workers with it; on AWS the event source mapping does this.
  */
 export function runEventSourceMapping(
-  queue: TaskQueue, worker: Pick<Worker, "handle">, signal: AbortSignal, options: { waitMs?: number; onError?: (e: unknown) => void } = {},
+  queue: TaskQueue,
+  worker: Pick<Worker, "handle">,
+  signal: AbortSignal,
+  options: { waitMs?: number; onError?: (e: unknown) => void } = {},
 ): Promise<void> {
-  return pollQueue(queue, signal, async (received) => {
-    const event: SqsEventLike = {
-      Records: received.map((r, i) => ({
-        messageId: String(i), receiptHandle: r.receipt, body: encode(r.body), attributes: { ApproximateReceiveCount: String(r.receiveCount) },
-      })),
-    };
-    const failed = new Set((await worker.handle(event)).batchItemFailures.map((f) => f.itemIdentifier));
-    return event.Records.filter((r) => !failed.has(r.messageId)).map((r) => r.receiptHandle);
-  }, options);
+  return pollQueue(
+    queue,
+    signal,
+    async (received) => {
+      const event: SqsEventLike = {
+        Records: received.map((r, i) => ({
+          messageId: String(i),
+          receiptHandle: r.receipt,
+          body: encode(r.body),
+          attributes: { ApproximateReceiveCount: String(r.receiveCount) },
+        })),
+      };
+      const failed = new Set((await worker.handle(event)).batchItemFailures.map((f) => f.itemIdentifier));
+      return event.Records.filter((r) => !failed.has(r.messageId)).map((r) => r.receiptHandle);
+    },
+    options,
+  );
 }

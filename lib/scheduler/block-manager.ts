@@ -23,12 +23,18 @@ export interface StoredInfo {
   readonly origin: "computed" | "checkpoint";
 }
 
-interface Entry { info: StoredInfo; parts: unknown[]; filled: Set<number> }
+interface Entry {
+  info: StoredInfo;
+  parts: unknown[];
+  filled: Set<number>;
+}
 
 export class BlockCache {
   private readonly data = new Map<string, Map<number, Entry>>();
 
-  private entry(streamId: string, time: number): Entry | undefined { return this.data.get(streamId)?.get(time); }
+  private entry(streamId: string, time: number): Entry | undefined {
+    return this.data.get(streamId)?.get(time);
+  }
 
   /** The stream's stored result at `time`, once every partition of it is stored. */
   info(streamId: string, time: number): StoredInfo | undefined {
@@ -43,7 +49,9 @@ export class BlockCache {
     if (!byTime) this.data.set(streamId, (byTime = new Map()));
     byTime.set(time, { info, parts: [], filled: new Set() });
   }
-  has(streamId: string, time: number, partition: number): boolean { return this.entry(streamId, time)?.filled.has(partition) ?? false; }
+  has(streamId: string, time: number, partition: number): boolean {
+    return this.entry(streamId, time)?.filled.has(partition) ?? false;
+  }
   put(streamId: string, time: number, partition: number, value: unknown): void {
     const e = this.entry(streamId, time);
     if (!e) throw new MissingDataError(`No stored result of ${streamId} at ${time} ms was expected; plan its materialize stage first.`);
@@ -53,12 +61,16 @@ export class BlockCache {
   get(streamId: string, time: number, partition: number): unknown {
     const e = this.entry(streamId, time);
     if (!e?.filled.has(partition)) {
-      throw new MissingDataError(`Partition ${partition} of ${streamId} at ${time} ms is not in the coordinator's memory; the batch that needs it must recompute it.`);
+      throw new MissingDataError(
+        `Partition ${partition} of ${streamId} at ${time} ms is not in the coordinator's memory; the batch that needs it must recompute it.`,
+      );
     }
     return e.parts[partition];
   }
   /** Moves a stored partition to another time (mapWithState advancing its state in place). */
-  delete(streamId: string, time: number): void { this.data.get(streamId)?.delete(time); }
+  delete(streamId: string, time: number): void {
+    this.data.get(streamId)?.delete(time);
+  }
   /** Drops a stream's results older than `time`. */
   evictBefore(streamId: string, time: number): void {
     const byTime = this.data.get(streamId);
@@ -69,9 +81,15 @@ export class BlockCache {
   times(streamId: string): number[] {
     return [...(this.data.get(streamId)?.keys() ?? [])].filter((t) => this.info(streamId, t)).sort((a, b) => a - b);
   }
-  clear(): void { this.data.clear(); }
+  clear(): void {
+    this.data.clear();
+  }
   /** (stream, time) pairs held, for tests and the memory figures of the benchmark. */
-  get size(): number { let n = 0; for (const m of this.data.values()) n += m.size; return n; }
+  get size(): number {
+    let n = 0;
+    for (const m of this.data.values()) n += m.size;
+    return n;
+  }
 }
 
 /** Where a reduce task finds its map outputs. */
@@ -103,7 +121,11 @@ export class MemoryShuffles implements ShuffleStore {
     const parts: (unknown[] | BlobSlice)[] = [];
     for (let m = 0; m < numMapPartitions; m++) {
       const r = this.remote.get(`${batchTime}/${shuffleId}/${m}`);
-      parts.push(r ? { key: r.blob, start: r.offsets[reducePartition]!, end: r.offsets[reducePartition + 1]! } : (this.local(batchTime, shuffleId, m)[reducePartition] ?? []));
+      parts.push(
+        r
+          ? { key: r.blob, start: r.offsets[reducePartition]!, end: r.offsets[reducePartition + 1]! }
+          : (this.local(batchTime, shuffleId, m)[reducePartition] ?? []),
+      );
     }
     return { parts };
   }
@@ -137,12 +159,17 @@ async function readSlice(blobs: BlobStore | undefined, s: { key: string; start: 
 
 /** A worker's shuffle reads: the inputs its task message carries, by shuffle id. */
 export class TaskShuffles implements ShuffleStore {
-  constructor(private readonly inputs: Readonly<Record<string, ShuffleInput>>, private readonly blobs: BlobStore) {}
+  constructor(
+    private readonly inputs: Readonly<Record<string, ShuffleInput>>,
+    private readonly blobs: BlobStore,
+  ) {}
   async read(batchTime: number, shuffleId: string, _reducePartition: number, numMapPartitions: number): Promise<unknown[][]> {
     const input = this.inputs[shuffleId];
     if (!input) throw new MissingDataError(`The task message carries no input for shuffle ${shuffleId} of batch ${batchTime}.`);
     if (input.parts.length !== numMapPartitions) {
-      throw new MissingDataError(`The task message carries ${input.parts.length} map outputs for shuffle ${shuffleId} of batch ${batchTime}; the plan has ${numMapPartitions}.`);
+      throw new MissingDataError(
+        `The task message carries ${input.parts.length} map outputs for shuffle ${shuffleId} of batch ${batchTime}; the plan has ${numMapPartitions}.`,
+      );
     }
     return Promise.all(input.parts.map((p) => (Array.isArray(p) ? p : readSlice(this.blobs, p))));
   }

@@ -41,7 +41,12 @@ export interface CoordinatorLoopResult {
   readonly lastCompletedTime?: number;
 }
 
-export async function runCoordinatorLoop(generator: JobGenerator, clock: Clock, lease: LeaseStore | undefined, options: CoordinatorLoopOptions): Promise<CoordinatorLoopResult> {
+export async function runCoordinatorLoop(
+  generator: JobGenerator,
+  clock: Clock,
+  lease: LeaseStore | undefined,
+  options: CoordinatorLoopOptions,
+): Promise<CoordinatorLoopResult> {
   const interval = generator.graph.batchDuration.milliseconds;
   const leaseMs = options.leaseMs ?? Math.max(10_000, 3 * interval);
   const { signal, abort } = options;
@@ -49,8 +54,11 @@ export async function runCoordinatorLoop(generator: JobGenerator, clock: Clock, 
   let batches = 0;
   let renewAt = clock.now() + leaseMs / 3;
   const done = (extra: Partial<CoordinatorLoopResult> = {}): CoordinatorLoopResult => ({
-    leader: true, batches, ...(batches ? { lastBatchTime: generator.nextTime - interval } : {}),
-    ...(generator.lastCompletedTime !== undefined ? { lastCompletedTime: generator.lastCompletedTime } : {}), ...extra,
+    leader: true,
+    batches,
+    ...(batches ? { lastBatchTime: generator.nextTime - interval } : {}),
+    ...(generator.lastCompletedTime !== undefined ? { lastCompletedTime: generator.lastCompletedTime } : {}),
+    ...extra,
   });
   try {
     await generator.resume(abort);

@@ -52,7 +52,11 @@ export interface FanOutOptions {
 /** SQS allows 256 KiB a message by default; what stays inline stays well under it. */
 export const INLINE_BYTES = 200 * 1024;
 
-interface Outstanding { message: TaskMessage; sentAt: number; checkedAt: number }
+interface Outstanding {
+  message: TaskMessage;
+  sentAt: number;
+  checkedAt: number;
+}
 
 export class FanOut {
   private readonly claimLeaseMs: number;
@@ -61,7 +65,11 @@ export class FanOut {
   private readonly retryDelayMs: number;
   private readonly inlineBytes: number;
 
-  constructor(private readonly engine: EngineServices, private readonly clock: Clock, options: FanOutOptions = {}) {
+  constructor(
+    private readonly engine: EngineServices,
+    private readonly clock: Clock,
+    options: FanOutOptions = {},
+  ) {
     this.claimLeaseMs = options.claimLeaseMs ?? 6000;
     this.resendUnclaimedMs = options.resendUnclaimedMs ?? 60_000;
     this.maxTaskAttempts = options.maxTaskAttempts ?? 4;
@@ -70,7 +78,13 @@ export class FanOut {
   }
 
   /** Runs one remote stage on workers; its map output lands in `shuffles`. */
-  async runStage(plan: BatchPlan, stage: Stage & { kind: "shuffle" }, runId: string, shuffles: MemoryShuffles, signal?: AbortSignal): Promise<{ quarantined: string[] }> {
+  async runStage(
+    plan: BatchPlan,
+    stage: Stage & { kind: "shuffle" },
+    runId: string,
+    shuffles: MemoryShuffles,
+    signal?: AbortSignal,
+  ): Promise<{ quarantined: string[] }> {
     const batchTime = plan.batchTime;
     const stored = plan.storedHints();
     const reads = shuffleReads(stage.dep.rdd);
@@ -86,7 +100,19 @@ export class FanOut {
     for (let p = 0; p < stage.numTasks; p++) {
       const inputs: Record<string, ShuffleInput> = {};
       for (const dep of reads) inputs[dep.shuffleId] = shuffles.inputFor(batchTime, dep.shuffleId, p, dep.rdd.numPartitions);
-      first.push(await this.fit({ batchTime, runId, stage: stage.index, stageId: stage.id, numTasks: stage.numTasks, partition: p, attempt: 1, stored, ...(reads.length ? { inputs } : {}) }));
+      first.push(
+        await this.fit({
+          batchTime,
+          runId,
+          stage: stage.index,
+          stageId: stage.id,
+          numTasks: stage.numTasks,
+          partition: p,
+          attempt: 1,
+          stored,
+          ...(reads.length ? { inputs } : {}),
+        }),
+      );
     }
     await send(first);
     while (outstanding.size > 0) {
@@ -110,8 +136,14 @@ export class FanOut {
   }
 
   private async onResult(
-    r: Received<TaskResult>, plan: BatchPlan, stage: Stage & { kind: "shuffle" }, runId: string, outstanding: Map<number, Outstanding>,
-    shuffles: MemoryShuffles, quarantined: string[], delayed: { at: number; message: TaskMessage }[],
+    r: Received<TaskResult>,
+    plan: BatchPlan,
+    stage: Stage & { kind: "shuffle" },
+    runId: string,
+    outstanding: Map<number, Outstanding>,
+    shuffles: MemoryShuffles,
+    quarantined: string[],
+    delayed: { at: number; message: TaskMessage }[],
   ): Promise<void> {
     const res = r.body;
     // A result of another run, another stage, or a task already done: nothing to do.
@@ -120,7 +152,14 @@ export class FanOut {
     if (!task || delayed.some((d) => d.message.partition === res.partition)) return;
     if (res.ok) {
       const out = res.output;
-      if (!out) throw new TaskFailedError(`Task ${stage.id} partition ${res.partition} of batch ${plan.batchTime} returned no output.`, plan.batchTime, stage.id, res.partition, res.attempt);
+      if (!out)
+        throw new TaskFailedError(
+          `Task ${stage.id} partition ${res.partition} of batch ${plan.batchTime} returned no output.`,
+          plan.batchTime,
+          stage.id,
+          res.partition,
+          res.attempt,
+        );
       if ("buckets" in out) await shuffles.write(plan.batchTime, stage.dep.shuffleId, res.partition, out.buckets);
       else shuffles.writeRemote(plan.batchTime, stage.dep.shuffleId, res.partition, out.blob, out.offsets);
       quarantined.push(...res.quarantined);
@@ -133,7 +172,10 @@ export class FanOut {
     if (res.attempt >= this.maxTaskAttempts) {
       throw new TaskFailedError(
         `Task ${stage.id} partition ${res.partition} of batch ${plan.batchTime} failed ${res.attempt} time(s) on workers; the batch has failed: ${res.error}`,
-        plan.batchTime, stage.id, res.partition, res.attempt,
+        plan.batchTime,
+        stage.id,
+        res.partition,
+        res.attempt,
       );
     }
     delayed.push({ at: this.clock.now() + this.retryDelayMs * 2 ** (res.attempt - 1), message: { ...task.message, attempt: res.attempt + 1 } });
@@ -144,7 +186,11 @@ export class FanOut {
    * died (send the task again now); no claim after resendUnclaimedMs means the message was lost.
    */
   private async checkClaims(
-    batchTime: number, runId: string, stage: Stage, outstanding: Map<number, Outstanding>, send: (m: TaskMessage[]) => Promise<void>,
+    batchTime: number,
+    runId: string,
+    stage: Stage,
+    outstanding: Map<number, Outstanding>,
+    send: (m: TaskMessage[]) => Promise<void>,
   ): Promise<void> {
     const now = this.clock.now();
     const stale = [...outstanding.values()].filter((o) => now - o.checkedAt >= this.claimLeaseMs / 2 && now - o.sentAt >= this.claimLeaseMs);
@@ -163,7 +209,10 @@ export class FanOut {
       if (m.attempt > this.maxTaskAttempts) {
         throw new TaskFailedError(
           `Task ${stage.id} partition ${m.partition} of batch ${batchTime}: its worker stopped ${m.attempt - 1} time(s) (killed, out of memory or timed out); the batch has failed.`,
-          batchTime, stage.id, m.partition, m.attempt - 1,
+          batchTime,
+          stage.id,
+          m.partition,
+          m.attempt - 1,
         );
       }
     }

@@ -35,9 +35,7 @@ import { RequestTally } from "../observability/cost.js";
 import { recordAt } from "../storage/batch-log.js";
 import { batchInfo, type BatchInfo, type OutputOperationInfo, type StreamInputInfo } from "../streaming/listener.js";
 import { BatchSharedVariables, mergeTaskAccumulators } from "../streaming/shared-variables.js";
-import type {
-  BatchRecord, BlockDescriptor, CompletionNote, EngineServices, RecordBudget, StreamSource,
-} from "../storage/interfaces.js";
+import type { BatchRecord, BlockDescriptor, CompletionNote, EngineServices, RecordBudget, StreamSource } from "../storage/interfaces.js";
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BlockCache, MemoryShuffles } from "./block-manager.js";
 import { FanOut, type FanOutOptions } from "./fan-out.js";
@@ -86,7 +84,12 @@ export interface GeneratorListener {
   onCheckpoint?(stats: CheckpointStats): void;
 }
 
-interface EmptyRun { from: number; to: number; blocks: Record<string, BlockDescriptor[]>; shape: string }
+interface EmptyRun {
+  from: number;
+  to: number;
+  blocks: Record<string, BlockDescriptor[]>;
+  shape: string;
+}
 
 const RECENT_BATCHES = 100;
 
@@ -142,15 +145,24 @@ export class JobGenerator {
     this.fanOut = new FanOut(engine, clock, { maxTaskAttempts: this.maxTaskAttempts, ...options.fanOut });
   }
 
-  addListener(l: GeneratorListener): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+  addListener(l: GeneratorListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
 
   /** The time of the next batch to run. */
-  get nextTime(): number { return this.lastTime + this.interval; }
+  get nextTime(): number {
+    return this.lastTime + this.interval;
+  }
   /** The newest batch known completed (run here, or completed in the log when this process resumed). */
-  get lastCompletedTime(): number | undefined { return this.lastCompleted; }
+  get lastCompletedTime(): number | undefined {
+    return this.lastCompleted;
+  }
   private lastCompleted: number | undefined;
   /** The batch that failed and stops the app, if any. */
-  get failed(): BatchRecord | undefined { return this.failedBatch; }
+  get failed(): BatchRecord | undefined {
+    return this.failedBatch;
+  }
 
   // ---- starting --------------------------------------------------------------------------
 
@@ -162,7 +174,13 @@ export class JobGenerator {
   async resume(signal?: AbortSignal): Promise<void> {
     const latest = await this.engine.batchLog.latestBatch();
     // Still the latest writer, and nothing changed since (a retried batch was failed here): memory is good.
-    if (latest && latest.writer === this.writer && latest.time === this.lastRecordTime && (latest.status === "failed") === (this.failedBatch !== undefined)) return;
+    if (
+      latest &&
+      latest.writer === this.writer &&
+      latest.time === this.lastRecordTime &&
+      (latest.status === "failed") === (this.failedBatch !== undefined)
+    )
+      return;
     this.forget();
     // Records at or before the zero time belong to an earlier run of the app on the same engine.
     if (!latest || latest.time <= this.zero) return;
@@ -174,7 +192,10 @@ export class JobGenerator {
       this.failedBatch = latest;
       return;
     }
-    if (latest.status !== "running") { this.lastCompleted = latest.time; return; }
+    if (latest.status !== "running") {
+      this.lastCompleted = latest.time;
+      return;
+    }
     // A checkpoint after a batch also says the batch completed.
     const manifest = await this.engine.checkpoints.latest();
     if (manifest && manifest.time >= latest.time && manifest.time > this.zero) {
@@ -232,7 +253,13 @@ export class JobGenerator {
     const tooLarge = budget.exhausted || inputRecords > this.maxInProcessRecords();
     const fan = !empty && (mode === "fan-out" || (mode === "auto" && tooLarge));
     const record: BatchRecord = {
-      time, blocks, inputState, status: "running", generatedAt: this.clock.now(), inputRecords, writer: this.writer,
+      time,
+      blocks,
+      inputState,
+      status: "running",
+      generatedAt: this.clock.now(),
+      inputRecords,
+      writer: this.writer,
       ...(fan ? { mode: "fan-out" as const } : {}),
     };
     if (empty) {
@@ -261,8 +288,11 @@ export class JobGenerator {
       this.tallied = time;
       if (requests) done.requests = requests;
       this.note = {
-        time, completedAt: done.completedAt!, startedAt: done.startedAt,
-        ...(done.quarantinedRecords ? { quarantinedRecords: done.quarantinedRecords } : {}), ...(requests ? { requests } : {}),
+        time,
+        completedAt: done.completedAt!,
+        startedAt: done.startedAt,
+        ...(done.quarantinedRecords ? { quarantinedRecords: done.quarantinedRecords } : {}),
+        ...(requests ? { requests } : {}),
       };
     }
     if (this.checkpointer.due(time)) await this.checkpoint(time, false);
@@ -291,7 +321,9 @@ export class JobGenerator {
     try {
       await shared.run(async () => {
         const plan = await BatchPlan.create(this.graph, new Time(time), record.blocks, {
-          services, loadBatch: (t) => this.loadBatch(t), recover: (s, t) => this.checkpointer.recover(s, t),
+          services,
+          loadBatch: (t) => this.loadBatch(t),
+          recover: (s, t) => this.checkpointer.recover(s, t),
         });
         shared.planned();
         const remote = (stage: Stage) => fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0;
@@ -323,7 +355,11 @@ export class JobGenerator {
     if (!fan && (record.inputRecords ?? 0) > 0) this.measure(record.inputRecords!, elapsed);
     this.evict(time);
     const done: BatchRecord = {
-      ...record, status: "completed", startedAt, completedAt, ...(quarantined.size ? { quarantinedRecords: quarantined.size } : {}),
+      ...record,
+      status: "completed",
+      startedAt,
+      completedAt,
+      ...(quarantined.size ? { quarantinedRecords: quarantined.size } : {}),
     };
     this.lastCompleted = time;
     this.recent.push({ time, startedAt, completedAt, inputRecords: record.inputRecords ?? 0 });
@@ -343,14 +379,24 @@ export class JobGenerator {
       numRecords += n;
       streamIdToInputInfo.set(input.id, { inputStreamId: input.id, numRecords: n, metadata: { blocks: blocks.length } });
     }
-    return (times: { processingStartTime?: number; processingEndTime?: number }): BatchInfo => batchInfo({
-      batchTime: new Time(record.time), streamIdToInputInfo, submissionTime: record.time, numRecords, outputOperationInfos: new Map(outputs), ...times,
-    });
+    return (times: { processingStartTime?: number; processingEndTime?: number }): BatchInfo =>
+      batchInfo({
+        batchTime: new Time(record.time),
+        streamIdToInputInfo,
+        submissionTime: record.time,
+        numRecords,
+        outputOperationInfos: new Map(outputs),
+        ...times,
+      });
   }
 
   /** Runs every partition of a stage here, each with its attempts. */
   private async runLocal(
-    plan: BatchPlan, stage: Stage, quarantined: Set<string>, together: readonly number[] = [], outputs?: Map<number, OutputOperationInfo>,
+    plan: BatchPlan,
+    stage: Stage,
+    quarantined: Set<string>,
+    together: readonly number[] = [],
+    outputs?: Map<number, OutputOperationInfo>,
   ): Promise<void> {
     // An output operation's job (Spark's): its events around its one task, whatever its attempts.
     let op: OutputOperationInfo | undefined;
@@ -358,8 +404,11 @@ export class JobGenerator {
       const id = this.graph.outputs.indexOf(stage.stream);
       const parent = stage.stream.parents[0];
       op = {
-        batchTime: new Time(plan.batchTime), id, name: stage.stream.kind,
-        description: `${stage.stream.kind} of ${parent ? parent.id : stage.stream.id}`, startTime: this.clock.now(),
+        batchTime: new Time(plan.batchTime),
+        id,
+        name: stage.stream.kind,
+        description: `${stage.stream.kind} of ${parent ? parent.id : stage.stream.id}`,
+        startTime: this.clock.now(),
       };
       outputs?.set(id, op);
       for (const l of this.listeners) l.onOutputOperationStarted?.(op);
@@ -398,7 +447,11 @@ export class JobGenerator {
             ended(message);
             throw new TaskFailedError(
               `Task ${stage.id} partition ${p} of batch ${plan.batchTime} failed ${attempt} time(s); the batch has failed: ${message}`,
-              plan.batchTime, stage.id, p, attempt, { cause: e },
+              plan.batchTime,
+              stage.id,
+              p,
+              attempt,
+              { cause: e },
             );
           }
           if (this.retryDelayMs > 0) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
@@ -412,10 +465,20 @@ export class JobGenerator {
   private services(kept: Map<string, unknown[]>): ExecutorServices {
     const sources = new Map<string, StreamSource>();
     for (const [name, src] of this.engine.sources) {
-      sources.set(name, { name, read: (b) => { const r = kept.get(canonical(b)); return r ? Promise.resolve(r) : src.read(b); } });
+      sources.set(name, {
+        name,
+        read: (b) => {
+          const r = kept.get(canonical(b));
+          return r ? Promise.resolve(r) : src.read(b);
+        },
+      });
     }
     return {
-      shuffles: this.shuffles, blocks: this.cache, state: this.engine.state, quarantine: this.engine.quarantine, sources,
+      shuffles: this.shuffles,
+      blocks: this.cache,
+      state: this.engine.state,
+      quarantine: this.engine.quarantine,
+      sources,
       ...(this.engine.objects ? { objects: this.engine.objects } : {}),
     };
   }
@@ -425,7 +488,8 @@ export class JobGenerator {
     const known = this.records.get(time);
     if (known) return known;
     const run = this.emptyRun;
-    if (run && time >= run.from && time <= run.to) return recordAt(time, { time: run.to, blocks: run.blocks, emptyFrom: run.from, emptyBlocks: run.blocks, status: "completed", generatedAt: 0 });
+    if (run && time >= run.from && time <= run.to)
+      return recordAt(time, { time: run.to, blocks: run.blocks, emptyFrom: run.from, emptyBlocks: run.blocks, status: "completed", generatedAt: 0 });
     const r = await this.engine.batchLog.getBatch(time);
     if (r) this.records.set(time, r);
     return r;
@@ -493,8 +557,15 @@ export class JobGenerator {
     const run = this.emptyRun;
     if (!run) return;
     const record: BatchRecord = {
-      time: run.to, blocks: run.blocks, inputState: this.lastInput, status: "completed", generatedAt: this.clock.now(), inputRecords: 0,
-      writer: this.writer, ...(run.from < run.to ? { emptyFrom: run.from, emptyBlocks: run.blocks } : {}), ...(this.note ? { previous: this.note } : {}),
+      time: run.to,
+      blocks: run.blocks,
+      inputState: this.lastInput,
+      status: "completed",
+      generatedAt: this.clock.now(),
+      inputRecords: 0,
+      writer: this.writer,
+      ...(run.from < run.to ? { emptyFrom: run.from, emptyBlocks: run.blocks } : {}),
+      ...(this.note ? { previous: this.note } : {}),
     };
     const requests = this.tally?.take(this.batchesSinceTally(run.to));
     this.tallied = run.to;
@@ -520,7 +591,13 @@ export class JobGenerator {
   failureError(): TaskFailedError | undefined {
     const r = this.failedBatch;
     if (!r) return undefined;
-    return new TaskFailedError(`Batch ${r.time} failed: ${r.error ?? "unknown error"}. Fix the cause, then run it again with \`sparkless retry\`.`, r.time, "?", 0, 0);
+    return new TaskFailedError(
+      `Batch ${r.time} failed: ${r.error ?? "unknown error"}. Fix the cause, then run it again with \`sparkless retry\`.`,
+      r.time,
+      "?",
+      0,
+      0,
+    );
   }
 
   // ---- checkpoints and hand-over ---------------------------------------------------------
@@ -541,7 +618,12 @@ export class JobGenerator {
     if (this.note) {
       // Nothing to checkpoint (a stateless app): the latest batch's completion goes on its own record.
       const n = this.note;
-      const patch = { status: "completed" as const, completedAt: n.completedAt, ...(n.startedAt ? { startedAt: n.startedAt } : {}), ...(n.requests ? { requests: n.requests } : {}) };
+      const patch = {
+        status: "completed" as const,
+        completedAt: n.completedAt,
+        ...(n.startedAt ? { startedAt: n.startedAt } : {}),
+        ...(n.requests ? { requests: n.requests } : {}),
+      };
       if (await this.engine.batchLog.updateBatch(n.time, "running", patch)) this.note = undefined;
     }
   }

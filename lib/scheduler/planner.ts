@@ -42,9 +42,31 @@ const MAX_POISON_RECORDS_PER_TASK = 100;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export type Stage =
-  | { readonly kind: "shuffle"; readonly index: number; readonly id: string; readonly numTasks: number; readonly dep: AnyDep; readonly remote: boolean }
-  | { readonly kind: "materialize"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown>; readonly time: number }
-  | { readonly kind: "output"; readonly index: number; readonly id: string; readonly numTasks: number; readonly stream: DStream<unknown>; readonly rdd: RDD<unknown> };
+  | {
+      readonly kind: "shuffle";
+      readonly index: number;
+      readonly id: string;
+      readonly numTasks: number;
+      readonly dep: AnyDep;
+      readonly remote: boolean;
+    }
+  | {
+      readonly kind: "materialize";
+      readonly index: number;
+      readonly id: string;
+      readonly numTasks: number;
+      readonly stream: DStream<unknown>;
+      readonly rdd: RDD<unknown>;
+      readonly time: number;
+    }
+  | {
+      readonly kind: "output";
+      readonly index: number;
+      readonly id: string;
+      readonly numTasks: number;
+      readonly stream: DStream<unknown>;
+      readonly rdd: RDD<unknown>;
+    };
 
 /** What the planner needs from the DStream graph. */
 export interface PlannableGraph {
@@ -71,12 +93,16 @@ export interface PlanContext {
 }
 
 /** `id@time/partitions/hashPartitions`: a stored result as task messages carry it. */
-export function encodeStored(key: string, info: StoredInfo): string { return `${key}/${info.partitions}/${info.hashPartitions ?? ""}`; }
+export function encodeStored(key: string, info: StoredInfo): string {
+  return `${key}/${info.partitions}/${info.hashPartitions ?? ""}`;
+}
 export function decodeStored(hints: readonly string[]): Map<string, StoredInfo> {
-  return new Map(hints.map((h) => {
-    const [key, partitions, hash] = h.split("/") as [string, string, string];
-    return [key, { partitions: Number(partitions), ...(hash ? { hashPartitions: Number(hash) } : {}), origin: "computed" } satisfies StoredInfo];
-  }));
+  return new Map(
+    hints.map((h) => {
+      const [key, partitions, hash] = h.split("/") as [string, string, string];
+      return [key, { partitions: Number(partitions), ...(hash ? { hashPartitions: Number(hash) } : {}), origin: "computed" } satisfies StoredInfo];
+    }),
+  );
 }
 
 export class BatchPlan implements Planner {
@@ -123,7 +149,9 @@ export class BatchPlan implements Planner {
   }
 
   /** The stored results as task messages carry them. */
-  storedHints(): string[] { return [...this.stored].map(([k, info]) => encodeStored(k, info)); }
+  storedHints(): string[] {
+    return [...this.stored].map(([k, info]) => encodeStored(k, info));
+  }
 
   /** Checks that this process planned stage `index` as the coordinator did; a difference means a non-deterministic pipeline. */
   verifyStage(index: number, id: string, numTasks: number): void {
@@ -137,8 +165,12 @@ export class BatchPlan implements Planner {
 
   // ---- RDDScope ------------------------------------------------------------------------------
 
-  nextRddId(): number { return ++this.rddIds; }
-  isPlannedShuffle(dep: AnyDep): boolean { return this.planned.has(dep); }
+  nextRddId(): number {
+    return ++this.rddIds;
+  }
+  isPlannedShuffle(dep: AnyDep): boolean {
+    return this.planned.has(dep);
+  }
 
   // ---- Planner -------------------------------------------------------------------------------
 
@@ -221,16 +253,25 @@ export class BatchPlan implements Planner {
     if (time.equals(this.time)) return this.blocks[streamId] ?? [];
     const rec = await this.context.loadBatch(time.milliseconds);
     if (!rec) {
-      throw new MissingDataError(`No batch record at ${time}: the input blocks of ${streamId} for that batch are gone, so its results cannot be recomputed. Raise ssc.remember(), or check the batch log's retention.`);
+      throw new MissingDataError(
+        `No batch record at ${time}: the input blocks of ${streamId} for that batch are gone, so its results cannot be recomputed. Raise ssc.remember(), or check the batch log's retention.`,
+      );
     }
     return rec.blocks[streamId] ?? [];
   }
 
-  parallelize<T>(data: readonly T[], numSlices: number): RDD<T> { return new ParallelRDD(this, data, numSlices); }
-  emptyRDD<T>(): RDD<T> { return new ParallelRDD<T>(this, [], 0); }
+  parallelize<T>(data: readonly T[], numSlices: number): RDD<T> {
+    return new ParallelRDD(this, data, numSlices);
+  }
+  emptyRDD<T>(): RDD<T> {
+    return new ParallelRDD<T>(this, [], 0);
+  }
   leaf<T>(
-    numPartitions: number, read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>, partitioner?: Partitioner,
-    label?: string, local = false,
+    numPartitions: number,
+    read: (p: number, tc: TaskContext, emit: Emit<T>, leaf: LeafRDD<T>) => Promise<void>,
+    partitioner?: Partitioner,
+    label?: string,
+    local = false,
   ): RDD<T> {
     return new LeafRDD<T>(this, numPartitions, read, partitioner, label, local);
   }
@@ -315,9 +356,15 @@ export class BatchPlan implements Planner {
         this.excludedRecords.add(recordKey(c));
         const cause = e.cause instanceof Error ? e.cause : undefined;
         await tc.quarantine({
-          stream: c.stream, shard: c.shard, sequenceNumber: c.sequenceNumber, ...(c.subSequenceNumber !== undefined ? { subSequenceNumber: c.subSequenceNumber } : {}),
-          ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}), operator: e.operator ?? "?", error: cause ? `${cause.name}: ${cause.message}` : e.message,
-          ...(e.data ? { data: e.data } : {}), ...(e.record !== undefined ? { record: e.record } : {}),
+          stream: c.stream,
+          shard: c.shard,
+          sequenceNumber: c.sequenceNumber,
+          ...(c.subSequenceNumber !== undefined ? { subSequenceNumber: c.subSequenceNumber } : {}),
+          ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}),
+          operator: e.operator ?? "?",
+          error: cause ? `${cause.name}: ${cause.message}` : e.message,
+          ...(e.data ? { data: e.data } : {}),
+          ...(e.record !== undefined ? { record: e.record } : {}),
         });
         // The caller reads the counts from the object it passed in: reset it to the task's start, in place.
         for (const k of Object.keys(counters)) delete counters[k];
@@ -352,7 +399,9 @@ export class BatchPlan implements Planner {
           await spec.materialize(stage.rdd, partition, tc, stage.time, stage.stream);
         } else {
           const items: unknown[] = [];
-          await stage.rdd.run(partition, tc, (x) => { items.push(x); });
+          await stage.rdd.run(partition, tc, (x) => {
+            items.push(x);
+          });
           blocks.put(stage.stream.id, stage.time, partition, items);
         }
         return undefined;

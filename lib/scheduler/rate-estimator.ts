@@ -36,12 +36,18 @@ export interface BatchStats {
   readonly schedulingDelayMs: number;
 }
 
-export function updateRate(state: RateEstimatorState | undefined, batch: BatchStats, intervalMs: number, options: RateEstimatorOptions = {}): RateEstimatorState {
+export function updateRate(
+  state: RateEstimatorState | undefined,
+  batch: BatchStats,
+  intervalMs: number,
+  options: RateEstimatorOptions = {},
+): RateEstimatorState {
   const kp = options.proportional ?? 1;
   const ki = options.integral ?? 0.2;
   const kd = options.derivative ?? 0;
   const minRate = options.minRate ?? 100;
-  if (batch.records <= 0 || batch.processingMs <= 0) return state ? { ...state, lastBatch: batch.time } : { latestRate: -1, latestError: -1, latestTime: -1, lastBatch: batch.time };
+  if (batch.records <= 0 || batch.processingMs <= 0)
+    return state ? { ...state, lastBatch: batch.time } : { latestRate: -1, latestError: -1, latestTime: -1, lastBatch: batch.time };
   const processingRate = (batch.records / batch.processingMs) * 1000;
   if (!state || state.latestRate < 0) {
     // The first batch with data: start from what the app just did.

@@ -17,7 +17,17 @@ import { Time } from "../core/duration.js";
 import { MissingDataError } from "../core/errors.js";
 import { TaskContext } from "../rdd/scope.js";
 import { accumulatorUpdates, BatchSharedVariables } from "../streaming/shared-variables.js";
-import type { AccumulatorUpdate, BatchRecord, EngineServices, MessageQueue, Received, TaskKey, TaskMessage, TaskOutput, TaskQueue } from "../storage/interfaces.js";
+import type {
+  AccumulatorUpdate,
+  BatchRecord,
+  EngineServices,
+  MessageQueue,
+  Received,
+  TaskKey,
+  TaskMessage,
+  TaskOutput,
+  TaskQueue,
+} from "../storage/interfaces.js";
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BlockCache, TaskShuffles } from "./block-manager.js";
 import { bucketsToBlob, INLINE_BYTES } from "./fan-out.js";
@@ -41,7 +51,10 @@ export class TaskRunner {
   private runs = 0;
 
   constructor(
-    private readonly graph: DStreamGraph, private readonly engine: EngineServices, private readonly clock: Clock, private readonly options: TaskRunnerOptions,
+    private readonly graph: DStreamGraph,
+    private readonly engine: EngineServices,
+    private readonly clock: Clock,
+    private readonly options: TaskRunnerOptions,
   ) {
     this.claimLeaseMs = options.claimLeaseMs ?? 6000;
     this.inlineBytes = options.inlineBytes ?? INLINE_BYTES;
@@ -71,9 +84,12 @@ export class TaskRunner {
     if (claim === "done") return "skipped";
     if (claim === "busy") return "busy";
     // Renewed while the task runs: a claim that stops being renewed means this worker died.
-    const renew = setInterval(() => {
-      void this.engine.claims.renew(key, owner, this.clock.now() + this.claimLeaseMs).catch(() => undefined);
-    }, Math.max(50, Math.floor(this.claimLeaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        void this.engine.claims.renew(key, owner, this.clock.now() + this.claimLeaseMs).catch(() => undefined);
+      },
+      Math.max(50, Math.floor(this.claimLeaseMs / 3)),
+    );
     const base = { batchTime: m.batchTime, runId: m.runId, stage: m.stage, partition: m.partition, attempt: m.attempt, worker: owner };
     try {
       let output: TaskOutput;
@@ -89,8 +105,11 @@ export class TaskRunner {
         ({ tc, output } = await shared.run(async () => {
           const plan = await BatchPlan.create(this.graph, new Time(m.batchTime), record.blocks, {
             services: {
-              shuffles: new TaskShuffles(m.inputs ?? {}, this.engine.blobs), blocks: new BlockCache(), state: this.engine.state,
-              quarantine: this.engine.quarantine, sources: this.engine.sources,
+              shuffles: new TaskShuffles(m.inputs ?? {}, this.engine.blobs),
+              blocks: new BlockCache(),
+              state: this.engine.state,
+              quarantine: this.engine.quarantine,
+              sources: this.engine.sources,
             },
             loadBatch: (t) => this.loadBatch(t),
             storedHints: decodeStored(m.stored),
@@ -136,7 +155,9 @@ export class TaskRunner {
  * `handle` released them).
  */
 export async function pollQueue<T>(
-  queue: MessageQueue<T>, signal: AbortSignal, handle: (received: Received<T>[]) => Promise<string[]>,
+  queue: MessageQueue<T>,
+  signal: AbortSignal,
+  handle: (received: Received<T>[]) => Promise<string[]>,
   options: { waitMs?: number; onError?: (e: unknown) => void } = {},
 ): Promise<void> {
   while (!signal.aborted) {
@@ -161,18 +182,28 @@ export async function pollQueue<T>(
  * failed, not the task) is left for the queue to deliver again.
  */
 export function pollTasks(
-  queue: TaskQueue, runner: Pick<TaskRunner, "run">, signal: AbortSignal, options: { waitMs?: number; onError?: (e: unknown) => void } = {},
+  queue: TaskQueue,
+  runner: Pick<TaskRunner, "run">,
+  signal: AbortSignal,
+  options: { waitMs?: number; onError?: (e: unknown) => void } = {},
 ): Promise<void> {
-  return pollQueue(queue, signal, async (received) => {
-    const done: string[] = [];
-    await Promise.all(received.map(async (r) => {
-      try {
-        if ((await runner.run(r.body)) === "busy") await queue.release(r.receipt, 1000);
-        else done.push(r.receipt);
-      } catch (e) {
-        options.onError?.(e);
-      }
-    }));
-    return done;
-  }, options);
+  return pollQueue(
+    queue,
+    signal,
+    async (received) => {
+      const done: string[] = [];
+      await Promise.all(
+        received.map(async (r) => {
+          try {
+            if ((await runner.run(r.body)) === "busy") await queue.release(r.receipt, 1000);
+            else done.push(r.receipt);
+          } catch (e) {
+            options.onError?.(e);
+          }
+        }),
+      );
+      return done;
+    },
+    options,
+  );
 }

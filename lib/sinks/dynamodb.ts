@@ -153,13 +153,15 @@ export function dynamoDbSink<T>(options: DynamoDbSinkOptions<T>): PartitionWrite
       while (!failure && next < puts.length) {
         const put = puts[next++]!;
         try {
-          await doc.send(new PutCommand({
-            TableName: o.table,
-            Item: put.item,
-            ConditionExpression: "attribute_not_exists(#bt) OR #bt <= :bt",
-            ExpressionAttributeNames: { "#bt": o.batchTimeAttribute },
-            ExpressionAttributeValues: { ":bt": o.batchTime },
-          }));
+          await doc.send(
+            new PutCommand({
+              TableName: o.table,
+              Item: put.item,
+              ConditionExpression: "attribute_not_exists(#bt) OR #bt <= :bt",
+              ExpressionAttributeNames: { "#bt": o.batchTimeAttribute },
+              ExpressionAttributeValues: { ":bt": o.batchTime },
+            }),
+          );
           written++;
         } catch (e) {
           if ((e as Error)?.name === "ConditionalCheckFailedException") skipped++;
@@ -174,10 +176,23 @@ export function dynamoDbSink<T>(options: DynamoDbSinkOptions<T>): PartitionWrite
         `PutItem into table ${o.table} failed for key ${JSON.stringify(failure.key)} (batch ${o.batchTime}, partition ${partition}): ` +
           `${e?.name ?? "Error"}: ${e?.message ?? String(e)}. ${fixFor(e, o)} ${written} item(s) of the partition were written; ` +
           `when the batch runs again they are rewritten with the same batch time.`,
-        o.table, o.batchTime, partition, failure.key, written, { cause: e },
+        o.table,
+        o.batchTime,
+        partition,
+        failure.key,
+        written,
+        { cause: e },
       );
     }
-    options.onResult?.({ table: o.table, batchTime: o.batchTime, partition, elements: items.length, written, skipped, superseded: items.length - puts.length });
+    options.onResult?.({
+      table: o.table,
+      batchTime: o.batchTime,
+      partition,
+      elements: items.length,
+      written,
+      skipped,
+      superseded: items.length - puts.length,
+    });
   };
 }
 
@@ -202,13 +217,21 @@ function checkOptions<T>(options: DynamoDbSinkOptions<T>): Checked<T> {
     );
   }
   const keys = typeof key === "string" ? [key] : key;
-  if (!Array.isArray(keys) || keys.length < 1 || keys.length > 2 || keys.some((k) => typeof k !== "string" || k === "") || new Set(keys).size !== keys.length) {
+  if (
+    !Array.isArray(keys) ||
+    keys.length < 1 ||
+    keys.length > 2 ||
+    keys.some((k) => typeof k !== "string" || k === "") ||
+    new Set(keys).size !== keys.length
+  ) {
     throw new InvalidArgumentError(
       `Expected \`key\` to be the table's key attribute names: "pk" or ["pk", "sk"] (1 or 2 distinct non-empty names), got \`${describe(key)}\`. Use the names of the table's key schema.`,
     );
   }
   if (typeof item !== "function") {
-    throw new InvalidArgumentError(`Expected \`item\` to be a function from an element to its item (key attributes and values), got \`${describe(item)}\`.`);
+    throw new InvalidArgumentError(
+      `Expected \`item\` to be a function from an element to its item (key attributes and values), got \`${describe(item)}\`.`,
+    );
   }
   const batchTime = batchTimeOf(time);
   if (typeof batchTime !== "number" || !Number.isSafeInteger(batchTime) || batchTime < 0) {
@@ -224,14 +247,20 @@ function checkOptions<T>(options: DynamoDbSinkOptions<T>): Checked<T> {
   }
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    throw new InvalidArgumentError(`Expected \`concurrency\` to be a whole number from 1 to ${MAX_CONCURRENCY}, got \`${describe(concurrency)}\`. It is the number of PutItem requests in flight per partition.`);
+    throw new InvalidArgumentError(
+      `Expected \`concurrency\` to be a whole number from 1 to ${MAX_CONCURRENCY}, got \`${describe(concurrency)}\`. It is the number of PutItem requests in flight per partition.`,
+    );
   }
   const maxAttempts = options.maxAttempts ?? 8;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
-    throw new InvalidArgumentError(`Expected \`maxAttempts\` to be a whole number from 1 to 20, got \`${describe(maxAttempts)}\`. It is the SDK's attempts per PutItem.`);
+    throw new InvalidArgumentError(
+      `Expected \`maxAttempts\` to be a whole number from 1 to 20, got \`${describe(maxAttempts)}\`. It is the SDK's attempts per PutItem.`,
+    );
   }
   if (options.client !== undefined && typeof (options.client as { send?: unknown })?.send !== "function") {
-    throw new InvalidArgumentError(`Expected \`client\` to be a DynamoDBClient or DynamoDBDocumentClient, got \`${describe(options.client)}\`. Leave it out to use a client built from the environment.`);
+    throw new InvalidArgumentError(
+      `Expected \`client\` to be a DynamoDBClient or DynamoDBDocumentClient, got \`${describe(options.client)}\`. Leave it out to use a client built from the environment.`,
+    );
   }
   if (options.onResult !== undefined && typeof options.onResult !== "function") {
     throw new InvalidArgumentError(`Expected \`onResult\` to be a function, got \`${describe(options.onResult)}\`.`);
@@ -242,7 +271,8 @@ function checkOptions<T>(options: DynamoDbSinkOptions<T>): Checked<T> {
 /** A Time's milliseconds (also from another copy of the package, by its shape), or the number given. */
 export function batchTimeOf(time: unknown): unknown {
   if (time instanceof Time) return time.milliseconds;
-  if (time !== null && typeof time === "object" && typeof (time as { milliseconds?: unknown }).milliseconds === "number") return (time as Time).milliseconds;
+  if (time !== null && typeof time === "object" && typeof (time as { milliseconds?: unknown }).milliseconds === "number")
+    return (time as Time).milliseconds;
   return time;
 }
 
@@ -250,7 +280,9 @@ export function batchTimeOf(time: unknown): unknown {
 function checkItem<T>(item: unknown, element: T, index: number, o: Checked<T>): Record<string, KeyValue> {
   const where = `element ${index} (${describe(element).slice(0, 100)})`;
   if (item === null || typeof item !== "object" || Array.isArray(item)) {
-    throw new InvalidArgumentError(`Expected \`item\` to return an object of attributes for ${where}, got \`${describe(item)}\`. Return e.g. { ${o.keys.map((k) => `${k}: ...`).join(", ")}, ... }.`);
+    throw new InvalidArgumentError(
+      `Expected \`item\` to return an object of attributes for ${where}, got \`${describe(item)}\`. Return e.g. { ${o.keys.map((k) => `${k}: ...`).join(", ")}, ... }.`,
+    );
   }
   const attrs = item as Record<string, unknown>;
   const key: Record<string, KeyValue> = {};

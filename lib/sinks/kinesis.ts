@@ -117,9 +117,18 @@ const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]{1,128}$/;
 const THROTTLE = /Throughput|Throttl|LimitExceeded/;
 const RETRYABLE_NAMES = new Set([
-  "ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException", "KMSThrottlingException",
-  "InternalFailure", "InternalFailureException", "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException", "TimeoutError",
-  "RequestTimeout", "RequestTimeoutException",
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "LimitExceededException",
+  "KMSThrottlingException",
+  "InternalFailure",
+  "InternalFailureException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
 ]);
 const RETRYABLE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "ECONNREFUSED"]);
 
@@ -140,11 +149,16 @@ export function openEnvelope(data: Uint8Array | string): { id: string; value: un
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new InvalidArgumentError(`Expected a kinesisSink envelope ({"id": ..., "value": ...} in JSON), got \`${text.slice(0, 100)}\`, which is not JSON. Records written with a \`data\` function carry their id the way it chose.`, { cause: e });
+    throw new InvalidArgumentError(
+      `Expected a kinesisSink envelope ({"id": ..., "value": ...} in JSON), got \`${text.slice(0, 100)}\`, which is not JSON. Records written with a \`data\` function carry their id the way it chose.`,
+      { cause: e },
+    );
   }
   const id = (parsed as { id?: unknown } | null)?.id;
   if (parsed === null || typeof parsed !== "object" || typeof id !== "string") {
-    throw new InvalidArgumentError(`Expected a kinesisSink envelope ({"id": ..., "value": ...} in JSON), got \`${text.slice(0, 100)}\`: no string \`id\`.`);
+    throw new InvalidArgumentError(
+      `Expected a kinesisSink envelope ({"id": ..., "value": ...} in JSON), got \`${text.slice(0, 100)}\`: no string \`id\`.`,
+    );
   }
   return { id, value: (parsed as { value?: unknown }).value };
 }
@@ -236,10 +250,24 @@ function checkOptions<T>(options: KinesisSinkOptions<T>): Checked<T> {
   };
   const maxAttempts = int("maxAttempts", options.maxAttempts ?? 10, 1, 100, "the number of sends of one record before the sink gives up");
   const baseDelayMs = int("baseDelayMs", options.baseDelayMs ?? 100, 0, 60_000, "the first backoff ceiling, in milliseconds");
-  const maxDelayMs = int("maxDelayMs", options.maxDelayMs ?? 5_000, baseDelayMs, 300_000, "the largest backoff ceiling, in milliseconds, at least `baseDelayMs`");
-  const maxRecordBytes = int("maxRecordBytes", options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, 1, KINESIS_MAX_RECORD_BYTES, "the largest record (data plus partition key) in bytes; Kinesis allows 1 MiB unless the stream's MaxRecordSizeInKiB is raised");
+  const maxDelayMs = int(
+    "maxDelayMs",
+    options.maxDelayMs ?? 5_000,
+    baseDelayMs,
+    300_000,
+    "the largest backoff ceiling, in milliseconds, at least `baseDelayMs`",
+  );
+  const maxRecordBytes = int(
+    "maxRecordBytes",
+    options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    1,
+    KINESIS_MAX_RECORD_BYTES,
+    "the largest record (data plus partition key) in bytes; Kinesis allows 1 MiB unless the stream's MaxRecordSizeInKiB is raised",
+  );
   if (options.client !== undefined && typeof (options.client as { send?: unknown })?.send !== "function") {
-    throw new InvalidArgumentError(`Expected \`client\` to be a KinesisClient, got \`${describe(options.client)}\`. Leave it out to use a client built from the environment.`);
+    throw new InvalidArgumentError(
+      `Expected \`client\` to be a KinesisClient, got \`${describe(options.client)}\`. Leave it out to use a client built from the environment.`,
+    );
   }
   return {
     stream,
@@ -313,7 +341,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => (ms > 0 ? setTimeou
 
 /** Sends one chunk until every record is in, retrying only the failed ones. */
 async function sendChunk<T>(
-  client: KinesisClient, chunk: Pending[], partition: number, o: Checked<T>,
+  client: KinesisClient,
+  chunk: Pending[],
+  partition: number,
+  o: Checked<T>,
   stats: { records: number; requests: number; retried: number; throttled: number },
 ): Promise<void> {
   let todo = chunk;
@@ -343,13 +374,19 @@ async function sendChunk<T>(
         throw new KinesisSinkError(
           `PutRecords into stream ${o.stream} failed (batch ${o.batchTime}, partition ${partition}): ${err?.name ?? "Error"}: ${err?.message ?? String(e)}. ${fixFor(err, o.stream)} ` +
             `${stats.records} record(s) of the partition were put; when the batch runs again they are put again with the same ids.`,
-          o.stream, o.batchTime, partition, stats.records,
+          o.stream,
+          o.batchTime,
+          partition,
+          stats.records,
           todo.map((p) => ({ id: p.id, errorCode: err?.name ?? "Error", errorMessage: err?.message ?? String(e) })),
           { cause: e },
         );
       }
       if (THROTTLE.test(err?.name ?? "")) stats.throttled++;
-      for (const p of todo) { p.lastCode = err?.name ?? "Error"; p.lastMessage = err?.message ?? String(e); }
+      for (const p of todo) {
+        p.lastCode = err?.name ?? "Error";
+        p.lastMessage = err?.message ?? String(e);
+      }
       failed = todo;
     }
     const out = failed.filter((p) => p.attempts >= o.maxAttempts);
@@ -359,7 +396,10 @@ async function sendChunk<T>(
         `${out.length} record(s) of stream ${o.stream} still failed after ${o.maxAttempts} sends (batch ${o.batchTime}, partition ${partition}; ` +
           `${first.id}: ${first.lastCode}${first.lastMessage ? `: ${first.lastMessage}` : ""}). ${stats.records} record(s) of the partition were put. ` +
           `Add shards to the stream (or use on-demand capacity), or raise \`maxAttempts\`; when the batch runs again its records are put again with the same ids.`,
-        o.stream, o.batchTime, partition, stats.records,
+        o.stream,
+        o.batchTime,
+        partition,
+        stats.records,
         failed.map((p) => ({ id: p.id, errorCode: p.lastCode, errorMessage: p.lastMessage })),
       );
     }

@@ -21,7 +21,9 @@ export class StateMap {
     public version = 0,
   ) {}
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** Applies one batch's changes in place and moves to `version`; `changes` maps a key to its entry, or undefined when removed. */
   advance(version: number, changes: ReadonlyMap<KeyId, { key: unknown; entry: StateEntry | undefined }>): void {

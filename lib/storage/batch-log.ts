@@ -14,7 +14,10 @@ export function withCompletions(records: readonly BatchRecord[], next?: BatchRec
     const note = after?.previous;
     if (r.status !== "running" || !note || note.time !== r.time) return r;
     return {
-      ...r, status: "completed", completedAt: note.completedAt, startedAt: r.startedAt ?? note.startedAt,
+      ...r,
+      status: "completed",
+      completedAt: note.completedAt,
+      startedAt: r.startedAt ?? note.startedAt,
       ...(note.quarantinedRecords ? { quarantinedRecords: note.quarantinedRecords } : {}),
       ...(note.requests ? { requests: note.requests } : {}),
     };
@@ -31,8 +34,14 @@ export function recordAt(time: number, firstAtOrAfter: BatchRecord | undefined):
   if (r.time === time) return r;
   if (r.emptyFrom === undefined || r.emptyFrom > time || time > r.time) return undefined;
   return {
-    time, blocks: r.emptyBlocks ?? {}, status: "completed", generatedAt: r.generatedAt, completedAt: r.generatedAt,
-    inputRecords: 0, empty: true, ...(r.writer ? { writer: r.writer } : {}),
+    time,
+    blocks: r.emptyBlocks ?? {},
+    status: "completed",
+    generatedAt: r.generatedAt,
+    completedAt: r.generatedAt,
+    inputRecords: 0,
+    empty: true,
+    ...(r.writer ? { writer: r.writer } : {}),
   };
 }
 

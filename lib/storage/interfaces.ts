@@ -274,10 +274,16 @@ export interface StateStore {
 // fan-out: queues, claims, blobs
 
 /** A slice of a blob: bytes [start, end). */
-export interface BlobSlice { readonly key: string; readonly start: number; readonly end: number }
+export interface BlobSlice {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+}
 
 /** The map outputs one reduce partition reads, one per map partition in order: inline, or a slice of a blob. */
-export interface ShuffleInput { readonly parts: readonly (unknown[] | BlobSlice)[] }
+export interface ShuffleInput {
+  readonly parts: readonly (unknown[] | BlobSlice)[];
+}
 
 /** One unit of work sent to a worker: one partition of one stage of one batch, driven by run `runId`. */
 export interface TaskMessage {
@@ -297,15 +303,16 @@ export interface TaskMessage {
 }
 
 /** A map task's output: one bucket per reduce partition, inline or in one blob with bucket offsets. */
-export type TaskOutput =
-  | { readonly buckets: unknown[][] }
-  | { readonly blob: string; readonly offsets: readonly number[] };
+export type TaskOutput = { readonly buckets: unknown[][] } | { readonly blob: string; readonly offsets: readonly number[] };
 
 /**
  * A task's update of one accumulator (lib/streaming/shared-variables.ts): the state of the task's own
  * copy, as data. The coordinator merges the updates of the first result it accepts per task only.
  */
-export interface AccumulatorUpdate { readonly id: string; readonly update: unknown }
+export interface AccumulatorUpdate {
+  readonly id: string;
+  readonly update: unknown;
+}
 
 /** What a worker reports for one task. */
 export type TaskResult = {
@@ -317,7 +324,10 @@ export type TaskResult = {
   readonly worker: string;
 } & (
   | {
-      readonly ok: true; readonly output?: TaskOutput; readonly counters: Record<string, number>; readonly quarantined: readonly string[];
+      readonly ok: true;
+      readonly output?: TaskOutput;
+      readonly counters: Record<string, number>;
+      readonly quarantined: readonly string[];
       /** The task's accumulator updates, when it made any. */
       readonly accumulators?: readonly AccumulatorUpdate[];
     }
@@ -345,9 +355,18 @@ export type TaskQueue = MessageQueue<TaskMessage>;
 export type ResultQueue = MessageQueue<TaskResult>;
 
 /** Names one task of one run of a batch. */
-export interface TaskKey { readonly batchTime: number; readonly runId: string; readonly stage: number; readonly partition: number }
+export interface TaskKey {
+  readonly batchTime: number;
+  readonly runId: string;
+  readonly stage: number;
+  readonly partition: number;
+}
 
-export interface ClaimState { readonly owner?: string; readonly until?: number; readonly done: boolean }
+export interface ClaimState {
+  readonly owner?: string;
+  readonly until?: number;
+  readonly done: boolean;
+}
 
 /**
  * Task claims: a lease a worker holds while it runs a task and renews while

@@ -12,9 +12,32 @@ import { MissingDataError } from "../core/errors.js";
 import { keyId, type KeyId } from "../core/keys.js";
 import { recordAt, withCompletions } from "./batch-log.js";
 import type {
-  AppInfo, BatchLog, BatchRecord, BatchStatus, BlobStore, BlockDescriptor, CheckpointManifest, CheckpointStore, ClaimState,
-  EngineServices, LeaseStore, MessageQueue, ObjectStore, QuarantinedRecord, QuarantineEntry, QuarantineStore, Received, ResultQueue, StateEntry, StateStore,
-  StreamSource, TaskClaims, TaskKey, TaskMessage, TaskQueue, TaskResult,
+  AppInfo,
+  BatchLog,
+  BatchRecord,
+  BatchStatus,
+  BlobStore,
+  BlockDescriptor,
+  CheckpointManifest,
+  CheckpointStore,
+  ClaimState,
+  EngineServices,
+  LeaseStore,
+  MessageQueue,
+  ObjectStore,
+  QuarantinedRecord,
+  QuarantineEntry,
+  QuarantineStore,
+  Received,
+  ResultQueue,
+  StateEntry,
+  StateStore,
+  StreamSource,
+  TaskClaims,
+  TaskKey,
+  TaskMessage,
+  TaskQueue,
+  TaskResult,
 } from "./interfaces.js";
 import { keptError, QUARANTINE_HEAD_BYTES, refused } from "./quarantine.js";
 import { FileStreamSource, S3_FILES } from "../sources/s3/file-source.js";
@@ -33,12 +56,16 @@ export class MemoryBatchLog implements BatchLog {
   private emit(record: BatchRecord): void {
     for (const l of [...this.listeners]) l(structuredClone(record));
   }
-  async getApp(): Promise<AppInfo | undefined> { return this.app && structuredClone(this.app); }
+  async getApp(): Promise<AppInfo | undefined> {
+    return this.app && structuredClone(this.app);
+  }
   async createApp(info: AppInfo): Promise<AppInfo> {
     this.app ??= structuredClone(info);
     return structuredClone(this.app);
   }
-  async updateApp(info: AppInfo): Promise<void> { this.app = structuredClone(info); }
+  async updateApp(info: AppInfo): Promise<void> {
+    this.app = structuredClone(info);
+  }
 
   async createBatch(record: BatchRecord): Promise<boolean> {
     if (this.batches.has(record.time)) return false;
@@ -46,7 +73,9 @@ export class MemoryBatchLog implements BatchLog {
     this.emit(record);
     return true;
   }
-  private sorted(): BatchRecord[] { return [...this.batches.values()].sort((a, b) => a.time - b.time); }
+  private sorted(): BatchRecord[] {
+    return [...this.batches.values()].sort((a, b) => a.time - b.time);
+  }
   private firstAtOrAfter(time: number): BatchRecord | undefined {
     let best: BatchRecord | undefined;
     for (const b of this.batches.values()) if (b.time >= time && (!best || b.time < best.time)) best = b;
@@ -79,13 +108,20 @@ export class MemoryBatchLog implements BatchLog {
     return structuredClone(withCompletions(out, next));
   }
   /** Every stored record (tests). */
-  get size(): number { return this.batches.size; }
+  get size(): number {
+    return this.batches.size;
+  }
 }
 
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly pages = new Map<string, Uint8Array[]>();
   private readonly manifests = new Map<number, CheckpointManifest>();
-  async writePages(key: string, pages: readonly Uint8Array[]): Promise<void> { this.pages.set(key, pages.map((p) => p.slice())); }
+  async writePages(key: string, pages: readonly Uint8Array[]): Promise<void> {
+    this.pages.set(
+      key,
+      pages.map((p) => p.slice()),
+    );
+  }
   async readPages(key: string, count: number): Promise<Uint8Array[]> {
     const p = this.pages.get(key);
     if (!p || p.length < count) throw new MissingDataError(`Checkpoint pages ${key} are missing (${p?.length ?? 0} of ${count}).`);
@@ -105,10 +141,17 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return structuredClone([...this.manifests.values()].filter((m) => m.time >= from && m.time <= to).sort((a, b) => a.time - b.time));
   }
   /** Page bytes written so far (tests and benchmarks). */
-  get pageBytes(): number { let n = 0; for (const ps of this.pages.values()) for (const p of ps) n += p.length; return n; }
+  get pageBytes(): number {
+    let n = 0;
+    for (const ps of this.pages.values()) for (const p of ps) n += p.length;
+    return n;
+  }
 }
 
-interface Version { time: number; entry: StateEntry | undefined }
+interface Version {
+  time: number;
+  entry: StateEntry | undefined;
+}
 
 /** State is copied in and out, as a serializing store would, so a function that mutates its state object in place cannot change a stored version. */
 function copy(e: StateEntry): StateEntry {
@@ -158,17 +201,27 @@ export class MemoryStateStore implements StateStore {
       if ((m.get(id) ?? []).some((v) => v.time > time)) return;
       const older = (m.get(id) ?? []).filter((v) => v.time < time);
       const kept = older.length ? [older[older.length - 1]!] : [];
-      if (!entry && kept.length === 0) { m.delete(id); return; }
+      if (!entry && kept.length === 0) {
+        m.delete(id);
+        return;
+      }
       m.set(id, [...kept, { time, entry }]);
     };
     for (const e of puts) write(e.key, copy(e));
     for (const k of removes) write(k, undefined);
   }
   /** Number of keys with any stored version in a partition, removed ones included until compacted. */
-  keyCount(operatorId: string, partition: number): number { return this.part(operatorId, partition).size; }
+  keyCount(operatorId: string, partition: number): number {
+    return this.part(operatorId, partition).size;
+  }
 }
 
-interface Queued<T> { body: T; receipt: string; receiveCount: number; visibleAt: number }
+interface Queued<T> {
+  body: T;
+  receipt: string;
+  receiveCount: number;
+  visibleAt: number;
+}
 
 /**
  * An at-least-once queue with visibility timeouts, like SQS. Visibility is
@@ -199,7 +252,10 @@ export class MemoryQueue<T> implements MessageQueue<T> {
   private take(max: number): Received<T>[] {
     const now = this.clock.now();
     for (const [r, m] of this.inFlight) {
-      if (m.visibleAt <= now) { this.inFlight.delete(r); this.messages.push(m); }
+      if (m.visibleAt <= now) {
+        this.inFlight.delete(r);
+        this.messages.push(m);
+      }
     }
     const out: Received<T>[] = [];
     const rest: Queued<T>[] = [];
@@ -221,7 +277,12 @@ export class MemoryQueue<T> implements MessageQueue<T> {
       const got = this.take(options.max);
       if (got.length || Date.now() >= deadline || options.signal?.aborted) return got;
       await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(timer); this.waiters.delete(done); options.signal?.removeEventListener("abort", done); resolve(); };
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          options.signal?.removeEventListener("abort", done);
+          resolve();
+        };
         // Messages that become visible on the clock are noticed within 50 ms of real time.
         const timer = setTimeout(done, Math.max(1, Math.min(50, deadline - Date.now())));
         this.waiters.add(done);
@@ -229,7 +290,9 @@ export class MemoryQueue<T> implements MessageQueue<T> {
       });
     }
   }
-  async ackMany(receipts: string[]): Promise<void> { for (const r of receipts) this.inFlight.delete(r); }
+  async ackMany(receipts: string[]): Promise<void> {
+    for (const r of receipts) this.inFlight.delete(r);
+  }
   async release(receipt: string, delayMs: number): Promise<void> {
     const m = this.inFlight.get(receipt);
     if (!m) return;
@@ -239,7 +302,9 @@ export class MemoryQueue<T> implements MessageQueue<T> {
     this.wake();
   }
   /** Messages waiting or in flight. */
-  get depth(): number { return this.messages.length + this.inFlight.size; }
+  get depth(): number {
+    return this.messages.length + this.inFlight.size;
+  }
 }
 
 /** Input blocks held in memory: the test input stream and queueStream put their batches here. */
@@ -257,7 +322,10 @@ export class MemorySource implements StreamSource {
   async read(block: BlockDescriptor): Promise<unknown[]> {
     if (block.id === "empty") return [];
     const r = this.blocks.get(block.id as string);
-    if (!r) throw new MissingDataError(`The in-memory block ${String(block.id)} is gone: the in-memory engine keeps input only for the life of its process.`);
+    if (!r)
+      throw new MissingDataError(
+        `The in-memory block ${String(block.id)} is gone: the in-memory engine keeps input only for the life of its process.`,
+      );
     return r;
   }
 }
@@ -269,9 +337,14 @@ export class MemoryQuarantine implements QuarantineStore {
     // The bytes are copied: a caller may reuse its buffer.
     const kept: QuarantinedRecord = { ...record, error: keptError(record.error), ...(record.data ? { data: record.data.slice() } : {}) };
     // One entry per (record, operator): a re-run replaces its entry rather than adding one.
-    const same = (r: QuarantinedRecord) => record.sequenceNumber !== undefined && r.batchTime === record.batchTime && r.stream === record.stream
-      && r.shard === record.shard && r.sequenceNumber === record.sequenceNumber && r.subSequenceNumber === record.subSequenceNumber
-      && r.operator === record.operator;
+    const same = (r: QuarantinedRecord) =>
+      record.sequenceNumber !== undefined &&
+      r.batchTime === record.batchTime &&
+      r.stream === record.stream &&
+      r.shard === record.shard &&
+      r.sequenceNumber === record.sequenceNumber &&
+      r.subSequenceNumber === record.subSequenceNumber &&
+      r.operator === record.operator;
     const i = this.entries.findIndex((e) => same(e.record));
     if (i >= 0) this.entries[i] = { id: this.entries[i]!.id, record: kept };
     else this.entries.push({ id: `m${++this.seq}`, record: kept });
@@ -298,7 +371,9 @@ export class MemoryLease implements LeaseStore {
     this.holder = { owner, until };
     return true;
   }
-  async release(owner: string): Promise<void> { if (this.holder?.owner === owner) this.holder = undefined; }
+  async release(owner: string): Promise<void> {
+    if (this.holder?.owner === owner) this.holder = undefined;
+  }
 }
 
 export const taskKeyId = (t: TaskKey): string => `${t.batchTime}/${t.runId}/${t.stage}/${t.partition}`;
@@ -333,13 +408,17 @@ export class MemoryClaims implements TaskClaims {
 
 export class MemoryBlobStore implements BlobStore {
   private readonly blobs = new Map<string, Uint8Array>();
-  async put(key: string, body: Uint8Array): Promise<void> { this.blobs.set(key, body.slice()); }
+  async put(key: string, body: Uint8Array): Promise<void> {
+    this.blobs.set(key, body.slice());
+  }
   async get(key: string, range?: readonly [number, number]): Promise<Uint8Array> {
     const b = this.blobs.get(key);
     if (!b) throw new MissingDataError(`Blob ${key} is missing.`);
     return range ? b.slice(range[0], range[1]) : b.slice();
   }
-  get size(): number { return this.blobs.size; }
+  get size(): number {
+    return this.blobs.size;
+  }
 }
 
 export interface MemoryEngineOptions {
@@ -375,7 +454,10 @@ export class MemoryEngineServices implements EngineServices {
     this.tasks = new MemoryQueue<TaskMessage>(options);
     this.results = new MemoryQueue<TaskResult>(options);
     this.files = new MemoryObjects({ clock: options.clock });
-    this.sources = new Map<string, StreamSource>([["memory", this.memorySource], [S3_FILES, new FileStreamSource(this.files)]]);
+    this.sources = new Map<string, StreamSource>([
+      ["memory", this.memorySource],
+      [S3_FILES, new FileStreamSource(this.files)],
+    ]);
     this.objects = options.objects ?? this.files;
   }
 }

@@ -20,7 +20,9 @@ export function keptError(error: string): string {
 
 /** The error of a read that cannot give an entry's exact bytes back: which record, why, and what to do. */
 export function refused(
-  entry: Pick<QuarantineEntry, "batchTime" | "stream" | "shard" | "sequenceNumber" | "subSequenceNumber">, reason: string, detail: string,
+  entry: Pick<QuarantineEntry, "batchTime" | "stream" | "shard" | "sequenceNumber" | "subSequenceNumber">,
+  reason: string,
+  detail: string,
   fix = "Recover it from its source, and leave it out of a replay (--batch picks the other batches' records).",
 ): QuarantineDataError {
   const sub = entry.subSequenceNumber !== undefined ? ` (user record ${entry.subSequenceNumber} of a KPL aggregate)` : "";
@@ -28,8 +30,11 @@ export function refused(
   return new QuarantineDataError(
     `The quarantined record ${where} of batch ${entry.batchTime} cannot be given back exactly: ${detail}.${fix ? ` ${fix}` : ""}`,
     {
-      stream: entry.stream, shard: entry.shard, sequenceNumber: entry.sequenceNumber,
-      ...(entry.subSequenceNumber !== undefined ? { subSequenceNumber: entry.subSequenceNumber } : {}), batchTime: entry.batchTime,
+      stream: entry.stream,
+      shard: entry.shard,
+      sequenceNumber: entry.sequenceNumber,
+      ...(entry.subSequenceNumber !== undefined ? { subSequenceNumber: entry.subSequenceNumber } : {}),
+      batchTime: entry.batchTime,
     },
     reason,
   );

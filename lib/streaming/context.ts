@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { SystemClock, type Clock } from "../core/clock.js";
 import { Duration, Time } from "../core/duration.js";
-import { IllegalStateError, IncompatibleUpgradeError, InvalidArgumentError, SparklessError, TaskFailedError, describe, requirePositiveInt } from "../core/errors.js";
+import { IllegalStateError, IncompatibleUpgradeError, InvalidArgumentError, SparklessError, describe, requirePositiveInt } from "../core/errors.js";
 import type { CheckpointerOptions } from "../checkpoint/checkpointer.js";
 import { DStream, requireStateBackend, transformStreams, unionStreams, type StateBackend, type StreamingContextLike } from "../dstream/dstream.js";
 import { queueInputSpec, testInputSpec } from "../sources/memory/input.js";
@@ -164,7 +164,10 @@ export class StreamingContext implements StreamingContextLike {
     this.graph = new DStreamGraph(opts.batchInterval, this.defaultParallelism);
     this.graph.checkpointAtLeast = opts.checkpoint?.interval;
     this.sparkContext = new SparkContext(this.graph);
-    this.terminated = new Promise<void>((res, rej) => { this.resolveTerminated = res; this.rejectTerminated = rej; });
+    this.terminated = new Promise<void>((res, rej) => {
+      this.resolveTerminated = res;
+      this.rejectTerminated = rej;
+    });
     this.terminated.catch(() => undefined);
   }
 
@@ -175,32 +178,48 @@ export class StreamingContext implements StreamingContextLike {
    */
   readonly sparkContext: SparkContext;
 
-  get batchDuration(): Duration { return this.graph.batchDuration; }
+  get batchDuration(): Duration {
+    return this.graph.batchDuration;
+  }
   /** The job generator running this context's batches, once started. */
-  get generator(): JobGenerator | undefined { return this._generator; }
-  getState(): StreamingContextState { return this.state; }
+  get generator(): JobGenerator | undefined {
+    return this._generator;
+  }
+  getState(): StreamingContextState {
+    return this.state;
+  }
 
   // ---- StreamingContextLike ----------------------------------------------------------------
 
   registerStream(stream: DStream<unknown>): string {
     if (this.state === "ACTIVE") {
-      throw new IllegalStateError("Adding new inputs, transformations, and output operations after starting a context is not supported. Build the whole pipeline before start().");
+      throw new IllegalStateError(
+        "Adding new inputs, transformations, and output operations after starting a context is not supported. Build the whole pipeline before start().",
+      );
     }
     if (this.state === "STOPPED") {
-      throw new IllegalStateError("Adding new inputs, transformations, and output operations after stopping a context is not supported. Create a new StreamingContext.");
+      throw new IllegalStateError(
+        "Adding new inputs, transformations, and output operations after stopping a context is not supported. Create a new StreamingContext.",
+      );
     }
     const id = this.graph.add(stream, stream.kind);
     if (stream.spec.allocateBlocks) this.graph.inputs.push(stream);
     return id;
   }
-  registerOutput(stream: DStream<unknown>): void { this.graph.outputs.push(stream); }
+  registerOutput(stream: DStream<unknown>): void {
+    this.graph.outputs.push(stream);
+  }
   renameStream(stream: DStream<unknown>, name: string): string {
     if (this.state !== "INITIALIZED") throw new IllegalStateError("Streams can be named only before start().");
     return this.graph.rename(stream, name);
   }
-  printLine(line: string): void { this.printer(line); }
+  printLine(line: string): void {
+    this.printer(line);
+  }
   /** Once started (or stopped), streams can no longer be configured. */
-  get started(): boolean { return this.state !== "INITIALIZED"; }
+  get started(): boolean {
+    return this.state !== "INITIALIZED";
+  }
 
   // ---- inputs and graph-wide operations ----------------------------------------------------
 
@@ -210,20 +229,40 @@ export class StreamingContext implements StreamingContextLike {
    */
   queueStream<T>(queue: T[][], oneAtATime = true, defaultBatch?: T[], options: InputOptions = {}): DStream<T> {
     if (!Array.isArray(queue)) throw new InvalidArgumentError(`Expected \`queue\` to be an array of arrays, got \`${describe(queue)}\`.`);
-    const stream = new DStream<T>(this, queueInputSpec(queue, oneAtATime, defaultBatch, () => this.engine));
+    const stream = new DStream<T>(
+      this,
+      queueInputSpec(queue, oneAtATime, defaultBatch, () => this.engine),
+    );
     setRecordErrorPolicy(stream, options.onRecordError);
     return stream;
   }
   /** @internal The input of runBatches: one array per batch. */
   testInputStream<T>(batches: readonly (readonly T[])[], numPartitions: number): DStream<T> {
-    return new DStream<T>(this, testInputSpec(batches, numPartitions, () => this.engine, () => this.batchDuration.milliseconds, () => this.graph.zeroTime));
+    return new DStream<T>(
+      this,
+      testInputSpec(
+        batches,
+        numPartitions,
+        () => this.engine,
+        () => this.batchDuration.milliseconds,
+        () => this.graph.zeroTime,
+      ),
+    );
   }
   /**
    * Records of a Kinesis stream, as UTF-8 strings unless `decode` says otherwise. `onRecordError`
    * overrides the context's policy for this input.
    */
   kinesisStream<T = string>(streamName: string, options: KinesisStreamOptions<T> & InputOptions = {}): DStream<T> {
-    const stream = new DStream<T>(this, kinesisInputSpec<T>(streamName, options, () => this.engine, () => this.batchDuration.milliseconds));
+    const stream = new DStream<T>(
+      this,
+      kinesisInputSpec<T>(
+        streamName,
+        options,
+        () => this.engine,
+        () => this.batchDuration.milliseconds,
+      ),
+    );
     setRecordErrorPolicy(stream, options.onRecordError);
     return stream;
   }
@@ -234,7 +273,15 @@ export class StreamingContext implements StreamingContextLike {
    * `onRecordError` overrides the context's policy for this input.
    */
   textFileStream(directory: string, options: TextFileStreamOptions & InputOptions = {}): DStream<string> {
-    const stream = new DStream<string>(this, textFileStreamSpec(directory, options, () => this.engine, () => this.batchDuration.milliseconds));
+    const stream = new DStream<string>(
+      this,
+      textFileStreamSpec(
+        directory,
+        options,
+        () => this.engine,
+        () => this.batchDuration.milliseconds,
+      ),
+    );
     setRecordErrorPolicy(stream, options.onRecordError);
     return stream;
   }
@@ -244,7 +291,8 @@ export class StreamingContext implements StreamingContextLike {
   union<T>(...args: (DStream<T> | DStream<T>[])[]): DStream<T> {
     const streams = args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as DStream<T>[]);
     for (const s of streams) {
-      if (!(s instanceof DStream)) throw new InvalidArgumentError(`Expected ssc.union's arguments to be DStreams (or one array of DStreams), got \`${describe(s)}\`.`);
+      if (!(s instanceof DStream))
+        throw new InvalidArgumentError(`Expected ssc.union's arguments to be DStreams (or one array of DStreams), got \`${describe(s)}\`.`);
     }
     return unionStreams(this, streams);
   }
@@ -260,15 +308,25 @@ export class StreamingContext implements StreamingContextLike {
    * Spark's checkpoint directory. Sparkless keeps checkpoints and its log in the engine's stores
    * (DynamoDB on AWS), so this only records the location.
    */
-  checkpoint(directory: string): void { this.checkpointDir = directory; }
-  get checkpointDirectory(): string | undefined { return this.checkpointDir; }
+  checkpoint(directory: string): void {
+    this.checkpointDir = directory;
+  }
+  get checkpointDirectory(): string | undefined {
+    return this.checkpointDir;
+  }
 
-  addStreamingListener(listener: StreamingListener): void { this.listeners.add(listener); }
-  removeStreamingListener(listener: StreamingListener): void { this.listeners.delete(listener); }
+  addStreamingListener(listener: StreamingListener): void {
+    this.listeners.add(listener);
+  }
+  removeStreamingListener(listener: StreamingListener): void {
+    this.listeners.delete(listener);
+  }
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
-  static getActive(): StreamingContext | undefined { return StreamingContext.active; }
+  static getActive(): StreamingContext | undefined {
+    return StreamingContext.active;
+  }
 
   /**
    * Spark's getOrCreate: `create()` builds the context and its pipeline; if
@@ -288,8 +346,12 @@ export class StreamingContext implements StreamingContextLike {
   }
   private recovery: AppInfo | undefined;
   /** True when getOrCreate found an earlier run of the app and start() resumes it. */
-  get recovered(): boolean { return this.recovery !== undefined; }
-  static getActiveOrCreate(create: () => StreamingContext): StreamingContext { return StreamingContext.active ?? create(); }
+  get recovered(): boolean {
+    return this.recovery !== undefined;
+  }
+  static getActiveOrCreate(create: () => StreamingContext): StreamingContext {
+    return StreamingContext.active ?? create();
+  }
 
   /**
    * Fixes the graph at `zeroTime` without starting anything: the Lambda handlers and workers run it.
@@ -312,8 +374,12 @@ export class StreamingContext implements StreamingContextLike {
   /** The job generator for this context's graph (prepared), with the context's options. */
   newGenerator(writer?: string): JobGenerator {
     const g = new JobGenerator(this.graph, this.engine, this.clock, {
-      writer, execution: this.executionOptions(), maxTaskAttempts: this.options.maxTaskAttempts, retryDelayMs: this.options.retryDelayMs,
-      checkpoint: this.options.checkpoint, fanOut: { maxTaskAttempts: this.options.maxTaskAttempts, ...this.options.fanOut },
+      writer,
+      execution: this.executionOptions(),
+      maxTaskAttempts: this.options.maxTaskAttempts,
+      retryDelayMs: this.options.retryDelayMs,
+      checkpoint: this.options.checkpoint,
+      fanOut: { maxTaskAttempts: this.options.maxTaskAttempts, ...this.options.fanOut },
     });
     g.addListener(this.generatorListener);
     return g;
@@ -322,7 +388,8 @@ export class StreamingContext implements StreamingContextLike {
   /** Starts the batch clock. Throws if the graph is invalid, the context is stopped, or another is active. */
   start(): void {
     if (this.state === "ACTIVE") return;
-    if (this.state === "STOPPED") throw new IllegalStateError("StreamingContext has already been stopped: a stopped context cannot be restarted. Create a new StreamingContext.");
+    if (this.state === "STOPPED")
+      throw new IllegalStateError("StreamingContext has already been stopped: a stopped context cannot be restarted. Create a new StreamingContext.");
     const other = StreamingContext.active;
     if (other && other !== this) {
       throw new IllegalStateError(`Only one StreamingContext may be active at a time; "${other.appName}" is active. Stop it first with ssc.stop().`);
@@ -354,20 +421,32 @@ export class StreamingContext implements StreamingContextLike {
         await this.engine.batchLog.updateApp(info);
       }
       if (!info) {
-        info = await this.engine.batchLog.createApp({ zeroTime: newZeroTime, batchIntervalMs: interval, fingerprint: this.graph.fingerprint(), createdAt: this.clock.now() });
+        info = await this.engine.batchLog.createApp({
+          zeroTime: newZeroTime,
+          batchIntervalMs: interval,
+          fingerprint: this.graph.fingerprint(),
+          createdAt: this.clock.now(),
+        });
       }
       this.graph.start(new Time(info.zeroTime));
       const generator = this.newGenerator();
       this._generator = generator;
-      const runner = new TaskRunner(this.graph, this.engine, this.clock, { owner: `w-${randomUUID().slice(0, 8)}`, claimLeaseMs: this.options.fanOut?.claimLeaseMs });
+      const runner = new TaskRunner(this.graph, this.engine, this.clock, {
+        owner: `w-${randomUUID().slice(0, 8)}`,
+        claimLeaseMs: this.options.fanOut?.claimLeaseMs,
+      });
       for (let i = 0; i < this.options.workers; i++) this.loops.push(pollTasks(this.engine.tasks, runner, this.aborting.signal));
       const result = await runCoordinatorLoop(generator, this.clock, this.engine.lease, {
-        owner: `ssc-${generator.writer}`, signal: this.stopping.signal, abort: this.aborting.signal,
+        owner: `ssc-${generator.writer}`,
+        signal: this.stopping.signal,
+        abort: this.aborting.signal,
       });
       if (result.failed) this.fail(result.failed);
       else if (result.lost) this.fail(result.lost);
       else if (!result.leader && !this.stopping.signal.aborted) {
-        this.fail(new IllegalStateError(`Another coordinator holds the lease of app "${this.appName}": this context did not run. Stop the other one first.`));
+        this.fail(
+          new IllegalStateError(`Another coordinator holds the lease of app "${this.appName}": this context did not run. Stop the other one first.`),
+        );
       }
     } catch (e) {
       if (!this.aborting.signal.aborted) this.fail(e);
@@ -377,8 +456,10 @@ export class StreamingContext implements StreamingContextLike {
   private readonly generatorListener: GeneratorListener = {
     onBatchSubmitted: (batchInfo) => this.post("onBatchSubmitted", (l) => l.onBatchSubmitted?.({ batchInfo })),
     onBatchStarted: (batchInfo) => this.post("onBatchStarted", (l) => l.onBatchStarted?.({ batchInfo })),
-    onOutputOperationStarted: (outputOperationInfo) => this.post("onOutputOperationStarted", (l) => l.onOutputOperationStarted?.({ outputOperationInfo })),
-    onOutputOperationCompleted: (outputOperationInfo) => this.post("onOutputOperationCompleted", (l) => l.onOutputOperationCompleted?.({ outputOperationInfo })),
+    onOutputOperationStarted: (outputOperationInfo) =>
+      this.post("onOutputOperationStarted", (l) => l.onOutputOperationStarted?.({ outputOperationInfo })),
+    onOutputOperationCompleted: (outputOperationInfo) =>
+      this.post("onOutputOperationCompleted", (l) => l.onOutputOperationCompleted?.({ outputOperationInfo })),
     onBatchCompleted: (r, batchInfo) => {
       this.completedTimes.add(r.time);
       const event = { ...r, batchInfo };
@@ -396,7 +477,10 @@ export class StreamingContext implements StreamingContextLike {
       try {
         call(l);
       } catch (e) {
-        process.emitWarning(`A StreamingListener threw in ${event}; the app goes on: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, "SparklessListenerWarning");
+        process.emitWarning(
+          `A StreamingListener threw in ${event}; the app goes on: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+          "SparklessListenerWarning",
+        );
       }
     }
   }
@@ -416,7 +500,16 @@ export class StreamingContext implements StreamingContextLike {
   awaitTerminationOrTimeout(timeoutMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.terminated.then(() => { clearTimeout(timer); resolve(true); }, (e) => { clearTimeout(timer); reject(e); });
+      this.terminated.then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
     });
   }
 
@@ -424,15 +517,36 @@ export class StreamingContext implements StreamingContextLike {
   waitForBatch(time: number): Promise<BatchRecord> {
     return new Promise<BatchRecord>((resolve, reject) => {
       const listener: StreamingListener = {
-        onBatchCompleted: ({ batchInfo: _, ...r }) => { if (r.time === time) { this.listeners.delete(listener); resolve(r); } },
-        onBatchFailed: (r, e) => { if (r.time <= time) { this.listeners.delete(listener); reject(e); } },
+        onBatchCompleted: ({ batchInfo: _, ...r }) => {
+          if (r.time === time) {
+            this.listeners.delete(listener);
+            resolve(r);
+          }
+        },
+        onBatchFailed: (r, e) => {
+          if (r.time <= time) {
+            this.listeners.delete(listener);
+            reject(e);
+          }
+        },
       };
       this.listeners.add(listener);
-      this.terminated.catch((e) => { this.listeners.delete(listener); reject(e); });
-      void this.engine.batchLog.getBatch(time).then((r) => {
-        if (r?.status === "completed" || this.completedTimes.has(time)) { this.listeners.delete(listener); resolve(r!); }
-        else if (r?.status === "failed") { this.listeners.delete(listener); reject(new SparklessError(`Batch ${time} failed: ${r.error}`)); }
-      }, () => undefined);
+      this.terminated.catch((e) => {
+        this.listeners.delete(listener);
+        reject(e);
+      });
+      void this.engine.batchLog.getBatch(time).then(
+        (r) => {
+          if (r?.status === "completed" || this.completedTimes.has(time)) {
+            this.listeners.delete(listener);
+            resolve(r!);
+          } else if (r?.status === "failed") {
+            this.listeners.delete(listener);
+            reject(new SparklessError(`Batch ${time} failed: ${r.error}`));
+          }
+        },
+        () => undefined,
+      );
     });
   }
 

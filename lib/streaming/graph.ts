@@ -27,10 +27,13 @@ export function upgradeProblems(previous: readonly DurableOperation[], next: rea
   const problems: string[] = [];
   for (const old of previous) {
     const now = byId.get(old.id);
-    const describeOp = (o: DurableOperation) => `${o.kind}${o.partitions ? ` with ${o.partitions} partitions` : ""}${o.input ? ` reading "${o.input}"` : ""}`;
+    const describeOp = (o: DurableOperation) =>
+      `${o.kind}${o.partitions ? ` with ${o.partitions} partitions` : ""}${o.input ? ` reading "${o.input}"` : ""}`;
     if (!now) {
       const sameKind = next.filter((o) => o.kind === old.kind && !previous.some((p) => p.id === o.id)).map((o) => o.id);
-      problems.push(`"${old.id}" (${describeOp(old)}) is gone${sameKind.length ? `; the new graph has ${sameKind.map((i) => `"${i}"`).join(", ")} instead: call .setName("${old.id}") on it to keep its data` : ""}`);
+      problems.push(
+        `"${old.id}" (${describeOp(old)}) is gone${sameKind.length ? `; the new graph has ${sameKind.map((i) => `"${i}"`).join(", ")} instead: call .setName("${old.id}") on it to keep its data` : ""}`,
+      );
     } else if (now.kind !== old.kind || now.partitions !== old.partitions || now.input !== old.input) {
       problems.push(`"${old.id}" was ${describeOp(old)} and is now ${describeOp(now)}`);
     }
@@ -57,14 +60,21 @@ export class DStreamGraph implements PlannableGraph {
   private _reachable = new Set<DStream<unknown>>();
   private minRemember: Duration | undefined;
 
-  constructor(readonly batchDuration: Duration, readonly defaultParallelism: number) {}
+  constructor(
+    readonly batchDuration: Duration,
+    readonly defaultParallelism: number,
+  ) {}
 
   get zeroTime(): Time {
     if (!this._zeroTime) throw new IllegalStateError("The graph has not been started: no zero time yet.");
     return this._zeroTime;
   }
-  get started(): boolean { return this._zeroTime !== undefined; }
-  get reachable(): ReadonlySet<DStream<unknown>> { return this._reachable; }
+  get started(): boolean {
+    return this._zeroTime !== undefined;
+  }
+  get reachable(): ReadonlySet<DStream<unknown>> {
+    return this._reachable;
+  }
 
   add(stream: DStream<unknown>, kind: string): string {
     const id = `${kind}-${this.streams.length + 1}`;
@@ -72,7 +82,9 @@ export class DStreamGraph implements PlannableGraph {
     return id;
   }
 
-  remember(duration: Duration): void { this.minRemember = duration; }
+  remember(duration: Duration): void {
+    this.minRemember = duration;
+  }
 
   /** Gives a stream a chosen id (DStream.setName); ids must stay unique. */
   rename(stream: DStream<unknown>, id: string): string {
@@ -126,7 +138,11 @@ export class DStreamGraph implements PlannableGraph {
   start(zeroTime: Time): void {
     this._zeroTime = zeroTime;
     const reach = new Set<DStream<unknown>>();
-    const visit = (s: DStream<unknown>) => { if (reach.has(s)) return; reach.add(s); s.parents.forEach(visit); };
+    const visit = (s: DStream<unknown>) => {
+      if (reach.has(s)) return;
+      reach.add(s);
+      s.parents.forEach(visit);
+    };
     this.outputs.forEach(visit);
     this._reachable = reach;
     for (const s of this.streams) {
@@ -140,7 +156,9 @@ export class DStreamGraph implements PlannableGraph {
       const needed = s.rememberDuration!.plus(s.spec.parentLookback ?? new Duration(0));
       for (const p of s.parents) p.rememberDuration = p.rememberDuration!.max(needed);
     }
-    this._checkpointed = this.streams.filter((s) => reach.has(s) && !s.spec.durableState && (s.spec.mustPersist || s.checkpointDuration !== undefined));
+    this._checkpointed = this.streams.filter(
+      (s) => reach.has(s) && !s.spec.durableState && (s.spec.mustPersist || s.checkpointDuration !== undefined),
+    );
     for (const s of this._checkpointed) s.checkpointInterval = checkpointIntervalOf(s, this.checkpointAtLeast);
   }
 
@@ -148,7 +166,9 @@ export class DStreamGraph implements PlannableGraph {
   /** The app's default checkpoint interval, when not Spark's (see checkpointIntervalOf). */
   checkpointAtLeast: Duration | undefined;
   /** The streams whose results are checkpointed (state, incremental windows, `checkpoint()`), once started. */
-  get checkpointed(): readonly DStream<unknown>[] { return this._checkpointed; }
+  get checkpointed(): readonly DStream<unknown>[] {
+    return this._checkpointed;
+  }
 
   /** The longest any stream remembers; batch records are kept at least this long. */
   maxRemember(): Duration {

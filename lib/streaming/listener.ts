@@ -67,16 +67,26 @@ export interface BatchInfo {
   readonly outputOperationInfos: ReadonlyMap<number, OutputOperationInfo>;
 }
 
-export interface StreamingListenerStreamingStarted { readonly time: number }
-export interface StreamingListenerBatchSubmitted { readonly batchInfo: BatchInfo }
-export interface StreamingListenerBatchStarted { readonly batchInfo: BatchInfo }
+export interface StreamingListenerStreamingStarted {
+  readonly time: number;
+}
+export interface StreamingListenerBatchSubmitted {
+  readonly batchInfo: BatchInfo;
+}
+export interface StreamingListenerBatchStarted {
+  readonly batchInfo: BatchInfo;
+}
 /**
  * Spark's `{ batchInfo }`. The batch's record (`time`, `status`, `startedAt`, ...) is spread into it
  * too, as listeners of earlier Sparkless versions received it.
  */
 export type StreamingListenerBatchCompleted = BatchRecord & { readonly batchInfo: BatchInfo };
-export interface StreamingListenerOutputOperationStarted { readonly outputOperationInfo: OutputOperationInfo }
-export interface StreamingListenerOutputOperationCompleted { readonly outputOperationInfo: OutputOperationInfo }
+export interface StreamingListenerOutputOperationStarted {
+  readonly outputOperationInfo: OutputOperationInfo;
+}
+export interface StreamingListenerOutputOperationCompleted {
+  readonly outputOperationInfo: OutputOperationInfo;
+}
 
 /**
  * Spark's StreamingListener: implement the events of interest. Listeners run synchronously in the

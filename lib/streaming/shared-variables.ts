@@ -56,7 +56,12 @@ import type { AccumulatorUpdate, BlobStore } from "../storage/interfaces.js";
 export class BatchSharedVariables {
   private created = 0;
   /** Broadcasts created in this batch, and whether they were created while the batch was planned. */
-  private readonly broadcasts: { readonly broadcast: Broadcast<unknown>; readonly encoded?: string; readonly planning: boolean; published?: boolean }[] = [];
+  private readonly broadcasts: {
+    readonly broadcast: Broadcast<unknown>;
+    readonly encoded?: string;
+    readonly planning: boolean;
+    published?: boolean;
+  }[] = [];
   /** Accumulators the driver created in this batch, by id. */
   readonly accumulators = new Map<string, AccumulatorV2<unknown, unknown>>();
   private planning = true;
@@ -69,10 +74,16 @@ export class BatchSharedVariables {
     private readonly blobs: BlobStore | undefined,
   ) {}
 
-  run<R>(f: () => Promise<R>): Promise<R> { return batchScope.run(this, f); }
-  nextId(): string { return `${this.batchTime}.${++this.created}`; }
+  run<R>(f: () => Promise<R>): Promise<R> {
+    return batchScope.run(this, f);
+  }
+  nextId(): string {
+    return `${this.batchTime}.${++this.created}`;
+  }
   /** Planning is over: what is created from now on (inside foreachRDD) is never read by a worker. */
-  planned(): void { this.planning = false; }
+  planned(): void {
+    this.planning = false;
+  }
 
   /** @internal */
   addBroadcast(b: Broadcast<unknown>, encoded: string | undefined): void {
@@ -80,13 +91,16 @@ export class BatchSharedVariables {
   }
 
   /** The blob of a broadcast created at batch time. */
-  key(id: string): string { return `inputs/${this.batchTime}/${this.runId}/broadcast-${id}`; }
+  key(id: string): string {
+    return `inputs/${this.batchTime}/${this.runId}/broadcast-${id}`;
+  }
 
   /** Driver: writes the broadcasts created while planning, once, before a stage fans out (workers read them). */
   async publish(): Promise<void> {
     for (const b of this.broadcasts) {
       if (b.published || !b.planning || b.encoded === undefined) continue;
-      if (!this.blobs) throw new MissingDataError(`${b.broadcast} must reach the workers, but this engine has no blob store. Give the engine one (S3 on AWS).`);
+      if (!this.blobs)
+        throw new MissingDataError(`${b.broadcast} must reach the workers, but this engine has no blob store. Give the engine one (S3 on AWS).`);
       await this.blobs.put(this.key(b.broadcast.id), Buffer.from(b.encoded, "utf8"));
       b.published = true;
     }
@@ -94,26 +108,34 @@ export class BatchSharedVariables {
 
   /** Executor: reads the coordinator's value of every broadcast created while planning (once per process). */
   async load(): Promise<void> {
-    await Promise.all(this.broadcasts.map(async ({ broadcast }) => {
-      const key = this.key(broadcast.id);
-      let p = loadedBroadcasts.get(key);
-      if (!p) {
-        const blobs = this.blobs;
-        if (!blobs) throw new MissingDataError(`${broadcast} was created by the coordinator at batch time, and this worker has no blob store to read it from.`);
-        p = blobs.get(key).then((bytes) => decode(Buffer.from(bytes).toString("utf8")));
-        loadedBroadcasts.set(key, p);
-        p.catch(() => loadedBroadcasts.delete(key));
-        // A worker sees the broadcasts of the last few batches.
-        if (loadedBroadcasts.size > MAX_LOADED_BROADCASTS) loadedBroadcasts.delete(loadedBroadcasts.keys().next().value!);
-      }
-      let value: unknown;
-      try {
-        value = await p;
-      } catch (e) {
-        throw new MissingDataError(`${broadcast} of batch ${this.batchTime} could not be read from ${key}: ${e instanceof Error ? e.message : String(e)}. The coordinator writes it before it sends the batch's tasks; a task of an old run may find it expired.`, { cause: e });
-      }
-      broadcast.setValue(value);
-    }));
+    await Promise.all(
+      this.broadcasts.map(async ({ broadcast }) => {
+        const key = this.key(broadcast.id);
+        let p = loadedBroadcasts.get(key);
+        if (!p) {
+          const blobs = this.blobs;
+          if (!blobs)
+            throw new MissingDataError(
+              `${broadcast} was created by the coordinator at batch time, and this worker has no blob store to read it from.`,
+            );
+          p = blobs.get(key).then((bytes) => decode(Buffer.from(bytes).toString("utf8")));
+          loadedBroadcasts.set(key, p);
+          p.catch(() => loadedBroadcasts.delete(key));
+          // A worker sees the broadcasts of the last few batches.
+          if (loadedBroadcasts.size > MAX_LOADED_BROADCASTS) loadedBroadcasts.delete(loadedBroadcasts.keys().next().value!);
+        }
+        let value: unknown;
+        try {
+          value = await p;
+        } catch (e) {
+          throw new MissingDataError(
+            `${broadcast} of batch ${this.batchTime} could not be read from ${key}: ${e instanceof Error ? e.message : String(e)}. The coordinator writes it before it sends the batch's tasks; a task of an old run may find it expired.`,
+            { cause: e },
+          );
+        }
+        broadcast.setValue(value);
+      }),
+    );
   }
 }
 
@@ -123,7 +145,9 @@ const loadedBroadcasts = new Map<string, Promise<unknown>>();
 const MAX_LOADED_BROADCASTS = 64;
 
 /** The batch this code runs for, if any. */
-export function currentBatchSharedVariables(): BatchSharedVariables | undefined { return batchScope.getStore(); }
+export function currentBatchSharedVariables(): BatchSharedVariables | undefined {
+  return batchScope.getStore();
+}
 
 // ---- broadcast variables ------------------------------------------------------------------
 
@@ -136,16 +160,25 @@ export class Broadcast<T> {
   private destroyed = false;
 
   /** @internal Created by SparkContext.broadcast. */
-  constructor(readonly id: string, value: { readonly value: T }) { this._value = value.value; }
+  constructor(
+    readonly id: string,
+    value: { readonly value: T },
+  ) {
+    this._value = value.value;
+  }
 
   get value(): T {
     if (this.destroyed) {
-      throw new IllegalStateError(`Attempted to use ${this} after it was destroyed. Create a new broadcast for a new value, and destroy() one only once no task reads it.`);
+      throw new IllegalStateError(
+        `Attempted to use ${this} after it was destroyed. Create a new broadcast for a new value, and destroy() one only once no task reads it.`,
+      );
     }
     return this._value as T;
   }
   /** @internal A worker's copy of the coordinator's value. */
-  setValue(value: unknown): void { this._value = value as T; }
+  setValue(value: unknown): void {
+    this._value = value as T;
+  }
   /** Drops the copies this process's workers read (they read it again when a task needs it). */
   unpersist(_blocking = false): void {
     for (const k of loadedBroadcasts.keys()) if (k.endsWith(`/broadcast-${this.id}`)) loadedBroadcasts.delete(k);
@@ -156,7 +189,9 @@ export class Broadcast<T> {
     this.destroyed = true;
     this._value = undefined;
   }
-  toString(): string { return `Broadcast(${this.id})`; }
+  toString(): string {
+    return `Broadcast(${this.id})`;
+  }
 }
 
 /** The codec's form of a value to share, or an error naming what cannot be stored and what to do. */
@@ -184,13 +219,20 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
   private _name: string | undefined;
 
   /** The value as the caller sees it: a task's copy in a task, the driver's value elsewhere. */
-  get value(): OUT { return this.view().currentValue(); }
+  get value(): OUT {
+    return this.view().currentValue();
+  }
   /** Whether the value is the zero value (nothing added since creation or `reset()`). */
-  isZero(): boolean { return this.view().zeroValue(); }
+  isZero(): boolean {
+    return this.view().zeroValue();
+  }
 
   add(v: IN): void {
     const tc = currentTaskContext();
-    if (tc) { this.taskCopy(tc).addValue(v); return; }
+    if (tc) {
+      this.taskCopy(tc).addValue(v);
+      return;
+    }
     // A worker planning a batch replays the driver's code: the driver counted it already.
     if (batchScope.getStore()?.role === "executor") return;
     this.addValue(v);
@@ -220,16 +262,24 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
     return c;
   }
   /** @internal BufferedAccumulator */
-  mergeFrom(other: BufferedAccumulator): void { this.mergeValue(other as this); }
+  mergeFrom(other: BufferedAccumulator): void {
+    this.mergeValue(other as this);
+  }
 
   get id(): string {
     if (this._id === undefined) {
-      throw new IllegalStateError(`${this.constructor.name}${this._name ? ` "${this._name}"` : ""} is not registered, so task updates could not reach it. Create it with ssc.sparkContext.longAccumulator(name) (or doubleAccumulator, collectionAccumulator), or register it with ssc.sparkContext.register(acc, name).`);
+      throw new IllegalStateError(
+        `${this.constructor.name}${this._name ? ` "${this._name}"` : ""} is not registered, so task updates could not reach it. Create it with ssc.sparkContext.longAccumulator(name) (or doubleAccumulator, collectionAccumulator), or register it with ssc.sparkContext.register(acc, name).`,
+      );
     }
     return this._id;
   }
-  get name(): string | undefined { return this._name; }
-  get isRegistered(): boolean { return this._id !== undefined; }
+  get name(): string | undefined {
+    return this._name;
+  }
+  get isRegistered(): boolean {
+    return this._id !== undefined;
+  }
   /** @internal */
   register(id: string, name: string | undefined): void {
     if (this._id !== undefined) throw new IllegalStateError(`${this} is already registered. Register an accumulator once.`);
@@ -238,7 +288,9 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
   }
 
   /** @internal What a task sends the driver: the copy's state, as data. */
-  toUpdate(): unknown { return this.state(); }
+  toUpdate(): unknown {
+    return this.state();
+  }
   /** @internal The driver's side of toUpdate: a zero copy holding the task's state. */
   fromUpdate(update: unknown): this {
     const c = this.copyAndReset();
@@ -246,7 +298,9 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
     return c;
   }
 
-  toString(): string { return `${this.constructor.name}(id: ${this._id ?? "unregistered"}, name: ${this._name ?? "none"}, value: ${describe(this.value)})`; }
+  toString(): string {
+    return `${this.constructor.name}(id: ${this._id ?? "unregistered"}, name: ${this._name ?? "none"}, value: ${describe(this.value)})`;
+  }
 
   protected abstract newZero(): this;
   protected abstract addValue(v: IN): void;
@@ -257,7 +311,9 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
   protected abstract state(): unknown;
   protected abstract setState(state: unknown): void;
 
-  private taskCopy(tc: TaskContext): this { return tc.accumulators.partial(this); }
+  private taskCopy(tc: TaskContext): this {
+    return tc.accumulators.partial(this);
+  }
 
   /** Which object a read sees: outside tasks this one; in a task its copy; in an output task (driver code) this one plus the copy. */
   protected view(): this {
@@ -276,38 +332,73 @@ abstract class NumericAccumulator extends AccumulatorV2<number, number> {
   protected _sum = 0;
   protected _count = 0;
   /** The sum of the values added. */
-  get sum(): number { return this.view()._sum; }
+  get sum(): number {
+    return this.view()._sum;
+  }
   /** How many values were added. */
-  get count(): number { return this.view()._count; }
+  get count(): number {
+    return this.view()._count;
+  }
   /** The mean of the values added (NaN when none was, as Spark's 0.0 / 0). */
-  get avg(): number { const v = this.view(); return v._sum / v._count; }
-  protected addValue(v: number): void { this._sum += v; this._count++; }
-  protected mergeValue(o: this): void { this._sum += o._sum; this._count += o._count; }
-  protected resetValue(): void { this._sum = 0; this._count = 0; }
-  protected currentValue(): number { return this._sum; }
-  protected zeroValue(): boolean { return this._sum === 0 && this._count === 0; }
-  protected state(): unknown { return { sum: this._sum, count: this._count }; }
-  protected setState(s: unknown): void { const x = s as { sum: number; count: number }; this._sum = x.sum; this._count = x.count; }
+  get avg(): number {
+    const v = this.view();
+    return v._sum / v._count;
+  }
+  protected addValue(v: number): void {
+    this._sum += v;
+    this._count++;
+  }
+  protected mergeValue(o: this): void {
+    this._sum += o._sum;
+    this._count += o._count;
+  }
+  protected resetValue(): void {
+    this._sum = 0;
+    this._count = 0;
+  }
+  protected currentValue(): number {
+    return this._sum;
+  }
+  protected zeroValue(): boolean {
+    return this._sum === 0 && this._count === 0;
+  }
+  protected state(): unknown {
+    return { sum: this._sum, count: this._count };
+  }
+  protected setState(s: unknown): void {
+    const x = s as { sum: number; count: number };
+    this._sum = x.sum;
+    this._count = x.count;
+  }
 }
 
 /** Spark's LongAccumulator: sums whole numbers; `sum`, `count`, `avg`. */
 export class LongAccumulator extends NumericAccumulator {
   override add(v: number): void {
     if (typeof v !== "number" || !Number.isSafeInteger(v)) {
-      throw new InvalidArgumentError(`Expected a whole number to add to ${this.name ? `longAccumulator "${this.name}"` : "a longAccumulator"}, got \`${describe(v)}\`. Use doubleAccumulator for fractions.`);
+      throw new InvalidArgumentError(
+        `Expected a whole number to add to ${this.name ? `longAccumulator "${this.name}"` : "a longAccumulator"}, got \`${describe(v)}\`. Use doubleAccumulator for fractions.`,
+      );
     }
     super.add(v);
   }
-  protected newZero(): this { return new LongAccumulator() as this; }
+  protected newZero(): this {
+    return new LongAccumulator() as this;
+  }
 }
 
 /** Spark's DoubleAccumulator: sums numbers; `sum`, `count`, `avg`. */
 export class DoubleAccumulator extends NumericAccumulator {
   override add(v: number): void {
-    if (typeof v !== "number") throw new InvalidArgumentError(`Expected a number to add to ${this.name ? `doubleAccumulator "${this.name}"` : "a doubleAccumulator"}, got \`${describe(v)}\`.`);
+    if (typeof v !== "number")
+      throw new InvalidArgumentError(
+        `Expected a number to add to ${this.name ? `doubleAccumulator "${this.name}"` : "a doubleAccumulator"}, got \`${describe(v)}\`.`,
+      );
     super.add(v);
   }
-  protected newZero(): this { return new DoubleAccumulator() as this; }
+  protected newZero(): this {
+    return new DoubleAccumulator() as this;
+  }
 }
 
 /**
@@ -316,14 +407,30 @@ export class DoubleAccumulator extends NumericAccumulator {
  */
 export class CollectionAccumulator<T> extends AccumulatorV2<T, T[]> {
   private items: T[] = [];
-  protected newZero(): this { return new CollectionAccumulator<T>() as this; }
-  protected addValue(v: T): void { this.items.push(v); }
-  protected mergeValue(o: this): void { for (const x of o.items) this.items.push(x); }
-  protected resetValue(): void { this.items = []; }
-  protected currentValue(): T[] { return [...this.items]; }
-  protected zeroValue(): boolean { return this.items.length === 0; }
-  protected state(): unknown { return this.items; }
-  protected setState(s: unknown): void { this.items = [...(s as T[])]; }
+  protected newZero(): this {
+    return new CollectionAccumulator<T>() as this;
+  }
+  protected addValue(v: T): void {
+    this.items.push(v);
+  }
+  protected mergeValue(o: this): void {
+    for (const x of o.items) this.items.push(x);
+  }
+  protected resetValue(): void {
+    this.items = [];
+  }
+  protected currentValue(): T[] {
+    return [...this.items];
+  }
+  protected zeroValue(): boolean {
+    return this.items.length === 0;
+  }
+  protected state(): unknown {
+    return this.items;
+  }
+  protected setState(s: unknown): void {
+    this.items = [...(s as T[])];
+  }
 }
 
 // ---- the driver's side --------------------------------------------------------------------
@@ -339,14 +446,18 @@ export class SparkContext {
   /** Accumulators created while the graph was built (or outside any batch), by id. */
   private readonly registry = new Map<string, AccumulatorV2<unknown, unknown>>();
 
-  constructor(graph: object) { contexts.set(graph, this); }
+  constructor(graph: object) {
+    contexts.set(graph, this);
+  }
 
   /** Spark's broadcast: a read-only value every task of the app can read (see the module's notes). */
   broadcast<T>(value: T): Broadcast<T> {
     const scope = batchScope.getStore();
     const id = scope ? scope.nextId() : String(++this.created);
     if (typeof value === "function") {
-      throw new InvalidArgumentError(`Broadcast(${id}) cannot be shared: got a function, and functions are not data. Broadcast the data it reads instead.`);
+      throw new InvalidArgumentError(
+        `Broadcast(${id}) cannot be shared: got a function, and functions are not data. Broadcast the data it reads instead.`,
+      );
     }
     // Checked now, in every process, so an app behaves the same in process and fanned out.
     const encoded = encodeShared(value, `Broadcast(${id})'s value`);
@@ -357,14 +468,21 @@ export class SparkContext {
     return b;
   }
 
-  longAccumulator(name?: string): LongAccumulator { return this.register(new LongAccumulator(), name); }
-  doubleAccumulator(name?: string): DoubleAccumulator { return this.register(new DoubleAccumulator(), name); }
-  collectionAccumulator<T>(name?: string): CollectionAccumulator<T> { return this.register(new CollectionAccumulator<T>(), name); }
+  longAccumulator(name?: string): LongAccumulator {
+    return this.register(new LongAccumulator(), name);
+  }
+  doubleAccumulator(name?: string): DoubleAccumulator {
+    return this.register(new DoubleAccumulator(), name);
+  }
+  collectionAccumulator<T>(name?: string): CollectionAccumulator<T> {
+    return this.register(new CollectionAccumulator<T>(), name);
+  }
 
   /** Registers an accumulator (a subclass of AccumulatorV2) so that task updates reach it. */
   register<A extends AccumulatorV2<any, any>>(acc: A, name?: string): A {
     if (!(acc instanceof AccumulatorV2)) throw new InvalidArgumentError(`Expected an AccumulatorV2 to register, got \`${describe(acc)}\`.`);
-    if (name !== undefined && typeof name !== "string") throw new InvalidArgumentError(`Expected an accumulator's name to be a string, got \`${describe(name)}\`.`);
+    if (name !== undefined && typeof name !== "string")
+      throw new InvalidArgumentError(`Expected an accumulator's name to be a string, got \`${describe(name)}\`.`);
     const scope = batchScope.getStore();
     const id = scope ? scope.nextId() : String(++this.created);
     acc.register(id, name);
@@ -382,7 +500,9 @@ export class SparkContext {
 }
 
 /** The SparkContext of a graph, if one was created for it. */
-export function sparkContextOf(graph: object): SparkContext | undefined { return contexts.get(graph); }
+export function sparkContextOf(graph: object): SparkContext | undefined {
+  return contexts.get(graph);
+}
 
 /** In process: a completed task's updates, merged into the driver's accumulators. */
 export function mergeTaskAccumulators(tc: TaskContext): void {

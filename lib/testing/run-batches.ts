@@ -9,7 +9,13 @@ import { Duration } from "../core/duration.js";
 import { IllegalStateError, InvalidArgumentError, describe, requirePositiveInt } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
 import type { DStream, StreamingContextLike } from "../dstream/dstream.js";
-import { DEFAULT_RECORD_ERROR_POLICY, requireRecordErrorPolicy, setRecordErrorPolicy, type InputOptions, type RecordErrorPolicy } from "../dstream/record-errors.js";
+import {
+  DEFAULT_RECORD_ERROR_POLICY,
+  requireRecordErrorPolicy,
+  setRecordErrorPolicy,
+  type InputOptions,
+  type RecordErrorPolicy,
+} from "../dstream/record-errors.js";
 import { pollTasks, TaskRunner } from "../scheduler/task-runner.js";
 import type { ExecutionOptions } from "../scheduler/job-generator.js";
 import { StreamingContext, type Engine, type StreamingListener } from "../streaming/context.js";
@@ -73,12 +79,15 @@ export interface RunBatchesOptions<T> {
  */
 export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][]> {
   const { batchInterval, inputs, pipeline } = options;
-  if (!Array.isArray(inputs)) throw new InvalidArgumentError(`Expected \`inputs\` to be an array with one array of batches per input stream, got \`${describe(inputs)}\`.`);
-  if (typeof pipeline !== "function") throw new InvalidArgumentError(`Expected \`pipeline\` to be a function from the input DStreams to a DStream, got \`${describe(pipeline)}\`.`);
+  if (!Array.isArray(inputs))
+    throw new InvalidArgumentError(`Expected \`inputs\` to be an array with one array of batches per input stream, got \`${describe(inputs)}\`.`);
+  if (typeof pipeline !== "function")
+    throw new InvalidArgumentError(`Expected \`pipeline\` to be a function from the input DStreams to a DStream, got \`${describe(pipeline)}\`.`);
   const inputOptions = inputOptionsOf(options.inputOptions, inputs.length);
   const defaultPolicy = requireRecordErrorPolicy(options.onRecordError ?? DEFAULT_RECORD_ERROR_POLICY);
   const numBatches = options.numBatches ?? Math.max(0, ...inputs.map((i) => i.length));
-  if (!Number.isInteger(numBatches) || numBatches < 0) throw new InvalidArgumentError(`Expected \`numBatches\` to be a whole number >= 0, got \`${describe(numBatches)}\`.`);
+  if (!Number.isInteger(numBatches) || numBatches < 0)
+    throw new InvalidArgumentError(`Expected \`numBatches\` to be a whole number >= 0, got \`${describe(numBatches)}\`.`);
   const inputPartitions = requirePositiveInt("inputPartitions", options.inputPartitions ?? 1);
   const engine = options.engine ?? (process.env.SPARKLESS_TEST_ENGINE as "memory" | "local" | undefined) ?? "memory";
   const mode = options.execution ?? (process.env.SPARKLESS_TEST_EXECUTION as ExecutionOptions["mode"] | undefined);
@@ -126,7 +135,9 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
     if (!result || typeof (result as DStream<T>).foreachRDD !== "function") {
       throw new InvalidArgumentError(`Expected \`pipeline\` to return a DStream, got \`${describe(result)}\`.`);
     }
-    result.foreachRDD(async (rdd, time) => { collect(out, time.milliseconds, await rdd.collect()); });
+    result.foreachRDD(async (rdd, time) => {
+      collect(out, time.milliseconds, await rdd.collect());
+    });
     const interval = batchInterval.milliseconds;
     if (!restart) {
       ssc.start();
@@ -161,11 +172,14 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<T[][
 function inputOptionsOf(value: unknown, inputs: number): readonly (InputOptions | undefined)[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.length > inputs) {
-    throw new InvalidArgumentError(`Expected \`inputOptions\` to be an array of at most ${inputs} options objects (one per input), got \`${describe(value)}\`.`);
+    throw new InvalidArgumentError(
+      `Expected \`inputOptions\` to be an array of at most ${inputs} options objects (one per input), got \`${describe(value)}\`.`,
+    );
   }
   return value.map((o: unknown, j) => {
     if (o === undefined) return undefined;
-    if (typeof o !== "object" || o === null) throw new InvalidArgumentError(`Expected \`inputOptions[${j}]\` to be an object such as { onRecordError: "fail" }, got \`${describe(o)}\`.`);
+    if (typeof o !== "object" || o === null)
+      throw new InvalidArgumentError(`Expected \`inputOptions[${j}]\` to be an object such as { onRecordError: "fail" }, got \`${describe(o)}\`.`);
     const policy = (o as InputOptions).onRecordError;
     return policy === undefined ? {} : { onRecordError: requireRecordErrorPolicy(policy, `inputOptions[${j}].onRecordError`) };
   });
@@ -178,9 +192,15 @@ function inputOptionsOf(value: unknown, inputs: number): readonly (InputOptions 
 function collect<T>(out: Map<number, T[]>, time: number, elements: T[]): void {
   const before = out.get(time);
   if (before) {
-    const key = (xs: T[]) => xs.map((x) => canonical(x)).sort().join("\n");
+    const key = (xs: T[]) =>
+      xs
+        .map((x) => canonical(x))
+        .sort()
+        .join("\n");
     if (key(before) !== key(elements)) {
-      throw new IllegalStateError(`Batch ${time} ran again and produced different output: ${JSON.stringify(before).slice(0, 200)} then ${JSON.stringify(elements).slice(0, 200)}.`);
+      throw new IllegalStateError(
+        `Batch ${time} ran again and produced different output: ${JSON.stringify(before).slice(0, 200)} then ${JSON.stringify(elements).slice(0, 200)}.`,
+      );
     }
   }
   out.set(time, elements);

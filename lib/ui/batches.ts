@@ -81,19 +81,29 @@ export interface BatchSummary {
 }
 
 /** Non-Kinesis requests of a record's requests, per batch. */
-const requestsPerBatch = (r: BatchRecord): number | undefined => r.requests
-  ? Object.entries(r.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / r.requests.batches
-  : undefined;
+const requestsPerBatch = (r: BatchRecord): number | undefined =>
+  r.requests ? Object.entries(r.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / r.requests.batches : undefined;
 
 /** The cost of the newest `sample` records that carry requests. */
-export function costOf(records: readonly BatchRecord[], intervalMs: number | undefined, options: { coordinatorMb?: number; sample?: number } = {}): BatchCost | undefined {
+export function costOf(
+  records: readonly BatchRecord[],
+  intervalMs: number | undefined,
+  options: { coordinatorMb?: number; sample?: number } = {},
+): BatchCost | undefined {
   if (!intervalMs) return undefined;
   const withRequests = records.filter((r) => r.requests).slice(-(options.sample ?? 100));
-  const e = estimateMonthlyCost(withRequests.map((r) => ({ requests: r.requests, processingMs: batchMetrics(r).processingTime })), intervalMs, options.coordinatorMb);
+  const e = estimateMonthlyCost(
+    withRequests.map((r) => ({ requests: r.requests, processingMs: batchMetrics(r).processingTime })),
+    intervalMs,
+    options.coordinatorMb,
+  );
   if (!e) return undefined;
   return {
-    batches: withRequests.reduce((n, r) => n + r.requests!.batches, 0), perBatch: e.perBatch,
-    usdPerMonth: e.usd, requestsUsdPerMonth: e.requestsUsd, lambdaUsdPerMonth: e.lambdaUsd,
+    batches: withRequests.reduce((n, r) => n + r.requests!.batches, 0),
+    perBatch: e.perBatch,
+    usdPerMonth: e.usd,
+    requestsUsdPerMonth: e.requestsUsd,
+    lambdaUsdPerMonth: e.lambdaUsd,
   };
 }
 
@@ -126,7 +136,9 @@ export function expandEmptyRuns(records: readonly BatchRecord[], intervalMs: num
  */
 export function inferInterval(records: readonly BatchRecord[]): number | undefined {
   let best: number | undefined;
-  const consider = (d: number) => { if (d > 0 && (best === undefined || d < best)) best = d; };
+  const consider = (d: number) => {
+    if (d > 0 && (best === undefined || d < best)) best = d;
+  };
   for (let i = 1; i < records.length; i++) {
     const r = records[i]!;
     const before = records[i - 1]!.time;
@@ -148,7 +160,10 @@ function view(r: BatchRecord, interval: number | undefined): BatchView {
   const m = batchMetrics(r);
   return {
     ...m,
-    generatedAt: r.generatedAt, startedAt: r.startedAt, completedAt: r.completedAt, mode: r.mode ?? "in-process",
+    generatedAt: r.generatedAt,
+    startedAt: r.startedAt,
+    completedAt: r.completedAt,
+    mode: r.mode ?? "in-process",
     ...(isEmptyBatch(r) ? { empty: true as const } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(interval ? { inputRate: m.inputRecords / (interval / 1000) } : {}),
@@ -161,7 +176,9 @@ export function totalsOf(batches: readonly BatchView[]): BatchTotals {
   const count = (s: BatchRecord["status"]) => batches.filter((b) => b.status === s).length;
   return {
     batches: batches.length,
-    completed: count("completed"), failed: count("failed"), running: count("running"),
+    completed: count("completed"),
+    failed: count("failed"),
+    running: count("running"),
     empty: batches.filter((b) => b.empty).length,
     fannedOut: batches.filter((b) => b.mode === "fan-out").length,
     inputRecords: batches.reduce((a, b) => a + b.inputRecords, 0),
@@ -177,7 +194,10 @@ export function totalsOf(batches: readonly BatchView[]): BatchTotals {
  * Figures for the newest `limit` batches (all when undefined), totals over those, and the lag over all.
  * Empty runs are expanded when the interval is known (`batchIntervalMs`, the app's) or can be inferred.
  */
-export function summarizeBatches(records: readonly BatchRecord[], options: { now: number; limit?: number; batchIntervalMs?: number; coordinatorMb?: number }): BatchSummary {
+export function summarizeBatches(
+  records: readonly BatchRecord[],
+  options: { now: number; limit?: number; batchIntervalMs?: number; coordinatorMb?: number },
+): BatchSummary {
   const stored = [...records].sort((a, b) => a.time - b.time);
   const interval = options.batchIntervalMs ?? inferInterval(stored);
   const sorted = interval ? expandEmptyRuns(stored, interval) : stored;
@@ -192,7 +212,14 @@ export function summarizeBatches(records: readonly BatchRecord[], options: { now
     ...(waiting[0] ? { oldestWaitingTime: waiting[0].time } : {}),
   };
   const cost = costOf(stored, interval, { coordinatorMb: options.coordinatorMb });
-  return { batches, totals: totalsOf(batches), lag, totalBatches: sorted.length, ...(interval ? { batchIntervalMs: interval } : {}), ...(cost ? { cost } : {}) };
+  return {
+    batches,
+    totals: totalsOf(batches),
+    lag,
+    totalBatches: sorted.length,
+    ...(interval ? { batchIntervalMs: interval } : {}),
+    ...(cost ? { cost } : {}),
+  };
 }
 
 /** One row of the batch table: one batch, or a run of two or more consecutive empty batches. */
@@ -216,7 +243,10 @@ export function batchRows(batches: readonly BatchView[]): BatchRow[] {
     run = [];
   };
   for (const b of batches) {
-    if (b.empty) { run.push(b); continue; }
+    if (b.empty) {
+      run.push(b);
+      continue;
+    }
     endRun();
     rows.push({ batches: [b], from: b.time, to: b.time, emptyRun: false });
   }
@@ -240,7 +270,9 @@ const p2 = (n: number) => String(n).padStart(2, "0");
 /** A batch time as a clock time, with milliseconds when they are not zero. */
 export function formatBatchTime(t: number, utc = false): string {
   const d = new Date(t);
-  const [h, m, s, ms] = utc ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()] : [d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()];
+  const [h, m, s, ms] = utc
+    ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()]
+    : [d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()];
   return `${p2(h)}:${p2(m)}:${p2(s)}${ms ? `.${String(ms).padStart(3, "0")}` : ""}`;
 }
 
@@ -267,13 +299,18 @@ const money = (usd: number) => `$${usd < 10 ? usd.toFixed(2) : int(usd)}`;
 
 /** "Cost: per batch 3.1 DynamoDB, 0 SQS, ... requests; about $X a month at this rate (...)". */
 export function formatCost(c: BatchCost): string {
-  const services = Object.entries(c.perBatch).sort(([a], [b]) => a.localeCompare(b))
-    .map(([s, n]) => `${s} ${n < 10 ? n.toFixed(1) : int(n)}`).join(", ");
-  const what = c.lambdaUsdPerMonth > 0
-    ? `requests ${money(c.requestsUsdPerMonth)} + coordinator Lambda ${money(c.lambdaUsdPerMonth)}`
-    : "requests only: add the coordinator's Lambda time with --coordinator-mb MB";
-  return `Cost: per batch ${services} requests (over the newest ${int(c.batches)} batches); ` +
-    `about ${money(c.usdPerMonth)} a month at this rate (${what}; Kinesis and CloudWatch apart, priced as \`npm run bench\`).`;
+  const services = Object.entries(c.perBatch)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, n]) => `${s} ${n < 10 ? n.toFixed(1) : int(n)}`)
+    .join(", ");
+  const what =
+    c.lambdaUsdPerMonth > 0
+      ? `requests ${money(c.requestsUsdPerMonth)} + coordinator Lambda ${money(c.lambdaUsdPerMonth)}`
+      : "requests only: add the coordinator's Lambda time with --coordinator-mb MB";
+  return (
+    `Cost: per batch ${services} requests (over the newest ${int(c.batches)} batches); ` +
+    `about ${money(c.usdPerMonth)} a month at this rate (${what}; Kinesis and CloudWatch apart, priced as \`npm run bench\`).`
+  );
 }
 
 /** The `sparkless status` table: recent batches (a run of empty batches in one row), totals, and the current lag. */
@@ -288,36 +325,76 @@ export function renderStatus(records: readonly BatchRecord[], options: RenderSta
   const time = (t: number) => formatBatchTime(t, options.utc);
   const header = ["Batch time", "Input records", "Scheduling delay", "Processing time", "Total delay", "Quarantined", "Requests", "Mode", "Status"];
   const rows = shownRows.map((row) => {
-    if (row.emptyRun) return [`${time(row.from)}–${time(row.to)}`, "0", "-", "-", "-", "0", "-", formatMode("in-process"), `completed (${row.batches.length} empty batches)`];
+    if (row.emptyRun)
+      return [
+        `${time(row.from)}–${time(row.to)}`,
+        "0",
+        "-",
+        "-",
+        "-",
+        "0",
+        "-",
+        formatMode("in-process"),
+        `completed (${row.batches.length} empty batches)`,
+      ];
     const b = row.batches[0]!;
     const requests = b.requests === undefined ? "-" : b.requests < 10 ? b.requests.toFixed(1).replace(/\.0$/, "") : int(b.requests);
     return [
-      time(b.time), int(b.inputRecords), formatMs(b.schedulingDelay), formatMs(b.processingTime), formatMs(b.totalDelay), int(b.quarantinedRecords), requests,
-      formatMode(b.mode), b.status,
+      time(b.time),
+      int(b.inputRecords),
+      formatMs(b.schedulingDelay),
+      formatMs(b.processingTime),
+      formatMs(b.totalDelay),
+      int(b.quarantinedRecords),
+      requests,
+      formatMode(b.mode),
+      b.status,
     ];
   });
   const t = totalsOf(shown);
-  const statuses = (["completed", "running", "failed"] as const).filter((k) => t[k] > 0)
-    .map((k) => `${t[k]} ${k}${k === "completed" && t.empty ? ` (${t.empty} empty)` : ""}`).join(", ");
+  const statuses = (["completed", "running", "failed"] as const)
+    .filter((k) => t[k] > 0)
+    .map((k) => `${t[k]} ${k}${k === "completed" && t.empty ? ` (${t.empty} empty)` : ""}`)
+    .join(", ");
   const totalRow = [
-    `Total (${t.batches})`, int(t.inputRecords), `avg ${formatMs(t.avgSchedulingDelay)}`, `avg ${formatMs(t.avgProcessingTime)}`, `avg ${formatMs(t.avgTotalDelay)}`,
-    int(t.quarantinedRecords), "", t.fannedOut ? `${t.fannedOut} fanned out` : "", statuses,
+    `Total (${t.batches})`,
+    int(t.inputRecords),
+    `avg ${formatMs(t.avgSchedulingDelay)}`,
+    `avg ${formatMs(t.avgProcessingTime)}`,
+    `avg ${formatMs(t.avgTotalDelay)}`,
+    int(t.quarantinedRecords),
+    "",
+    t.fannedOut ? `${t.fannedOut} fanned out` : "",
+    statuses,
   ];
   const table = [header, ...rows, totalRow];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const leftAligned = new Set([0, 7, 8]);
-  const fmt = (r: string[]) => r.map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((cell, c) => (leftAligned.has(c) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join("  ")
+      .trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
   const lines = [
     `${head}${all.totalBatches > shown.length ? ` (newest ${int(shown.length)} of ${int(all.totalBatches)} batches)` : ""}`,
-    fmt(header), rule, ...rows.map(fmt), rule, fmt(totalRow),
+    fmt(header),
+    rule,
+    ...rows.map(fmt),
+    rule,
+    fmt(totalRow),
   ];
   const lag = all.lag;
-  const lagText = lag.lagMs !== undefined
-    ? `Lag: ${formatMs(lag.lagMs)} behind (newest completed batch ${time(lag.lastCompletedTime!)}), ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`
-    : `Lag: no batch completed yet, ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`;
+  const lagText =
+    lag.lagMs !== undefined
+      ? `Lag: ${formatMs(lag.lagMs)} behind (newest completed batch ${time(lag.lastCompletedTime!)}), ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`
+      : `Lag: no batch completed yet, ${lag.waiting} batch${lag.waiting === 1 ? "" : "es"} waiting`;
   lines.push(lagText + (lag.oldestWaitingTime !== undefined ? ` (oldest ${time(lag.oldestWaitingTime)})` : "") + ".");
-  const cost = costOf([...records].sort((a, b) => a.time - b.time), all.batchIntervalMs, { coordinatorMb: options.coordinatorMb });
+  const cost = costOf(
+    [...records].sort((a, b) => a.time - b.time),
+    all.batchIntervalMs,
+    { coordinatorMb: options.coordinatorMb },
+  );
   if (cost) lines.push(formatCost(cost));
   const failed = shown.filter((b) => b.status === "failed");
   for (const f of failed.slice(-3)) lines.push(`Batch ${time(f.time)} failed: ${f.error ?? "(no error recorded)"}`);

@@ -27,18 +27,25 @@ export interface GraphView {
 /** The graph of streams that outputs depend on. */
 export function graphView(streams: readonly DStream<unknown>[], outputs: readonly DStream<unknown>[], batchIntervalMs: number): GraphView {
   const reach = new Set<DStream<unknown>>();
-  const visit = (s: DStream<unknown>) => { if (reach.has(s)) return; reach.add(s); s.parents.forEach((p) => visit(p as DStream<unknown>)); };
+  const visit = (s: DStream<unknown>) => {
+    if (reach.has(s)) return;
+    reach.add(s);
+    s.parents.forEach((p) => visit(p as DStream<unknown>));
+  };
   outputs.forEach(visit);
   const outs = new Set(outputs);
-  const nodes = streams.filter((s) => reach.has(s)).map((s): GraphNode => ({
-    id: s.id, kind: s.kind,
-    ...(s.name !== s.id ? { name: s.name } : {}),
-    parents: s.parents.map((p) => p.id),
-    ...(s.spec.input ? { source: s.spec.input.name } : {}),
-    output: outs.has(s),
-    input: s.parents.length === 0,
-    slideMs: s.slideDuration.milliseconds,
-  }));
+  const nodes = streams
+    .filter((s) => reach.has(s))
+    .map((s): GraphNode => ({
+      id: s.id,
+      kind: s.kind,
+      ...(s.name !== s.id ? { name: s.name } : {}),
+      parents: s.parents.map((p) => p.id),
+      ...(s.spec.input ? { source: s.spec.input.name } : {}),
+      output: outs.has(s),
+      input: s.parents.length === 0,
+      slideMs: s.slideDuration.milliseconds,
+    }));
   return { nodes, batchIntervalMs };
 }
 

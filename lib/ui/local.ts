@@ -16,12 +16,15 @@ export interface LocalUiOptions {
 }
 
 export async function serveLocalUi(options: LocalUiOptions): Promise<UiServer> {
-  const ui = await startUiServer({
-    app: options.app.config.name,
-    batchLog: options.batchLog,
-    batchIntervalMs: options.app.config.batchInterval.milliseconds,
-    graph: describeApp(options.app),
-    endpoint: options.endpoints.dynamodb,
-  }, { port: options.port });
+  const ui = await startUiServer(
+    {
+      app: options.app.config.name,
+      batchLog: options.batchLog,
+      batchIntervalMs: options.app.config.batchInterval.milliseconds,
+      graph: describeApp(options.app),
+      endpoint: options.endpoints.dynamodb,
+    },
+    { port: options.port },
+  );
   return ui;
 }

@@ -54,7 +54,11 @@ export async function startUiServer(source: UiSource, options: UiServerOptions =
   const now = options.now ?? Date.now;
   const page = dashboardHtml({ title: `Sparkless · ${source.app}`, refreshMs: options.refreshMs });
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
-    res.writeHead(status, { "content-type": type, "cache-control": "no-store", "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:" });
+    res.writeHead(status, {
+      "content-type": type,
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:",
+    });
     res.end(body);
   };
   const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, "application/json; charset=utf-8", JSON.stringify(body));
@@ -97,16 +101,28 @@ export async function startUiServer(source: UiSource, options: UiServerOptions =
     }
   };
 
-  const server = createServer((req, res) => { handle(req, res).catch((e) => { if (!res.headersSent) json(res, 500, { error: String(e) }); else res.end(); }); });
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) json(res, 500, { error: String(e) });
+      else res.end();
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => { server.off("error", reject); resolve(); });
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const host = options.host && options.host !== "0.0.0.0" ? options.host : "127.0.0.1";
   return {
     url: `http://${host}:${port}/`,
     port,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }

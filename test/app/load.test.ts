@@ -14,13 +14,14 @@ import { tsxImportArgs } from "../../lib/local/optional.js";
 
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
-const appSource = (name: string, typed: boolean) => [
-  `import { defineApp, Seconds } from "sparkless";`,
-  typed ? `import { double } from "./helper.js";` : `const double = (n) => n * 2;`,
-  `export default defineApp({ name: "${name}", batchInterval: Seconds(1) }, (ssc) => {`,
-  `  ssc.kinesisStream("words").map(${typed ? "(l: string)" : "(l)"} => double(l.length)).print();`,
-  `});`,
-].join("\n");
+const appSource = (name: string, typed: boolean) =>
+  [
+    `import { defineApp, Seconds } from "sparkless";`,
+    typed ? `import { double } from "./helper.js";` : `const double = (n) => n * 2;`,
+    `export default defineApp({ name: "${name}", batchInterval: Seconds(1) }, (ssc) => {`,
+    `  ssc.kinesisStream("words").map(${typed ? "(l: string)" : "(l)"} => double(l.length)).print();`,
+    `});`,
+  ].join("\n");
 
 describe("loadApp in a CommonJS package", () => {
   let dir = "";
@@ -50,11 +51,23 @@ describe("loadApp in a CommonJS package", () => {
       `console.log(JSON.stringify(out));`,
     ].join("\n");
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [...tsxImportArgs(), "--input-type=module", "-e", script], {
-        cwd: dir, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json") }, timeout: 90_000,
-      }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)));
+      execFile(
+        process.execPath,
+        [...tsxImportArgs(), "--input-type=module", "-e", script],
+        {
+          cwd: dir,
+          env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, "tsconfig.json") },
+          timeout: 90_000,
+        },
+        (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
+      );
     });
-    expect(JSON.parse(stdout)).toEqual([["app-ts", true], ["app-mts", true], ["app-js", true], ["app-mjs", true]]);
+    expect(JSON.parse(stdout)).toEqual([
+      ["app-ts", true],
+      ["app-mts", true],
+      ["app-js", true],
+      ["app-mjs", true],
+    ]);
   }, 120_000);
 
   it("says so when the module does not exist", async () => {

@@ -77,7 +77,11 @@ describe("npm run bench -- --quick", () => {
     expect(d.latencyModel.length).toBe(3);
 
     // Scale: the memory backends read nothing while warm; the per-key backend reads the active keys.
-    expect(r.scale.map((s) => `${s.variant.pipeline}/${s.variant.backend}`)).toEqual(["update-state/memory", "map-with-state/memory", "map-with-state/dynamodb"]);
+    expect(r.scale.map((s) => `${s.variant.pipeline}/${s.variant.backend}`)).toEqual([
+      "update-state/memory",
+      "map-with-state/memory",
+      "map-with-state/dynamodb",
+    ]);
     expect(r.scale[2]!.perBatch.rru).toBeGreaterThan(0);
     expect(r.scale[0]!.fullCheckpointBytes).toBeGreaterThan(0);
 
@@ -96,9 +100,26 @@ describe("npm run bench -- --quick", () => {
     const engineTargets = r.memory.sizes.length + r.memory.sizes.filter((s) => s.contenders.some((c) => c.name === SPARKLESS_DEFAULT)).length;
     expect(list.length).toBe(engineTargets + 10);
     for (const t of list) expect(Number.isFinite(t.value), t.name).toBe(true);
-    for (const heading of ["## Targets", "## Before and after", "## 1. In-memory engine", "### Where the engine's time goes", "## 2. The distributed path", "### Sustained runs",
-      "### Requests per batch", "### Latency", "### At rest", "### One large batch", "### Direct Kinesis consumer", "### Scale", "## 3. Cost", "### $/month",
-      "### Where each dollar goes", "### Checkpoint store", "### Prices"]) expect(md).toContain(heading);
+    for (const heading of [
+      "## Targets",
+      "## Before and after",
+      "## 1. In-memory engine",
+      "### Where the engine's time goes",
+      "## 2. The distributed path",
+      "### Sustained runs",
+      "### Requests per batch",
+      "### Latency",
+      "### At rest",
+      "### One large batch",
+      "### Direct Kinesis consumer",
+      "### Scale",
+      "## 3. Cost",
+      "### $/month",
+      "### Where each dollar goes",
+      "### Checkpoint store",
+      "### Prices",
+    ])
+      expect(md).toContain(heading);
     for (const t of list) expect(md).toContain(t.name);
   }, 240_000);
 });

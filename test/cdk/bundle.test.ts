@@ -46,8 +46,14 @@ process.exit(0);
 let scheduledEvent: unknown;
 
 type Fn = "coordinator" | "worker";
-interface Invocation { result: unknown; stdout: string }
-interface TemplateResource { Type: string; Properties: Record<string, any> }
+interface Invocation {
+  result: unknown;
+  stdout: string;
+}
+interface TemplateResource {
+  Type: string;
+  Properties: Record<string, any>;
+}
 
 let work: string;
 let synthOutput = "";
@@ -59,13 +65,23 @@ const envOf: Partial<Record<Fn, Record<string, string>>> = {};
 
 function invoke(fn: Fn, event: unknown, remainingMs: number, extraEnv: Record<string, string> = {}): Promise<Invocation> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(work, "driver.mjs"), path.join(work, fn, "index.mjs"), JSON.stringify(event), String(remainingMs)], {
-      cwd: work, env: { ...envOf[fn], ...extraEnv }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(work, "driver.mjs"), path.join(work, fn, "index.mjs"), JSON.stringify(event), String(remainingMs)],
+      {
+        cwd: work,
+        env: { ...envOf[fn], ...extraEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), remainingMs + 60_000);
     child.on("exit", (code) => {
       clearTimeout(timer);
@@ -77,17 +93,25 @@ function invoke(fn: Fn, event: unknown, remainingMs: number, extraEnv: Record<st
 }
 
 async function putLines(lines: string[]): Promise<void> {
-  await local.engine.clients.kinesis.send(new PutRecordsCommand({
-    StreamName: "words", Records: lines.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${i}` })),
-  }));
+  await local.engine.clients.kinesis.send(
+    new PutRecordsCommand({
+      StreamName: "words",
+      Records: lines.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${i}` })),
+    }),
+  );
 }
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), "sparkless-bundle-"));
   const cdkOut = path.join(work, "cdk.out");
   const synth = run(path.join(ROOT, "node_modules/.bin/cdk"), ["synth", "--no-notices", "--quiet", "--output", cdkOut], {
-    cwd: ROOT, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", CI: "true" }, maxBuffer: 64 * 1024 * 1024, timeout: 150_000,
-  }).then(({ stdout, stderr }) => { synthOutput = stdout + stderr; });
+    cwd: ROOT,
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", CI: "true" },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 150_000,
+  }).then(({ stdout, stderr }) => {
+    synthOutput = stdout + stderr;
+  });
   const started = startEmbeddedEngines();
   await Promise.all([synth, started]);
   engines = await started;
@@ -104,7 +128,10 @@ beforeAll(async () => {
 
   // The stream, tables, queues and bucket the stack creates, on the embedded engines.
   local = await prepareLocal({
-    app: "wordcount", suffix: "-bundle", visibilityTimeoutS: 180, maxReceiveCount: 10,
+    app: "wordcount",
+    suffix: "-bundle",
+    visibilityTimeoutS: 180,
+    maxReceiveCount: 10,
     endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs, s3: engines.s3 },
   });
   await ensureStream(local.engine.clients.kinesis, "words", 1);
@@ -112,18 +139,26 @@ beforeAll(async () => {
   // Each function's variables, references resolved to the local resources by the construct's logical ids.
   const c = local.config;
   const resources: [RegExp, string][] = [
-    [/^AppMetaTable[0-9A-F]{8}$/, c.tables.meta], [/^AppStateTable[0-9A-F]{8}$/, c.tables.state], [/^AppBucket[0-9A-F]{8}$/, c.bucket],
-    [/^AppTaskQueue[0-9A-F]{8}$/, c.taskQueueUrl], [/^AppResultQueue[0-9A-F]{8}$/, c.resultQueueUrl],
+    [/^AppMetaTable[0-9A-F]{8}$/, c.tables.meta],
+    [/^AppStateTable[0-9A-F]{8}$/, c.tables.state],
+    [/^AppBucket[0-9A-F]{8}$/, c.bucket],
+    [/^AppTaskQueue[0-9A-F]{8}$/, c.taskQueueUrl],
+    [/^AppResultQueue[0-9A-F]{8}$/, c.resultQueueUrl],
   ];
   for (const [id, r] of fns) {
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "", HOME: work, AWS_REGION: engines.region,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      SPARKLESS_KINESIS_ENDPOINT: engines.kinesis, SPARKLESS_DYNAMODB_ENDPOINT: engines.dynamodb,
-      SPARKLESS_SQS_ENDPOINT: engines.sqs, SPARKLESS_S3_ENDPOINT: engines.s3,
+      PATH: process.env.PATH ?? "",
+      HOME: work,
+      AWS_REGION: engines.region,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      SPARKLESS_KINESIS_ENDPOINT: engines.kinesis,
+      SPARKLESS_DYNAMODB_ENDPOINT: engines.dynamodb,
+      SPARKLESS_SQS_ENDPOINT: engines.sqs,
+      SPARKLESS_S3_ENDPOINT: engines.s3,
     };
     for (const [name, value] of Object.entries(r.Properties.Environment.Variables as Record<string, string | { Ref: string }>)) {
-      env[name] = typeof value === "string" ? value : resources.find(([pattern]) => pattern.test(value.Ref))?.[1] ?? `unresolved ${value.Ref}`;
+      env[name] = typeof value === "string" ? value : (resources.find(([pattern]) => pattern.test(value.Ref))?.[1] ?? `unresolved ${value.Ref}`);
     }
     envOf[/Coordinator/.test(id) ? "coordinator" : "worker"] = env;
   }
@@ -155,7 +190,16 @@ describe("npx cdk synth", () => {
   });
 
   it("gives every variable the handlers read a value, resolved to a local resource", () => {
-    const names = ["SPARKLESS_APP", "SPARKLESS_META_TABLE", "SPARKLESS_STATE_TABLE", "SPARKLESS_BUCKET", "SPARKLESS_TASK_QUEUE_URL", "SPARKLESS_RESULT_QUEUE_URL", "SPARKLESS_CHECKPOINT_STORE", "SPARKLESS_CONFIG"];
+    const names = [
+      "SPARKLESS_APP",
+      "SPARKLESS_META_TABLE",
+      "SPARKLESS_STATE_TABLE",
+      "SPARKLESS_BUCKET",
+      "SPARKLESS_TASK_QUEUE_URL",
+      "SPARKLESS_RESULT_QUEUE_URL",
+      "SPARKLESS_CHECKPOINT_STORE",
+      "SPARKLESS_CONFIG",
+    ];
     for (const fn of ["coordinator", "worker"] as const) {
       for (const name of names) {
         expect(envOf[fn]![name], `${fn} ${name}`).toBeTruthy();
@@ -194,7 +238,9 @@ describe("the bundled handlers", () => {
     const fanOut = { SPARKLESS_CONFIG: JSON.stringify({ execution: { mode: "fan-out" } }) };
     await putLines(["to see or not"]);
     let coordinatorDone = false;
-    const coordinator = invoke("coordinator", scheduledEvent, 8_000, fanOut).finally(() => { coordinatorDone = true; });
+    const coordinator = invoke("coordinator", scheduledEvent, 8_000, fanOut).finally(() => {
+      coordinatorDone = true;
+    });
     coordinator.catch(() => undefined);
 
     // Lambda's SQS event source mapping, while the coordinator waits for the results.
@@ -203,15 +249,24 @@ describe("the bundled handlers", () => {
     let delivered = 0;
     let invocations = 0;
     while (!coordinatorDone) {
-      const r = await local.engine.clients.sqs.send(new ReceiveMessageCommand({
-        QueueUrl: tasksUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-      }));
+      const r = await local.engine.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: tasksUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
       const messages = r.Messages ?? [];
       if (messages.length === 0) continue;
       const event = {
         Records: messages.map((m) => ({
-          messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:tasks", attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1" },
+          messageId: m.MessageId!,
+          receiptHandle: m.ReceiptHandle!,
+          body: m.Body!,
+          eventSource: "aws:sqs",
+          eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:tasks",
+          attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1" },
         })),
       };
       const { result } = await invoke("worker", event, 30_000, fanOut);
@@ -222,9 +277,12 @@ describe("the bundled handlers", () => {
       const failed = new Set(itemFailures.map((f) => f.itemIdentifier));
       const done = event.Records.filter((m) => !failed.has(m.messageId));
       if (done.length) {
-        await local.engine.clients.sqs.send(new DeleteMessageBatchCommand({
-          QueueUrl: tasksUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
-        }));
+        await local.engine.clients.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: tasksUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
+          }),
+        );
       }
     }
     const { result, stdout } = await coordinator;

@@ -21,7 +21,10 @@ const { template } = synth();
 describe("input streams", () => {
   it("creates the stream the app reads, named as it reads it, provisioned with one shard for 24 h", () => {
     template.hasResourceProperties("AWS::Kinesis::Stream", {
-      Name: "fixture-lines", ShardCount: 1, RetentionPeriodHours: 24, StreamModeDetails: { StreamMode: "PROVISIONED" },
+      Name: "fixture-lines",
+      ShardCount: 1,
+      RetentionPeriodHours: 24,
+      StreamModeDetails: { StreamMode: "PROVISIONED" },
     });
   });
 
@@ -57,8 +60,18 @@ describe("input streams", () => {
 });
 
 describe("queues", () => {
-  const taskQueue = { RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("TaskDeadLetterQueue"), "Arn"] }, maxReceiveCount: Match.anyValue() } };
-  const resultQueue = { RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("ResultDeadLetterQueue"), "Arn"] }, maxReceiveCount: Match.anyValue() } };
+  const taskQueue = {
+    RedrivePolicy: {
+      deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("TaskDeadLetterQueue"), "Arn"] },
+      maxReceiveCount: Match.anyValue(),
+    },
+  };
+  const resultQueue = {
+    RedrivePolicy: {
+      deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("ResultDeadLetterQueue"), "Arn"] },
+      maxReceiveCount: Match.anyValue(),
+    },
+  };
 
   it("creates the task queue, the result queue and a dead-letter queue for each, and no quarantine queue", () => {
     template.resourceCountIs("AWS::SQS::Queue", 4);
@@ -96,23 +109,43 @@ describe("queues", () => {
   });
 
   it("denies every request to any queue that does not use TLS", () => {
-    template.resourcePropertiesCountIs("AWS::SQS::QueuePolicy", {
-      PolicyDocument: {
-        Statement: [Match.objectLike({ Effect: "Deny", Action: "sqs:*", Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "false" } } })],
+    template.resourcePropertiesCountIs(
+      "AWS::SQS::QueuePolicy",
+      {
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({ Effect: "Deny", Action: "sqs:*", Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ],
+        },
       },
-    }, 4);
+      4,
+    );
   });
 });
 
 describe("tables", () => {
   it("creates the meta and state tables keyed pk/sk (strings), on demand", () => {
     template.resourceCountIs("AWS::DynamoDB::Table", 2);
-    template.resourcePropertiesCountIs("AWS::DynamoDB::Table", {
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "S" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }, 2);
-    expect(Object.keys(template.findResources("AWS::DynamoDB::Table")).map((id) => id.replace(/[0-9A-F]{8}$/, "")).sort()).toEqual(["AppMetaTable", "AppStateTable"]);
+    template.resourcePropertiesCountIs(
+      "AWS::DynamoDB::Table",
+      {
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
+        BillingMode: "PAY_PER_REQUEST",
+      },
+      2,
+    );
+    expect(
+      Object.keys(template.findResources("AWS::DynamoDB::Table"))
+        .map((id) => id.replace(/[0-9A-F]{8}$/, ""))
+        .sort(),
+    ).toEqual(["AppMetaTable", "AppStateTable"]);
   });
 
   it("enables TTL on `ttl` on every table", () => {
@@ -144,7 +177,9 @@ describe("tables", () => {
   it("deletes tables, stream, queues, buckets and logs with removalPolicy DESTROY", () => {
     const t = synth({ removalPolicy: RemovalPolicy.DESTROY, tableDeletionProtection: false }).template;
     for (const type of ["AWS::DynamoDB::Table", "AWS::Kinesis::Stream", "AWS::SQS::Queue", "AWS::S3::Bucket", "AWS::Logs::LogGroup"]) {
-      expect(Object.values(t.findResources(type)).map((r) => r.DeletionPolicy)).toSatisfy((p: string[]) => p.length > 0 && p.every((x) => x === "Delete"));
+      expect(Object.values(t.findResources(type)).map((r) => r.DeletionPolicy)).toSatisfy(
+        (p: string[]) => p.length > 0 && p.every((x) => x === "Delete"),
+      );
     }
   });
 });
@@ -161,9 +196,13 @@ describe("existing tables", () => {
   });
 
   it("passes their names to both functions", () => {
-    t.resourcePropertiesCountIs("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ SPARKLESS_META_TABLE: "shared-meta", SPARKLESS_STATE_TABLE: "shared-state" }) },
-    }, 2);
+    t.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      {
+        Environment: { Variables: Match.objectLike({ SPARKLESS_META_TABLE: "shared-meta", SPARKLESS_STATE_TABLE: "shared-state" }) },
+      },
+      2,
+    );
   });
 
   it("creates the other table when only one is given", () => {
@@ -188,7 +227,13 @@ describe("existing queues", () => {
   it("takes the dead-letter queue of an sqs.Queue given", () => {
     const { template: t, construct } = synth((stack) => {
       const dlq = new sqs.Queue(stack, "MyTasksDlq", { enforceSSL: true });
-      return { taskQueue: new sqs.Queue(stack, "MyTasks", { enforceSSL: true, visibilityTimeout: Duration.seconds(180), deadLetterQueue: { queue: dlq, maxReceiveCount: 10 } }) };
+      return {
+        taskQueue: new sqs.Queue(stack, "MyTasks", {
+          enforceSSL: true,
+          visibilityTimeout: Duration.seconds(180),
+          deadLetterQueue: { queue: dlq, maxReceiveCount: 10 },
+        }),
+      };
     });
     t.resourceCountIs("AWS::SQS::Queue", 4);
     expect(construct.deadLetterQueue?.node.id).toBe("MyTasksDlq");
@@ -207,17 +252,25 @@ describe("bucket", () => {
   });
 
   it("encrypts both buckets with S3-managed keys", () => {
-    template.resourcePropertiesCountIs("AWS::S3::Bucket", {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
-    }, 2);
+    template.resourcePropertiesCountIs(
+      "AWS::S3::Bucket",
+      {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      },
+      2,
+    );
   });
 
   it("blocks all public access and disables ACLs on both buckets", () => {
-    template.resourcePropertiesCountIs("AWS::S3::Bucket", {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
-      AccessControl: Match.absent(),
-    }, 2);
+    template.resourcePropertiesCountIs(
+      "AWS::S3::Bucket",
+      {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
+        AccessControl: Match.absent(),
+      },
+      2,
+    );
   });
 
   it("keeps no versions", () => {
@@ -229,10 +282,15 @@ describe("bucket", () => {
       template.hasResourceProperties("AWS::S3::BucketPolicy", {
         Bucket: { Ref: id },
         PolicyDocument: {
-          Statement: Match.arrayWith([Match.objectLike({
-            Effect: "Deny", Action: "s3:*", Principal: { AWS: "*" }, Condition: { Bool: { "aws:SecureTransport": "false" } },
-            Resource: [{ "Fn::GetAtt": [id, "Arn"] }, { "Fn::Join": ["", [{ "Fn::GetAtt": [id, "Arn"] }, "/*"]] }],
-          })]),
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "s3:*",
+              Principal: { AWS: "*" },
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+              Resource: [{ "Fn::GetAtt": [id, "Arn"] }, { "Fn::Join": ["", [{ "Fn::GetAtt": [id, "Arn"] }, "/*"]] }],
+            }),
+          ]),
         },
       });
     }
@@ -258,11 +316,18 @@ describe("bucket", () => {
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: { Ref: logsId },
       PolicyDocument: {
-        Statement: Match.arrayWith([{
-          Effect: "Allow", Action: "s3:PutObject", Principal: { Service: "logging.s3.amazonaws.com" },
-          Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [logsId, "Arn"] }, "/cdkfixture/*"]] },
-          Condition: { ArnLike: { "aws:SourceArn": { "Fn::GetAtt": [bucketId, "Arn"] } }, StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } },
-        }]),
+        Statement: Match.arrayWith([
+          {
+            Effect: "Allow",
+            Action: "s3:PutObject",
+            Principal: { Service: "logging.s3.amazonaws.com" },
+            Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [logsId, "Arn"] }, "/cdkfixture/*"]] },
+            Condition: {
+              ArnLike: { "aws:SourceArn": { "Fn::GetAtt": [bucketId, "Arn"] } },
+              StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+            },
+          },
+        ]),
       },
     });
   });
@@ -290,7 +355,11 @@ describe("bucket", () => {
     t.resourceCountIs("AWS::S3::BucketPolicy", 0);
     expect(construct.bucket).toBe(existing);
     expect(construct.accessLogsBucket).toBeUndefined();
-    t.resourcePropertiesCountIs("AWS::Lambda::Function", { Environment: { Variables: Match.objectLike({ SPARKLESS_BUCKET: "my-shared-bucket" }) } }, 2);
+    t.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      { Environment: { Variables: Match.objectLike({ SPARKLESS_BUCKET: "my-shared-bucket" }) } },
+      2,
+    );
   });
 });
 
@@ -328,19 +397,21 @@ describe("functions", () => {
 
   it("sets the engine's environment on the coordinator, with the worker's timeout in ms", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
-      ...coordinator, Environment: { Variables: { ...engineEnvironment, SPARKLESS_WORKER_TIMEOUT_MS: "30000" } },
+      ...coordinator,
+      Environment: { Variables: { ...engineEnvironment, SPARKLESS_WORKER_TIMEOUT_MS: "30000" } },
     });
   });
 
   it("passes the worker timeout override to the coordinator", () => {
     synth({ workerTimeout: Duration.seconds(45) }).template.hasResourceProperties("AWS::Lambda::Function", {
-      ...coordinator, Environment: { Variables: Match.objectLike({ SPARKLESS_WORKER_TIMEOUT_MS: "45000" }) },
+      ...coordinator,
+      Environment: { Variables: Match.objectLike({ SPARKLESS_WORKER_TIMEOUT_MS: "45000" }) },
     });
   });
 
   it("sets SPARKLESS_CHECKPOINT_STORE from the module's checkpointStore, overridden by config.checkpointStore", () => {
-    const store = (t: ReturnType<typeof synth>["template"]) => Object.values(t.findResources("AWS::Lambda::Function"))
-      .map((f) => f.Properties.Environment.Variables.SPARKLESS_CHECKPOINT_STORE);
+    const store = (t: ReturnType<typeof synth>["template"]) =>
+      Object.values(t.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment.Variables.SPARKLESS_CHECKPOINT_STORE);
     expect(store(synth({ entry: S3_FIXTURE_ENTRY }).template)).toEqual(["s3", "s3"]);
     expect(store(synth({ entry: S3_FIXTURE_ENTRY, checkpointStore: "s3" }).template)).toEqual(["s3", "s3"]);
     expect(store(synth({ entry: S3_FIXTURE_ENTRY, config: { checkpointStore: "dynamodb" } }).template)).toEqual(["dynamodb", "dynamodb"]);
@@ -349,15 +420,23 @@ describe("functions", () => {
 
   it("passes `config` as SPARKLESS_CONFIG JSON", () => {
     const config = { batchInterval: "2s", defaultParallelism: 4, stateBackend: "dynamodb", execution: { mode: "fan-out" } } as const;
-    synth({ config }).template.resourcePropertiesCountIs("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ SPARKLESS_CONFIG: JSON.stringify(config) }) },
-    }, 2);
+    synth({ config }).template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      {
+        Environment: { Variables: Match.objectLike({ SPARKLESS_CONFIG: JSON.stringify(config) }) },
+      },
+      2,
+    );
   });
 
   it("names the app after config.name when given", () => {
-    synth({ config: { name: "renamed" } }).template.resourcePropertiesCountIs("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ SPARKLESS_APP: "renamed" }) },
-    }, 2);
+    synth({ config: { name: "renamed" } }).template.resourcePropertiesCountIs(
+      "AWS::Lambda::Function",
+      {
+        Environment: { Variables: Match.objectLike({ SPARKLESS_APP: "renamed" }) },
+      },
+      2,
+    );
   });
 
   it("sizes from config.batchInterval when it overrides the module's (20 s: 95 s/512 MB, 100 s/1769 MB, visibility 600 s)", () => {
@@ -376,7 +455,9 @@ describe("functions", () => {
 
   it("does not retry a failed coordinator invocation: the next scheduled one takes over", () => {
     template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-      FunctionName: { Ref: Match.stringLikeRegexp("Coordinator") }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60,
+      FunctionName: { Ref: Match.stringLikeRegexp("Coordinator") },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
     });
   });
 
@@ -405,7 +486,10 @@ describe("schedule and event source", () => {
 
   it("invokes with its own role and a payload naming the schedule", () => {
     template.hasResourceProperties("AWS::Scheduler::Schedule", {
-      Target: Match.objectLike({ RoleArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^AppSchedulerRole"), "Arn"] }, Input: JSON.stringify(scheduleInput("cdkfixture")) }),
+      Target: Match.objectLike({
+        RoleArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^AppSchedulerRole"), "Arn"] },
+        Input: JSON.stringify(scheduleInput("cdkfixture")),
+      }),
     });
   });
 
@@ -421,7 +505,8 @@ describe("schedule and event source", () => {
 
   it("takes workerMaxConcurrency and workerBatchSize", () => {
     synth({ workerMaxConcurrency: 50, workerBatchSize: 5 }).template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 5, ScalingConfig: { MaximumConcurrency: 50 },
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 50 },
     });
   });
 });
@@ -430,7 +515,15 @@ describe("dashboard", () => {
   const body = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]?.Properties.DashboardBody);
 
   it("draws the batch timeline and liveness from the Sparkless namespace, dimension App", () => {
-    for (const m of ["InputRecords", "SchedulingDelay", "ProcessingTime", "TotalDelay", "QuarantinedRecords", "LastCompletedBatchAge", "BatchFailed"]) {
+    for (const m of [
+      "InputRecords",
+      "SchedulingDelay",
+      "ProcessingTime",
+      "TotalDelay",
+      "QuarantinedRecords",
+      "LastCompletedBatchAge",
+      "BatchFailed",
+    ]) {
       expect(body).toContain(`[\\"Sparkless\\",\\"${m}\\",\\"App\\",\\"cdkfixture\\"`);
     }
   });
@@ -468,91 +561,156 @@ describe("alarms", () => {
 
   it("BatchFailed: any failed batch (Sum ≥ 1) in the last 3 minutes; no data is fine", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...app, MetricName: "BatchFailed", Statistic: "Sum", Period: 60, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      EvaluationPeriods: 3, DatapointsToAlarm: 1, TreatMissingData: "notBreaching",
+      ...app,
+      MetricName: "BatchFailed",
+      Statistic: "Sum",
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 1,
+      TreatMissingData: "notBreaching",
       AlarmDescription: Match.stringLikeRegexp("sparkless retry.*#alarm-batch-failed$"),
     });
   });
 
   it("LastCompletedBatchAge: above 60 s + 3 intervals in 2 of 3 minutes, and missing data breaches (no coordinator reports)", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...app, MetricName: "LastCompletedBatchAge", Statistic: "Maximum", Period: 60, Threshold: 63_000, ComparisonOperator: "GreaterThanThreshold",
-      EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: "breaching",
+      ...app,
+      MetricName: "LastCompletedBatchAge",
+      Statistic: "Maximum",
+      Period: 60,
+      Threshold: 63_000,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: "breaching",
       AlarmDescription: Match.stringLikeRegexp("#alarm-batches-stopped$"),
     });
   });
 
   it("LastCompletedBatchAge: the threshold grows with the interval (10 s: 90 s) and takes lastCompletedBatchAgeAlarmThreshold", () => {
-    synth({ config: { batchInterval: "10s" } }).template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "LastCompletedBatchAge", Threshold: 90_000 });
-    synth({ lastCompletedBatchAgeAlarmThreshold: Duration.minutes(5) }).template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "LastCompletedBatchAge", Threshold: 300_000 });
+    synth({ config: { batchInterval: "10s" } }).template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "LastCompletedBatchAge",
+      Threshold: 90_000,
+    });
+    synth({ lastCompletedBatchAgeAlarmThreshold: Duration.minutes(5) }).template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "LastCompletedBatchAge",
+      Threshold: 300_000,
+    });
   });
 
   it("SchedulingDelay: above max(30 s, 5 intervals) for 5 minutes in a row; batches that stop count as fine (the age alarm reports them)", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...app, MetricName: "SchedulingDelay", Statistic: "Maximum", Period: 60, Threshold: 30_000, ComparisonOperator: "GreaterThanThreshold",
-      EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: "notBreaching",
+      ...app,
+      MetricName: "SchedulingDelay",
+      Statistic: "Maximum",
+      Period: 60,
+      Threshold: 30_000,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: "notBreaching",
     });
   });
 
   it("SchedulingDelay: periods of the interval rounded up to minutes for long intervals (5 min: 300 s periods, 25 min threshold)", () => {
     synth({ config: { batchInterval: "5m" } }).template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "SchedulingDelay", Period: 300, Threshold: 1_500_000, EvaluationPeriods: 5,
+      MetricName: "SchedulingDelay",
+      Period: 300,
+      Threshold: 1_500_000,
+      EvaluationPeriods: 5,
     });
   });
 
   it("SchedulingDelay: takes schedulingDelayAlarmThreshold", () => {
     synth({ schedulingDelayAlarmThreshold: Duration.seconds(90) }).template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "SchedulingDelay", Threshold: 90_000,
+      MetricName: "SchedulingDelay",
+      Threshold: 90_000,
     });
   });
 
   it.each(["Errors", "Throttles"])("the coordinator's Lambda %s: at least one in 2 of the last 3 minutes", (metric) => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...coordinator, MetricName: metric, Statistic: "Sum", Period: 60, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: "notBreaching",
+      ...coordinator,
+      MetricName: metric,
+      Statistic: "Sum",
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: "notBreaching",
       AlarmDescription: Match.stringLikeRegexp(`#alarm-coordinator-${metric.toLowerCase()}$`),
     });
   });
 
   it("iterator age: each input stream's GetRecords.IteratorAgeMilliseconds above a quarter of its retention (6 h of 24 h) for 5 minutes", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      Namespace: "AWS/Kinesis", MetricName: "GetRecords.IteratorAgeMilliseconds", Dimensions: [{ Name: "StreamName", Value: { Ref: Match.stringLikeRegexp("^AppInput0") } }],
-      Statistic: "Maximum", Period: 60, Threshold: 6 * 3_600_000, ComparisonOperator: "GreaterThanThreshold",
-      EvaluationPeriods: 5, DatapointsToAlarm: 5, TreatMissingData: "notBreaching",
+      Namespace: "AWS/Kinesis",
+      MetricName: "GetRecords.IteratorAgeMilliseconds",
+      Dimensions: [{ Name: "StreamName", Value: { Ref: Match.stringLikeRegexp("^AppInput0") } }],
+      Statistic: "Maximum",
+      Period: 60,
+      Threshold: 6 * 3_600_000,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: "notBreaching",
       AlarmDescription: Match.stringLikeRegexp("fixture-lines.*#alarm-input-iterator-age$"),
     });
   });
 
   it("iterator age: follows a created stream's retention (48 h: 12 h) and takes iteratorAgeAlarmThreshold", () => {
-    synth({ inputStreams: [{ streamName: "fixture-lines", retentionPeriod: Duration.hours(48) }] }).template
-      .hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "GetRecords.IteratorAgeMilliseconds", Threshold: 12 * 3_600_000 });
-    synth({ inputStreams: [{ streamName: "fixture-lines", iteratorAgeAlarmThreshold: Duration.hours(2) }] }).template
-      .hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "GetRecords.IteratorAgeMilliseconds", Threshold: 2 * 3_600_000 });
+    synth({ inputStreams: [{ streamName: "fixture-lines", retentionPeriod: Duration.hours(48) }] }).template.hasResourceProperties(
+      "AWS::CloudWatch::Alarm",
+      { MetricName: "GetRecords.IteratorAgeMilliseconds", Threshold: 12 * 3_600_000 },
+    );
+    synth({ inputStreams: [{ streamName: "fixture-lines", iteratorAgeAlarmThreshold: Duration.hours(2) }] }).template.hasResourceProperties(
+      "AWS::CloudWatch::Alarm",
+      { MetricName: "GetRecords.IteratorAgeMilliseconds", Threshold: 2 * 3_600_000 },
+    );
   });
 
   it("iterator age: one alarm per stream, an imported one by its name, at 6 h (Kinesis' minimum retention is 24 h)", () => {
     const existing = kinesis.Stream.fromStreamArn(scope(), "B", "arn:aws:kinesis:us-east-1:111122223333:stream/b");
     const t = synth({ entry: TWO_STREAMS_FIXTURE_ENTRY, inputStreams: [{ streamName: "a" }, { streamName: "b", stream: existing }] }).template;
     t.resourcePropertiesCountIs("AWS::CloudWatch::Alarm", { MetricName: "GetRecords.IteratorAgeMilliseconds" }, 2);
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "GetRecords.IteratorAgeMilliseconds", Dimensions: [{ Name: "StreamName", Value: "b" }], Threshold: 6 * 3_600_000 });
-  });
-
-  it.each(["TaskDeadLetterQueue", "ResultDeadLetterQueue"])("%s: new messages (a rise in its depth over a minute), not the messages already there", (dlq) => {
-    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      Metrics: [
-        Match.objectLike({ Expression: "DIFF(FILL(FILL(depth, REPEAT), 0))", ReturnData: true }),
-        {
-          Id: "depth", ReturnData: false,
-          MetricStat: {
-            Metric: { Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [Match.stringLikeRegexp(`^App${dlq}`), "QueueName"] } }] },
-            Period: 60, Stat: "Maximum",
-          },
-        },
-      ],
-      Threshold: 0, ComparisonOperator: "GreaterThanThreshold", EvaluationPeriods: 1, TreatMissingData: "notBreaching",
-      AlarmDescription: Match.stringLikeRegexp(`#alarm-${dlq === "TaskDeadLetterQueue" ? "task" : "result"}-dead-letter-queue$`),
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "GetRecords.IteratorAgeMilliseconds",
+      Dimensions: [{ Name: "StreamName", Value: "b" }],
+      Threshold: 6 * 3_600_000,
     });
   });
+
+  it.each(["TaskDeadLetterQueue", "ResultDeadLetterQueue"])(
+    "%s: new messages (a rise in its depth over a minute), not the messages already there",
+    (dlq) => {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Metrics: [
+          Match.objectLike({ Expression: "DIFF(FILL(FILL(depth, REPEAT), 0))", ReturnData: true }),
+          {
+            Id: "depth",
+            ReturnData: false,
+            MetricStat: {
+              Metric: {
+                Namespace: "AWS/SQS",
+                MetricName: "ApproximateNumberOfMessagesVisible",
+                Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [Match.stringLikeRegexp(`^App${dlq}`), "QueueName"] } }],
+              },
+              Period: 60,
+              Stat: "Maximum",
+            },
+          },
+        ],
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        EvaluationPeriods: 1,
+        TreatMissingData: "notBreaching",
+        AlarmDescription: Match.stringLikeRegexp(`#alarm-${dlq === "TaskDeadLetterQueue" ? "task" : "result"}-dead-letter-queue$`),
+      });
+    },
+  );
 
   it("no longer alarms on the DLQs' depth itself", () => {
     template.resourcePropertiesCountIs("AWS::CloudWatch::Alarm", { MetricName: "ApproximateNumberOfMessagesVisible" }, 0);
@@ -560,14 +718,21 @@ describe("alarms", () => {
 
   it("QuarantinedRecords: any quarantined record (Sum ≥ 1) in a minute; no data is fine", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...app, MetricName: "QuarantinedRecords", Statistic: "Sum", Period: 60, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      EvaluationPeriods: 1, TreatMissingData: "notBreaching",
+      ...app,
+      MetricName: "QuarantinedRecords",
+      Statistic: "Sum",
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: 1,
+      TreatMissingData: "notBreaching",
     });
   });
 
   it("points the descriptions at runbookUrl", () => {
     synth({ runbookUrl: "https://wiki.example.com/sparkless" }).template.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      MetricName: "BatchFailed", AlarmDescription: Match.stringLikeRegexp("Runbook: https://wiki.example.com/sparkless#alarm-batch-failed$"),
+      MetricName: "BatchFailed",
+      AlarmDescription: Match.stringLikeRegexp("Runbook: https://wiki.example.com/sparkless#alarm-batch-failed$"),
     });
   });
 
@@ -579,7 +744,9 @@ describe("alarms", () => {
   });
 
   it("has no DLQ alarm for an imported queue whose DLQ it cannot know", () => {
-    const { construct, template: t } = synth({ taskQueue: sqs.Queue.fromQueueArn(scope(), "Tasks", "arn:aws:sqs:us-east-1:111122223333:shared-tasks") });
+    const { construct, template: t } = synth({
+      taskQueue: sqs.Queue.fromQueueArn(scope(), "Tasks", "arn:aws:sqs:us-east-1:111122223333:shared-tasks"),
+    });
     expect(construct.alarms.deadLetterQueue).toBeUndefined();
     t.resourceCountIs("AWS::CloudWatch::Alarm", 8);
   });
@@ -598,7 +765,11 @@ describe("alarm notifications", () => {
   it("creates a topic for alarmEmail, subscribes the address and notifies it from every alarm", () => {
     const t = withEmail.template;
     t.resourceCountIs("AWS::SNS::Topic", 1);
-    t.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "oncall@example.com", TopicArn: { Ref: Match.stringLikeRegexp("^AppAlarmTopic") } });
+    t.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "oncall@example.com",
+      TopicArn: { Ref: Match.stringLikeRegexp("^AppAlarmTopic") },
+    });
     t.resourcePropertiesCountIs("AWS::CloudWatch::Alarm", { AlarmActions: [{ Ref: Match.stringLikeRegexp("^AppAlarmTopic") }] }, 9);
     expect(withEmail.construct.alarmTopic).toBeDefined();
   });
@@ -614,7 +785,9 @@ describe("alarm notifications", () => {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: "Deny", Action: "sns:Publish", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
           Match.objectLike({
-            Effect: "Allow", Action: "sns:Publish", Principal: { Service: "cloudwatch.amazonaws.com" },
+            Effect: "Allow",
+            Action: "sns:Publish",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
             Condition: { StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } }, ArnLike: { "aws:SourceArn": Match.anyValue() } },
           }),
         ]),

@@ -41,13 +41,26 @@ const STACK = "Sparkless-wordcount";
 const STAGING_BUCKET = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
 /** Resource types moto's CloudFormation skips (it logs "No Moto CloudFormation support for …"). */
 const UNSUPPORTED_BY_MOTO = [
-  "AWS::CloudWatch::Alarm", "AWS::Scheduler::Schedule", "AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::Lambda::EventInvokeConfig",
+  "AWS::CloudWatch::Alarm",
+  "AWS::Scheduler::Schedule",
+  "AWS::SQS::QueuePolicy",
+  "AWS::S3::BucketPolicy",
+  "AWS::Lambda::EventInvokeConfig",
   "AWS::CDK::Metadata",
 ];
 
-interface Resource { Type: string; Properties?: Record<string, any> }
-interface Template { Resources: Record<string, Resource>; Outputs: Record<string, unknown> }
-interface CliResult { code: number; output: string }
+interface Resource {
+  Type: string;
+  Properties?: Record<string, any>;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Outputs: Record<string, unknown>;
+}
+interface CliResult {
+  code: number;
+  output: string;
+}
 
 describe("cdk bootstrap and cdk deploy against moto_server", () => {
   if (!motoInstalled()) {
@@ -59,7 +72,10 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
   let assembly: string;
   let template: Template;
   const clientConfig = () => ({
-    region: REGION, endpoint: moto.url, credentials: { accessKeyId: "test", secretAccessKey: "test" }, requestHandler: new NodeHttpHandler(),
+    region: REGION,
+    endpoint: moto.url,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    requestHandler: new NodeHttpHandler(),
   });
 
   /** The pinned CDK CLI, with dummy credentials and every AWS endpoint on moto; `extra` adds variables. */
@@ -68,15 +84,23 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
     // Nothing of the caller's AWS set-up may leak in (a profile, a session token, other endpoints).
     for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|CDK_)/.test(k)) env[k] = v;
     Object.assign(env, {
-      HOME: work, CI: "true", CDK_DISABLE_CLI_TELEMETRY: "true", AWS_REGION: REGION, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test",
-      AWS_CONFIG_FILE: path.join(work, "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE: path.join(work, "no-aws-credentials"), AWS_ENDPOINT_URL: moto.url,
+      HOME: work,
+      CI: "true",
+      CDK_DISABLE_CLI_TELEMETRY: "true",
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_CONFIG_FILE: path.join(work, "no-aws-config"),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(work, "no-aws-credentials"),
+      AWS_ENDPOINT_URL: moto.url,
       ...extra,
     });
     return new Promise((resolve) => {
       // From a folder without cdk.json: nothing is synthesized again (bootstrap would synthesize the app).
       const options = { cwd: work, env, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 };
-      execFile(path.join(ROOT, "node_modules/.bin/cdk"), [...args, "--no-notices", "--no-color"], options,
-        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}\n${stderr}` }));
+      execFile(path.join(ROOT, "node_modules/.bin/cdk"), [...args, "--no-notices", "--no-color"], options, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}\n${stderr}` }),
+      );
     });
   }
   const deploy = (dir: string, extra: Record<string, string> = {}) => cdk(["deploy", "--app", dir, "--require-approval", "never", STACK], extra);
@@ -91,9 +115,17 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
     work = mkdtempSync(path.join(os.tmpdir(), "sparkless-cdk-moto-"));
     assembly = path.join(work, "cdk.out");
     const synth = new Promise<void>((resolve, reject) => {
-      execFile(path.join(ROOT, "node_modules/.bin/cdk"), ["synth", "--no-notices", "--quiet", "--output", assembly], {
-        cwd: ROOT, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", CI: "true" }, maxBuffer: 64 * 1024 * 1024, timeout: 240_000,
-      }, (error, stdout, stderr) => (error ? reject(new Error(`cdk synth failed: ${stderr}\n${stdout}`)) : resolve()));
+      execFile(
+        path.join(ROOT, "node_modules/.bin/cdk"),
+        ["synth", "--no-notices", "--quiet", "--output", assembly],
+        {
+          cwd: ROOT,
+          env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: "true", CI: "true" },
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: 240_000,
+        },
+        (error, stdout, stderr) => (error ? reject(new Error(`cdk synth failed: ${stderr}\n${stdout}`)) : resolve()),
+      );
     });
     const started = startMoto();
     await Promise.all([synth, started]);
@@ -116,7 +148,7 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
     expect(buckets.Buckets?.map((b) => b.Name)).toContain(STAGING_BUCKET);
   }, 300_000);
 
-  it("cdk deploy publishes the assets, then the change set fails: moto reads the template URL's host, 127.0.0.1, as the bucket \"127\"", async () => {
+  it('cdk deploy publishes the assets, then the change set fails: moto reads the template URL\'s host, 127.0.0.1, as the bucket "127"', async () => {
     const r = await deploy(assembly);
     expect(r.code, r.output).not.toBe(0);
     expect(r.output).toMatch(/creating CloudFormation changeset/);
@@ -156,7 +188,11 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
       const patched = path.join(work, "cdk.out.moto");
       cpSync(assembly, patched, { recursive: true });
       const t = JSON.parse(readFileSync(path.join(patched, `${STACK}.template.json`), "utf8")) as Template;
-      const alarms = new Set(Object.entries(t.Resources).filter(([, r]) => r.Type === "AWS::CloudWatch::Alarm").map(([id]) => id));
+      const alarms = new Set(
+        Object.entries(t.Resources)
+          .filter(([, r]) => r.Type === "AWS::CloudWatch::Alarm")
+          .map(([id]) => id),
+      );
       const literal = (v: unknown): unknown => {
         if (Array.isArray(v)) return v.map(literal);
         if (v === null || typeof v !== "object") return v;
@@ -177,7 +213,8 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
       const assets = JSON.parse(readFileSync(assetsFile, "utf8")) as { files: Record<string, { source: { path: string } }> };
       const oldHash = Object.entries(assets.files).find(([, f]) => f.source.path === `${STACK}.template.json`)![0];
       const newHash = createHash("sha256").update(text).digest("hex");
-      for (const file of [assetsFile, path.join(patched, "manifest.json")]) writeFileSync(file, readFileSync(file, "utf8").replaceAll(oldHash, newHash));
+      for (const file of [assetsFile, path.join(patched, "manifest.json")])
+        writeFileSync(file, readFileSync(file, "utf8").replaceAll(oldHash, newHash));
       deployed = await deploy(patched, { AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: `http://localhost:${moto.port}` });
       if (deployed.code === 0) {
         const xml = await cfn({ Action: "ListStackResources", StackName: STACK });
@@ -216,7 +253,10 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
       for (const id of [/^AppMetaTable[0-9A-F]{8}$/, /^AppStateTable[0-9A-F]{8}$/]) {
         const t = (await dynamodb.send(new DescribeTableCommand({ TableName: physical(id) }))).Table!;
         expect(t.TableStatus).toBe("ACTIVE");
-        expect(t.KeySchema).toEqual([{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }]);
+        expect(t.KeySchema).toEqual([
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ]);
         expect(t.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
       }
       const sqs = new SQSClient(clientConfig());
@@ -237,14 +277,22 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
 
     it("both functions exist with their bundles and their environment resolved to the created resources; the worker is mapped to the task queue", async () => {
       interface Fn {
-        FunctionName: string; Runtime: string; Handler: string; CodeSize: number; MemorySize: number; Timeout: number;
+        FunctionName: string;
+        Runtime: string;
+        Handler: string;
+        CodeSize: number;
+        MemorySize: number;
+        Timeout: number;
         Environment: { Variables: Record<string, string> };
       }
       const fns = (JSON.parse(await motoCall(moto, "lambda", { path: "/2015-03-31/functions/" })) as { Functions: Fn[] }).Functions;
       const coordinator = fns.find((f) => f.FunctionName === physical(/^AppCoordinator[0-9A-F]{8}$/));
       const worker = fns.find((f) => f.FunctionName === physical(/^AppWorker[0-9A-F]{8}$/));
       expect(fns).toHaveLength(2);
-      for (const [fn, id] of [[coordinator, /^AppCoordinator[0-9A-F]{8}$/], [worker, /^AppWorker[0-9A-F]{8}$/]] as const) {
+      for (const [fn, id] of [
+        [coordinator, /^AppCoordinator[0-9A-F]{8}$/],
+        [worker, /^AppWorker[0-9A-F]{8}$/],
+      ] as const) {
         const props = Object.entries(template.Resources).find(([k]) => id.test(k))![1].Properties!;
         expect(fn).toMatchObject({ Runtime: props.Runtime, Handler: props.Handler, MemorySize: props.MemorySize, Timeout: props.Timeout });
         // The bundle cdk synth wrote, zipped and published: hundreds of kilobytes, not an empty placeholder.
@@ -252,21 +300,31 @@ describe("cdk bootstrap and cdk deploy against moto_server", () => {
         const vars = fn!.Environment.Variables;
         expect(vars).toMatchObject({
           SPARKLESS_APP: "wordcount",
-          SPARKLESS_META_TABLE: physical(/^AppMetaTable[0-9A-F]{8}$/), SPARKLESS_STATE_TABLE: physical(/^AppStateTable[0-9A-F]{8}$/),
-          SPARKLESS_BUCKET: physical(/^AppBucket[0-9A-F]{8}$/), SPARKLESS_TASK_QUEUE_URL: physical(/^AppTaskQueue[0-9A-F]{8}$/),
+          SPARKLESS_META_TABLE: physical(/^AppMetaTable[0-9A-F]{8}$/),
+          SPARKLESS_STATE_TABLE: physical(/^AppStateTable[0-9A-F]{8}$/),
+          SPARKLESS_BUCKET: physical(/^AppBucket[0-9A-F]{8}$/),
+          SPARKLESS_TASK_QUEUE_URL: physical(/^AppTaskQueue[0-9A-F]{8}$/),
           SPARKLESS_RESULT_QUEUE_URL: physical(/^AppResultQueue[0-9A-F]{8}$/),
         });
       }
       interface Mapping {
-        EventSourceArn: string; FunctionArn: string; BatchSize: number; FunctionResponseTypes: string[]; ScalingConfig?: { MaximumConcurrency: number };
+        EventSourceArn: string;
+        FunctionArn: string;
+        BatchSize: number;
+        FunctionResponseTypes: string[];
+        ScalingConfig?: { MaximumConcurrency: number };
       }
       const listed = await motoCall(moto, "lambda", { path: "/2015-03-31/event-source-mappings/" });
       const mappings = (JSON.parse(listed) as { EventSourceMappings: Mapping[] }).EventSourceMappings;
       expect(mappings).toHaveLength(1);
-      const queueName = physical(/^AppTaskQueue[0-9A-F]{8}$/).split("/").pop();
+      const queueName = physical(/^AppTaskQueue[0-9A-F]{8}$/)
+        .split("/")
+        .pop();
       expect(mappings[0]).toMatchObject({
-        EventSourceArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueName}`, BatchSize: 10,
-        FunctionResponseTypes: ["ReportBatchItemFailures"], ScalingConfig: { MaximumConcurrency: 10 },
+        EventSourceArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueName}`,
+        BatchSize: 10,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        ScalingConfig: { MaximumConcurrency: 10 },
       });
       expect(mappings[0]!.FunctionArn).toMatch(new RegExp(`:function:${worker!.FunctionName}$`));
     });

@@ -14,9 +14,23 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import {
-  BUCKET_KMS_ACTIONS, COORDINATOR_KINESIS_ACTIONS, COORDINATOR_META_ACTIONS, COORDINATOR_OBJECT_PREFIXES, COORDINATOR_RESULT_QUEUE_ACTIONS,
-  COORDINATOR_STATE_ACTIONS, COORDINATOR_TASK_QUEUE_ACTIONS, LOGS_ACTIONS, QUEUE_RECEIVE_KMS_ACTIONS, QUEUE_SEND_KMS_ACTIONS, S3_ACTIONS,
-  TABLE_KMS_ACTIONS, WORKER_KINESIS_ACTIONS, WORKER_META_ACTIONS, WORKER_OBJECT_PREFIXES, WORKER_RESULT_QUEUE_ACTIONS, WORKER_STATE_ACTIONS,
+  BUCKET_KMS_ACTIONS,
+  COORDINATOR_KINESIS_ACTIONS,
+  COORDINATOR_META_ACTIONS,
+  COORDINATOR_OBJECT_PREFIXES,
+  COORDINATOR_RESULT_QUEUE_ACTIONS,
+  COORDINATOR_STATE_ACTIONS,
+  COORDINATOR_TASK_QUEUE_ACTIONS,
+  LOGS_ACTIONS,
+  QUEUE_RECEIVE_KMS_ACTIONS,
+  QUEUE_SEND_KMS_ACTIONS,
+  S3_ACTIONS,
+  TABLE_KMS_ACTIONS,
+  WORKER_KINESIS_ACTIONS,
+  WORKER_META_ACTIONS,
+  WORKER_OBJECT_PREFIXES,
+  WORKER_RESULT_QUEUE_ACTIONS,
+  WORKER_STATE_ACTIONS,
   WORKER_TASK_QUEUE_ACTIONS,
 } from "../../cdk/sparkless-app.js";
 import { FIXTURE_PROPS, asArray, policyStatements, synth, scope } from "./support.js";
@@ -175,7 +189,8 @@ describe("the bucket's policy", () => {
   const bucketId = resourceIds("AWS::S3::Bucket").find((id) => /^AppBucket/.test(id))!;
   const policy = Object.values(template.findResources("AWS::S3::BucketPolicy")).find((p) => p.Properties.Bucket.Ref === bucketId)!;
   const grants = (policy.Properties.PolicyDocument.Statement as Record<string, any>[]).filter((s) => s.Effect === "Allow");
-  const objects = (prefixes: readonly string[]) => prefixes.map((p) => ({ "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, `/cdkfixture/${p}*`]] }));
+  const objects = (prefixes: readonly string[]) =>
+    prefixes.map((p) => ({ "Fn::Join": ["", [{ "Fn::GetAtt": [bucketId, "Arn"] }, `/cdkfixture/${p}*`]] }));
 
   it("grants objects to exactly the two roles, and nothing to anyone else", () => {
     expect(grants.map((s) => [s.Sid, s.Principal])).toEqual([
@@ -212,15 +227,32 @@ describe("the schedule's role", () => {
   it("lets only EventBridge Scheduler assume it, for schedules of this account's default group", () => {
     template.hasResourceProperties("AWS::IAM::Role", {
       AssumeRolePolicyDocument: {
-        Statement: [{
-          Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" },
-          Condition: {
-            StringEquals: {
-              "aws:SourceAccount": { Ref: "AWS::AccountId" },
-              "aws:SourceArn": { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":scheduler:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":schedule-group/default"]] },
+        Statement: [
+          {
+            Action: "sts:AssumeRole",
+            Effect: "Allow",
+            Principal: { Service: "scheduler.amazonaws.com" },
+            Condition: {
+              StringEquals: {
+                "aws:SourceAccount": { Ref: "AWS::AccountId" },
+                "aws:SourceArn": {
+                  "Fn::Join": [
+                    "",
+                    [
+                      "arn:",
+                      { Ref: "AWS::Partition" },
+                      ":scheduler:",
+                      { Ref: "AWS::Region" },
+                      ":",
+                      { Ref: "AWS::AccountId" },
+                      ":schedule-group/default",
+                    ],
+                  ],
+                },
+              },
             },
           },
-        }],
+        ],
       },
     });
   });
@@ -257,7 +289,10 @@ describe("imported streams (fromStreamAttributes with its key)", () => {
   const arn = "arn:aws:kinesis:eu-west-1:111122223333:stream/fixture-lines";
   const keyArn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
   const within = scope();
-  const stream = kinesis.Stream.fromStreamAttributes(within, "Existing", { streamArn: arn, encryptionKey: kms.Key.fromKeyArn(within, "Key", keyArn) });
+  const stream = kinesis.Stream.fromStreamAttributes(within, "Existing", {
+    streamArn: arn,
+    encryptionKey: kms.Key.fromKeyArn(within, "Key", keyArn),
+  });
   const t = synth({ inputStreams: [{ streamName: "fixture-lines", stream }] }).template;
   const imported = policyStatements(t);
 
@@ -268,7 +303,10 @@ describe("imported streams (fromStreamAttributes with its key)", () => {
 
   it("encrypted with a customer key: kms:Decrypt on that key only", () => {
     const decrypts = imported.filter((s) => s.statement.Sid === "DecryptInputStreams").map((s) => [s.statement.Action, s.statement.Resource]);
-    expect(decrypts).toEqual([["kms:Decrypt", keyArn], ["kms:Decrypt", keyArn]]);
+    expect(decrypts).toEqual([
+      ["kms:Decrypt", keyArn],
+      ["kms:Decrypt", keyArn],
+    ]);
   });
 });
 
@@ -280,8 +318,13 @@ describe("an imported stream with a customer managed key given as encryptionKey 
   const t = synth({ inputStreams: [{ streamName: "fixture-lines", stream, encryptionKey: kms.Key.fromKeyArn(within, "Key", keyArn) }] }).template;
 
   it("gives both roles kms:Decrypt on that key only", () => {
-    const decrypts = policyStatements(t).filter((s) => s.statement.Sid === "DecryptInputStreams").map((s) => [s.statement.Action, s.statement.Resource]);
-    expect(decrypts).toEqual([["kms:Decrypt", keyArn], ["kms:Decrypt", keyArn]]);
+    const decrypts = policyStatements(t)
+      .filter((s) => s.statement.Sid === "DecryptInputStreams")
+      .map((s) => [s.statement.Action, s.statement.Resource]);
+    expect(decrypts).toEqual([
+      ["kms:Decrypt", keyArn],
+      ["kms:Decrypt", keyArn],
+    ]);
   });
 
   it("without it, an imported stream gets no key grant (aws/kinesis needs none)", () => {
@@ -294,20 +337,38 @@ describe("imported tables with customer managed keys", () => {
   const metaKey = "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-1111-1111-111111111111";
   const stateKey = "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222";
   const within = scope();
-  const metaTable = dynamodb.Table.fromTableAttributes(within, "Meta", { tableName: "shared-meta", encryptionKey: kms.Key.fromKeyArn(within, "MK", metaKey) });
-  const stateTable = dynamodb.Table.fromTableAttributes(within, "State", { tableName: "shared-state", encryptionKey: kms.Key.fromKeyArn(within, "SK", stateKey) });
+  const metaTable = dynamodb.Table.fromTableAttributes(within, "Meta", {
+    tableName: "shared-meta",
+    encryptionKey: kms.Key.fromKeyArn(within, "MK", metaKey),
+  });
+  const stateTable = dynamodb.Table.fromTableAttributes(within, "State", {
+    tableName: "shared-state",
+    encryptionKey: kms.Key.fromKeyArn(within, "SK", stateKey),
+  });
   const imported = policyStatements(synth({ metaTable, stateTable }).template);
-  const bySid = (sid: string) => imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
+  const bySid = (sid: string) =>
+    imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
 
   it("grant each role its table actions on the tables' ARNs", () => {
-    const arn = (name: string) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":dynamodb:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:table/${name}`]] });
-    expect(bySid("MetaTable")).toEqual([["AppCoordinatorRole", [...COORDINATOR_META_ACTIONS], arn("shared-meta")], ["AppWorkerRole", [...WORKER_META_ACTIONS], arn("shared-meta")]]);
+    const arn = (name: string) => ({
+      "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":dynamodb:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:table/${name}`]],
+    });
+    expect(bySid("MetaTable")).toEqual([
+      ["AppCoordinatorRole", [...COORDINATOR_META_ACTIONS], arn("shared-meta")],
+      ["AppWorkerRole", [...WORKER_META_ACTIONS], arn("shared-meta")],
+    ]);
     expect(bySid("StateTable").map((s) => s[2])).toEqual([arn("shared-state"), arn("shared-state")]);
   });
 
   it("grant both roles the key actions on each table's key only", () => {
-    expect(bySid("MetaTableKey")).toEqual([["AppCoordinatorRole", [...TABLE_KMS_ACTIONS], metaKey], ["AppWorkerRole", [...TABLE_KMS_ACTIONS], metaKey]]);
-    expect(bySid("StateTableKey")).toEqual([["AppCoordinatorRole", [...TABLE_KMS_ACTIONS], stateKey], ["AppWorkerRole", [...TABLE_KMS_ACTIONS], stateKey]]);
+    expect(bySid("MetaTableKey")).toEqual([
+      ["AppCoordinatorRole", [...TABLE_KMS_ACTIONS], metaKey],
+      ["AppWorkerRole", [...TABLE_KMS_ACTIONS], metaKey],
+    ]);
+    expect(bySid("StateTableKey")).toEqual([
+      ["AppCoordinatorRole", [...TABLE_KMS_ACTIONS], stateKey],
+      ["AppWorkerRole", [...TABLE_KMS_ACTIONS], stateKey],
+    ]);
   });
 });
 
@@ -316,9 +377,13 @@ describe("imported queues with customer managed keys", () => {
   const resultKey = "arn:aws:kms:us-east-1:111122223333:key/44444444-4444-4444-4444-444444444444";
   const within = scope();
   const taskQueue = sqs.Queue.fromQueueAttributes(within, "Tasks", { queueArn: "arn:aws:sqs:us-east-1:111122223333:shared-tasks", keyArn: taskKey });
-  const resultQueue = sqs.Queue.fromQueueAttributes(within, "Results", { queueArn: "arn:aws:sqs:us-east-1:111122223333:shared-results", keyArn: resultKey });
+  const resultQueue = sqs.Queue.fromQueueAttributes(within, "Results", {
+    queueArn: "arn:aws:sqs:us-east-1:111122223333:shared-results",
+    keyArn: resultKey,
+  });
   const imported = policyStatements(synth({ taskQueue, resultQueue }).template);
-  const bySid = (sid: string) => imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
+  const bySid = (sid: string) =>
+    imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
 
   it("grant each role its queue actions on the queues' ARNs", () => {
     expect(bySid("TaskQueue")).toEqual([
@@ -329,8 +394,14 @@ describe("imported queues with customer managed keys", () => {
 
   it("let the sender of each queue generate data keys and decrypt, the receiver only decrypt", () => {
     const one = (a: readonly string[]) => (a.length === 1 ? a[0] : [...a]);
-    expect(bySid("TaskQueueKey")).toEqual([["AppCoordinatorRole", one(QUEUE_SEND_KMS_ACTIONS), taskKey], ["AppWorkerRole", one(QUEUE_RECEIVE_KMS_ACTIONS), taskKey]]);
-    expect(bySid("ResultQueueKey")).toEqual([["AppCoordinatorRole", one(QUEUE_RECEIVE_KMS_ACTIONS), resultKey], ["AppWorkerRole", one(QUEUE_SEND_KMS_ACTIONS), resultKey]]);
+    expect(bySid("TaskQueueKey")).toEqual([
+      ["AppCoordinatorRole", one(QUEUE_SEND_KMS_ACTIONS), taskKey],
+      ["AppWorkerRole", one(QUEUE_RECEIVE_KMS_ACTIONS), taskKey],
+    ]);
+    expect(bySid("ResultQueueKey")).toEqual([
+      ["AppCoordinatorRole", one(QUEUE_RECEIVE_KMS_ACTIONS), resultKey],
+      ["AppWorkerRole", one(QUEUE_SEND_KMS_ACTIONS), resultKey],
+    ]);
   });
 });
 
@@ -349,11 +420,16 @@ describe("a bucket of the same stack passed in", () => {
 describe("an imported bucket", () => {
   const keyArn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
   const within = scope();
-  const bucket = s3.Bucket.fromBucketAttributes(within, "Existing", { bucketName: "shared-bucket", encryptionKey: kms.Key.fromKeyArn(within, "Key", keyArn) });
+  const bucket = s3.Bucket.fromBucketAttributes(within, "Existing", {
+    bucketName: "shared-bucket",
+    encryptionKey: kms.Key.fromKeyArn(within, "Key", keyArn),
+  });
   const t = synth({ bucket }).template;
   const imported = policyStatements(t);
-  const bySid = (sid: string) => imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
-  const objects = (prefixes: readonly string[]) => prefixes.map((p) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:s3:::shared-bucket/cdkfixture/${p}*`]] }));
+  const bySid = (sid: string) =>
+    imported.filter((s) => s.statement.Sid === sid).map((s) => [s.role.replace(/[0-9A-F]{8}$/, ""), s.statement.Action, s.statement.Resource]);
+  const objects = (prefixes: readonly string[]) =>
+    prefixes.map((p) => ({ "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, `:s3:::shared-bucket/cdkfixture/${p}*`]] }));
 
   it("cannot take a bucket policy, so each role gets its object statement in its own policy, on its prefixes", () => {
     t.resourceCountIs("AWS::S3::BucketPolicy", 0);
@@ -373,10 +449,17 @@ describe("an imported bucket", () => {
 
 describe("the app's own data: textFileStream directories and output locations", () => {
   const { template: t } = synth((stack) => ({
-    appModule: { appName: "cdkfixture", batchInterval: FIXTURE_PROPS.batchInterval, kinesisStreams: ["fixture-lines"], fileDirectories: ["s3://raw-logs/incoming/"] },
+    appModule: {
+      appName: "cdkfixture",
+      batchInterval: FIXTURE_PROPS.batchInterval,
+      kinesisStreams: ["fixture-lines"],
+      fileDirectories: ["s3://raw-logs/incoming/"],
+    },
     outputLocations: [{ bucket: new s3.Bucket(stack, "Reports", { encryption: s3.BucketEncryption.KMS }), prefix: "daily/" }],
   }));
-  const policies = Object.values(t.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify(p).includes("DataLocations") || JSON.stringify(p).includes("ReadObjects0"));
+  const policies = Object.values(t.findResources("AWS::IAM::Policy")).filter(
+    (p) => JSON.stringify(p).includes("DataLocations") || JSON.stringify(p).includes("ReadObjects0"),
+  );
   const byRole = (p: (typeof policies)[number]) => JSON.stringify(p.Properties.Roles);
 
   it("grants both roles list and read on each directory the module watches, under its prefix only", () => {

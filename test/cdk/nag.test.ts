@@ -35,8 +35,16 @@ describe("cdk-nag AwsSolutions", () => {
   it("checked the resources that matter (the rules ran)", () => {
     const report = readFileSync(path.join(assembly.directory, "AwsSolutions--Test-NagReport.csv"), "utf8");
     for (const rule of [
-      "AwsSolutions-IAM5", "AwsSolutions-IAM4", "AwsSolutions-SQS3", "AwsSolutions-SQS4", "AwsSolutions-DDB3", "AwsSolutions-KDS1", "AwsSolutions-L1",
-      "AwsSolutions-S1", "AwsSolutions-S2", "AwsSolutions-S10",
+      "AwsSolutions-IAM5",
+      "AwsSolutions-IAM4",
+      "AwsSolutions-SQS3",
+      "AwsSolutions-SQS4",
+      "AwsSolutions-DDB3",
+      "AwsSolutions-KDS1",
+      "AwsSolutions-L1",
+      "AwsSolutions-S1",
+      "AwsSolutions-S2",
+      "AwsSolutions-S10",
     ]) {
       expect(report).toMatch(new RegExp(`"${rule}",[^\\n]*,"Compliant"`));
     }
@@ -45,7 +53,9 @@ describe("cdk-nag AwsSolutions", () => {
 
   it("acknowledges only the documented rules, each with a reason", () => {
     const suppressions: { id: string; reason: string }[] = [];
-    for (const resource of Object.values(template.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress?: { id: string; reason: string }[] } } }>)) {
+    for (const resource of Object.values(
+      template.toJSON().Resources as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress?: { id: string; reason: string }[] } } }>,
+    )) {
       suppressions.push(...(resource.Metadata?.cdk_nag?.rules_to_suppress ?? []));
     }
     for (const s of suppressions) expect(s.reason.length, `reason for ${s.id}`).toBeGreaterThanOrEqual(20);
@@ -71,7 +81,10 @@ describe("cdk-nag with the alarm topic created for alarmEmail", () => {
 
 describe("cdk-nag with an existing bucket", () => {
   it("reports only AwsSolutions-IAM5, for the object wildcard the roles then hold", () => {
-    const { stack: imported } = synth({ bucket: s3.Bucket.fromBucketName(scope(), "Existing", "shared-bucket") }, { aspects: [new AwsSolutionsChecks()] });
+    const { stack: imported } = synth(
+      { bucket: s3.Bucket.fromBucketName(scope(), "Existing", "shared-bucket") },
+      { aspects: [new AwsSolutionsChecks()] },
+    );
     const errors = Annotations.fromStack(imported).findError("*", Match.stringLikeRegexp("AwsSolutions-"));
     const rules = errors.map((e) => String(e.entry.data).match(/AwsSolutions-[A-Z0-9]+/)?.[0]);
     expect(new Set(rules)).toEqual(new Set(["AwsSolutions-IAM5"]));

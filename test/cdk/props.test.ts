@@ -29,19 +29,47 @@ const cases: [string, Partial<SparklessAppProps>, RegExp][] = [
   ["config.name invalid", { config: { name: "a b" } }, /app `name`.*got `"a b"`/],
   ["config.defaultParallelism 0", { config: { defaultParallelism: 0 } }, /defaultParallelism/],
   ["checkpointStore of another kind", { checkpointStore: "efs" as never }, /`checkpointStore` to be "dynamodb" or "s3", got "efs"/],
-  ["config.checkpointStore of another kind", { config: { checkpointStore: "efs" as never } }, /`checkpointStore` to be "dynamodb" or "s3", got `"?efs"?`/],
-  ["config.stateBackend of another kind", { config: { stateBackend: "redis" as never } }, /`stateBackend` to be "memory" or "dynamodb", got `"?redis"?`/],
-  ["config.execution.mode of another kind", { config: { execution: { mode: "lambda" as never } } }, /`execution\.mode` to be "auto", "in-process" or "fan-out", got `"?lambda"?`/],
+  [
+    "config.checkpointStore of another kind",
+    { config: { checkpointStore: "efs" as never } },
+    /`checkpointStore` to be "dynamodb" or "s3", got `"?efs"?`/,
+  ],
+  [
+    "config.stateBackend of another kind",
+    { config: { stateBackend: "redis" as never } },
+    /`stateBackend` to be "memory" or "dynamodb", got `"?redis"?`/,
+  ],
+  [
+    "config.execution.mode of another kind",
+    { config: { execution: { mode: "lambda" as never } } },
+    /`execution\.mode` to be "auto", "in-process" or "fan-out", got `"?lambda"?`/,
+  ],
   ["config.execution.maxInProcessRecords 0", { config: { execution: { maxInProcessRecords: 0 } } }, /execution\.maxInProcessRecords/],
   ["a bucket that is not one", { bucket: "my-bucket" as never }, /`bucket` to be an s3\.IBucket.*got "my-bucket"/],
   ["no input stream", { inputStreams: [] }, /`inputStreams` to list at least one Kinesis stream, got \[\]/],
   ["a bad stream name", { inputStreams: [{ streamName: "no spaces" }] }, /`inputStreams\[0\]\.streamName`.*got "no spaces"/],
   ["the same stream twice", { inputStreams: [{ streamName: "a" }, { streamName: "a" }] }, /unique, got "a" twice/],
-  ["shardCount with ON_DEMAND", { inputStreams: [{ streamName: "a", streamMode: kinesis.StreamMode.ON_DEMAND, shardCount: 2 }] }, /no `inputStreams\[0\]\.shardCount` with StreamMode\.ON_DEMAND.*got 2/],
+  [
+    "shardCount with ON_DEMAND",
+    { inputStreams: [{ streamName: "a", streamMode: kinesis.StreamMode.ON_DEMAND, shardCount: 2 }] },
+    /no `inputStreams\[0\]\.shardCount` with StreamMode\.ON_DEMAND.*got 2/,
+  ],
   ["shardCount 0", { inputStreams: [{ streamName: "a", shardCount: 0 }] }, /`inputStreams\[0\]\.shardCount`.*from 1 to 500, got 0/],
-  ["retention below 24 h", { inputStreams: [{ streamName: "a", retentionPeriod: Duration.hours(12) }] }, /`inputStreams\[0\]\.retentionPeriod`.*from 86400 s.*got 12 hours/],
-  ["an existing stream with another name", { inputStreams: [{ streamName: "fixture-lines", stream: existing() }] }, /named "fixture-lines" as the app module reads it, got "other"/],
-  ["an existing stream with create props", { inputStreams: [{ streamName: "other", stream: existing(), shardCount: 2 }] }, /either `stream`.*or the props to create one, got both/],
+  [
+    "retention below 24 h",
+    { inputStreams: [{ streamName: "a", retentionPeriod: Duration.hours(12) }] },
+    /`inputStreams\[0\]\.retentionPeriod`.*from 86400 s.*got 12 hours/,
+  ],
+  [
+    "an existing stream with another name",
+    { inputStreams: [{ streamName: "fixture-lines", stream: existing() }] },
+    /named "fixture-lines" as the app module reads it, got "other"/,
+  ],
+  [
+    "an existing stream with create props",
+    { inputStreams: [{ streamName: "other", stream: existing(), shardCount: 2 }] },
+    /either `stream`.*or the props to create one, got both/,
+  ],
   ["coordinatorMemorySize 64", { coordinatorMemorySize: 64 }, /`coordinatorMemorySize`.*from 128 to 10240 MB, got 64/],
   ["workerMemorySize 1.5", { workerMemorySize: 1.5 }, /`workerMemorySize`.*integer.*got 1\.5/],
   ["coordinatorTimeout 5 s", { coordinatorTimeout: Duration.seconds(5) }, /`coordinatorTimeout`.*from 10 s to 900 s, got 5 seconds/],
@@ -50,19 +78,53 @@ const cases: [string, Partial<SparklessAppProps>, RegExp][] = [
   ["workerBatchSize 11", { workerBatchSize: 11 }, /`workerBatchSize`.*from 1 to 10, got 11/],
   ["workerMaxConcurrency 1", { workerMaxConcurrency: 1 }, /`workerMaxConcurrency`.*from 2 to 1000, got 1/],
   ["maxReceiveCount at maxTaskAttempts", { maxReceiveCount: 3 }, /`maxReceiveCount`.*from 4 to 1000, got 3/],
-  ["schedulingDelayAlarmThreshold 2 h", { schedulingDelayAlarmThreshold: Duration.hours(2) }, /`schedulingDelayAlarmThreshold`.*to 3600 s, got 2 hours/],
+  [
+    "schedulingDelayAlarmThreshold 2 h",
+    { schedulingDelayAlarmThreshold: Duration.hours(2) },
+    /`schedulingDelayAlarmThreshold`.*to 3600 s, got 2 hours/,
+  ],
   ["dashboardName with a space", { dashboardName: "my dash" }, /`dashboardName`.*got "my dash"/],
   // resources given
   ["a metaTable that is not a table", { metaTable: "meta" as never }, /`metaTable` to be a dynamodb\.ITable.*got "meta"/],
   ["a stateTable that is not a table", { stateTable: 42 as never }, /`stateTable` to be a dynamodb\.ITable.*got 42/],
-  ["the same table twice", (() => { const t = dynamodb.Table.fromTableName(scope(), "T", "one"); return { metaTable: t, stateTable: t }; })(), /two tables, got the same table for both/],
+  [
+    "the same table twice",
+    (() => {
+      const t = dynamodb.Table.fromTableName(scope(), "T", "one");
+      return { metaTable: t, stateTable: t };
+    })(),
+    /two tables, got the same table for both/,
+  ],
   ["a taskQueue that is not a queue", { taskQueue: "tasks" as never }, /`taskQueue` to be an sqs\.IQueue.*got "tasks"/],
-  ["the same queue twice", (() => { const q = sqs.Queue.fromQueueArn(scope(), "Q", "arn:aws:sqs:us-east-1:111122223333:q"); return { taskQueue: q, resultQueue: q }; })(), /two queues, got the same queue for both/],
-  ["maxReceiveCount with a taskQueue given", { taskQueue: sqs.Queue.fromQueueArn(scope(), "T", "arn:aws:sqs:us-east-1:111122223333:q"), maxReceiveCount: 12 }, /no `maxReceiveCount` with `taskQueue`.*got 12/],
-  ["a FIFO task queue", { taskQueue: sqs.Queue.fromQueueArn(scope(), "F", "arn:aws:sqs:us-east-1:111122223333:q.fifo") }, /standard queues, got a FIFO queue as `taskQueue`/],
+  [
+    "the same queue twice",
+    (() => {
+      const q = sqs.Queue.fromQueueArn(scope(), "Q", "arn:aws:sqs:us-east-1:111122223333:q");
+      return { taskQueue: q, resultQueue: q };
+    })(),
+    /two queues, got the same queue for both/,
+  ],
+  [
+    "maxReceiveCount with a taskQueue given",
+    { taskQueue: sqs.Queue.fromQueueArn(scope(), "T", "arn:aws:sqs:us-east-1:111122223333:q"), maxReceiveCount: 12 },
+    /no `maxReceiveCount` with `taskQueue`.*got 12/,
+  ],
+  [
+    "a FIFO task queue",
+    { taskQueue: sqs.Queue.fromQueueArn(scope(), "F", "arn:aws:sqs:us-east-1:111122223333:q.fifo") },
+    /standard queues, got a FIFO queue as `taskQueue`/,
+  ],
   ["tableDeletionProtection not a boolean", { tableDeletionProtection: "yes" as never }, /`tableDeletionProtection` to be true or false, got "yes"/],
-  ["encryptionKey on a created stream", { inputStreams: [{ streamName: "fixture-lines", encryptionKey: key() }] }, /`inputStreams\[0\]\.encryptionKey` only with `stream`.*got a key for "fixture-lines"/],
-  ["encryptionKey that is not a key", { inputStreams: [{ streamName: "fixture-lines", stream: existing(), encryptionKey: "alias/x" as never }] }, /`inputStreams\[0\]\.encryptionKey` to be a kms\.IKey.*got "alias\/x"/],
+  [
+    "encryptionKey on a created stream",
+    { inputStreams: [{ streamName: "fixture-lines", encryptionKey: key() }] },
+    /`inputStreams\[0\]\.encryptionKey` only with `stream`.*got a key for "fixture-lines"/,
+  ],
+  [
+    "encryptionKey that is not a key",
+    { inputStreams: [{ streamName: "fixture-lines", stream: existing(), encryptionKey: "alias/x" as never }] },
+    /`inputStreams\[0\]\.encryptionKey` to be a kms\.IKey.*got "alias\/x"/,
+  ],
   [
     "encryptionKey other than the stream's own",
     (() => {
@@ -71,17 +133,37 @@ const cases: [string, Partial<SparklessAppProps>, RegExp][] = [
         streamArn: "arn:aws:kinesis:us-east-1:111122223333:stream/fixture-lines",
         encryptionKey: kms.Key.fromKeyArn(within, "Own", "arn:aws:kms:us-east-1:111122223333:key/own"),
       });
-      return { inputStreams: [{ streamName: "fixture-lines", stream, encryptionKey: kms.Key.fromKeyArn(within, "Other", "arn:aws:kms:us-east-1:111122223333:key/other") }] };
+      return {
+        inputStreams: [
+          { streamName: "fixture-lines", stream, encryptionKey: kms.Key.fromKeyArn(within, "Other", "arn:aws:kms:us-east-1:111122223333:key/other") },
+        ],
+      };
     })(),
     /already has encryptionKey arn:aws:kms:us-east-1:111122223333:key\/own, got arn:aws:kms:us-east-1:111122223333:key\/other/,
   ],
-  ["iteratorAgeAlarmThreshold past the retention", { inputStreams: [{ streamName: "fixture-lines", iteratorAgeAlarmThreshold: Duration.hours(25) }] }, /`inputStreams\[0\]\.iteratorAgeAlarmThreshold`.*from 60 s to 86400 s, got 1 day 1 hour/],
+  [
+    "iteratorAgeAlarmThreshold past the retention",
+    { inputStreams: [{ streamName: "fixture-lines", iteratorAgeAlarmThreshold: Duration.hours(25) }] },
+    /`inputStreams\[0\]\.iteratorAgeAlarmThreshold`.*from 60 s to 86400 s, got 1 day 1 hour/,
+  ],
   // alarms
-  ["lastCompletedBatchAgeAlarmThreshold below a schedule period and an interval", { lastCompletedBatchAgeAlarmThreshold: Duration.seconds(30) }, /`lastCompletedBatchAgeAlarmThreshold`.*from 61 s to 86400 s, got 30 seconds/],
+  [
+    "lastCompletedBatchAgeAlarmThreshold below a schedule period and an interval",
+    { lastCompletedBatchAgeAlarmThreshold: Duration.seconds(30) },
+    /`lastCompletedBatchAgeAlarmThreshold`.*from 61 s to 86400 s, got 30 seconds/,
+  ],
   ["an alarmEmail that is not an address", { alarmEmail: "oncall" }, /`alarmEmail` to be an email address.*got "oncall"/],
-  ["an alarmTopic that is not a topic", { alarmTopic: "arn:aws:sns:us-east-1:111122223333:t" as never }, /`alarmTopic` to be an sns\.ITopic.*got "arn:aws:sns/],
+  [
+    "an alarmTopic that is not a topic",
+    { alarmTopic: "arn:aws:sns:us-east-1:111122223333:t" as never },
+    /`alarmTopic` to be an sns\.ITopic.*got "arn:aws:sns/,
+  ],
   ["a runbookUrl with a space", { runbookUrl: "our wiki" }, /`runbookUrl`.*without spaces, got "our wiki"/],
-  ["an appModule without its interval", { appModule: { appName: "cdkfixture" } as never }, /`appModule` to be what the module declares.*got \{"appName":"cdkfixture"\}/],
+  [
+    "an appModule without its interval",
+    { appModule: { appName: "cdkfixture" } as never },
+    /`appModule` to be what the module declares.*got \{"appName":"cdkfixture"\}/,
+  ],
 ];
 
 /** The props that must say what the module says, and the message that names both values and the fix. */
@@ -96,8 +178,16 @@ const mismatches: [string, Partial<SparklessAppProps>, RegExp][] = [
     { batchInterval: Duration.seconds(2) },
     /Expected `batchInterval` to be 1000 ms, the interval the app module .*fixture-app\.ts declares, got 2000 ms\..*Pass batchInterval: Duration\.millis\(1000\), or change both with config\.batchInterval\./,
   ],
-  ["maxTaskAttempts other than the module's", { maxTaskAttempts: 5 }, /Expected `maxTaskAttempts` to be 3, as the app module .* declares, got 5\. Leave it out/],
-  ["checkpointStore other than the module's", { checkpointStore: "s3" }, /Expected `checkpointStore` to be "dynamodb", as the app module .* declares, got "s3"\. Leave it out/],
+  [
+    "maxTaskAttempts other than the module's",
+    { maxTaskAttempts: 5 },
+    /Expected `maxTaskAttempts` to be 3, as the app module .* declares, got 5\. Leave it out/,
+  ],
+  [
+    "checkpointStore other than the module's",
+    { checkpointStore: "s3" },
+    /Expected `checkpointStore` to be "dynamodb", as the app module .* declares, got "s3"\. Leave it out/,
+  ],
   [
     "inputStreams without a stream the module reads",
     { inputStreams: [{ streamName: "other-lines" }] },
@@ -126,8 +216,13 @@ describe("SparklessApp props against the app module", () => {
     process.env.SPARKLESS_CONFIG = JSON.stringify({ name: "elsewhere", batchInterval: "9s" });
     try {
       const declared = readAppModuleSync(FIXTURE_ENTRY);
-      expect([declared.appName, declared.batchInterval.toMilliseconds(), declared.maxTaskAttempts, declared.checkpointStore, declared.kinesisStreams])
-        .toEqual(["cdkfixture", 1000, 3, "dynamodb", ["fixture-lines"]]);
+      expect([
+        declared.appName,
+        declared.batchInterval.toMilliseconds(),
+        declared.maxTaskAttempts,
+        declared.checkpointStore,
+        declared.kinesisStreams,
+      ]).toEqual(["cdkfixture", 1000, 3, "dynamodb", ["fixture-lines"]]);
     } finally {
       if (before === undefined) delete process.env.SPARKLESS_CONFIG;
       else process.env.SPARKLESS_CONFIG = before;

@@ -87,4 +87,4 @@ export function policyStatements(template: Template): { role: string; statement:
   return out;
 }
 
-export const asArray = <T,>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

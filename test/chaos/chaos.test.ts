@@ -12,7 +12,9 @@ const SEEDS = Number(process.env.SPARKLESS_CHAOS_SEEDS ?? 3);
 const BATCHES = Number(process.env.SPARKLESS_CHAOS_BATCHES ?? 30);
 
 let engines: EmbeddedEngines;
-beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+beforeAll(async () => {
+  engines = await sharedEngines();
+}, 120_000);
 afterAll(stopSharedEngines, 60_000);
 
 describe("chaos: kills, stalls, duplicates and engine faults change nothing", () => {
@@ -27,7 +29,9 @@ describe("chaos: kills, stalls, duplicates and engine faults change nothing", ()
       expect(r.stateMatches).toBe(true);
       expect(r.faults).toBeGreaterThan(0);
       expect(r.processesKilled).toBeGreaterThan(0);
-      expect(r.line).toMatch(/^chaos: seed \d+, \d+ batches \(\d+ fanned out\), \d+ faults injected, \d+ cold starts from a checkpoint, \d+ records, 0 lost, 0 duplicated, state matches oracle$/);
+      expect(r.line).toMatch(
+        /^chaos: seed \d+, \d+ batches \(\d+ fanned out\), \d+ faults injected, \d+ cold starts from a checkpoint, \d+ records, 0 lost, 0 duplicated, state matches oracle$/,
+      );
     }, 420_000);
   }
 });

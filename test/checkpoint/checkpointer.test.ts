@@ -13,7 +13,9 @@ import { instrument, runContext } from "../support/engine.js";
 
 const sum = (values: number[], state: number | undefined) => values.reduce((a, b) => a + b, state ?? 0);
 
-afterEach(async () => { await StreamingContext.getActive()?.stop(); });
+afterEach(async () => {
+  await StreamingContext.getActive()?.stop();
+});
 
 /** 200 keys from the first batch on; afterwards, each batch touches 3 of them. */
 function batches(n: number): string[][] {
@@ -22,9 +24,25 @@ function batches(n: number): string[][] {
   return out;
 }
 
-function context(engine: MemoryEngineServices, clock: ManualClock, input: string[][], extra: Partial<ConstructorParameters<typeof StreamingContext>[0]> = {}) {
-  const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, checkpoint: { interval: Seconds(2) }, ...extra });
-  const counts = ssc.queueStream(input.map((b) => [...b])).map((w) => [w, 1] as [string, number]).updateStateByKey(sum).setName("counts");
+function context(
+  engine: MemoryEngineServices,
+  clock: ManualClock,
+  input: string[][],
+  extra: Partial<ConstructorParameters<typeof StreamingContext>[0]> = {},
+) {
+  const ssc = new StreamingContext({
+    batchInterval: Seconds(1),
+    clock,
+    engine,
+    print: () => undefined,
+    checkpoint: { interval: Seconds(2) },
+    ...extra,
+  });
+  const counts = ssc
+    .queueStream(input.map((b) => [...b]))
+    .map((w) => [w, 1] as [string, number])
+    .updateStateByKey(sum)
+    .setName("counts");
   counts.foreachRDD(async () => undefined);
   return { ssc, counts };
 }
@@ -69,7 +87,10 @@ describe("checkpoint contents", () => {
   it("pages stay under the 400 KB item limit, and read back whole", () => {
     const keys = Array.from({ length: 30_000 }, (_, i) => `key-${i}-${(i * 2654435761) % 1e9}`);
     const values = keys.map((_, i) => ({ n: i, tag: `v${(i * 40503) % 99991}` }));
-    const pages = packPages([{ partition: 0, keys, values, removes: ["gone"] }, { partition: 1, items: [1, 2, 3] }]);
+    const pages = packPages([
+      { partition: 0, keys, values, removes: ["gone"] },
+      { partition: 1, items: [1, 2, 3] },
+    ]);
     for (const p of pages) expect(p.length).toBeLessThanOrEqual(PAGE_BYTES);
     const sections = unpackPages(pages);
     const back = sections.filter((s) => s.partition === 0).flatMap((s) => ("keys" in s ? s.keys : []));
@@ -116,8 +137,12 @@ describe("recovery", () => {
           return `${k}=${s.get() as number}`;
         }).timeout(Seconds(3));
         (ssc.queueStream(input.slice(from).map((b) => [...b])).map((w) => [w, 1] as [string, number]) as DStream<[string, number]>)
-          .mapWithState(spec).checkpoint(Seconds(2)).setName("m")
-          .foreachRDD(async (rdd, t) => { out[t.milliseconds / 1000 - 1] = (await rdd.collect()).sort(); });
+          .mapWithState(spec)
+          .checkpoint(Seconds(2))
+          .setName("m")
+          .foreachRDD(async (rdd, t) => {
+            out[t.milliseconds / 1000 - 1] = (await rdd.collect()).sort();
+          });
         return ssc;
       };
       let ssc = make(0);
@@ -146,7 +171,9 @@ describe("the commit protocol", () => {
     const input = batches(8);
     let failAt: number | undefined;
     const { engine: faulty } = instrument(engine, {
-      before: (name, args) => { if (name === "checkpoints.writePages" && (args[0] as string).includes(`/${failAt}/`)) throw new Error("killed mid-checkpoint"); },
+      before: (name, args) => {
+        if (name === "checkpoints.writePages" && (args[0] as string).includes(`/${failAt}/`)) throw new Error("killed mid-checkpoint");
+      },
     });
     const { ssc } = context(faulty, clock, input);
     ssc.start();

@@ -13,7 +13,9 @@ import { OperatorError } from "../../lib/observability/aws-errors.js";
 import { LocalRunGoneError, registerLocalRun, resolveTarget, type CliIo, type LocalRegistration } from "../../lib/cli/target.js";
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function tempDir(): string {
   const d = mkdtempSync(path.join(tmpdir(), "sparkless-dead-run-"));
@@ -30,15 +32,32 @@ function deadPid(): number {
 const io = (cwd: string): CliIo => ({ stdout: { write: () => true }, stderr: { write: () => true }, stdin: new PassThrough(), env: {}, cwd });
 
 function register(cwd: string, fields: Partial<LocalRegistration> & { app: string; pid: number }): void {
-  registerLocalRun({ endpoints: { kinesis: "http://127.0.0.1:1", dynamodb: "http://127.0.0.1:2", sqs: "http://127.0.0.1:3" }, streams: ["words"], startedAt: Date.UTC(2026, 0, 2, 3, 4, 5), ...fields }, cwd);
+  registerLocalRun(
+    {
+      endpoints: { kinesis: "http://127.0.0.1:1", dynamodb: "http://127.0.0.1:2", sqs: "http://127.0.0.1:3" },
+      streams: ["words"],
+      startedAt: Date.UTC(2026, 0, 2, 3, 4, 5),
+      ...fields,
+    },
+    cwd,
+  );
 }
 
 describe("a dead sparkless local run", () => {
   it("status says the run is gone, its pid, and the command that resumes it on its data folder", async () => {
     const cwd = tempDir();
     const pid = deadPid();
-    register(cwd, { app: "wordcount", pid, appPath: "examples/wordcount-app.ts", dataDir: "/tmp/wc-data", restart: "sparkless local examples/wordcount-app.ts --data-dir .sparkless/data" });
-    const error = await statusCommand([], io(cwd)).then(() => undefined, (e: unknown) => e);
+    register(cwd, {
+      app: "wordcount",
+      pid,
+      appPath: "examples/wordcount-app.ts",
+      dataDir: "/tmp/wc-data",
+      restart: "sparkless local examples/wordcount-app.ts --data-dir .sparkless/data",
+    });
+    const error = await statusCommand([], io(cwd)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(LocalRunGoneError);
     expect(error).toBeInstanceOf(OperatorError); // printed by the CLI as `sparkless status: ...`, exit 1
     expect((error as Error).message).toBe(
@@ -65,7 +84,10 @@ describe("a dead sparkless local run", () => {
     expect(resolveTarget({ cwd, env: {}, app: "other" }).kind).toBe("aws");
     expect(resolveTarget({ cwd, env: {}, aws: true }).kind).toBe("aws");
     expect(resolveTarget({ cwd, env: {}, endpoint: "http://127.0.0.1:4566" }).kind).toBe("endpoint");
-    const unregister = registerLocalRun({ app: "live", pid: process.pid, endpoints: { kinesis: "k", dynamodb: "d", sqs: "s" }, streams: [], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      { app: "live", pid: process.pid, endpoints: { kinesis: "k", dynamodb: "d", sqs: "s" }, streams: [], startedAt: Date.now() },
+      cwd,
+    );
     try {
       expect(resolveTarget({ cwd, env: {} })).toMatchObject({ kind: "local", app: "live" });
     } finally {

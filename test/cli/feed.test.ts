@@ -40,7 +40,8 @@ async function newStream(): Promise<string> {
 
 /** Every record's bytes, in order. */
 async function readBack(stream: string): Promise<Buffer[]> {
-  let it = (await admin.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: "shardId-000000000000", ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+  let it = (await admin.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: "shardId-000000000000", ShardIteratorType: "TRIM_HORIZON" })))
+    .ShardIterator;
   const out: Buffer[] = [];
   for (;;) {
     const r = await admin.send(new GetRecordsCommand({ ShardIterator: it!, Limit: 10_000 }));
@@ -57,13 +58,23 @@ function captureIo(stdin = new PassThrough()) {
   const io: CliIo = {
     stdout: { write: (s: string) => out.push(s), isTTY: false },
     stderr: { write: (s: string) => err.push(s), isTTY: false, columns: 100 },
-    stdin, env: {}, cwd: dir,
+    stdin,
+    env: {},
+    cwd: dir,
   };
   return { io, out: () => out.join(""), err: () => err.join("") };
 }
 
-const file = (name: string, bytes: Buffer) => { const p = path.join(dir, name); writeFileSync(p, bytes); return p; };
-const frame = (b: Buffer) => { const h = Buffer.alloc(4); h.writeUInt32BE(b.length); return Buffer.concat([h, b]); };
+const file = (name: string, bytes: Buffer) => {
+  const p = path.join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+};
+const frame = (b: Buffer) => {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(b.length);
+  return Buffer.concat([h, b]);
+};
 const hex = (bs: Buffer[]) => bs.map((b) => b.toString("hex"));
 /** Bytes that are not UTF-8: a lone continuation byte, FF FE, a cut-short sequence, an encoded surrogate, NUL. */
 const notUtf8 = Buffer.from([0x80, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x00]);
@@ -71,14 +82,22 @@ const notUtf8 = Buffer.from([0x80, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0xed, 0xa0, 0x8
 describe("sparkless feed --format lines (the default)", () => {
   it("sends each line's bytes exactly, text or not, without its line end; blank lines are skipped", async () => {
     const stream = await newStream();
-    const input = file("lines.txt", Buffer.concat([
-      Buffer.from("café\n"), notUtf8, Buffer.from("\r\n"), Buffer.from("\n   \n"), Buffer.from("\ufeffbom line\n"), Buffer.from([0x74, 0x61, 0x69, 0x6c, 0xc3]),
-    ]));
+    const input = file(
+      "lines.txt",
+      Buffer.concat([
+        Buffer.from("café\n"),
+        notUtf8,
+        Buffer.from("\r\n"),
+        Buffer.from("\n   \n"),
+        Buffer.from("\ufeffbom line\n"),
+        Buffer.from([0x74, 0x61, 0x69, 0x6c, 0xc3]),
+      ]),
+    );
     const c = captureIo();
     expect(await feedCommand(["--stream", stream, "--endpoint", engines.kinesis, input], c.io)).toBe(0);
-    expect(hex(await readBack(stream))).toEqual(hex([
-      Buffer.from("café"), notUtf8, Buffer.from("\ufeffbom line"), Buffer.from([0x74, 0x61, 0x69, 0x6c, 0xc3]),
-    ]));
+    expect(hex(await readBack(stream))).toEqual(
+      hex([Buffer.from("café"), notUtf8, Buffer.from("\ufeffbom line"), Buffer.from([0x74, 0x61, 0x69, 0x6c, 0xc3])]),
+    );
     expect(c.out()).toMatch(/sent 4 records .*2 blank lines ignored/);
   });
 
@@ -96,9 +115,21 @@ describe("sparkless feed --format base64", () => {
   it("sends each line's decoded bytes; an empty line is a record of 0 bytes; a line that is not base64 is reported by its number", async () => {
     const stream = await newStream();
     const noise = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) & 0xff));
-    const lines = [notUtf8.toString("base64"), "", Buffer.from("hi").toString("base64").replace(/=+$/, ""), "not base64!", "QQ=B", noise.toString("base64") + " \r"];
+    const lines = [
+      notUtf8.toString("base64"),
+      "",
+      Buffer.from("hi").toString("base64").replace(/=+$/, ""),
+      "not base64!",
+      "QQ=B",
+      noise.toString("base64") + " \r",
+    ];
     const c = captureIo();
-    expect(await feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "base64", file("b64.txt", Buffer.from(lines.join("\n") + "\n"))], c.io)).toBe(0);
+    expect(
+      await feedCommand(
+        ["--stream", stream, "--endpoint", engines.kinesis, "--format", "base64", file("b64.txt", Buffer.from(lines.join("\n") + "\n"))],
+        c.io,
+      ),
+    ).toBe(0);
     expect(hex(await readBack(stream))).toEqual(hex([notUtf8, Buffer.alloc(0), Buffer.from("hi"), noise]));
     expect(c.err()).toMatch(/^line 4: skipped: not base64 \("not base64!"\).*\nline 5: skipped: not base64 \("QQ=B"\)/);
     expect(c.out()).toMatch(/sent 4 records .*2 skipped/);
@@ -108,8 +139,9 @@ describe("sparkless feed --format base64", () => {
     const stream = await newStream();
     const c = captureIo();
     const input = file("b64bad.txt", Buffer.from(["AP8=", "%%%", "AQI="].join("\n")));
-    await expect(feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "base64", "--strict", input], c.io))
-      .rejects.toThrow(/^line 2: not base64 .*Every record before line 2 was sent, none from it on \(--strict/);
+    await expect(feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "base64", "--strict", input], c.io)).rejects.toThrow(
+      /^line 2: not base64 .*Every record before line 2 was sent, none from it on \(--strict/,
+    );
     expect(hex(await readBack(stream))).toEqual(["00ff"]);
   });
 });
@@ -120,7 +152,12 @@ describe("sparkless feed --format length-prefixed", () => {
     const big = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 17) & 0xff));
     const records = [Buffer.alloc(0), notUtf8, Buffer.from("two\nlines\r\n"), big];
     const c = captureIo();
-    expect(await feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("framed.bin", Buffer.concat(records.map(frame)))], c.io)).toBe(0);
+    expect(
+      await feedCommand(
+        ["--stream", stream, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("framed.bin", Buffer.concat(records.map(frame)))],
+        c.io,
+      ),
+    ).toBe(0);
     expect(hex(await readBack(stream))).toEqual(hex(records));
     expect(c.out()).toMatch(/^sent 4 records /);
   });
@@ -137,15 +174,26 @@ describe("sparkless feed --format length-prefixed", () => {
   it("input cut short inside a record, or a length over 10 MiB, stops the feed once every record before it is sent", async () => {
     const stream = await newStream();
     const cut = Buffer.concat([frame(Buffer.from("a")), frame(Buffer.from("bc")), frame(Buffer.from("defgh")).subarray(0, 6)]);
-    await expect(feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("cut.bin", cut)], captureIo().io))
-      .rejects.toThrow(/^record 3 \(at byte 11\): the input ends 2 byte\(s\) into a record of 5 bytes: the input was cut short\. Every record before record 3 \(at byte 11\) was sent, none from it on\.$/);
+    await expect(
+      feedCommand(["--stream", stream, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("cut.bin", cut)], captureIo().io),
+    ).rejects.toThrow(
+      /^record 3 \(at byte 11\): the input ends 2 byte\(s\) into a record of 5 bytes: the input was cut short\. Every record before record 3 \(at byte 11\) was sent, none from it on\.$/,
+    );
     expect((await readBack(stream)).map((b) => b.toString())).toEqual(["a", "bc"]);
 
     const other = await newStream();
     const text = Buffer.from("just some text, not framed\n");
-    const error = await feedCommand(["--stream", other, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("text.bin", text)], captureIo().io).then(() => undefined, (e: unknown) => e);
+    const error = await feedCommand(
+      ["--stream", other, "--endpoint", engines.kinesis, "--format", "length-prefixed", file("text.bin", text)],
+      captureIo().io,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(FeedError);
-    expect((error as Error).message).toMatch(/^record 1 \(at byte 0\): its length prefix .* says 1,786,082,164 bytes, over Kinesis' 10\.0 MiB maximum record: the input is not length-prefixed records/);
+    expect((error as Error).message).toMatch(
+      /^record 1 \(at byte 0\): its length prefix .* says 1,786,082,164 bytes, over Kinesis' 10\.0 MiB maximum record: the input is not length-prefixed records/,
+    );
     expect(await readBack(other)).toEqual([]);
   });
 });
@@ -179,12 +227,15 @@ describe("sparkless feed --dir", () => {
 
 describe("the formats in the help, and their usage errors", () => {
   it("the help says what each format sends", () => {
-    for (const s of ["--format lines", "--format base64", "--format length-prefixed", "--dir DIR", "4-byte big-endian", "0 bytes", "not valid UTF-8"]) expect(FEED_HELP).toContain(s);
+    for (const s of ["--format lines", "--format base64", "--format length-prefixed", "--dir DIR", "4-byte big-endian", "0 bytes", "not valid UTF-8"])
+      expect(FEED_HELP).toContain(s);
   });
 
   it("rejects an unknown format, and --dir with a FILE or a --format", async () => {
     const c = captureIo();
-    await expect(feedCommand(["--stream", "s", "--format", "csv", "x"], c.io)).rejects.toThrow(/--format is lines, base64, length-prefixed; got `csv`/);
+    await expect(feedCommand(["--stream", "s", "--format", "csv", "x"], c.io)).rejects.toThrow(
+      /--format is lines, base64, length-prefixed; got `csv`/,
+    );
     await expect(feedCommand(["--stream", "s", "--dir", dir, "x"], c.io)).rejects.toThrow(/--dir and a FILE \(x\) both name the input/);
     await expect(feedCommand(["--stream", "s", "--dir", dir, "--format", "base64"], c.io)).rejects.toThrow(/--format does not apply/);
   });

@@ -21,14 +21,18 @@ const saved = { ...process.env };
 afterEach(() => {
   vi.restoreAllMocks();
   for (const k of ["AWS_LAMBDA_FUNCTION_NAME", "SPARKLESS_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"]) {
-    if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
   }
 });
 
 /** Captures what is written to stdout while `f` runs. */
 async function stdoutOf(f: () => Promise<void> | void): Promise<string[]> {
   const lines: string[] = [];
-  vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => { lines.push(String(chunk)); return true; }) as typeof process.stdout.write);
+  vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write);
   await f();
   vi.restoreAllMocks();
   return lines.join("").split("\n").filter(Boolean);
@@ -68,8 +72,25 @@ describe("logs", () => {
 
 describe("per-batch metrics", () => {
   it("are computed from the batch record", () => {
-    const m = batchMetrics({ time: 1000, status: "completed", generatedAt: 1001, startedAt: 1040, completedAt: 1500, inputRecords: 9, blocks: {}, quarantinedRecords: 2 });
-    expect(m).toEqual({ time: 1000, status: "completed", inputRecords: 9, quarantinedRecords: 2, schedulingDelay: 40, processingTime: 460, totalDelay: 500 });
+    const m = batchMetrics({
+      time: 1000,
+      status: "completed",
+      generatedAt: 1001,
+      startedAt: 1040,
+      completedAt: 1500,
+      inputRecords: 9,
+      blocks: {},
+      quarantinedRecords: 2,
+    });
+    expect(m).toEqual({
+      time: 1000,
+      status: "completed",
+      inputRecords: 9,
+      quarantinedRecords: 2,
+      schedulingDelay: 40,
+      processingTime: 460,
+      totalDelay: 500,
+    });
   });
 
   const METRICS = ["InputRecords", "QuarantinedRecords", "SchedulingDelay", "ProcessingTime", "TotalDelay"];
@@ -79,14 +100,23 @@ describe("per-batch metrics", () => {
     process.env.AWS_LAMBDA_FUNCTION_NAME = "obs-coordinator";
     const engine = new MemoryEngineServices();
     const app = defineApp({ name: "obs", batchInterval: Milliseconds(100) }, (ssc) => {
-      ssc.queueStream([["a", "b", "c"], ["d"], [], ["e", "f"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
+      ssc
+        .queueStream([["a", "b", "c"], ["d"], [], ["e", "f"]])
+        .map((x) => [x, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .foreachRDD(() => undefined);
     });
     const handler = coordinatorHandler(app, () => engine as unknown as AwsEngine);
     // Lambda's remaining time, less the 3 s the handler keeps for the hand-over: about 6 batches of 100 ms.
     const context = { getRemainingTimeInMillis: () => 3_600, awsRequestId: "req-1" };
     const results: Awaited<ReturnType<typeof handler>>[] = [];
     const invocations: string[][] = [];
-    for (let i = 0; i < 2; i++) invocations.push(await stdoutOf(async () => { results.push(await handler({}, context)); }));
+    for (let i = 0; i < 2; i++)
+      invocations.push(
+        await stdoutOf(async () => {
+          results.push(await handler({}, context));
+        }),
+      );
 
     const batches = expandEmptyRuns(await engine.batchLog.listBatches(), 100);
     expect(batches.every((b) => b.status === "completed")).toBe(true);
@@ -104,10 +134,16 @@ describe("per-batch metrics", () => {
       const mine = batches.filter((b) => b.time >= next && b.time < next + n * 100);
       // Only batches with input write their figures (an idle pipeline pays for one metric, the age).
       const loaded = mine.filter((b) => b.inputRecords! > 0);
-      expect(doc._aws.CloudWatchMetrics).toEqual([{
-        Namespace: "Sparkless", Dimensions: [["App"]],
-        Metrics: [...(loaded.length ? METRICS : []), "LastCompletedBatchAge"].map((Name) => ({ Name, Unit: Name.endsWith("Records") ? "Count" : "Milliseconds" })),
-      }]);
+      expect(doc._aws.CloudWatchMetrics).toEqual([
+        {
+          Namespace: "Sparkless",
+          Dimensions: [["App"]],
+          Metrics: [...(loaded.length ? METRICS : []), "LastCompletedBatchAge"].map((Name) => ({
+            Name,
+            Unit: Name.endsWith("Records") ? "Count" : "Milliseconds",
+          })),
+        },
+      ]);
       // One age per document: how far the newest completed batch is behind the clock.
       expect(doc.LastCompletedBatchAge).toEqual(expect.any(Number));
       expect(doc.LastCompletedBatchAge).toBeGreaterThanOrEqual(0);
@@ -117,7 +153,11 @@ describe("per-batch metrics", () => {
       expect(mine).toHaveLength(n);
       expect(results[i]!.lastBatchTime).toBe(next + (n - 1) * 100);
       if (loaded.length) {
-        expect(doc).toMatchObject({ batches: String(loaded.length), firstBatchTime: String(loaded[0]!.time), lastBatchTime: String(loaded.at(-1)!.time) });
+        expect(doc).toMatchObject({
+          batches: String(loaded.length),
+          firstBatchTime: String(loaded[0]!.time),
+          lastBatchTime: String(loaded.at(-1)!.time),
+        });
         // Every metric holds one value per batch with input: an array, not one document per batch.
         for (const name of METRICS) expect(values(doc[name]), name).toHaveLength(loaded.length);
         expect(Array.isArray(doc.InputRecords) || loaded.length === 1).toBe(true);
@@ -136,12 +176,20 @@ describe("per-batch metrics", () => {
     const engine = new MemoryEngineServices();
     // A batch a minute: every invocation runs the batches due and returns; the second finds none due.
     const app = defineApp({ name: "obsm", batchInterval: Minutes(1) }, (ssc) => {
-      ssc.queueStream([["a"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
+      ssc
+        .queueStream([["a"]])
+        .map((x) => [x, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .foreachRDD(() => undefined);
     });
     const handler = coordinatorHandler(app, () => engine as unknown as AwsEngine);
     const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: "req-m" };
-    const first = await stdoutOf(async () => { expect((await handler({}, context)).batches).toBe(1); });
-    const second = await stdoutOf(async () => { expect((await handler({}, context)).batches).toBe(0); });
+    const first = await stdoutOf(async () => {
+      expect((await handler({}, context)).batches).toBe(1);
+    });
+    const second = await stdoutOf(async () => {
+      expect((await handler({}, context)).batches).toBe(0);
+    });
     const emf = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((d) => d._aws);
     expect(emf(first)).toHaveLength(1);
     const [age] = emf(second);
@@ -153,9 +201,20 @@ describe("per-batch metrics", () => {
   it("group up to 99 batches in a document, or what 10 seconds brought", () => {
     let now = 0;
     const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => { lines.push(...String(chunk).split("\n").filter(Boolean)); return true; }) as typeof process.stdout.write);
+    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      return true;
+    }) as typeof process.stdout.write);
     const emitter = createBatchMetricsEmitter("grp", { now: () => now });
-    const batch = (t: number): BatchRecord => ({ time: t, blocks: {}, status: "completed", generatedAt: t, startedAt: t + 1, completedAt: t + 2, inputRecords: t / 1000 });
+    const batch = (t: number): BatchRecord => ({
+      time: t,
+      blocks: {},
+      status: "completed",
+      generatedAt: t,
+      startedAt: t + 1,
+      completedAt: t + 2,
+      inputRecords: t / 1000,
+    });
     for (let i = 1; i <= 100; i++) emitter.add(batch(i * 1000));
     expect(lines).toHaveLength(1); // the first 99
     now = 9_999;
@@ -175,7 +234,10 @@ describe("per-batch metrics", () => {
 
   it("a failed batch writes BatchFailed = 1 at once, after the figures of the batches before it", () => {
     const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => { lines.push(...String(chunk).split("\n").filter(Boolean)); return true; }) as typeof process.stdout.write);
+    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      return true;
+    }) as typeof process.stdout.write);
     const emitter = createBatchMetricsEmitter("fl", { now: () => 5_500 });
     emitter.add({ time: 4000, blocks: {}, status: "completed", generatedAt: 4000, startedAt: 4001, completedAt: 4002, inputRecords: 1 });
     emitter.failed(5000);
@@ -192,13 +254,24 @@ describe("per-batch metrics", () => {
     process.env.SPARKLESS_LOG_LEVEL = "debug";
     const engine = new MemoryEngineServices();
     const app = defineApp({ name: "obsw", batchInterval: Seconds(1), defaultParallelism: 2 }, (ssc) => {
-      ssc.queueStream([["a", "b", "c"], ["d"]]).map((x) => [x, 1] as [string, number]).reduceByKey((a, b) => a + b).foreachRDD(() => undefined);
+      ssc
+        .queueStream([["a", "b", "c"], ["d"]])
+        .map((x) => [x, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .foreachRDD(() => undefined);
     });
     // The coordinator's side, as a coordinator runs it, every batch fanned out.
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({
-      batchInterval: app.config.batchInterval, clock, engine, appName: "obsw", defaultParallelism: 2, print: () => undefined,
-      execution: { mode: "fan-out" }, retryDelayMs: 0, fanOut: { retryDelayMs: 0 },
+      batchInterval: app.config.batchInterval,
+      clock,
+      engine,
+      appName: "obsw",
+      defaultParallelism: 2,
+      print: () => undefined,
+      execution: { mode: "fan-out" },
+      retryDelayMs: 0,
+      fanOut: { retryDelayMs: 0 },
     });
     app.build(ssc);
     const graph = ssc.prepare(0);
@@ -206,7 +279,10 @@ describe("per-batch metrics", () => {
     const generator = ssc.newGenerator();
     const sent: TaskMessage[] = [];
     const send = engine.tasks.send.bind(engine.tasks);
-    engine.tasks.send = async (messages) => { sent.push(...messages); await send(messages); };
+    engine.tasks.send = async (messages) => {
+      sent.push(...messages);
+      await send(messages);
+    };
     const records: BatchRecord[] = [];
     const lines = await stdoutOf(async () => {
       // The worker, fed from the task queue as Lambda's SQS event source mapping feeds it.
@@ -223,14 +299,25 @@ describe("per-batch metrics", () => {
         await mapping;
       }
     });
-    expect(records.map((r) => [r.time, r.status, r.mode, r.inputRecords])).toEqual([[1000, "completed", "fan-out", 3], [2000, "completed", "fan-out", 1]]);
+    expect(records.map((r) => [r.time, r.status, r.mode, r.inputRecords])).toEqual([
+      [1000, "completed", "fan-out", 3],
+      [2000, "completed", "fan-out", 1],
+    ]);
     expect(sent.length).toBeGreaterThanOrEqual(2);
     const docs = lines.map((l) => JSON.parse(l) as Record<string, any>);
     const taskLines = docs.filter((d) => d.message === "task ran");
     // One line per task message, each naming its batch and task; nothing else from the worker, and no metrics.
     expect(taskLines.map((l) => `${l.batchTime} ${l.taskId}`).sort()).toEqual(sent.map((m) => `${m.batchTime} ${m.stage}/${m.partition}`).sort());
     for (const l of taskLines) {
-      expect(l).toMatchObject({ level: "DEBUG", service: "sparkless", app: "obsw", batchTime: expect.any(Number), taskId: expect.stringMatching(/^\d+\/\d+$/), attempt: 1, ms: expect.any(Number) });
+      expect(l).toMatchObject({
+        level: "DEBUG",
+        service: "sparkless",
+        app: "obsw",
+        batchTime: expect.any(Number),
+        taskId: expect.stringMatching(/^\d+\/\d+$/),
+        attempt: 1,
+        ms: expect.any(Number),
+      });
     }
     expect(new Set(taskLines.map((l) => l.batchTime))).toEqual(new Set([1000, 2000]));
     expect(docs.filter((d) => d._aws)).toEqual([]);

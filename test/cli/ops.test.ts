@@ -25,12 +25,19 @@ import { putRecord, startHarness } from "../integration/helpers.js";
 
 let engines: EmbeddedEngines;
 const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-ops-"));
-beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+beforeAll(async () => {
+  engines = await sharedEngines();
+}, 120_000);
 afterAll(() => stopSharedEngines(), 60_000);
 
 function io(): CliIo & { out: () => string } {
   let text = "";
-  const stdout = { write: (s: string) => { text += s; return true; } };
+  const stdout = {
+    write: (s: string) => {
+      text += s;
+      return true;
+    },
+  };
   return { stdout, stderr: { write: () => true }, stdin: new PassThrough(), env: {}, cwd, out: () => text };
 }
 
@@ -39,10 +46,24 @@ describe("recovery commands", () => {
     const name = `opsq${process.pid}`;
     const stream = `${name}-in`;
     const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream<{ n: number }>(stream, { decode: "json" }).map((r) => r.n).foreachRDD(async (rdd) => { await rdd.collect(); });
+      ssc
+        .kinesisStream<{ n: number }>(stream, { decode: "json" })
+        .map((r) => r.n)
+        .foreachRDD(async (rdd) => {
+          await rdd.collect();
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     try {
       await putRecord(h.kinesis, stream, JSON.stringify({ n: 1 }));
       const bad = await putRecord(h.kinesis, stream, "{not json");
@@ -57,7 +78,9 @@ describe("recovery commands", () => {
       expect(list.out()).toContain("1 record(s)");
       const json = io();
       expect(await quarantineCommand(["--app", name, "--json"], json)).toBe(0);
-      expect(JSON.parse(json.out())).toMatchObject([{ stream, shard: bad.shardId, sequenceNumber: bad.sequenceNumber, size: 9, preview: '"{not json"' }]);
+      expect(JSON.parse(json.out())).toMatchObject([
+        { stream, shard: bad.shardId, sequenceNumber: bad.sequenceNumber, size: 9, preview: '"{not json"' },
+      ]);
       const replay = io();
       expect(await quarantineCommand(["replay", "--app", name], replay)).toBe(0);
       expect(replay.out()).toContain("replayed 1 of 1");
@@ -74,26 +97,51 @@ describe("recovery commands", () => {
     const name = `opsv${process.pid}`;
     const stream = `${name}-in`;
     const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream<{ n: number }>(stream, { decode: "json" }).foreachRDD(async (rdd) => { await rdd.collect(); });
+      ssc.kinesisStream<{ n: number }>(stream, { decode: "json" }).foreachRDD(async (rdd) => {
+        await rdd.collect();
+      });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     try {
       await putRecord(h.kinesis, stream, "{not json");
       expect((await h.nextBatch()).quarantinedRecords).toBe(1);
       // An entry as the version before this one stored a record over 300 KB: cut short, the record lost.
-      await h.env.engine.clients.doc.send(new PutCommand({
-        TableName: h.env.config.tables.meta,
-        Item: {
-          pk: `${name}#quarantine`, sk: "0000000000000500#r#x#shardId-000000000000#42#kinesisStream-1",
-          r: encode({ batchTime: 500, stream, shard: "shardId-000000000000", sequenceNumber: "42", operator: "kinesisStream-1", error: "boom", record: "[truncated: 1398110 bytes] {\"batchTime\":500" }),
-        },
-      }));
+      await h.env.engine.clients.doc.send(
+        new PutCommand({
+          TableName: h.env.config.tables.meta,
+          Item: {
+            pk: `${name}#quarantine`,
+            sk: "0000000000000500#r#x#shardId-000000000000#42#kinesisStream-1",
+            r: encode({
+              batchTime: 500,
+              stream,
+              shard: "shardId-000000000000",
+              sequenceNumber: "42",
+              operator: "kinesisStream-1",
+              error: "boom",
+              record: '[truncated: 1398110 bytes] {"batchTime":500',
+            }),
+          },
+        }),
+      );
       const list = io();
       expect(await quarantineCommand(["--app", name], list)).toBe(0);
       expect(list.out()).toMatch(/record: NOT KEPT WHOLE: an older version .* kept only the start .*replay refuses it\n/);
       const replay = io();
-      const error = await quarantineCommand(["replay", "--app", name], replay).then(() => undefined, (e: unknown) => e);
+      const error = await quarantineCommand(["replay", "--app", name], replay).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ReplayRefusedError);
       expect(error).toBeInstanceOf(OperatorError);
       expect((error as Error).message).toMatch(/refusing to replay: 1 of 2 record\(s\) cannot be put back byte for byte, and nothing was put back/);
@@ -126,7 +174,9 @@ describe("recovery commands", () => {
     const flag = path.join(cwd, `${name}.broken`);
     const sink = path.join(cwd, `${name}.out`);
     writeFileSync(flag, "");
-    writeFileSync(modulePath, `
+    writeFileSync(
+      modulePath,
+      `
 import { appendFileSync, existsSync } from "node:fs";
 import { defineApp, Seconds } from ${JSON.stringify(lib)};
 export default defineApp({ name: ${JSON.stringify(name)}, batchInterval: Seconds(1), maxTaskAttempts: 1 }, (ssc) => {
@@ -135,10 +185,20 @@ export default defineApp({ name: ${JSON.stringify(name)}, batchInterval: Seconds
     appendFileSync(${JSON.stringify(sink)}, JSON.stringify({ time: time.milliseconds, records: await rdd.collect() }) + "\\n");
   });
 });
-`);
+`,
+    );
     const app = await loadApp(modulePath);
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     try {
       const none = io();
       expect(await retryCommand([modulePath], none)).toBe(0);
@@ -166,13 +226,20 @@ export default defineApp({ name: ${JSON.stringify(name)}, batchInterval: Seconds
       expect(done).toMatchObject({ status: "completed", retries: 1 });
       expect(done.completedAt).toBeGreaterThanOrEqual(done.startedAt!);
       // It read exactly its recorded input, and its output ran once.
-      expect(readFileSync(sink, "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ time: failed.time, records: ["hello"] }]);
+      expect(
+        readFileSync(sink, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ).toEqual([{ time: failed.time, records: ["hello"] }]);
 
       // Later batches follow; a batch that did not fail cannot be retried.
       await putRecord(h.kinesis, stream, "again");
       expect(await h.nextBatch()).toMatchObject({ time: failed.time + 1000, status: "completed" });
       expect(readFileSync(sink, "utf8")).toContain('"again"');
-      await expect(retryCommand([modulePath, "--batch", String(failed.time)], io())).rejects.toThrow(/is completed: only a failed batch can be retried/);
+      await expect(retryCommand([modulePath, "--batch", String(failed.time)], io())).rejects.toThrow(
+        /is completed: only a failed batch can be retried/,
+      );
     } finally {
       unregister();
       await h.stop();
@@ -183,13 +250,28 @@ export default defineApp({ name: ${JSON.stringify(name)}, batchInterval: Seconds
     const name = `opsx${process.pid}`;
     const stream = `${name}-in`;
     const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream).map((w) => [w, 1] as [string, number]).updateStateByKey((v: number[], s?: number) => v.length + (s ?? 0)).foreachRDD(async (rdd) => { await rdd.collect(); });
+      ssc
+        .kinesisStream(stream)
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey((v: number[], s?: number) => v.length + (s ?? 0))
+        .foreachRDD(async (rdd) => {
+          await rdd.collect();
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     // Another app's items in the same table (its name starts with this one's) stay.
     const other = new DynamoBatchLog(h.env.engine.clients.doc, h.env.config.tables.meta, `${name}n`);
     await other.createApp({ zeroTime: 0, batchIntervalMs: 1000, fingerprint: [], createdAt: 0 });
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     try {
       await putRecord(h.kinesis, stream, "a");
       const batch = await h.nextBatch();

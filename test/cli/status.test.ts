@@ -30,7 +30,13 @@ const at = (i: number) => T0 + i * 2000;
 function rec(i: number, patch: Partial<BatchRecord> = {}): BatchRecord {
   const time = at(i);
   return {
-    time, blocks: {}, status: "completed", generatedAt: time + 5, startedAt: time + 20, completedAt: time + 320, inputRecords: 100 * i,
+    time,
+    blocks: {},
+    status: "completed",
+    generatedAt: time + 5,
+    startedAt: time + 20,
+    completedAt: time + 320,
+    inputRecords: 100 * i,
     ...patch,
   };
 }
@@ -49,13 +55,19 @@ function captureIo(cwd: string, opts: { tty?: boolean; env?: NodeJS.ProcessEnv }
 }
 
 /** The cells of the row that starts with `t` (cells are two or more spaces apart). */
-const rowOf = (text: string, t: string) => text.split("\n").find((l) => l.startsWith(t))?.split(/\s{2,}/);
+const rowOf = (text: string, t: string) =>
+  text
+    .split("\n")
+    .find((l) => l.startsWith(t))
+    ?.split(/\s{2,}/);
 
 describe("the status table", () => {
   // Batches 1 to 3 ran, 3 fanned out and slow; 4 to 6 were empty (kept as one run in the record of
   // batch 7); batch 8 runs now, fanned out.
   const records = [
-    rec(1), rec(2, { quarantinedRecords: 3 }), rec(3, { startedAt: at(3) + 1500, completedAt: at(3) + 4000, mode: "fan-out" }),
+    rec(1),
+    rec(2, { quarantinedRecords: 3 }),
+    rec(3, { startedAt: at(3) + 1500, completedAt: at(3) + 4000, mode: "fan-out" }),
     rec(7, { emptyFrom: at(4), emptyBlocks: {} }),
     rec(8, { status: "running", startedAt: undefined, completedAt: undefined, inputRecords: 7, mode: "fan-out" }),
   ];
@@ -65,7 +77,9 @@ describe("the status table", () => {
     const text = renderStatus(records, { now, utc: true, app: "wc", batchIntervalMs: 2000 });
     const lines = text.trimEnd().split("\n");
     expect(lines[0]).toBe("Batches of wc");
-    expect(lines[1]).toMatch(/^Batch time\s+Input records\s+Scheduling delay\s+Processing time\s+Total delay\s+Quarantined\s+Requests\s+Mode\s+Status$/);
+    expect(lines[1]).toMatch(
+      /^Batch time\s+Input records\s+Scheduling delay\s+Processing time\s+Total delay\s+Quarantined\s+Requests\s+Mode\s+Status$/,
+    );
     expect(rowOf(text, "12:00:02")).toEqual(["12:00:02", "100", "20 ms", "300 ms", "320 ms", "0", "-", "in process", "completed"]);
     expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "300 ms", "320 ms", "3", "-", "in process", "completed"]);
     expect(rowOf(text, "12:00:06")).toEqual(["12:00:06", "300", "1.50 s", "2.50 s", "4.00 s", "0", "-", "fanned out", "completed"]);
@@ -88,7 +102,18 @@ describe("the status table", () => {
   });
 
   it("names a failed batch's error under the table", () => {
-    const text = renderStatus([rec(1), rec(2, { status: "failed", startedAt: at(2) + 20, completedAt: at(2) + 90, error: "Task 0:result partition 1 of batch ... failed 4 time(s)" })], { now, utc: true });
+    const text = renderStatus(
+      [
+        rec(1),
+        rec(2, {
+          status: "failed",
+          startedAt: at(2) + 20,
+          completedAt: at(2) + 90,
+          error: "Task 0:result partition 1 of batch ... failed 4 time(s)",
+        }),
+      ],
+      { now, utc: true },
+    );
     expect(rowOf(text, "12:00:04")).toEqual(["12:00:04", "200", "20 ms", "70 ms", "90 ms", "0", "-", "in process", "failed"]);
     expect(text).toMatch(/Batch 12:00:04 failed: Task 0:result partition 1/);
     expect(rowOf(text, "Total (2)")!.at(-1)).toBe("1 completed, 1 failed");
@@ -102,20 +127,40 @@ describe("the status table", () => {
     const s = summarizeBatches(records, { now, batchIntervalMs: 2000 });
     expect(s.totalBatches).toBe(8);
     expect(s.batches.map((b) => [b.time, b.status, b.inputRecords, b.empty ?? false])).toEqual([
-      [at(1), "completed", 100, false], [at(2), "completed", 200, false], [at(3), "completed", 300, false],
-      [at(4), "completed", 0, true], [at(5), "completed", 0, true], [at(6), "completed", 0, true],
-      [at(7), "completed", 700, false], [at(8), "running", 7, false],
+      [at(1), "completed", 100, false],
+      [at(2), "completed", 200, false],
+      [at(3), "completed", 300, false],
+      [at(4), "completed", 0, true],
+      [at(5), "completed", 0, true],
+      [at(6), "completed", 0, true],
+      [at(7), "completed", 700, false],
+      [at(8), "running", 7, false],
     ]);
     // An empty batch's figures are not kept: no delays, but an input rate of 0 for the charts.
     expect(s.batches[3]).toMatchObject({ inputRate: 0, schedulingDelay: undefined, processingTime: undefined });
     expect(batchRows(s.batches).map((r) => [r.from, r.to, r.batches.length, r.emptyRun])).toEqual([
-      [at(1), at(1), 1, false], [at(2), at(2), 1, false], [at(3), at(3), 1, false], [at(4), at(6), 3, true], [at(7), at(7), 1, false], [at(8), at(8), 1, false],
+      [at(1), at(1), 1, false],
+      [at(2), at(2), 1, false],
+      [at(3), at(3), 1, false],
+      [at(4), at(6), 3, true],
+      [at(7), at(7), 1, false],
+      [at(8), at(8), 1, false],
     ]);
     // A run written on its own (at a checkpoint, a hand-over, after 60 s) ends with its last empty
     // batch, completed without figures: it belongs to the run's row. A lone empty batch is a row of its own.
-    const flushed = [rec(1), rec(4, { emptyFrom: at(2), inputRecords: 0, startedAt: undefined, completedAt: undefined }), rec(5), rec(6, { inputRecords: 0, startedAt: undefined, completedAt: undefined })];
+    const flushed = [
+      rec(1),
+      rec(4, { emptyFrom: at(2), inputRecords: 0, startedAt: undefined, completedAt: undefined }),
+      rec(5),
+      rec(6, { inputRecords: 0, startedAt: undefined, completedAt: undefined }),
+    ];
     const rows = batchRows(summarizeBatches(flushed, { now, batchIntervalMs: 2000 }).batches);
-    expect(rows.map((r) => [r.from, r.to, r.emptyRun])).toEqual([[at(1), at(1), false], [at(2), at(4), true], [at(5), at(5), false], [at(6), at(6), false]]);
+    expect(rows.map((r) => [r.from, r.to, r.emptyRun])).toEqual([
+      [at(1), at(1), false],
+      [at(2), at(4), true],
+      [at(5), at(5), false],
+      [at(6), at(6), false],
+    ]);
     expect(rowOf(renderStatus(flushed, { now, utc: true, batchIntervalMs: 2000 }), "12:00:04")![8]).toBe("completed (3 empty batches)");
   });
 
@@ -127,7 +172,14 @@ describe("the status table", () => {
 
   it("computes the figures the dashboard charts", () => {
     const s = summarizeBatches(records, { now, batchIntervalMs: 2000 });
-    expect(s.batches[0]).toMatchObject({ inputRecords: 100, inputRate: 50, schedulingDelay: 20, processingTime: 300, totalDelay: 320, mode: "in-process" });
+    expect(s.batches[0]).toMatchObject({
+      inputRecords: 100,
+      inputRate: 50,
+      schedulingDelay: 20,
+      processingTime: 300,
+      totalDelay: 320,
+      mode: "in-process",
+    });
     expect(s.batches[2]).toMatchObject({ mode: "fan-out" });
     expect(s.totals).toMatchObject({ batches: 8, completed: 7, running: 1, failed: 0, empty: 3, fannedOut: 2, inputRecords: 1307 });
     expect(s.totals.avgProcessingTime).toBeCloseTo((300 + 300 + 2500 + 300) / 4);
@@ -150,8 +202,18 @@ describe("the commands against the embedded engines", () => {
     // last one completed at a hand-over.
     const log = new DynamoBatchLog(doc, "sparkless-clitest-meta", "clitest");
     await log.createApp({ zeroTime: T0, batchIntervalMs: 2000, fingerprint: [], createdAt: T0 });
-    const running = (i: number, patch: Partial<BatchRecord> = {}): BatchRecord => ({ time: at(i), blocks: {}, status: "running", generatedAt: at(i) + 5, inputRecords: 100 * i, writer: "c-1", ...patch });
-    const note = (i: number, extra: { quarantinedRecords?: number } = {}) => ({ previous: { time: at(i), startedAt: at(i) + 20, completedAt: at(i) + 320, ...extra } });
+    const running = (i: number, patch: Partial<BatchRecord> = {}): BatchRecord => ({
+      time: at(i),
+      blocks: {},
+      status: "running",
+      generatedAt: at(i) + 5,
+      inputRecords: 100 * i,
+      writer: "c-1",
+      ...patch,
+    });
+    const note = (i: number, extra: { quarantinedRecords?: number } = {}) => ({
+      previous: { time: at(i), startedAt: at(i) + 20, completedAt: at(i) + 320, ...extra },
+    });
     await log.createBatch(running(2, { emptyFrom: at(1), emptyBlocks: {} }));
     await log.createBatch(running(3, note(2)));
     await log.createBatch(running(4, { ...note(3, { quarantinedRecords: 2 }), mode: "fan-out" }));
@@ -166,7 +228,9 @@ describe("the commands against the embedded engines", () => {
     await ensureStream(kinesis, "cli-words", 2);
     kinesis.destroy();
   });
-  afterAll(async () => { await engines?.stop(); });
+  afterAll(async () => {
+    await engines?.stop();
+  });
 
   it("sparkless status prints the table from the meta table, completions and empty runs applied", async () => {
     const c = captureIo(dir);
@@ -188,25 +252,43 @@ describe("the commands against the embedded engines", () => {
     expect(await statusCommand(["--app", "clitest", "--endpoint", engines.dynamodb, "--json", "--limit", "3"], c.io)).toBe(0);
     const j = JSON.parse(c.out());
     expect(j).toMatchObject({ app: "clitest", totalBatches: 7, batchIntervalMs: 2000 });
-    expect(j.batches.map((b: { time: number; empty?: boolean }) => [b.time, b.empty ?? false])).toEqual([[at(5), true], [at(6), true], [at(7), false]]);
+    expect(j.batches.map((b: { time: number; empty?: boolean }) => [b.time, b.empty ?? false])).toEqual([
+      [at(5), true],
+      [at(6), true],
+      [at(7), false],
+    ]);
     expect(j.totals.inputRecords).toBe(700);
   });
 
   it("sparkless status expands empty runs by the app's own batch interval", async () => {
     const c = captureIo(dir);
-    expect(await statusCommand(["--app", "clitest1", "--meta-table", "sparkless-clitest-meta", "--endpoint", engines.dynamodb, "--json"], c.io)).toBe(0);
+    expect(await statusCommand(["--app", "clitest1", "--meta-table", "sparkless-clitest-meta", "--endpoint", engines.dynamodb, "--json"], c.io)).toBe(
+      0,
+    );
     const j = JSON.parse(c.out());
     // one stored record, five batches: 12:00:02 to 12:00:08 empty, then 12:00:10
-    expect(j.batches.map((b: { time: number; inputRecords: number }) => [b.time, b.inputRecords])).toEqual([[at(1), 0], [at(2), 0], [at(3), 0], [at(4), 0], [at(5), 500]]);
+    expect(j.batches.map((b: { time: number; inputRecords: number }) => [b.time, b.inputRecords])).toEqual([
+      [at(1), 0],
+      [at(2), 0],
+      [at(3), 0],
+      [at(4), 0],
+      [at(5), 500],
+    ]);
     const t = captureIo(dir);
-    expect(await statusCommand(["--app", "clitest1", "--meta-table", "sparkless-clitest-meta", "--endpoint", engines.dynamodb, "--utc"], t.io)).toBe(0);
+    expect(await statusCommand(["--app", "clitest1", "--meta-table", "sparkless-clitest-meta", "--endpoint", engines.dynamodb, "--utc"], t.io)).toBe(
+      0,
+    );
     expect(rowOf(t.out(), "12:00:02")).toEqual(["12:00:02–12:00:08", "0", "-", "-", "-", "0", "-", "in process", "completed (4 empty batches)"]);
   });
 
   it("sparkless status names the fix for a missing table and a dead endpoint", async () => {
     const c = captureIo(dir);
-    await expect(statusCommand(["--app", "nosuchapp", "--endpoint", engines.dynamodb], c.io)).rejects.toThrow(/table sparkless-nosuchapp-meta does not exist .*--app/);
-    await expect(statusCommand(["--app", "x", "--endpoint", "http://127.0.0.1:9"], c.io)).rejects.toThrow(/nothing answers at http:\/\/127.0.0.1:9: start `sparkless local`/);
+    await expect(statusCommand(["--app", "nosuchapp", "--endpoint", engines.dynamodb], c.io)).rejects.toThrow(
+      /table sparkless-nosuchapp-meta does not exist .*--app/,
+    );
+    await expect(statusCommand(["--app", "x", "--endpoint", "http://127.0.0.1:9"], c.io)).rejects.toThrow(
+      /nothing answers at http:\/\/127.0.0.1:9: start `sparkless local`/,
+    );
     await expect(statusCommand([], c.io)).rejects.toThrow(/which app\?/);
   });
 
@@ -234,7 +316,9 @@ describe("the commands against the embedded engines", () => {
     const file = path.join(dir, "one.txt");
     writeFileSync(file, "x\n");
     const c = captureIo(dir);
-    await expect(feedCommand(["--stream", "nope", "--endpoint", engines.kinesis, file], c.io)).rejects.toThrow(/stream nope does not exist .*check --stream/);
+    await expect(feedCommand(["--stream", "nope", "--endpoint", engines.kinesis, file], c.io)).rejects.toThrow(
+      /stream nope does not exist .*check --stream/,
+    );
   });
 
   it("sparkless ui serves the dashboard over the app's batch log until stopped", async () => {
@@ -243,21 +327,37 @@ describe("the commands against the embedded engines", () => {
     c.io.signal = stop.signal;
     const running = uiCommand(["--app", "clitest", "--endpoint", engines.dynamodb], c.io);
     let url = "";
-    for (let i = 0; i < 100 && !url; i++) { url = /dashboard (\S+)/.exec(c.out())?.[1] ?? ""; if (!url) await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; i < 100 && !url; i++) {
+      url = /dashboard (\S+)/.exec(c.out())?.[1] ?? "";
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
     expect(c.out()).toMatch(/pass the app module to draw its DAG/);
-    const s = (await (await fetch(new URL("api/status", url))).json()) as { totalBatches: number; batchIntervalMs: number; totals: { inputRecords: number } };
+    const s = (await (await fetch(new URL("api/status", url))).json()) as {
+      totalBatches: number;
+      batchIntervalMs: number;
+      totals: { inputRecords: number };
+    };
     expect(s).toMatchObject({ totalBatches: 7, batchIntervalMs: 2000 });
     expect(s.totals.inputRecords).toBe(1600);
     stop.abort();
     expect(await running).toBe(0);
-    await expect(uiCommand(["--app", "nosuchapp", "--endpoint", engines.dynamodb], captureIo(dir).io)).rejects.toThrow(/table sparkless-nosuchapp-meta does not exist/);
+    await expect(uiCommand(["--app", "nosuchapp", "--endpoint", engines.dynamodb], captureIo(dir).io)).rejects.toThrow(
+      /table sparkless-nosuchapp-meta does not exist/,
+    );
   });
 
   it("finds a running sparkless local in the directory without --endpoint", async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-reg-"));
-    const unregister = registerLocalRun({
-      app: "clitest", pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: "" }, streams: ["cli-words"], startedAt: Date.now(),
-    }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: "clitest",
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: "" },
+        streams: ["cli-words"],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     try {
       expect(resolveTarget({ cwd, env: {} })).toMatchObject({ kind: "local", app: "clitest" });
       const c = captureIo(cwd);
@@ -277,7 +377,11 @@ describe("the commands against the embedded engines", () => {
 
 describe("help and usage", () => {
   it("every command has --help with examples", async () => {
-    for (const [run, help] of [[feedCommand, FEED_HELP], [statusCommand, STATUS_HELP], [uiCommand, UI_HELP]] as const) {
+    for (const [run, help] of [
+      [feedCommand, FEED_HELP],
+      [statusCommand, STATUS_HELP],
+      [uiCommand, UI_HELP],
+    ] as const) {
       const c = captureIo(tmpdir());
       expect(await run(["--help"], c.io)).toBe(0);
       expect(c.out()).toBe(help);
@@ -289,12 +393,16 @@ describe("help and usage", () => {
     const c = captureIo(tmpdir());
     await expect(feedCommand(["--stream", "s", "--key", "k", "--key-field", "f", "--json"], c.io)).rejects.toThrow(/pass one/);
     await expect(feedCommand(["--stream", "s", "--key-field", "f"], c.io)).rejects.toThrow(/add --json/);
-    await expect(feedCommand(["--stream", "s", "--rate", "0", "--endpoint", "http://127.0.0.1:9"], c.io)).rejects.toThrow(/--rate must be a number > 0/);
+    await expect(feedCommand(["--stream", "s", "--rate", "0", "--endpoint", "http://127.0.0.1:9"], c.io)).rejects.toThrow(
+      /--rate must be a number > 0/,
+    );
   });
 
   it("the progress line has a bar when the size is known, and the rate", () => {
     const p = { read: 50, bytesRead: 500, sent: 40, bytesSent: 400, skipped: 1, blank: 0, retried: 2, throttled: 2, requests: 1, elapsedMs: 1000 };
-    expect(renderProgress(p, { stream: "s", totalBytes: 1000, recordsPerSecond: 40, width: 80 })).toMatch(/^s \[#+-+\]  50%  40 records  40 rec\/s  1 skipped  2 retried$/);
+    expect(renderProgress(p, { stream: "s", totalBytes: 1000, recordsPerSecond: 40, width: 80 })).toMatch(
+      /^s \[#+-+\] {2}50% {2}40 records {2}40 rec\/s {2}1 skipped {2}2 retried$/,
+    );
     expect(renderProgress(p, { stream: "s", recordsPerSecond: 40, width: 80 })).toBe("s  40 records  40 rec/s  1 skipped  2 retried");
   });
 

@@ -4,7 +4,13 @@ import { InvalidArgumentError } from "../../lib/index.js";
 
 describe("codec", () => {
   it("round-trips what JSON loses", () => {
-    const v = [["k", [1, undefined]], { a: undefined, b: NaN, c: -0, d: Infinity, e: -Infinity }, 10n, new Date(5), new Map([[["t", 1], new Set([1, 2])]])];
+    const v = [
+      ["k", [1, undefined]],
+      { a: undefined, b: NaN, c: -0, d: Infinity, e: -Infinity },
+      10n,
+      new Date(5),
+      new Map([[["t", 1], new Set([1, 2])]]),
+    ];
     const back = decode<typeof v>(encode(v));
     expect(back).toEqual(v);
     expect(Object.is((back[1] as { c: number }).c, -0)).toBe(true);
@@ -18,7 +24,10 @@ describe("codec", () => {
     expect(() => encode([1, { f: () => 1 }])).toThrow(/value\[1\]\.f/);
   });
   it("carries class instances as their fields, as structuredClone does, and bytes as bytes", () => {
-    class Point { x = 1; y = [2]; }
+    class Point {
+      x = 1;
+      y = [2];
+    }
     expect(decode(encode(new Point()))).toEqual({ x: 1, y: [2] });
     expect(decode(encode(structuredClone(new Point())))).toEqual(structuredClone(new Point()));
     expect(decode(encode(new Uint8Array([1, 2, 255])))).toEqual(new Uint8Array([1, 2, 255]));

@@ -16,24 +16,31 @@ async function printed(inputs: unknown[][], print: (s: DStream<any>) => void, op
     inputs: [inputs],
     inputPartitions: options.inputPartitions,
     print: (l) => lines.push(l),
-    pipeline: (s) => { print(s); return s; },
+    pipeline: (s) => {
+      print(s);
+      return s;
+    },
   });
   return lines;
 }
 
 describe("print", () => {
   it("prints Spark's header, one line per element and a blank line", async () => {
-    const lines = await printed([[["a", 1], ["b", 2]]], (s) => s.print());
+    const lines = await printed(
+      [
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+      ],
+      (s) => s.print(),
+    );
     expect(lines).toEqual([RULE, "Time: 1000 ms", RULE, "(a,1)", "(b,2)", ""]);
   });
 
   it("prints every batch with its own time", async () => {
     const lines = await printed([[1], [2, 3], ["x"]], (s) => s.print());
-    expect(lines).toEqual([
-      ...header(1000), "1", "",
-      ...header(2000), "2", "3", "",
-      ...header(3000), "x", "",
-    ]);
+    expect(lines).toEqual([...header(1000), "1", "", ...header(2000), "2", "3", "", ...header(3000), "x", ""]);
   });
 
   it("print(n) shows n elements then `...` when there are more", async () => {
@@ -64,12 +71,31 @@ describe("print", () => {
   });
 
   it("nested tuples print as (a,(1,2))", async () => {
-    const lines = await printed([[["a", [1, 2]], [["k", 1], ["v", [true, null]]]]], (s) => s.print());
+    const lines = await printed(
+      [
+        [
+          ["a", [1, 2]],
+          [
+            ["k", 1],
+            ["v", [true, null]],
+          ],
+        ],
+      ],
+      (s) => s.print(),
+    );
     expect(lines).toEqual([...header(1000), "(a,(1,2))", "((k,1),(v,(true,null)))", ""]);
   });
 
   it("prints the output of transformations (a pair stream after reduceByKey)", async () => {
-    const lines = await printed([[["a", 1], ["a", 2]]], (s) => (s as DStream<[string, number]>).reduceByKey((x, y) => x + y).print());
+    const lines = await printed(
+      [
+        [
+          ["a", 1],
+          ["a", 2],
+        ],
+      ],
+      (s) => (s as DStream<[string, number]>).reduceByKey((x, y) => x + y).print(),
+    );
     expect(lines).toEqual([...header(1000), "(a,3)", ""]);
   });
 
@@ -79,7 +105,10 @@ describe("print", () => {
   });
 
   it("two print() outputs both run for each batch", async () => {
-    const lines = await printed([[1]], (s) => { s.print(); s.map((x: number) => x * 100).print(); });
+    const lines = await printed([[1]], (s) => {
+      s.print();
+      s.map((x: number) => x * 100).print();
+    });
     expect(lines.filter((l) => l === "Time: 1000 ms")).toHaveLength(2);
     expect(lines).toContain("1");
     expect(lines).toContain("100");
@@ -107,11 +136,17 @@ describe("foreachRDD", () => {
       batchInterval: Seconds(1),
       inputs: [[[1, 2], [], [3]]],
       pipeline: (s) => {
-        s.foreachRDD(async (rdd, time) => { calls.push([time.milliseconds, await rdd.collect()]); });
+        s.foreachRDD(async (rdd, time) => {
+          calls.push([time.milliseconds, await rdd.collect()]);
+        });
         return s;
       },
     });
-    expect(calls).toEqual([[1000, [1, 2]], [2000, []], [3000, [3]]]);
+    expect(calls).toEqual([
+      [1000, [1, 2]],
+      [2000, []],
+      [3000, [3]],
+    ]);
   });
 
   it("the rdd supports actions (count, take)", async () => {
@@ -121,7 +156,9 @@ describe("foreachRDD", () => {
       inputs: [[[5, 6, 7]]],
       inputPartitions: 2,
       pipeline: (s) => {
-        s.foreachRDD(async (rdd, time) => { seen.push([time.milliseconds, await rdd.count(), await rdd.take(2)]); });
+        s.foreachRDD(async (rdd, time) => {
+          seen.push([time.milliseconds, await rdd.count(), await rdd.take(2)]);
+        });
         return s;
       },
     });
@@ -184,7 +221,10 @@ describe("foreachRDD", () => {
         return s;
       },
     });
-    expect(calls).toEqual([[2000, [1, 2]], [4000, [3, 4]]]);
+    expect(calls).toEqual([
+      [2000, [1, 2]],
+      [4000, [3, 4]],
+    ]);
   });
 
   it("a sliding window (length 3, slide 2) sees the last three batches at 2000 and 4000", async () => {
@@ -199,7 +239,10 @@ describe("foreachRDD", () => {
         return s;
       },
     });
-    expect(calls).toEqual([[2000, [1, 2]], [4000, [2, 3, 4]]]);
+    expect(calls).toEqual([
+      [2000, [1, 2]],
+      [4000, [2, 3, 4]],
+    ]);
   });
 
   it("outputs of one batch run in the order they were registered", async () => {
@@ -208,8 +251,13 @@ describe("foreachRDD", () => {
       batchInterval: Seconds(1),
       inputs: [[[1], [2]]],
       pipeline: (s) => {
-        s.foreachRDD(async (_r, t) => { await new Promise((r) => setTimeout(r, 10)); order.push(`first ${t.milliseconds}`); });
-        s.foreachRDD((_r, t) => { order.push(`second ${t.milliseconds}`); });
+        s.foreachRDD(async (_r, t) => {
+          await new Promise((r) => setTimeout(r, 10));
+          order.push(`first ${t.milliseconds}`);
+        });
+        s.foreachRDD((_r, t) => {
+          order.push(`second ${t.milliseconds}`);
+        });
         return s;
       },
     });

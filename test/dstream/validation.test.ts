@@ -17,7 +17,12 @@ import {
 
 const created: StreamingContext[] = [];
 
-function setup(batchInterval: Duration = Seconds(1)): { ssc: StreamingContext; clock: ManualClock; input: DStream<number>; pairs: DStream<[string, number]> } {
+function setup(batchInterval: Duration = Seconds(1)): {
+  ssc: StreamingContext;
+  clock: ManualClock;
+  input: DStream<number>;
+  pairs: DStream<[string, number]>;
+} {
   const clock = new ManualClock(0);
   const ssc = new StreamingContext({ batchInterval, clock, print: () => undefined });
   created.push(ssc);
@@ -212,7 +217,7 @@ describe("checkpoint interval", () => {
     expect(m.checkpointDuration?.milliseconds).toBe(10_000);
   });
 
-  it("a checkpoint interval lower than the slide is refused (Spark: \"lower than its slide time\")", () => {
+  it('a checkpoint interval lower than the slide is refused (Spark: "lower than its slide time")', () => {
     // Spark's DStream.validateAtStart requires checkpointDuration >= slideDuration,
     // so checkpoint(0 ms) fails by the time the context starts.
     const { ssc, input } = setup();
@@ -278,11 +283,13 @@ describe("argument checks", () => {
   });
 
   it("a transform function that returns no RDD fails the run, naming the fix", async () => {
-    await expect(runBatches({
-      batchInterval: Seconds(1),
-      inputs: [[[1], [2]]],
-      pipeline: (s) => s.transform(() => [1, 2] as any),
-    })).rejects.toThrow(/must return an RDD/);
+    await expect(
+      runBatches({
+        batchInterval: Seconds(1),
+        inputs: [[[1], [2]]],
+        pipeline: (s) => s.transform(() => [1, 2] as any),
+      }),
+    ).rejects.toThrow(/must return an RDD/);
   });
 });
 

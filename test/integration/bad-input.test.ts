@@ -17,7 +17,9 @@ import { StreamingContext } from "../../lib/streaming/context.js";
 import { byKey, putRecord, sleep, startHarness } from "./helpers.js";
 
 let engines: EmbeddedEngines;
-beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+beforeAll(async () => {
+  engines = await sharedEngines();
+}, 120_000);
 afterAll(stopSharedEngines, 60_000);
 
 const counter = (r: object, name: string): unknown => (r as Record<string, unknown>)[name];
@@ -26,7 +28,7 @@ describe("a record the decoder cannot read is quarantined, and the batch goes on
   // The input is read by the output's own action (foreachRDD → collect), or by a shuffle's map stage.
   const cases = [
     {
-      name: "invalid JSON with decode: \"json\" (read by foreachRDD's collect)",
+      name: 'invalid JSON with decode: "json" (read by foreachRDD\'s collect)',
       app: "bad-json",
       decode: "json" as const,
       shuffle: false,
@@ -43,7 +45,10 @@ describe("a record the decoder cannot read is quarantined, and the batch goes on
       good: ["alpha", "beta", "alpha"],
       bad: Buffer.from([0x61, 0xff, 0xfe, 0x62]),
       error: /decode|utf-?8|encoded data/i,
-      expectGood: [["alpha", 2], ["beta", 1]],
+      expectGood: [
+        ["alpha", 2],
+        ["beta", 1],
+      ],
     },
   ];
   for (const c of cases) {
@@ -53,7 +58,9 @@ describe("a record the decoder cannot read is quarantined, and the batch goes on
       const app = defineApp({ name: c.app, batchInterval: Seconds(1) }, (ssc) => {
         const input = ssc.kinesisStream<unknown>(stream, c.decode ? { decode: c.decode } : {});
         const out = c.shuffle ? input.map((x): [unknown, number] => [x, 1]).reduceByKey((a, b) => a + b) : input;
-        out.foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, await rdd.collect()); });
+        out.foreachRDD(async (rdd, time) => {
+          seen.set(time.milliseconds, await rdd.collect());
+        });
       });
       const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
       try {
@@ -94,8 +101,15 @@ describe("a record the decoder cannot read is quarantined, and the batch goes on
     const seen: unknown[][] = [];
     const app = defineApp({ name: "bad-twice", batchInterval: Seconds(1) }, (ssc) => {
       const input = ssc.kinesisStream<{ n: number }>(stream, { decode: "json" });
-      input.map((x): [number, number] => [x.n % 2, 1]).reduceByKey((a, b) => a + b).foreachRDD(async (rdd) => { seen.push(await rdd.collect()); });
-      input.count().foreachRDD(async (rdd) => { seen.push(await rdd.collect()); });
+      input
+        .map((x): [number, number] => [x.n % 2, 1])
+        .reduceByKey((a, b) => a + b)
+        .foreachRDD(async (rdd) => {
+          seen.push(await rdd.collect());
+        });
+      input.count().foreachRDD(async (rdd) => {
+        seen.push(await rdd.collect());
+      });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     try {
@@ -120,12 +134,22 @@ describe("a user function that throws", () => {
     const seen = new Map<number, [string, number][]>();
     const failures: unknown[] = [];
     const app = defineApp({ name: "bad-throw", batchInterval: Seconds(1), maxTaskAttempts: 2 }, (ssc) => {
-      ssc.addStreamingListener({ onBatchFailed: (_r, e) => { failures.push(e); } });
-      ssc.kinesisStream(stream)
-        .map((line) => { if (line === "boom") throw new Error("cannot handle boom"); return line.toUpperCase(); })
+      ssc.addStreamingListener({
+        onBatchFailed: (_r, e) => {
+          failures.push(e);
+        },
+      });
+      ssc
+        .kinesisStream(stream)
+        .map((line) => {
+          if (line === "boom") throw new Error("cannot handle boom");
+          return line.toUpperCase();
+        })
         .map((w): [string, number] => [w, 1])
         .reduceByKey((a, b) => a + b)
-        .foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, byKey(await rdd.collect())); });
+        .foreachRDD(async (rdd, time) => {
+          seen.set(time.milliseconds, byKey(await rdd.collect()));
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     try {
@@ -136,7 +160,10 @@ describe("a user function that throws", () => {
       const r = await h.nextBatch();
       expect(r.status, r.error).toBe("completed");
       expect(failures).toEqual([]);
-      expect(seen.get(r.time)).toEqual([["ALSO FINE", 1], ["FINE", 2]]);
+      expect(seen.get(r.time)).toEqual([
+        ["ALSO FINE", 1],
+        ["FINE", 2],
+      ]);
       const q = await h.env.engine.quarantine.list();
       expect(q).toHaveLength(1);
       expect(q[0]).toMatchObject({ stream, shard: bad.shardId, sequenceNumber: bad.sequenceNumber, partitionKey: "k", batchTime: r.time, size: 4 });
@@ -155,20 +182,50 @@ describe("a user function that throws", () => {
     const stream = `${name}-in`;
     // 1 MiB with its partition key (a record's most at the default limit), not UTF-8, starting with a line end and a NUL.
     const big = Buffer.alloc(1024 * 1024 - "pk-big".length);
-    for (let i = 0, x = 7; i < big.length; i++) { x = (x * 1103515245 + 12345) >>> 0; big[i] = x >>> 24; }
+    for (let i = 0, x = 7; i < big.length; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      big[i] = x >>> 24;
+    }
     big.set([0x0a, 0x00, 0xff, 0xfe], 0);
     const seen = new Map<number, number[]>();
     const app = defineApp({ name, batchInterval: Seconds(1), maxTaskAttempts: 2 }, (ssc) => {
-      ssc.kinesisStream<Uint8Array>(stream, { decode: (r) => r.data })
-        .map((bytes) => { if (bytes.byteLength > 300 * 1024) throw new Error(`a record of ${bytes.byteLength} bytes is too big to handle`); return bytes.byteLength; })
-        .foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, await rdd.collect()); });
+      ssc
+        .kinesisStream<Uint8Array>(stream, { decode: (r) => r.data })
+        .map((bytes) => {
+          if (bytes.byteLength > 300 * 1024) throw new Error(`a record of ${bytes.byteLength} bytes is too big to handle`);
+          return bytes.byteLength;
+        })
+        .foreachRDD(async (rdd, time) => {
+          seen.set(time.milliseconds, await rdd.collect());
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-bad-big-"));
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     const io = () => {
       let out = "";
-      return { stdout: { write: (t: string) => { out += t; return true; } }, stderr: { write: () => true }, stdin: new PassThrough(), env: {}, cwd, out: () => out };
+      return {
+        stdout: {
+          write: (t: string) => {
+            out += t;
+            return true;
+          },
+        },
+        stderr: { write: () => true },
+        stdin: new PassThrough(),
+        env: {},
+        cwd,
+        out: () => out,
+      };
     };
     try {
       await putRecord(h.kinesis, stream, "small");
@@ -188,7 +245,7 @@ describe("a user function that throws", () => {
       const list = io();
       expect(await quarantineCommand(["--app", name], list)).toBe(0);
       expect(list.out()).toContain(`stream ${stream}  shard ${bad.shardId}  sequence ${bad.sequenceNumber}`);
-      expect(list.out()).toMatch(/record: 1024 KiB \(1,048,570 bytes\)  "\\n\\x00\\xff\\xfe.*"…\n/);
+      expect(list.out()).toMatch(/record: 1024 KiB \(1,048,570 bytes\) {2}"\\n\\x00\\xff\\xfe.*"…\n/);
       expect(list.out()).toContain("a function threw on it");
 
       const replay = io();
@@ -214,7 +271,11 @@ describe("a user function that throws", () => {
     const failures: unknown[] = [];
     let calls = 0;
     const app = defineApp({ name: "bad-output", batchInterval: Seconds(1), maxTaskAttempts: 2 }, (ssc) => {
-      ssc.addStreamingListener({ onBatchFailed: (_r, e) => { failures.push(e); } });
+      ssc.addStreamingListener({
+        onBatchFailed: (_r, e) => {
+          failures.push(e);
+        },
+      });
       ssc.kinesisStream(stream).foreachRDD(async (rdd) => {
         calls++;
         if ((await rdd.count()) > 0) throw new Error("the sink is down");
@@ -244,13 +305,29 @@ describe("a user function that throws", () => {
     }
   });
 
-  it("through runBatches({ engine: \"local\" }): a failing mapPartitions makes it throw a TaskFailedError", async () => {
-    const run = runBatchesLocal<number>({
-      batchInterval: Seconds(1),
-      inputs: [[[1, 2, 3], [4, 13, 5]]],
-      pipeline: (s) => s.mapPartitions((xs: number[]) => { if (xs.includes(13)) throw new Error("unlucky 13"); return xs.map((x) => x * 2); }),
-    }, 2, 1);
-    const e = await run.then(() => undefined, (err: unknown) => err);
+  it('through runBatches({ engine: "local" }): a failing mapPartitions makes it throw a TaskFailedError', async () => {
+    const run = runBatchesLocal<number>(
+      {
+        batchInterval: Seconds(1),
+        inputs: [
+          [
+            [1, 2, 3],
+            [4, 13, 5],
+          ],
+        ],
+        pipeline: (s) =>
+          s.mapPartitions((xs: number[]) => {
+            if (xs.includes(13)) throw new Error("unlucky 13");
+            return xs.map((x) => x * 2);
+          }),
+      },
+      2,
+      1,
+    );
+    const e = await run.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(TaskFailedError);
     expect((e as TaskFailedError).batchTime).toBe(2000);
     expect((e as Error).message).toMatch(/unlucky 13/);
@@ -266,19 +343,23 @@ describe("configuration out of range: typed errors naming the value, the limit a
   });
   const expectError = (f: () => unknown, ...parts: (string | RegExp)[]) => {
     let error: unknown;
-    try { f(); } catch (e) { error = e; }
+    try {
+      f();
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(InvalidArgumentError);
     for (const p of parts) expect((error as Error).message).toMatch(p);
   };
 
-  it("defineApp batchInterval \"50ms\" and Seconds(2000)", () => {
+  it('defineApp batchInterval "50ms" and Seconds(2000)', () => {
     expectError(() => defineApp({ name: "ok", batchInterval: "50ms" }, build), "50 ms", "100 ms", "15 minutes", /Seconds\(n\)/);
     expectError(() => defineApp({ name: "ok", batchInterval: Seconds(2000) }, build), "2000000 ms", "100 ms", "15 minutes", /Seconds\(n\)/);
     expectError(() => defineApp({ name: "ok", batchInterval: "2 fortnights" }, build), "2 fortnights", /500ms/);
   });
 
   it("defineApp name with spaces, defaultParallelism 0", () => {
-    expectError(() => defineApp({ name: "my app", batchInterval: "1s" }, build), "\"my app\"", "1 to 48 characters", "[a-zA-Z0-9-]");
+    expectError(() => defineApp({ name: "my app", batchInterval: "1s" }, build), '"my app"', "1 to 48 characters", "[a-zA-Z0-9-]");
     expectError(() => defineApp({ name: "x".repeat(49), batchInterval: "1s" }, build), "1 to 48 characters");
     expectError(() => defineApp({ name: "ok", batchInterval: "1s", defaultParallelism: 0 }, build), "defaultParallelism", ">= 1", "`0`");
     expectError(() => defineApp({ name: "ok", batchInterval: "1s", maxTaskAttempts: 1.5 }, build), "maxTaskAttempts", ">= 1", "`1.5`");
@@ -286,10 +367,10 @@ describe("configuration out of range: typed errors naming the value, the limit a
 
   it("kinesisStream with an invalid name, maxRecordsPerShard 0", () => {
     const ssc = new StreamingContext({ batchInterval: Seconds(1), print: () => undefined });
-    expectError(() => ssc.kinesisStream("no spaces allowed"), "\"no spaces allowed\"", "1 to 128 characters", "[a-zA-Z0-9_.-]");
+    expectError(() => ssc.kinesisStream("no spaces allowed"), '"no spaces allowed"', "1 to 128 characters", "[a-zA-Z0-9_.-]");
     expectError(() => ssc.kinesisStream(""), "1 to 128 characters");
     expectError(() => ssc.kinesisStream("ok", { maxRecordsPerShard: 0 }), "maxRecordsPerShard", ">= 1", "`0`");
-    expectError(() => ssc.kinesisStream("ok", { decode: "yaml" as never }), "\"yaml\"", /"utf8", "json", "codec" or a function/);
+    expectError(() => ssc.kinesisStream("ok", { decode: "yaml" as never }), '"yaml"', /"utf8", "json", "codec" or a function/);
   });
 
   it("StreamingContext batchInterval Milliseconds(0)", () => {
@@ -298,7 +379,13 @@ describe("configuration out of range: typed errors naming the value, the limit a
 
   it("SPARKLESS_CONFIG that is not JSON, or that sets a value out of range", () => {
     process.env.SPARKLESS_CONFIG = "{batchInterval: 2s}";
-    expectError(() => defineApp({ name: "ok", batchInterval: "1s" }, build), "SPARKLESS_CONFIG", "not valid JSON", "{batchInterval: 2s}", /\{"batchInterval":"2s"\}/);
+    expectError(
+      () => defineApp({ name: "ok", batchInterval: "1s" }, build),
+      "SPARKLESS_CONFIG",
+      "not valid JSON",
+      "{batchInterval: 2s}",
+      /\{"batchInterval":"2s"\}/,
+    );
     process.env.SPARKLESS_CONFIG = JSON.stringify({ batchInterval: "20m" });
     expectError(() => defineApp({ name: "ok", batchInterval: "1s" }, build), "1200000 ms", "15 minutes");
     process.env.SPARKLESS_CONFIG = JSON.stringify({ batchInterval: "3s" });

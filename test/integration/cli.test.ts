@@ -7,12 +7,26 @@ import { describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bin = "lib/cli/bin.mjs";
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number; descendants: Map<number, string> }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  descendants: Map<number, string>;
+}
 
-interface Proc { pid: number; ppid: number; args: string }
+interface Proc {
+  pid: number;
+  ppid: number;
+  args: string;
+}
 function processes(): Proc[] {
   const out = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" });
-  return out.split("\n").map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+  return out
+    .split("\n")
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
     .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
 }
 
@@ -23,8 +37,12 @@ function cli(args: string[], timeoutMs: number): Promise<Run> {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
     const descendants = new Map<number, string>();
     const track = () => {
       if (child.pid === undefined) return;
@@ -34,12 +52,25 @@ function cli(args: string[], timeoutMs: number): Promise<Run> {
       while (grew) {
         grew = false;
         for (const p of all) {
-          if (family.has(p.ppid) && !family.has(p.pid)) { family.add(p.pid); descendants.set(p.pid, p.args); grew = true; }
+          if (family.has(p.ppid) && !family.has(p.pid)) {
+            family.add(p.pid);
+            descendants.set(p.pid, p.args);
+            grew = true;
+          }
         }
       }
     };
-    const poll = setInterval(() => { try { track(); } catch { /* ps raced an exit */ } }, 250);
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`sparkless ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stderr}`)); }, timeoutMs);
+    const poll = setInterval(() => {
+      try {
+        track();
+      } catch {
+        /* ps raced an exit */
+      }
+    }, 250);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`sparkless ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       clearInterval(poll);
@@ -51,7 +82,12 @@ function cli(args: string[], timeoutMs: number): Promise<Run> {
 }
 
 const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 describe("sparkless CLI", () => {
@@ -87,7 +123,10 @@ describe("sparkless CLI", () => {
 
   it("local runs the word count for 2 batches on embedded engines, prints Spark's output and leaves no process behind", async () => {
     const before = new Set(processes().map((p) => p.pid));
-    const r = await cli(["local", "examples/wordcount-app.ts", "--batch-interval", "1s", "--batches", "2", "--feed", "examples/data/alice.txt", "--feed-rate", "50"], 90_000);
+    const r = await cli(
+      ["local", "examples/wordcount-app.ts", "--batch-interval", "1s", "--batches", "2", "--feed", "examples/data/alice.txt", "--feed-rate", "50"],
+      90_000,
+    );
     expect(r.code, `stderr:\n${r.stderr}`).toBe(0);
     expect(r.ms).toBeLessThan(90_000);
     const lines = r.stdout.split("\n");
@@ -104,7 +143,10 @@ describe("sparkless CLI", () => {
 
     // The engines (kinesalite, DynamoDB Local), the watchdog and the worker processes it started are all gone.
     const started = [...r.descendants.entries()].filter(([pid]) => !before.has(pid));
-    expect(started.some(([, args]) => /kinesalite/i.test(args)), `descendants seen: ${[...r.descendants.values()].join(" | ")}`).toBe(true);
+    expect(
+      started.some(([, args]) => /kinesalite/i.test(args)),
+      `descendants seen: ${[...r.descendants.values()].join(" | ")}`,
+    ).toBe(true);
     expect(started.some(([, args]) => /DynamoDBLocal/i.test(args))).toBe(true);
     expect(started.some(([, args]) => /worker-process/.test(args))).toBe(true);
     let left: [number, string][] = [];

@@ -3,9 +3,7 @@
 // DynamoDB) and, for fanned-out batches, SQS → the Lambda worker handler (fed as the event source
 // mapping feeds it) → SQS results and S3, as lib/local/run-batches-local.ts drives it.
 import { readFileSync } from "node:fs";
-import {
-  PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry,
-} from "@aws-sdk/client-kinesis";
+import { PutRecordCommand, PutRecordsCommand, type KinesisClient, type PutRecordsResultEntry } from "@aws-sdk/client-kinesis";
 import { ManualClock } from "../../lib/core/clock.js";
 import { TaskFailedError } from "../../lib/core/errors.js";
 import type { AppDefinition } from "../../lib/app/app.js";
@@ -54,13 +52,25 @@ export async function startHarness(engines: EmbeddedEngines, app: AppDefinition,
   const print = options.print ?? (() => undefined);
   const clock = new ManualClock(0);
   const ssc = new StreamingContext({
-    batchInterval: app.config.batchInterval, clock, engine, appName: app.config.name, defaultParallelism: app.config.defaultParallelism,
-    maxTaskAttempts: app.config.maxTaskAttempts, retryDelayMs: 0, print, execution: options.execution ?? app.config.execution,
+    batchInterval: app.config.batchInterval,
+    clock,
+    engine,
+    appName: app.config.name,
+    defaultParallelism: app.config.defaultParallelism,
+    maxTaskAttempts: app.config.maxTaskAttempts,
+    retryDelayMs: 0,
+    print,
+    execution: options.execution ?? app.config.execution,
     fanOut: { retryDelayMs: 0 },
   });
   app.build(ssc);
   const graph = ssc.prepare(0);
-  await engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: app.config.batchInterval.milliseconds, fingerprint: graph.fingerprint(), createdAt: 0 });
+  await engine.batchLog.createApp({
+    zeroTime: 0,
+    batchIntervalMs: app.config.batchInterval.milliseconds,
+    fingerprint: graph.fingerprint(),
+    createdAt: 0,
+  });
   const generator = ssc.newGenerator();
   const worker = new Worker(app, engine, { clock });
   const abort = new AbortController();
@@ -68,7 +78,13 @@ export async function startHarness(engines: EmbeddedEngines, app: AppDefinition,
   for (let w = 0; w < (options.workerLoops ?? 2); w++) loops.push(runEventSourceMapping(engine.tasks, worker, abort.signal));
   const interval = app.config.batchInterval.milliseconds;
   return {
-    env, engine, kinesis, clock, ssc, generator, interval,
+    env,
+    engine,
+    kinesis,
+    clock,
+    ssc,
+    generator,
+    interval,
     async nextBatch() {
       const time = generator.nextTime;
       clock.setTime(time);
@@ -87,32 +103,54 @@ export async function startHarness(engines: EmbeddedEngines, app: AppDefinition,
   };
 }
 
-export interface PutResult { readonly data: string; readonly shardId: string; readonly sequenceNumber: string; readonly partitionKey: string }
+export interface PutResult {
+  readonly data: string;
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+}
 
 /** Puts records (strings or bytes) with PutRecords, in chunks of 500; returns where each one went. */
 export async function putRecords(
-  kinesis: KinesisClient, stream: string, records: readonly (string | Uint8Array)[], partitionKey: (i: number) => string,
+  kinesis: KinesisClient,
+  stream: string,
+  records: readonly (string | Uint8Array)[],
+  partitionKey: (i: number) => string,
 ): Promise<PutResult[]> {
   const out: PutResult[] = [];
   for (let i = 0; i < records.length; i += 500) {
     const chunk = records.slice(i, i + 500);
     const keys = chunk.map((_, j) => partitionKey(i + j));
-    const res = await kinesis.send(new PutRecordsCommand({
-      StreamName: stream,
-      Records: chunk.map((r, j) => ({ Data: typeof r === "string" ? Buffer.from(r) : r, PartitionKey: keys[j]! })),
-    }));
+    const res = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: chunk.map((r, j) => ({ Data: typeof r === "string" ? Buffer.from(r) : r, PartitionKey: keys[j]! })),
+      }),
+    );
     if (res.FailedRecordCount) throw new Error(`PutRecords to ${stream}: ${res.FailedRecordCount} failed`);
     (res.Records ?? []).forEach((e: PutRecordsResultEntry, j) => {
       const d = chunk[j]!;
-      out.push({ data: typeof d === "string" ? d : Buffer.from(d).toString("base64"), shardId: e.ShardId!, sequenceNumber: e.SequenceNumber!, partitionKey: keys[j]! });
+      out.push({
+        data: typeof d === "string" ? d : Buffer.from(d).toString("base64"),
+        shardId: e.ShardId!,
+        sequenceNumber: e.SequenceNumber!,
+        partitionKey: keys[j]!,
+      });
     });
   }
   return out;
 }
 
 /** Puts one record with PutRecord; returns its shard and sequence number. */
-export async function putRecord(kinesis: KinesisClient, stream: string, data: string | Uint8Array, partitionKey = "k"): Promise<{ shardId: string; sequenceNumber: string }> {
-  const r = await kinesis.send(new PutRecordCommand({ StreamName: stream, Data: typeof data === "string" ? Buffer.from(data) : data, PartitionKey: partitionKey }));
+export async function putRecord(
+  kinesis: KinesisClient,
+  stream: string,
+  data: string | Uint8Array,
+  partitionKey = "k",
+): Promise<{ shardId: string; sequenceNumber: string }> {
+  const r = await kinesis.send(
+    new PutRecordCommand({ StreamName: stream, Data: typeof data === "string" ? Buffer.from(data) : data, PartitionKey: partitionKey }),
+  );
   return { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! };
 }
 
@@ -121,9 +159,14 @@ export function duplicatingQueue(base: TaskQueue): TaskQueue & { readonly sent: 
   let sent = 0;
   const received = new Map<string, number>();
   return {
-    get sent() { return sent; },
+    get sent() {
+      return sent;
+    },
     received,
-    async send(tasks) { sent += tasks.length; await base.send([...tasks, ...tasks]); },
+    async send(tasks) {
+      sent += tasks.length;
+      await base.send([...tasks, ...tasks]);
+    },
     async receive(options) {
       const got = await base.receive(options);
       for (const r of got) {
@@ -144,7 +187,11 @@ export function wordCounts(lines: readonly string[]): Map<string, number> {
   return m;
 }
 
-export const splitWords = (line: string): string[] => line.toLowerCase().split(/[^a-z']+/).filter((w) => w.length > 0);
+export const splitWords = (line: string): string[] =>
+  line
+    .toLowerCase()
+    .split(/[^a-z']+/)
+    .filter((w) => w.length > 0);
 
 export const sumCounts = (values: number[], state: number | undefined): number => values.reduce((a, b) => a + b, state ?? 0);
 
@@ -160,7 +207,10 @@ export function byKey<T extends readonly [unknown, unknown]>(pairs: readonly T[]
 export function corpusLines(n: number, seed = 1): string[] {
   const vocabulary = [...new Set(splitWords(readFileSync(new URL("../../examples/data/alice.txt", import.meta.url), "utf8")))].sort();
   let x = seed >>> 0 || 1;
-  const rand = () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x / 2 ** 32; };
+  const rand = () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
   return Array.from({ length: n }, () => {
     const len = 3 + Math.floor(rand() * 10);
     // skewed towards the first words, so some words are frequent

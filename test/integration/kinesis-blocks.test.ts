@@ -18,20 +18,32 @@ beforeAll(async () => {
   env = await prepareLocal({ app: `blocks${process.pid}`, endpoints: await sharedEngines() });
   // Arrival timestamps at random, out of order along every shard.
   let seed = 12345;
-  const rand = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32; };
-  env.engine.clients.kinesis.middlewareStack.add((next) => async (args) => {
-    const r = await next(args);
-    const out = r.output as { Records?: { ApproximateArrivalTimestamp?: Date }[] } | undefined;
-    for (const rec of out?.Records ?? []) rec.ApproximateArrivalTimestamp = new Date(Date.now() - Math.floor(rand() * 3_600_000));
-    return r;
-  }, { step: "initialize", name: "shuffledArrivalTimes" });
+  const rand = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  env.engine.clients.kinesis.middlewareStack.add(
+    (next) => async (args) => {
+      const r = await next(args);
+      const out = r.output as { Records?: { ApproximateArrivalTimestamp?: Date }[] } | undefined;
+      for (const rec of out?.Records ?? []) rec.ApproximateArrivalTimestamp = new Date(Date.now() - Math.floor(rand() * 3_600_000));
+      return r;
+    },
+    { step: "initialize", name: "shuffledArrivalTimes" },
+  );
 }, 120_000);
-afterAll(async () => { await env.engine.close?.(); await stopSharedEngines(); }, 60_000);
+afterAll(async () => {
+  await env.engine.close?.();
+  await stopSharedEngines();
+}, 60_000);
 
 async function put(stream: string, texts: string[]): Promise<void> {
-  const res = await env.engine.clients.kinesis.send(new PutRecordsCommand({
-    StreamName: stream, Records: texts.map((t, i) => ({ Data: Buffer.from(t), PartitionKey: `k${i}-${t}` })),
-  }));
+  const res = await env.engine.clients.kinesis.send(
+    new PutRecordsCommand({
+      StreamName: stream,
+      Records: texts.map((t, i) => ({ Data: Buffer.from(t), PartitionKey: `k${i}-${t}` })),
+    }),
+  );
   expect(res.FailedRecordCount ?? 0).toBe(0);
 }
 const text = (r: KinesisRecord) => Buffer.from(r.data).toString();
@@ -60,13 +72,19 @@ describe("blocks by sequence number", () => {
     const stream = `blocks-budget-${process.pid}`;
     await ensureStream(env.engine.clients.kinesis, stream, 1);
     const source = new KinesisSource(env.engine.clients.kinesis);
-    await put(stream, Array.from({ length: 30 }, (_, i) => `x${i}`));
+    await put(
+      stream,
+      Array.from({ length: 30 }, (_, i) => `x${i}`),
+    );
     const roomy: RecordBudget = { records: 100, bytes: 1 << 20, exhausted: false };
     const a = await source.allocate(stream, undefined, { budget: roomy });
     expect(roomy.exhausted).toBe(false);
     expect(a.records![0]!.map((r) => text(r as KinesisRecord))).toEqual((await source.read(a.blocks[0]!)).map(text));
     expect(roomy.records).toBe(70);
-    await put(stream, Array.from({ length: 30 }, (_, i) => `y${i}`));
+    await put(
+      stream,
+      Array.from({ length: 30 }, (_, i) => `y${i}`),
+    );
     const tight: RecordBudget = { records: 10, bytes: 1 << 20, exhausted: false };
     const b = await source.allocate(stream, a.state, { budget: tight });
     expect(tight.exhausted).toBe(true);
@@ -80,7 +98,10 @@ describe("blocks by sequence number", () => {
     const stream = `blocks-cap-${process.pid}`;
     await ensureStream(env.engine.clients.kinesis, stream, 1);
     const source = new KinesisSource(env.engine.clients.kinesis);
-    await put(stream, Array.from({ length: 25 }, (_, i) => `c${String(i).padStart(2, "0")}`));
+    await put(
+      stream,
+      Array.from({ length: 25 }, (_, i) => `c${String(i).padStart(2, "0")}`),
+    );
     const first = await source.allocate(stream, undefined, { maxRecordsPerShard: 10 });
     const second = await source.allocate(stream, first.state, { maxRecordsPerShard: 10 });
     const third = await source.allocate(stream, second.state, { maxRecordsPerShard: 10 });

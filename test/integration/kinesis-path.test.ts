@@ -10,7 +10,16 @@ import { ensureStream } from "../../lib/local/runtime.js";
 import { sharedEngines, stopSharedEngines } from "../../lib/local/run-batches-local.js";
 import type { BatchRecord } from "../../lib/storage/interfaces.js";
 import {
-  byKey, corpusLines, duplicatingQueue, putRecords, sleep, splitWords, startHarness, sumCounts, wordCounts, type PutResult,
+  byKey,
+  corpusLines,
+  duplicatingQueue,
+  putRecords,
+  sleep,
+  splitWords,
+  startHarness,
+  sumCounts,
+  wordCounts,
+  type PutResult,
 } from "./helpers.js";
 
 let engines: EmbeddedEngines;
@@ -30,11 +39,14 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
     const stream = "kp-wc-words";
     const outputs = new Map<number, [string, number][]>();
     const app = defineApp({ name: "kp-wc", batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream)
+      ssc
+        .kinesisStream(stream)
         .flatMap(splitWords)
         .map((w): [string, number] => [w, 1])
         .updateStateByKey(sumCounts)
-        .foreachRDD(async (rdd, time) => { outputs.set(time.milliseconds, byKey(await rdd.collect())); });
+        .foreachRDD(async (rdd, time) => {
+          outputs.set(time.milliseconds, byKey(await rdd.collect()));
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 4 } });
     try {
@@ -73,9 +85,18 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
         maxRecordsPerShard: cap,
         decode: (r) => ({ id: `${r.shardId}/${r.sequenceNumber}`, line: new TextDecoder().decode(r.data) }),
       });
-      lines.map((x) => x.id).foreachRDD(async (rdd, time) => { ids.set(time.milliseconds, await rdd.collect()); });
-      lines.flatMap((x) => splitWords(x.line)).map((w): [string, number] => [w, 1]).updateStateByKey(sumCounts)
-        .foreachRDD(async (rdd, time) => { states.set(time.milliseconds, byKey(await rdd.collect())); });
+      lines
+        .map((x) => x.id)
+        .foreachRDD(async (rdd, time) => {
+          ids.set(time.milliseconds, await rdd.collect());
+        });
+      lines
+        .flatMap((x) => splitWords(x.line))
+        .map((w): [string, number] => [w, 1])
+        .updateStateByKey(sumCounts)
+        .foreachRDD(async (rdd, time) => {
+          states.set(time.milliseconds, byKey(await rdd.collect()));
+        });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 2 } });
     try {
@@ -84,7 +105,12 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
       let next = 0;
       const take = (n: number) => lines.slice(next, (next += n));
       const records: BatchRecord[] = [];
-      const run = async () => { const r = await h.nextBatch(); expect(r.status, r.error).toBe("completed"); records.push(r); return r; };
+      const run = async () => {
+        const r = await h.nextBatch();
+        expect(r.status, r.error).toBe("completed");
+        records.push(r);
+        return r;
+      };
 
       put.push(...(await putRecords(h.kinesis, stream, take(50), (i) => `a${i}`)));
       await run();
@@ -101,7 +127,9 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
       const parent = before.find((s) => s.ShardId === parentId)!;
       const lo = BigInt(parent.HashKeyRange!.StartingHashKey!);
       const hi = BigInt(parent.HashKeyRange!.EndingHashKey!);
-      await h.kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: parentId, NewStartingHashKey: ((lo + hi) / 2n + 1n).toString() }));
+      await h.kinesis.send(
+        new SplitShardCommand({ StreamName: stream, ShardToSplit: parentId, NewStartingHashKey: ((lo + hi) / 2n + 1n).toString() }),
+      );
       await ensureStream(h.kinesis, stream, 2); // waits until ACTIVE again
       const after: Shard[] = (await h.kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards!;
       const children = after.filter((s) => s.ParentShardId === parentId).map((s) => s.ShardId!);
@@ -138,9 +166,13 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
       // lineage: the parent is finished in some batch's inputState; its records are all read by then,
       // and no child block appears before it
       const inputId = Object.keys(records[0]!.blocks)[0]!;
-      const finishedAt = records.find((r) => ((r.inputState?.[inputId] as { kinesis?: KinesisInputState } | undefined)?.kinesis?.shards[parentId]?.finished))?.time;
+      const finishedAt = records.find(
+        (r) => (r.inputState?.[inputId] as { kinesis?: KinesisInputState } | undefined)?.kinesis?.shards[parentId]?.finished,
+      )?.time;
       expect(finishedAt, "the parent shard is never marked finished").toBeDefined();
-      const parentReadAfterSplit = records.filter((r) => r.time > splitAfter && inputBlocks(r).some((b) => b.shardId === parentId && (b.count ?? 0) > 0));
+      const parentReadAfterSplit = records.filter(
+        (r) => r.time > splitAfter && inputBlocks(r).some((b) => b.shardId === parentId && (b.count ?? 0) > 0),
+      );
       expect(parentReadAfterSplit.length, "the parent still had records when it was split").toBeGreaterThan(0);
       for (const r of records) {
         const shards = inputBlocks(r).map((b) => b.shardId);
@@ -168,18 +200,54 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
     const app = defineApp({ name: "kp-join", batchInterval: Seconds(1) }, (ssc) => {
       const a = ssc.kinesisStream<A>(sa, { decode: "json" }).map((x): [string, number] => [x.k, x.v]);
       const b = ssc.kinesisStream<B>(sb, { decode: "json" }).map((x): [string, string] => [x.k, x.w]);
-      a.join(b).foreachRDD(async (rdd, time) => { outputs.set(time.milliseconds, byKey(await rdd.collect())); });
+      a.join(b).foreachRDD(async (rdd, time) => {
+        outputs.set(time.milliseconds, byKey(await rdd.collect()));
+      });
     });
     const h = await startHarness(engines, app, { streams: { [sa]: 2, [sb]: 2 } });
     try {
       const inputs: [A[], B[]][] = [
-        [[{ k: "x", v: 1 }, { k: "y", v: 2 }, { k: "x", v: 3 }, { k: "only-a", v: 9 }], [{ k: "x", w: "p" }, { k: "y", w: "q" }, { k: "y", w: "r" }, { k: "only-b", w: "z" }]],
+        [
+          [
+            { k: "x", v: 1 },
+            { k: "y", v: 2 },
+            { k: "x", v: 3 },
+            { k: "only-a", v: 9 },
+          ],
+          [
+            { k: "x", w: "p" },
+            { k: "y", w: "q" },
+            { k: "y", w: "r" },
+            { k: "only-b", w: "z" },
+          ],
+        ],
         [[], [{ k: "x", w: "s" }]],
-        [[{ k: "k1", v: 10 }, { k: "k2", v: 20 }, { k: "k3", v: 30 }], [{ k: "k3", w: "c" }, { k: "k1", w: "a" }, { k: "k4", w: "d" }]],
+        [
+          [
+            { k: "k1", v: 10 },
+            { k: "k2", v: 20 },
+            { k: "k3", v: 30 },
+          ],
+          [
+            { k: "k3", w: "c" },
+            { k: "k1", w: "a" },
+            { k: "k4", w: "d" },
+          ],
+        ],
       ];
       for (const [as, bs] of inputs) {
-        await putRecords(h.kinesis, sa, as.map((x) => JSON.stringify(x)), (i) => `a${i}`);
-        await putRecords(h.kinesis, sb, bs.map((x) => JSON.stringify(x)), (i) => `b${i}`);
+        await putRecords(
+          h.kinesis,
+          sa,
+          as.map((x) => JSON.stringify(x)),
+          (i) => `a${i}`,
+        );
+        await putRecords(
+          h.kinesis,
+          sb,
+          bs.map((x) => JSON.stringify(x)),
+          (i) => `b${i}`,
+        );
         const r = await h.nextBatch();
         expect(r.status, r.error).toBe("completed");
         const expected: [string, [number, string]][] = [];
@@ -200,7 +268,11 @@ describe("Kinesis → coordinator (→ SQS → workers) → DynamoDB", () => {
       const printed: string[] = [];
       const collected = new Map<number, [string, number][]>();
       const app = defineApp({ name, batchInterval: Seconds(1) }, (ssc) => {
-        const counts = ssc.kinesisStream(stream).flatMap(splitWords).map((w): [string, number] => [w, 1]).updateStateByKey(sumCounts);
+        const counts = ssc
+          .kinesisStream(stream)
+          .flatMap(splitWords)
+          .map((w): [string, number] => [w, 1])
+          .updateStateByKey(sumCounts);
         counts.transform((rdd) => rdd.sortBy((kv) => kv[0])).print(8);
         counts.foreachRDD(async (rdd, time) => {
           if (collected.has(time.milliseconds)) throw new Error(`foreachRDD ran twice for batch ${time.milliseconds}`);

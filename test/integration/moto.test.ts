@@ -33,9 +33,16 @@ const appModule = fileURLToPath(new URL("./fixtures/moto-app.ts", import.meta.ur
 /** The totals of the newest batch that wrote any, and every [word, n] mapWithState emitted. */
 function outputOf(dir: string): { totals: Record<string, number>; occurrences: [string, number][]; batches: number } {
   const files = readdirSync(dir);
-  const times = files.map((f) => /^totals-(\d+)\.json$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])).sort((a, b) => a - b);
-  const totals = times.length ? JSON.parse(readFileSync(path.join(dir, `totals-${times[times.length - 1]}.json`), "utf8")) as Record<string, number> : {};
-  const occurrences = files.filter((f) => /^occurrences-\d+\.json$/.test(f))
+  const times = files
+    .map((f) => /^totals-(\d+)\.json$/.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const totals = times.length
+    ? (JSON.parse(readFileSync(path.join(dir, `totals-${times[times.length - 1]}.json`), "utf8")) as Record<string, number>)
+    : {};
+  const occurrences = files
+    .filter((f) => /^occurrences-\d+\.json$/.test(f))
     .flatMap((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as [string, number][]);
   return { totals, occurrences, batches: times.length };
 }
@@ -67,7 +74,11 @@ describe("sparkless local --endpoint <moto_server> (one endpoint for every servi
     const waves = [corpusLines(240, 11), corpusLines(30, 12), corpusLines(260, 13), corpusLines(40, 14)];
     const all = waves.flat();
     const expected = wordCounts(all);
-    const wordsUpTo = (k: number) => waves.slice(0, k + 1).flat().reduce((n, l) => n + splitWords(l).length, 0);
+    const wordsUpTo = (k: number) =>
+      waves
+        .slice(0, k + 1)
+        .flat()
+        .reduce((n, l) => n + splitWords(l).length, 0);
     // The app splits on spaces: the corpus lines are lower-case words separated by single spaces.
     expect(all.every((l) => l.split(" ").every((w) => splitWords(w).join(" ") === w))).toBe(true);
 
@@ -84,14 +95,18 @@ describe("sparkless local --endpoint <moto_server> (one endpoint for every servi
     try {
       for (let k = 0; k < waves.length; k++) {
         if (k > 0) put += (await putRecords(kinesis, "moto-words", waves[k]!, (i) => `w${k}-${i}`)).length;
-        await eventually(`wave ${k + 1} in the totals (${wordsUpTo(k)} words)\nstderr:\n${run.stderr}`, () => {
-          if (run.child.exitCode !== null) throw new Error(`sparkless local exited early (${run.child.exitCode}):\n${run.stderr}`);
-          try {
-            return wordTotal(outputOf(out).totals) >= wordsUpTo(k) ? true : undefined;
-          } catch {
-            return undefined; // nothing written yet
-          }
-        }, 180_000);
+        await eventually(
+          `wave ${k + 1} in the totals (${wordsUpTo(k)} words)\nstderr:\n${run.stderr}`,
+          () => {
+            if (run.child.exitCode !== null) throw new Error(`sparkless local exited early (${run.child.exitCode}):\n${run.stderr}`);
+            try {
+              return wordTotal(outputOf(out).totals) >= wordsUpTo(k) ? true : undefined;
+            } catch {
+              return undefined; // nothing written yet
+            }
+          },
+          180_000,
+        );
       }
     } finally {
       run.child.kill("SIGINT");
@@ -108,7 +123,11 @@ describe("sparkless local --endpoint <moto_server> (one endpoint for every servi
     const numbers = new Map<string, number[]>();
     for (const [w, n] of output.occurrences) numbers.set(w, [...(numbers.get(w) ?? []), n]);
     expect(numbers.size).toBe(expected.size);
-    for (const [w, count] of expected) expect(numbers.get(w)!.sort((a, b) => a - b), w).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    for (const [w, count] of expected)
+      expect(
+        numbers.get(w)!.sort((a, b) => a - b),
+        w,
+      ).toEqual(Array.from({ length: count }, (_, i) => i + 1));
 
     // Input: the batch log in moto's DynamoDB, every record counted once, every batch completed.
     const batches = await env.engine.batchLog.listBatches();
@@ -116,12 +135,19 @@ describe("sparkless local --endpoint <moto_server> (one endpoint for every servi
     expect(batches.filter((b) => b.status !== "completed")).toEqual([]);
     expect(batches.reduce((n, b) => n + (b.inputRecords ?? 0), 0)).toBe(all.length);
     const nonEmpty = batches.filter((b) => (b.inputRecords ?? 0) > 0);
-    expect(nonEmpty.some((b) => b.mode === "fan-out"), "a wave over the in-process limit fanned out to the workers").toBe(true);
-    expect(nonEmpty.some((b) => b.mode !== "fan-out"), "a small wave ran in the coordinator").toBe(true);
+    expect(
+      nonEmpty.some((b) => b.mode === "fan-out"),
+      "a wave over the in-process limit fanned out to the workers",
+    ).toBe(true);
+    expect(
+      nonEmpty.some((b) => b.mode !== "fan-out"),
+      "a small wave ran in the coordinator",
+    ).toBe(true);
     // Each batch was recorded only after the one before it completed: none waited behind a stalled one.
     for (let i = 1; i < nonEmpty.length; i++) {
-      expect(nonEmpty[i]!.generatedAt, `batch ${nonEmpty[i]!.time} recorded before batch ${nonEmpty[i - 1]!.time} completed`)
-        .toBeGreaterThanOrEqual(nonEmpty[i - 1]!.completedAt!);
+      expect(nonEmpty[i]!.generatedAt, `batch ${nonEmpty[i]!.time} recorded before batch ${nonEmpty[i - 1]!.time} completed`).toBeGreaterThanOrEqual(
+        nonEmpty[i - 1]!.completedAt!,
+      );
     }
     // The state was checkpointed: the manifest in moto's DynamoDB, the pages in its S3.
     expect(await env.engine.checkpoints.latest()).toBeDefined();
@@ -130,17 +156,27 @@ describe("sparkless local --endpoint <moto_server> (one endpoint for every servi
     // No task message failed its way to the dead-letter queue.
     const sqs = env.engine.clients.sqs;
     const dlq = await sqs.send(new GetQueueUrlCommand({ QueueName: `sparkless-${APP}-tasks-dlq` }));
-    const attrs = await sqs.send(new GetQueueAttributesCommand({
-      QueueUrl: dlq.QueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: dlq.QueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
     expect(Number(attrs.Attributes?.ApproximateNumberOfMessages) + Number(attrs.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
 
     // The worker processes ran, and none is left.
-    expect([...run.descendants.values()].some((args) => /worker-process/.test(args)), `descendants: ${[...run.descendants.values()].join(" | ")}`).toBe(true);
-    const left = await eventually("the run's processes to exit", () => {
-      const l = run.leftRunning();
-      return l.length === 0 ? l : undefined;
-    }, 10_000).catch(() => run.leftRunning());
+    expect(
+      [...run.descendants.values()].some((args) => /worker-process/.test(args)),
+      `descendants: ${[...run.descendants.values()].join(" | ")}`,
+    ).toBe(true);
+    const left = await eventually(
+      "the run's processes to exit",
+      () => {
+        const l = run.leftRunning();
+        return l.length === 0 ? l : undefined;
+      },
+      10_000,
+    ).catch(() => run.leftRunning());
     expect(left).toEqual([]);
   }, 420_000);
 });

@@ -29,17 +29,27 @@ function aggregate(lines: readonly string[]): { data: Uint8Array; partitionKey: 
 }
 
 /** What one batch brings: lines in new S3 objects, KPL aggregates and plain Kinesis records. */
-interface BatchInput { files: Record<string, string>; aggregates: string[][]; plain: string[] }
+interface BatchInput {
+  files: Record<string, string>;
+  aggregates: string[][];
+  plain: string[];
+}
 
 const BATCHES: BatchInput[] = [
   { files: {}, aggregates: [["to be or", "not to be"], ["that is"]], plain: ["the question"] },
   { files: { "a.txt": "whether tis nobler\nin the mind\n", "b.txt": "to suffer\r\nthe slings" }, aggregates: [], plain: ["and arrows"] },
   { files: { "c.txt": "of outrageous fortune\n" }, aggregates: [["or to take arms", "against a sea", "of troubles"]], plain: [] },
 ];
-const linesOf = (b: BatchInput): string[] => [...Object.values(b.files).flatMap((t) => t.split(/\r\n|\n/).filter((l) => l !== "")), ...b.aggregates.flat(), ...b.plain];
+const linesOf = (b: BatchInput): string[] => [
+  ...Object.values(b.files).flatMap((t) => t.split(/\r\n|\n/).filter((l) => l !== "")),
+  ...b.aggregates.flat(),
+  ...b.plain,
+];
 
 let engines: EmbeddedEngines;
-beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+beforeAll(async () => {
+  engines = await sharedEngines();
+}, 120_000);
 afterAll(stopSharedEngines, 60_000);
 
 describe("S3 files and KPL records in; S3 text files and a DynamoDB table out", () => {
@@ -50,26 +60,50 @@ describe("S3 files and KPL records in; S3 text files and a DynamoDB table out", 
       const inBucket = `${id}-in`;
       const outBucket = `${id}-out`;
       const table = `${id}-totals`;
-      const h = await startHarness(engines, defineApp({ name: id, batchInterval: Seconds(1) }, (ssc) => {
-        const files = ssc.textFileStream(`s3://${inBucket}/logs/`);
-        const events = ssc.kinesisStream(stream);
-        const totals = files.union(events).flatMap(splitWords).map((w): [string, number] => [w, 1]).updateStateByKey(sumCounts);
-        totals.saveAsTextFiles(`s3://${outBucket}/totals`, "txt");
-        totals.foreachRDD((rdd, time) => rdd.foreachPartition(dynamoDbSink<[string, number]>({
-          table, key: "word", item: ([word, count]) => ({ word, count }), time, client: h.env.engine.clients.dynamodb,
-        })));
-      }), { streams: { [stream]: 2 }, execution: { mode } });
+      const h = await startHarness(
+        engines,
+        defineApp({ name: id, batchInterval: Seconds(1) }, (ssc) => {
+          const files = ssc.textFileStream(`s3://${inBucket}/logs/`);
+          const events = ssc.kinesisStream(stream);
+          const totals = files
+            .union(events)
+            .flatMap(splitWords)
+            .map((w): [string, number] => [w, 1])
+            .updateStateByKey(sumCounts);
+          totals.saveAsTextFiles(`s3://${outBucket}/totals`, "txt");
+          totals.foreachRDD((rdd, time) =>
+            rdd.foreachPartition(
+              dynamoDbSink<[string, number]>({
+                table,
+                key: "word",
+                item: ([word, count]) => ({ word, count }),
+                time,
+                client: h.env.engine.clients.dynamodb,
+              }),
+            ),
+          );
+        }),
+        { streams: { [stream]: 2 }, execution: { mode } },
+      );
       try {
         const { s3, dynamodb } = h.env.engine.clients;
         for (const b of [inBucket, outBucket]) await s3.send(new CreateBucketCommand({ Bucket: b }));
-        await dynamodb.send(new CreateTableCommand({
-          TableName: table, BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [{ AttributeName: "word", AttributeType: "S" }], KeySchema: [{ AttributeName: "word", KeyType: "HASH" }],
-        }));
+        await dynamodb.send(
+          new CreateTableCommand({
+            TableName: table,
+            BillingMode: "PAY_PER_REQUEST",
+            AttributeDefinitions: [{ AttributeName: "word", AttributeType: "S" }],
+            KeySchema: [{ AttributeName: "word", KeyType: "HASH" }],
+          }),
+        );
         const seen: string[] = [];
         for (const [i, b] of BATCHES.entries()) {
-          for (const [name, body] of Object.entries(b.files)) await s3.send(new PutObjectCommand({ Bucket: inBucket, Key: `logs/${i}-${name}`, Body: body }));
-          for (const lines of b.aggregates) { const a = aggregate(lines); await putRecord(h.kinesis, stream, a.data, a.partitionKey); }
+          for (const [name, body] of Object.entries(b.files))
+            await s3.send(new PutObjectCommand({ Bucket: inBucket, Key: `logs/${i}-${name}`, Body: body }));
+          for (const lines of b.aggregates) {
+            const a = aggregate(lines);
+            await putRecord(h.kinesis, stream, a.data, a.partitionKey);
+          }
           for (const line of b.plain) await putRecord(h.kinesis, stream, line, `p-${line}`);
           const r = await h.nextBatch();
           expect(r.status, r.error).toBe("completed");
@@ -79,9 +113,15 @@ describe("S3 files and KPL records in; S3 text files and a DynamoDB table out", 
           const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: outBucket, Prefix: dir }))).Contents ?? []).map((o) => o.Key!).sort();
           expect(keys).toEqual([`${dir}_SUCCESS`, `${dir}part-00000`, `${dir}part-00001`]);
           let text = "";
-          for (const k of keys.filter((x) => x.includes("part-"))) text += await (await s3.send(new GetObjectCommand({ Bucket: outBucket, Key: k }))).Body!.transformToString();
+          for (const k of keys.filter((x) => x.includes("part-")))
+            text += await (await s3.send(new GetObjectCommand({ Bucket: outBucket, Key: k }))).Body!.transformToString();
           const expected = [...wordCounts(seen)].map(([w, n]) => `(${w},${n})`).sort();
-          expect(text.split("\n").filter((l) => l !== "").sort()).toEqual(expected);
+          expect(
+            text
+              .split("\n")
+              .filter((l) => l !== "")
+              .sort(),
+          ).toEqual(expected);
         }
         // The table holds the final totals, each item stamped with the batch that wrote it last.
         const items = (await dynamodb.send(new ScanCommand({ TableName: table }))).Items ?? [];

@@ -10,15 +10,27 @@ export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const bin = path.join(repoRoot, "lib/cli/bin.mjs");
 export const tallyApp = fileURLToPath(new URL("./fixtures/tally-app.ts", import.meta.url));
 
-interface Proc { pid: number; ppid: number; args: string }
+interface Proc {
+  pid: number;
+  ppid: number;
+  args: string;
+}
 export function processes(): Proc[] {
   const out = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" });
-  return out.split("\n").map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+  return out
+    .split("\n")
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
     .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
 }
 
 export const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 export interface CliRun {
@@ -36,20 +48,49 @@ export interface CliRun {
 }
 
 export function startCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): CliRun {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const descendants = new Map<number, string>();
   const run: CliRun = {
-    child, pid: child.pid!, stdout: "", stderr: "", descendants,
-    exited: new Promise((resolve) => child.once("exit", (code, signal) => { clearInterval(poll); setTimeout(() => resolve({ code, signal }), 100); })),
+    child,
+    pid: child.pid!,
+    stdout: "",
+    stderr: "",
+    descendants,
+    exited: new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        clearInterval(poll);
+        setTimeout(() => resolve({ code, signal }), 100);
+      }),
+    ),
     waitForStderr(re, timeoutMs = 90_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = re.exec(run.stderr);
-          if (m) { done(); resolve(m); }
+          if (m) {
+            done();
+            resolve(m);
+          }
         };
-        const timer = setTimeout(() => { done(); reject(new Error(`no ${re} in stderr within ${timeoutMs} ms:\n${run.stderr}`)); }, timeoutMs);
-        const onExit = () => { setTimeout(() => { check(); done(); reject(new Error(`the run exited before ${re} appeared:\n${run.stderr}`)); }, 150); };
-        const done = () => { clearTimeout(timer); child.stderr!.off("data", check); child.off("exit", onExit); };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no ${re} in stderr within ${timeoutMs} ms:\n${run.stderr}`));
+        }, timeoutMs);
+        const onExit = () => {
+          setTimeout(() => {
+            check();
+            done();
+            reject(new Error(`the run exited before ${re} appeared:\n${run.stderr}`));
+          }, 150);
+        };
+        const done = () => {
+          clearTimeout(timer);
+          child.stderr!.off("data", check);
+          child.off("exit", onExit);
+        };
         child.stderr!.on("data", check);
         child.once("exit", onExit);
         check();
@@ -60,17 +101,32 @@ export function startCli(args: string[], options: { cwd: string; env?: NodeJS.Pr
       return [...descendants.entries()].filter(([pid, args]) => now.get(pid) === args);
     },
   };
-  child.stdout!.on("data", (d: Buffer) => { run.stdout += d.toString(); });
-  child.stderr!.on("data", (d: Buffer) => { run.stderr += d.toString(); });
+  child.stdout!.on("data", (d: Buffer) => {
+    run.stdout += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    run.stderr += d.toString();
+  });
   const track = () => {
     const all = processes();
     const family = new Set([run.pid, ...descendants.keys()]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
-      for (const p of all) if (family.has(p.ppid) && !family.has(p.pid)) { family.add(p.pid); descendants.set(p.pid, p.args); grew = true; }
+      for (const p of all)
+        if (family.has(p.ppid) && !family.has(p.pid)) {
+          family.add(p.pid);
+          descendants.set(p.pid, p.args);
+          grew = true;
+        }
     }
   };
-  const poll = setInterval(() => { try { track(); } catch { /* ps raced an exit */ } }, 200);
+  const poll = setInterval(() => {
+    try {
+      track();
+    } catch {
+      /* ps raced an exit */
+    }
+  }, 200);
   return run;
 }
 
@@ -96,6 +152,7 @@ export function tallyOutput(out: string): { batches: Map<number, string[]>; stat
     const s = /^state-(\d+)\.json$/.exec(f);
     if (s && (stateTime === undefined || Number(s[1]) > stateTime)) stateTime = Number(s[1]);
   }
-  const state = stateTime === undefined ? undefined : JSON.parse(readFileSync(path.join(out, `state-${stateTime}.json`), "utf8")) as Record<string, number>;
+  const state =
+    stateTime === undefined ? undefined : (JSON.parse(readFileSync(path.join(out, `state-${stateTime}.json`), "utf8")) as Record<string, number>);
   return { batches, ...(state ? { state, stateTime } : {}) };
 }

@@ -25,10 +25,25 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 30_000);
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const commandOf = (pid: number) => { try { return execFileSync("ps", ["-o", "args=", "-p", String(pid)], { encoding: "utf8" }).trim(); } catch { return ""; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const commandOf = (pid: number) => {
+  try {
+    return execFileSync("ps", ["-o", "args=", "-p", String(pid)], { encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+};
 
-async function everything(e: EmbeddedEngines): Promise<{ records: string[]; item?: string; object?: { body: number[]; type?: string }; keys: string[] }> {
+async function everything(
+  e: EmbeddedEngines,
+): Promise<{ records: string[]; item?: string; object?: { body: number[]; type?: string }; keys: string[] }> {
   const kinesis = new KinesisClient(awsClientConfig(e.kinesis, e.region));
   const dynamodb = new DynamoDBClient(awsClientConfig(e.dynamodb, e.region));
   const s3 = new S3Client({ ...awsClientConfig(e.s3, e.region), forcePathStyle: true });
@@ -42,7 +57,12 @@ async function everything(e: EmbeddedEngines): Promise<{ records: string[]; item
     const item = (await dynamodb.send(new GetItemCommand({ TableName: "kept", Key: { pk: { S: "a" } }, ConsistentRead: true }))).Item?.v?.N;
     const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: "kept" }))).Contents ?? []).map((o) => o.Key!);
     const obj = await s3.send(new GetObjectCommand({ Bucket: "kept", Key: "app/checkpoints/page 1" }));
-    return { records: records.sort(), item, keys: keys.sort(), object: { body: [...(await obj.Body!.transformToByteArray())], type: obj.ContentType } };
+    return {
+      records: records.sort(),
+      item,
+      keys: keys.sort(),
+      object: { body: [...(await obj.Body!.transformToByteArray())], type: obj.ContentType },
+    };
   } finally {
     kinesis.destroy();
     dynamodb.destroy();
@@ -55,7 +75,9 @@ describe("embedded engines on a data folder", () => {
     const child = spawn(process.execPath, [...tsxImportArgs(), holder, dir], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
-    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     const ready = await new Promise<{ pid: number; processIds: number[]; failed: number; sequenceNumbers: string[] }>((resolve, reject) => {
       child.stdout.on("data", (d: Buffer) => {
         out += d.toString();
@@ -66,11 +88,17 @@ describe("embedded engines on a data folder", () => {
     });
     expect(ready.failed).toBe(0);
     const engineArgs = ready.processIds.map(commandOf);
-    expect(engineArgs.some((a) => /DynamoDBLocal\.jar .*-dbPath .*data\/dynamodb/.test(a)), engineArgs.join("\n")).toBe(true);
+    expect(
+      engineArgs.some((a) => /DynamoDBLocal\.jar .*-dbPath .*data\/dynamodb/.test(a)),
+      engineArgs.join("\n"),
+    ).toBe(true);
     expect(engineArgs.some((a) => /kinesalite/.test(a))).toBe(true);
 
     // A live owner: refused at once, naming it.
-    const refused = await startEmbeddedEngines({ dataDir: dir }).then((e) => e.stop().then(() => undefined), (e: unknown) => e);
+    const refused = await startEmbeddedEngines({ dataDir: dir }).then(
+      (e) => e.stop().then(() => undefined),
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(DataDirInUseError);
     expect((refused as DataDirInUseError).pid).toBe(ready.pid);
     expect((refused as Error).message).toMatch(/is in use by process \d+ .*stop that run first, or pass another --data-dir/);

@@ -29,13 +29,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  EngineStartError,
-  JAVA_MISSING_MESSAGE,
-  awsClientConfig,
-  startEmbeddedEngines,
-  type EmbeddedEngines,
-} from "../../lib/local/engines.js";
+import { EngineStartError, JAVA_MISSING_MESSAGE, awsClientConfig, startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
 
 const START_TIMEOUT = 120_000;
 
@@ -232,7 +226,14 @@ describe("embedded engines", () => {
           new TransactWriteItemsCommand({
             TransactItems: [
               { Put: { TableName: "engines-test", Item: { pk: { S: "c" } } } },
-              { ConditionCheck: { TableName: "engines-test", Key: { pk: { S: "a" } }, ConditionExpression: "v = :x", ExpressionAttributeValues: { ":x": { N: "99" } } } },
+              {
+                ConditionCheck: {
+                  TableName: "engines-test",
+                  Key: { pk: { S: "a" } },
+                  ConditionExpression: "v = :x",
+                  ExpressionAttributeValues: { ":x": { N: "99" } },
+                },
+              },
             ],
           }),
         ),

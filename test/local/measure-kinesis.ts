@@ -71,12 +71,16 @@ for (const engine of engines) {
     // on a stream holding 10k records: sequential, then 8 in flight
     const seq: number[] = [];
     for (let k = 0; k < 6; k++, n += BATCH) seq.push(await putBatch(client, name, n));
-    console.log(`PutRecords x500 on 10k stream, sequential: ${stats(seq)} => ${((BATCH * 1000) / (seq.reduce((a, b) => a + b) / seq.length)).toFixed(0)} records/s`);
+    console.log(
+      `PutRecords x500 on 10k stream, sequential: ${stats(seq)} => ${((BATCH * 1000) / (seq.reduce((a, b) => a + b) / seq.length)).toFixed(0)} records/s`,
+    );
     const tp = performance.now();
     const par = await Promise.all(Array.from({ length: 8 }, (_, k) => putBatch(client, name, n + k * BATCH)));
     n += 8 * BATCH;
     const parMs = performance.now() - tp;
-    console.log(`PutRecords x500 on ~13k stream, 8 in flight: ${stats(par)}, wall ${parMs.toFixed(0)} ms => ${((8 * BATCH * 1000) / parMs).toFixed(0)} records/s`);
+    console.log(
+      `PutRecords x500 on ~13k stream, 8 in flight: ${stats(par)}, wall ${parMs.toFixed(0)} ms => ${((8 * BATCH * 1000) / parMs).toFixed(0)} records/s`,
+    );
 
     // GetRecords: read every shard from TRIM_HORIZON
     const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
@@ -84,12 +88,13 @@ for (const engine of engines) {
     let read = 0;
     let calls = 0;
     for (const s of shards) {
-      let it = (await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+      let it = (await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" })))
+        .ShardIterator;
       for (;;) {
         const r = await client.send(new GetRecordsCommand({ ShardIterator: it!, Limit: 10_000 }));
         calls++;
         read += r.Records?.length ?? 0;
-        if (!r.Records?.length || r.MillisBehindLatest === 0 && (r.Records?.length ?? 0) < 10_000) break;
+        if (!r.Records?.length || (r.MillisBehindLatest === 0 && (r.Records?.length ?? 0) < 10_000)) break;
         it = r.NextShardIterator;
       }
     }
@@ -107,19 +112,25 @@ for (const engine of engines) {
       console.log(`SplitShard ok; ListShards:\n  ${after.map(shardLine).join("\n  ")}`);
       const children = after.filter((s) => s.ParentShardId === s0.ShardId);
       if (children.length === 2) {
-        await client.send(new MergeShardsCommand({ StreamName: name, ShardToMerge: children[0]!.ShardId!, AdjacentShardToMerge: children[1]!.ShardId! }));
+        await client.send(
+          new MergeShardsCommand({ StreamName: name, ShardToMerge: children[0]!.ShardId!, AdjacentShardToMerge: children[1]!.ShardId! }),
+        );
         await waitActive(client, name);
         const merged = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
         console.log(`MergeShards ok; ListShards:\n  ${merged.map(shardLine).join("\n  ")}`);
       }
       // GetRecords on the closed parent: records, then NextShardIterator null at the end?
-      let it = (await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s0.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+      let it = (await client.send(new GetShardIteratorCommand({ StreamName: name, ShardId: s0.ShardId!, ShardIteratorType: "TRIM_HORIZON" })))
+        .ShardIterator;
       let total = 0;
       for (let k = 0; k < 20 && it; k++) {
         const r = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
         total += r.Records?.length ?? 0;
         it = r.NextShardIterator;
-        if (!it) console.log(`closed parent shard: ${total} records, then NextShardIterator absent after ${k + 1} calls; ChildShards=${JSON.stringify(r.ChildShards?.map((c) => c.ShardId))}`);
+        if (!it)
+          console.log(
+            `closed parent shard: ${total} records, then NextShardIterator absent after ${k + 1} calls; ChildShards=${JSON.stringify(r.ChildShards?.map((c) => c.ShardId))}`,
+          );
       }
       if (it) console.log(`closed parent shard: ${total} records, NextShardIterator still present after 20 calls`);
     } catch (error) {

@@ -5,7 +5,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparklessError } from "../../lib/core/errors.js";
 import {
-  hasOptionalPackage, LOCAL_INSTALL_COMMAND, MissingPackageError, missingLocalRunPackages, optionalPackageDir, tsxImportArgs, type OptionalPackage,
+  hasOptionalPackage,
+  LOCAL_INSTALL_COMMAND,
+  MissingPackageError,
+  missingLocalRunPackages,
+  optionalPackageDir,
+  tsxImportArgs,
+  type OptionalPackage,
 } from "../../lib/local/optional.js";
 
 describe("optional packages", () => {
@@ -15,7 +21,7 @@ describe("optional packages", () => {
     expect(e.name).toBe("MissingPackageError");
     expect(e.message).toBe(
       'The npm packages "kinesalite" (the embedded Kinesis of `sparkless local`), "fauxqs" (the embedded SQS and S3 of `sparkless local`) ' +
-      "are not installed. Add them with `npm install --save-dev tsx kinesalite amplify-dynamodb-simulator fauxqs@1.9`.",
+        "are not installed. Add them with `npm install --save-dev tsx kinesalite amplify-dynamodb-simulator fauxqs@1.9`.",
     );
     expect(e.packages).toEqual(["kinesalite", "fauxqs"]);
   });

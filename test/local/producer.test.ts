@@ -15,13 +15,15 @@ import { startProducer } from "../../lib/local/producer.js";
 function slowKinesis() {
   const pending: { records: number; answer: () => void }[] = [];
   const client = {
-    send: (command: PutRecordsCommand) => new Promise((resolve) => {
-      const records = command.input.Records ?? [];
-      pending.push({
-        records: records.length,
-        answer: () => resolve({ Records: records.map((_, i) => ({ ShardId: "shardId-000000000000", SequenceNumber: String(pending.length * 1000 + i) })) }),
-      });
-    }),
+    send: (command: PutRecordsCommand) =>
+      new Promise((resolve) => {
+        const records = command.input.Records ?? [];
+        pending.push({
+          records: records.length,
+          answer: () =>
+            resolve({ Records: records.map((_, i) => ({ ShardId: "shardId-000000000000", SequenceNumber: String(pending.length * 1000 + i) })) }),
+        });
+      }),
   };
   return { client: client as unknown as KinesisClient, pending };
 }

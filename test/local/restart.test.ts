@@ -15,7 +15,14 @@ const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-restart-"));
 const out = path.join(cwd, "out");
 const runs: CliRun[] = [];
 afterAll(() => {
-  for (const r of runs) for (const [pid] of r.leftRunning()) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  for (const r of runs)
+    for (const [pid] of r.leftRunning()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
   rmSync(cwd, { recursive: true, force: true });
 });
 
@@ -28,7 +35,9 @@ async function put(kinesisUrl: string, lines: string[]): Promise<void> {
   try {
     for (let i = 0; i < lines.length; i += 100) {
       const chunk = lines.slice(i, i + 100);
-      const res = await kinesis.send(new PutRecordsCommand({ StreamName: "tally-in", Records: chunk.map((l) => ({ Data: Buffer.from(l), PartitionKey: l.split(" ")[1]! })) }));
+      const res = await kinesis.send(
+        new PutRecordsCommand({ StreamName: "tally-in", Records: chunk.map((l) => ({ Data: Buffer.from(l), PartitionKey: l.split(" ")[1]! })) }),
+      );
       expect(res.FailedRecordCount ?? 0).toBe(0);
     }
   } finally {
@@ -43,7 +52,10 @@ describe("sparkless local --data-dir", () => {
     const s3Objects = () => {
       const buckets = path.join(cwd, "data", "s3");
       if (!existsSync(buckets)) return 0;
-      return readdirSync(buckets).reduce((n, b) => n + (existsSync(path.join(buckets, b, "objects")) ? readdirSync(path.join(buckets, b, "objects")).length : 0), 0);
+      return readdirSync(buckets).reduce(
+        (n, b) => n + (existsSync(path.join(buckets, b, "objects")) ? readdirSync(path.join(buckets, b, "objects")).length : 0),
+        0,
+      );
     };
     const args = ["local", tallyApp, "--data-dir", "data", "--workers", "1", "--shards", "2"];
 
@@ -80,7 +92,10 @@ describe("sparkless local --data-dir", () => {
     expect(seen.length, `records processed before the kill: ${processedBeforeKill} of ${a.length + b.length}`).toBe(all.length);
     expect(seen.sort()).toEqual(all.map((l) => l.split(" ")[1]!).sort());
     const expected: Record<string, number> = {};
-    for (const l of all) { const k = l.split(" ")[0]!; expected[k] = (expected[k] ?? 0) + 1; }
+    for (const l of all) {
+      const k = l.split(" ")[0]!;
+      expected[k] = (expected[k] ?? 0) + 1;
+    }
     expect(state).toEqual(expected);
     expect(second.leftRunning()).toEqual([]);
   }, 240_000);

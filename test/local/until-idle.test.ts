@@ -6,12 +6,20 @@ import { IdleDetector } from "../../lib/local/until-idle.js";
 import type { BatchRecord } from "../../lib/storage/interfaces.js";
 
 const block = (shardId: string, count: number, endAt?: string, after?: string) => ({
-  source: "kinesis", stream: "in", shardId, count, ...(endAt ? { endAt } : {}), ...(after ? { after } : {}),
+  source: "kinesis",
+  stream: "in",
+  shardId,
+  count,
+  ...(endAt ? { endAt } : {}),
+  ...(after ? { after } : {}),
 });
 
 function batch(time: number, generatedAt: number, blocks: ReturnType<typeof block>[], input = "kinesisStream-0"): BatchRecord {
   return {
-    time, generatedAt, status: "completed", blocks: { [input]: blocks },
+    time,
+    generatedAt,
+    status: "completed",
+    blocks: { [input]: blocks },
     inputRecords: blocks.reduce((n, b) => n + b.count, 0),
   };
 }
@@ -58,11 +66,24 @@ describe("IdleDetector", () => {
     expect(d.check()).toEqual({ idle: false, waitingFor: "a completed batch reading stream in" });
     // Two inputs read the stream; the second is behind on s1.
     const both = (time: number, gen: number, a: ReturnType<typeof block>[], b: ReturnType<typeof block>[]): BatchRecord => ({
-      time, generatedAt: gen, status: "completed", blocks: { "kinesisStream-0": a, "kinesisStream-1": b },
+      time,
+      generatedAt: gen,
+      status: "completed",
+      blocks: { "kinesisStream-0": a, "kinesisStream-1": b },
       inputRecords: [...a, ...b].reduce((n, x) => n + x.count, 0),
     });
-    d.onBatchCompleted(both(1_000, 1_000, [block("s0", 2, "100"), block("s1", 1, "1000000000000000000000000000000")], [block("s0", 2, "100"), block("s1", 1, "999999999999999999999999999999")]));
-    expect(d.check()).toEqual({ idle: false, waitingFor: "a completed batch of kinesisStream-1 covering in/s1 up to 1000000000000000000000000000000" });
+    d.onBatchCompleted(
+      both(
+        1_000,
+        1_000,
+        [block("s0", 2, "100"), block("s1", 1, "1000000000000000000000000000000")],
+        [block("s0", 2, "100"), block("s1", 1, "999999999999999999999999999999")],
+      ),
+    );
+    expect(d.check()).toEqual({
+      idle: false,
+      waitingFor: "a completed batch of kinesisStream-1 covering in/s1 up to 1000000000000000000000000000000",
+    });
     d.onBatchCompleted(both(2_000, 2_000, [block("s0", 0), block("s1", 0)], [block("s0", 0), block("s1", 1, "1000000000000000000000000000000")]));
     expect(d.check().idle).toBe(false); // covered, but that batch had input
     d.onBatchCompleted(both(3_000, 3_000, [block("s0", 0), block("s1", 0)], [block("s0", 0), block("s1", 0)]));

@@ -10,7 +10,14 @@ import { eventually, startCli, tallyApp, type CliRun } from "./cli-helpers.js";
 const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-worker-crash-"));
 const runs: CliRun[] = [];
 afterAll(() => {
-  for (const r of runs) for (const [pid] of r.leftRunning()) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+  for (const r of runs)
+    for (const [pid] of r.leftRunning()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
   rmSync(cwd, { recursive: true, force: true });
 });
 
@@ -21,10 +28,16 @@ describe("sparkless local with workers that cannot start", () => {
     const r = await run.exited;
     expect(r.code, run.stderr).toBe(1);
     expect(run.stderr).toContain("tally-app: broken on purpose in worker processes");
-    expect(run.stderr).toMatch(/WARN .*\[crashing\] worker process \d+ exited with code 1 after \d+\.\d s; starting another in its place in \d+ ms, as Lambda would/);
+    expect(run.stderr).toMatch(
+      /WARN .*\[crashing\] worker process \d+ exited with code 1 after \d+\.\d s; starting another in its place in \d+ ms, as Lambda would/,
+    );
     expect(run.stderr).toMatch(/ERROR .*no worker process stays up \(the last 2 died as they started\): fanned-out tasks wait until one does/);
-    expect(run.stderr).toMatch(/sparkless local: Worker processes keep dying as they start \(5 in a row, each before it was ready; the last exited with code 1\): no worker can run fanned-out tasks, so the run stops/);
-    const left = await eventually("the engines to be gone", () => (run.leftRunning().length === 0 ? [] : undefined), 15_000).catch(() => run.leftRunning());
+    expect(run.stderr).toMatch(
+      /sparkless local: Worker processes keep dying as they start \(5 in a row, each before it was ready; the last exited with code 1\): no worker can run fanned-out tasks, so the run stops/,
+    );
+    const left = await eventually("the engines to be gone", () => (run.leftRunning().length === 0 ? [] : undefined), 15_000).catch(() =>
+      run.leftRunning(),
+    );
     expect(left).toEqual([]);
   }, 150_000);
 });

@@ -8,7 +8,9 @@ import { WORKER_READY, WorkerPool } from "../../lib/local/worker-pool.js";
 import { createLogger } from "../../lib/observability/logger.js";
 
 const pools: WorkerPool[] = [];
-afterEach(async () => { await Promise.all(pools.splice(0).map((p) => p.stop(500))); });
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.stop(500)));
+});
 
 function logger(lines: string[]) {
   return createLogger({ app: "pool-test", level: "debug", format: "text", write: (l) => lines.push(l) });
@@ -23,13 +25,22 @@ async function until(what: string, check: () => boolean): Promise<void> {
   throw new Error(`gave up waiting for ${what}`);
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe("WorkerPool", () => {
   it("replaces a worker killed with SIGKILL, with a log line, and keeps its number", async () => {
     const lines: string[] = [];
     const pool = new WorkerPool({
-      size: 2, logger: logger(lines), minUptimeMs: 0, // any death counts as one after running: replaced at once
+      size: 2,
+      logger: logger(lines),
+      minUptimeMs: 0, // any death counts as one after running: replaced at once
       spawn: () => spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["pipe", "ignore", "ignore"] }),
     });
     pools.push(pool);
@@ -42,7 +53,9 @@ describe("WorkerPool", () => {
     expect(pool.deaths).toBe(1);
     expect(pool.started).toBe(3);
     const died = lines.find((l) => l.includes(`worker process ${victim} killed by SIGKILL`));
-    expect(died, lines.join("\n")).toMatch(/WARN .*\[pool-test\] worker process \d+ killed by SIGKILL after \d+\.\d s; starting another in its place, as Lambda would/);
+    expect(died, lines.join("\n")).toMatch(
+      /WARN .*\[pool-test\] worker process \d+ killed by SIGKILL after \d+\.\d s; starting another in its place, as Lambda would/,
+    );
     const replacement = pool.pids.find((p) => p !== other)!;
     expect(lines.some((l) => l.includes(`worker process ${replacement} started in place of ${victim}`))).toBe(true);
   });
@@ -51,9 +64,14 @@ describe("WorkerPool", () => {
     const lines: string[] = [];
     let failure: WorkersFailedError | undefined;
     const pool = new WorkerPool({
-      size: 1, logger: logger(lines), maxCrashesInARow: 3, backoffMs: 10,
+      size: 1,
+      logger: logger(lines),
+      maxCrashesInARow: 3,
+      backoffMs: 10,
       spawn: () => spawn(process.execPath, ["-e", "process.exit(3)"], { stdio: ["pipe", "ignore", "ignore"] }),
-      onGiveUp: (e) => { failure = e; },
+      onGiveUp: (e) => {
+        failure = e;
+      },
     });
     pools.push(pool);
     pool.start();
@@ -62,7 +80,10 @@ describe("WorkerPool", () => {
     expect(failure!.message).toMatch(/keep dying as they start \(3 in a row, each within 10000 ms of starting; the last exited with code 3\)/);
     expect(failure!.exits.map((e) => e.code)).toEqual([3, 3, 3]);
     expect(pool.failed).toBe(true);
-    expect(lines.some((l) => /ERROR .*no worker process stays up \(the last 2 died as they started\): fanned-out tasks wait until one does/.test(l)), lines.join("\n")).toBe(true);
+    expect(
+      lines.some((l) => /ERROR .*no worker process stays up \(the last 2 died as they started\): fanned-out tasks wait until one does/.test(l)),
+      lines.join("\n"),
+    ).toBe(true);
     expect(lines.some((l) => /ERROR .*keep dying as they start/.test(l))).toBe(true);
     // and it starts no more
     const started = pool.started;
@@ -76,18 +97,29 @@ describe("WorkerPool", () => {
     let mode: "ready-then-die" | "die" = "ready-then-die";
     const pool = new WorkerPool({
       // uptimes would say the opposite: every death is a crash at start by the clock (huge minUptimeMs)
-      size: 1, logger: logger(lines), maxCrashesInARow: 3, backoffMs: 10, minUptimeMs: 3_600_000,
-      spawn: () => spawn(process.execPath, ["-e", mode === "die"
-        ? "process.exit(5)"
-        : `process.send(${JSON.stringify(WORKER_READY)}, () => setTimeout(() => process.exit(4), 20))`], { stdio: ["pipe", "ignore", "ignore", "ipc"] }),
-      onGiveUp: (e) => { failure = e; },
+      size: 1,
+      logger: logger(lines),
+      maxCrashesInARow: 3,
+      backoffMs: 10,
+      minUptimeMs: 3_600_000,
+      spawn: () =>
+        spawn(
+          process.execPath,
+          ["-e", mode === "die" ? "process.exit(5)" : `process.send(${JSON.stringify(WORKER_READY)}, () => setTimeout(() => process.exit(4), 20))`],
+          { stdio: ["pipe", "ignore", "ignore", "ipc"] },
+        ),
+      onGiveUp: (e) => {
+        failure = e;
+      },
     });
     pools.push(pool);
     pool.start();
     // Ready, then dead, five times: each replaced at once, never a crash at start.
     await until("five deaths after ready", () => pool.deaths >= 5);
     expect(failure).toBeUndefined();
-    expect(lines.filter((l) => /exited with code 4 after .*; starting another in its place, as Lambda would/.test(l)).length).toBeGreaterThanOrEqual(5);
+    expect(lines.filter((l) => /exited with code 4 after .*; starting another in its place, as Lambda would/.test(l)).length).toBeGreaterThanOrEqual(
+      5,
+    );
     expect(lines.some((l) => /starting another in its place in \d+ ms/.test(l))).toBe(false);
     // Dead before ready: crashes at start, however short or long the clock says they lived.
     mode = "die";
@@ -98,7 +130,8 @@ describe("WorkerPool", () => {
   it("stop() ends every worker and replaces none", async () => {
     const lines: string[] = [];
     const pool = new WorkerPool({
-      size: 2, logger: logger(lines),
+      size: 2,
+      logger: logger(lines),
       spawn: () => spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: ["pipe", "ignore", "ignore"] }),
     });
     pool.start();
@@ -112,6 +145,15 @@ describe("WorkerPool", () => {
   });
 
   it("refuses a size that is not a whole number >= 1, naming the value", () => {
-    expect(() => new WorkerPool({ size: 0, logger: logger([]), spawn: () => { throw new Error("not called"); } })).toThrow(/whole number >= 1, got `0`/);
+    expect(
+      () =>
+        new WorkerPool({
+          size: 0,
+          logger: logger([]),
+          spawn: () => {
+            throw new Error("not called");
+          },
+        }),
+    ).toThrow(/whole number >= 1, got `0`/);
   });
 });

@@ -14,13 +14,21 @@ import { renderStatus, summarizeBatches } from "../../lib/ui/batches.js";
 import { putRecords, splitWords, startHarness, sumCounts } from "../integration/helpers.js";
 
 const api = (requests: number, more: Partial<{ readUnits: number; writeUnits: number; billed: number; bytes: number }> = {}) => ({
-  requests, readUnits: 0, writeUnits: 0, billed: requests, bytes: 0, ...more,
+  requests,
+  readUnits: 0,
+  writeUnits: 0,
+  billed: requests,
+  bytes: 0,
+  ...more,
 });
 
 function counts(): MeterCounts {
   const c = emptyCounts();
   c.calls = {
-    DynamoDB: { "batch log": { PutItem: api(2, { writeUnits: 2 }) }, "checkpoint pages": { PutItem: api(1, { writeUnits: 5 }), GetItem: api(1, { readUnits: 0.5 }) } },
+    DynamoDB: {
+      "batch log": { PutItem: api(2, { writeUnits: 2 }) },
+      "checkpoint pages": { PutItem: api(1, { writeUnits: 5 }), GetItem: api(1, { readUnits: 0.5 }) },
+    },
     SQS: { "task queue": { SendMessageBatch: api(1, { billed: 3 }) } },
     S3: { shuffle: { PutObject: api(4), GetObject: api(8) } },
     Kinesis: { input: { GetRecords: api(2) } },
@@ -40,7 +48,13 @@ describe("pricing the requests", () => {
   });
 
   it("estimates a month at the current rate from the average over the batches covered, plus the coordinator's loop", () => {
-    const req = (usd: number, batches: number): BatchRequests => ({ byService: { DynamoDB: 2 * batches }, readUnits: 0, writeUnits: 0, usd, batches });
+    const req = (usd: number, batches: number): BatchRequests => ({
+      byService: { DynamoDB: 2 * batches },
+      readUnits: 0,
+      writeUnits: 0,
+      usd,
+      batches,
+    });
     const e = estimateMonthlyCost([{ requests: req(0.001, 1) }, { requests: req(0.001, 3) }, {}], 1000, 1024)!;
     // 4 batches for $0.002; a month has 730 × 3600 one-second batches
     expect(e.requestsUsd).toBeCloseTo((0.002 / 4) * 730 * 3600, 6);
@@ -54,31 +68,60 @@ describe("pricing the requests", () => {
 
 describe("the cost in status and in the metrics", () => {
   const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-  const requests: BatchRequests = { byService: { DynamoDB: 3, SQS: 0, Kinesis: 2 }, readUnits: 0, writeUnits: 4, usd: 4 * PRICES.dynamoPerMillionWru / 1e6, batches: 1 };
+  const requests: BatchRequests = {
+    byService: { DynamoDB: 3, SQS: 0, Kinesis: 2 },
+    readUnits: 0,
+    writeUnits: 4,
+    usd: (4 * PRICES.dynamoPerMillionWru) / 1e6,
+    batches: 1,
+  };
   const rec = (k: number, over: Partial<BatchRecord> = {}): BatchRecord => ({
-    time: T0 + k * 1000, blocks: {}, status: "completed", generatedAt: T0 + k * 1000, startedAt: T0 + k * 1000 + 5, completedAt: T0 + k * 1000 + 50,
-    inputRecords: 10, requests, ...over,
+    time: T0 + k * 1000,
+    blocks: {},
+    status: "completed",
+    generatedAt: T0 + k * 1000,
+    startedAt: T0 + k * 1000 + 5,
+    completedAt: T0 + k * 1000 + 50,
+    inputRecords: 10,
+    requests,
+    ...over,
   });
 
   it("status shows the requests of each batch and what a month costs at this rate", () => {
-    const records = [rec(1), rec(2), rec(4, { requests: { ...requests, byService: { DynamoDB: 6, Kinesis: 4 }, usd: 2 * requests.usd, batches: 2 } })];
+    const records = [
+      rec(1),
+      rec(2),
+      rec(4, { requests: { ...requests, byService: { DynamoDB: 6, Kinesis: 4 }, usd: 2 * requests.usd, batches: 2 } }),
+    ];
     const text = renderStatus(records, { now: T0 + 5000, utc: true, batchIntervalMs: 1000 });
-    const row = (t: string) => text.split("\n").find((l) => l.startsWith(t))!.split(/\s{2,}/);
+    const row = (t: string) =>
+      text
+        .split("\n")
+        .find((l) => l.startsWith(t))!
+        .split(/\s{2,}/);
     expect(row("12:00:01")[6]).toBe("3"); // DynamoDB + SQS; Kinesis apart
     expect(row("12:00:04")[6]).toBe("3"); // 6 over the 2 batches it covers
     const perMonth = requests.usd * 730 * 3600;
-    expect(text).toContain(`Cost: per batch DynamoDB 3.0, Kinesis 2.0, SQS 0.0 requests (over the newest 4 batches); about $${perMonth.toFixed(2)} a month`);
+    expect(text).toContain(
+      `Cost: per batch DynamoDB 3.0, Kinesis 2.0, SQS 0.0 requests (over the newest 4 batches); about $${perMonth.toFixed(2)} a month`,
+    );
     const summary = summarizeBatches(records, { now: T0 + 5000, batchIntervalMs: 1000, coordinatorMb: 192 });
     expect(summary.cost!.requestsUsdPerMonth).toBeCloseTo(perMonth, 9);
     expect(summary.cost!.lambdaUsdPerMonth).toBeGreaterThan(0);
   });
 
   const saved = { ...process.env };
-  afterEach(() => { vi.restoreAllMocks(); process.env = { ...saved }; });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    process.env = { ...saved };
+  });
 
   it("empty batches write only the age of the newest one; loaded ones add their figures, requests and the monthly estimate", () => {
     const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => { lines.push(...String(chunk).split("\n").filter(Boolean)); return true; }) as typeof process.stdout.write);
+    vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string) => {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      return true;
+    }) as typeof process.stdout.write);
     let now = T0 + 3500;
     const emitter = createBatchMetricsEmitter("cost", { now: () => now, intervalMs: 1000 });
     emitter.add(rec(1, { inputRecords: 0, requests: undefined }));
@@ -102,19 +145,32 @@ describe("the cost in status and in the metrics", () => {
 
 describe("on the embedded engines", () => {
   let engines: EmbeddedEngines;
-  beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+  beforeAll(async () => {
+    engines = await sharedEngines();
+  }, 120_000);
   afterAll(stopSharedEngines, 60_000);
 
   it("each batch record carries the requests the coordinator made since the record before, as an outside count sees them", async () => {
     const stream = "cost-words";
     const app = defineApp({ name: "cost-wc", batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream).flatMap(splitWords).map((w): [string, number] => [w, 1]).updateStateByKey(sumCounts).foreachRDD(() => undefined);
+      ssc
+        .kinesisStream(stream)
+        .flatMap(splitWords)
+        .map((w): [string, number] => [w, 1])
+        .updateStateByKey(sumCounts)
+        .foreachRDD(() => undefined);
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 2 } });
     try {
       // An independent count of the DynamoDB requests, read when each batch completes.
       let dynamo = 0;
-      h.env.engine.clients.dynamodb.middlewareStack.add((next) => async (args) => { dynamo++; return next(args); }, { step: "initialize", name: "outsideCount" });
+      h.env.engine.clients.dynamodb.middlewareStack.add(
+        (next) => async (args) => {
+          dynamo++;
+          return next(args);
+        },
+        { step: "initialize", name: "outsideCount" },
+      );
       const atCompletion: number[] = [];
       h.generator.addListener({ onBatchCompleted: () => atCompletion.push(dynamo) });
       await putRecords(h.kinesis, stream, ["a b c", "b c", "c"], (i) => `k${i}`);

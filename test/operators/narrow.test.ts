@@ -19,42 +19,75 @@ const run = <T>(inputs: unknown[][][], pipeline: (...s: DStream<any>[]) => DStre
 describe("narrow operations", () => {
   it("map, flatMap and filter keep the input order across 3 input partitions", async () => {
     const input = [range(1, 7), range(8, 10), []];
-    const out = await run([input], (s: DStream<number>) =>
-      s.map((x) => x * 10).flatMap((x) => (x % 20 === 0 ? [x, -x] : [x])).filter((x) => x !== 30), 3);
-    expect(out).toEqual([
-      [10, 20, -20, 40, -40, 50, 60, -60, 70],
-      [80, -80, 90, 100, -100],
-      [],
-    ]);
+    const out = await run(
+      [input],
+      (s: DStream<number>) =>
+        s
+          .map((x) => x * 10)
+          .flatMap((x) => (x % 20 === 0 ? [x, -x] : [x]))
+          .filter((x) => x !== 30),
+      3,
+    );
+    expect(out).toEqual([[10, 20, -20, 40, -40, 50, 60, -60, 70], [80, -80, 90, 100, -100], []]);
   });
 
   it("flatMap accepts any iterable (generators, Sets) and an empty one drops the element", async () => {
-    function* twice(x: number) { yield x; yield x; }
-    const out = await run([[[1, 2, 3], [4]]], (s: DStream<number>) =>
-      s.flatMap((x) => (x === 2 ? new Set<number>() : x === 3 ? new Set([30, 31]) : twice(x))), 2);
-    expect(out).toEqual([[1, 1, 30, 31], [4, 4]]);
+    function* twice(x: number) {
+      yield x;
+      yield x;
+    }
+    const out = await run(
+      [[[1, 2, 3], [4]]],
+      (s: DStream<number>) => s.flatMap((x) => (x === 2 ? new Set<number>() : x === 3 ? new Set([30, 31]) : twice(x))),
+      2,
+    );
+    expect(out).toEqual([
+      [1, 1, 30, 31],
+      [4, 4],
+    ]);
   });
 
   it("map to pairs keeps order across 2 partitions (no shuffle involved)", async () => {
     const out = await run([[["b", "a", "c", "a"]]], (s: DStream<string>) => s.map((w): [string, number] => [w, w.length]), 2);
-    expect(out).toEqual([[["b", 1], ["a", 1], ["c", 1], ["a", 1]]]);
+    expect(out).toEqual([
+      [
+        ["b", 1],
+        ["a", 1],
+        ["c", 1],
+        ["a", 1],
+      ],
+    ]);
   });
 
   it("mapPartitions receives each partition's items and its index (3 input partitions)", async () => {
     const input = [range(1, 7), [8], []];
-    const out = await run([input], (s: DStream<number>) =>
-      s.mapPartitions((items, index) => [[index, [...items]] as [number, number[]]]), 3);
+    const out = await run([input], (s: DStream<number>) => s.mapPartitions((items, index) => [[index, [...items]] as [number, number[]]]), 3);
     // 7 over 3 slices: [0,2) [2,4) [4,7); 1 over 3 slices: [0,0) [0,0) [0,1); 0 over 3: all empty.
     expect(out).toEqual([
-      [[0, [1, 2]], [1, [3, 4]], [2, [5, 6, 7]]],
-      [[0, []], [1, []], [2, [8]]],
-      [[0, []], [1, []], [2, []]],
+      [
+        [0, [1, 2]],
+        [1, [3, 4]],
+        [2, [5, 6, 7]],
+      ],
+      [
+        [0, []],
+        [1, []],
+        [2, [8]],
+      ],
+      [
+        [0, []],
+        [1, []],
+        [2, []],
+      ],
     ]);
   });
 
   it("mapPartitions can emit a different number of elements than it receives", async () => {
-    const out = await run([[range(1, 6)]], (s: DStream<number>) =>
-      s.mapPartitions((items) => items.filter((x) => x % 2 === 1).map((x) => `p${x}`)), 2);
+    const out = await run(
+      [[range(1, 6)]],
+      (s: DStream<number>) => s.mapPartitions((items) => items.filter((x) => x % 2 === 1).map((x) => `p${x}`)),
+      2,
+    );
     expect(out).toEqual([["p1", "p3", "p5"]]);
   });
 
@@ -81,7 +114,15 @@ describe("narrow operations", () => {
 
   it("repartition(n).glom().map(length) has n entries per batch, summing to the batch size", async () => {
     const input = [range(1, 20), range(1, 3), []];
-    const lengths = await run([input], (s: DStream<number>) => s.repartition(4).glom().map((p) => p.length), 3);
+    const lengths = await run(
+      [input],
+      (s: DStream<number>) =>
+        s
+          .repartition(4)
+          .glom()
+          .map((p) => p.length),
+      3,
+    );
     expect(lengths.map((b) => b.length)).toEqual([4, 4, 4]);
     expect(lengths.map((b) => b.reduce((a, c) => a + c, 0))).toEqual([20, 3, 0]);
   });
@@ -100,11 +141,7 @@ describe("union", () => {
     const b = [[10, 20], [], [30]];
     const c = [[100], [200, 300, 400], []];
     const out = await run([a, b, c], (x: DStream<number>, y: DStream<number>, z: DStream<number>) => x.union(y, z), 2);
-    expect(out).toEqual([
-      [1, 2, 3, 4, 10, 20, 100],
-      [5, 200, 300, 400],
-      [30],
-    ]);
+    expect(out).toEqual([[1, 2, 3, 4, 10, 20, 100], [5, 200, 300, 400], [30]]);
   });
 
   it("union has the sum of its parents' partitions (UnionRDD)", async () => {
@@ -117,18 +154,52 @@ describe("union", () => {
 describe("union of partitioned streams", () => {
   it("union of streams with the same partitioner keeps it (sc.union -> PartitionerAwareUnionRDD), parents in order", async () => {
     type KV = [string, number];
-    const a: KV[][] = [[["a", 1], ["b", 2]]];
-    const b: KV[][] = [[["a", 10], ["c", 30]]];
-    const out = await run([a, b], (x: DStream<KV>, y: DStream<KV>) =>
-      x.reduceByKey((p, q) => p + q, 3).union(y.reduceByKey((p, q) => p + q, 3)).glom(), 2);
+    const a: KV[][] = [
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+    ];
+    const b: KV[][] = [
+      [
+        ["a", 10],
+        ["c", 30],
+      ],
+    ];
+    const out = await run(
+      [a, b],
+      (x: DStream<KV>, y: DStream<KV>) =>
+        x
+          .reduceByKey((p, q) => p + q, 3)
+          .union(y.reduceByKey((p, q) => p + q, 3))
+          .glom(),
+      2,
+    );
     // HashPartitioner(3): "c" = 99 -> 0, "a" = 97 -> 1, "b" = 98 -> 2; partition p = x's p, then y's p.
-    expect(out).toEqual([[[["c", 30]], [["a", 1], ["a", 10]], [["b", 2]]]]);
+    expect(out).toEqual([
+      [
+        [["c", 30]],
+        [
+          ["a", 1],
+          ["a", 10],
+        ],
+        [["b", 2]],
+      ],
+    ]);
   });
 
   it("union of streams with different partition counts falls back to UnionRDD (partitions add up)", async () => {
     type KV = [string, number];
-    const out = await run([[[["a", 1]]], [[["a", 2]]]], (x: DStream<KV>, y: DStream<KV>) =>
-      x.reduceByKey((p, q) => p + q, 2).union(y.reduceByKey((p, q) => p + q, 3)).glom().map((part) => part.length), 1);
+    const out = await run(
+      [[[["a", 1]]], [[["a", 2]]]],
+      (x: DStream<KV>, y: DStream<KV>) =>
+        x
+          .reduceByKey((p, q) => p + q, 2)
+          .union(y.reduceByKey((p, q) => p + q, 3))
+          .glom()
+          .map((part) => part.length),
+      1,
+    );
     // "a" = 97: partition 1 of 2, then partition 1 of 3.
     expect(out).toEqual([[0, 1, 0, 1, 0]]);
   });
@@ -142,11 +213,20 @@ describe("transform and transformWith", () => {
   });
 
   it("transform with rdd.sortBy gives a globally sorted batch, ascending and descending", async () => {
-    const input = [[5, 3, 9, 1, 7, 2], [4, 4, 0]];
+    const input = [
+      [5, 3, 9, 1, 7, 2],
+      [4, 4, 0],
+    ];
     const up = await run([input], (s: DStream<number>) => s.transform((rdd) => rdd.sortBy((x) => x)), 3);
-    expect(up).toEqual([[1, 2, 3, 5, 7, 9], [0, 4, 4]]);
+    expect(up).toEqual([
+      [1, 2, 3, 5, 7, 9],
+      [0, 4, 4],
+    ]);
     const down = await run([input], (s: DStream<number>) => s.transform((rdd) => rdd.sortBy((x) => x, false)), 3);
-    expect(down).toEqual([[9, 7, 5, 3, 2, 1], [4, 4, 0]]);
+    expect(down).toEqual([
+      [9, 7, 5, 3, 2, 1],
+      [4, 4, 0],
+    ]);
   });
 
   it("transform with rdd.sortBy on a key extractor over strings", async () => {
@@ -156,18 +236,31 @@ describe("transform and transformWith", () => {
 
   it("transform with rdd.context.parallelize: union with local data, this batch's partitions first", async () => {
     const input = [[1, 2], [], [3]];
-    const out = await run([input], (s: DStream<number>) =>
-      s.transform((rdd) => rdd.union(rdd.context.parallelize([100, 200], 2))), 2);
-    expect(out).toEqual([[1, 2, 100, 200], [100, 200], [3, 100, 200]]);
+    const out = await run([input], (s: DStream<number>) => s.transform((rdd) => rdd.union(rdd.context.parallelize([100, 200], 2))), 2);
+    expect(out).toEqual([
+      [1, 2, 100, 200],
+      [100, 200],
+      [3, 100, 200],
+    ]);
   });
 
   it("transform receives the batch time ((i + 1) × batch interval)", async () => {
     const out = await run([[["a"], [], ["b", "c"]]], (s: DStream<string>) =>
-      s.transform((rdd, time) => rdd.map((x): [number, string] => [time.milliseconds, x]).union(rdd.context.parallelize([[time.milliseconds, "*"] as [number, string]], 1))));
+      s.transform((rdd, time) =>
+        rdd.map((x): [number, string] => [time.milliseconds, x]).union(rdd.context.parallelize([[time.milliseconds, "*"] as [number, string]], 1)),
+      ),
+    );
     expect(out).toEqual([
-      [[1000, "a"], [1000, "*"]],
+      [
+        [1000, "a"],
+        [1000, "*"],
+      ],
       [[2000, "*"]],
-      [[3000, "b"], [3000, "c"], [3000, "*"]],
+      [
+        [3000, "b"],
+        [3000, "c"],
+        [3000, "*"],
+      ],
     ]);
   });
 
@@ -179,9 +272,17 @@ describe("transform and transformWith", () => {
   it("transformWith pairs the two streams' RDDs of the same batch", async () => {
     const a = [[1, 2, 3], [4], []];
     const b = [["x"], [], ["y", "z"]];
-    const out = await run([a, b], (s1: DStream<number>, s2: DStream<string>) =>
-      s1.transformWith(s2, (r1: RDD<number>, r2: RDD<string>, time) =>
-        r1.map((x) => `${x}`).union(r2).union(r1.context.parallelize([`t${time.milliseconds}`], 1))), 2);
+    const out = await run(
+      [a, b],
+      (s1: DStream<number>, s2: DStream<string>) =>
+        s1.transformWith(s2, (r1: RDD<number>, r2: RDD<string>, time) =>
+          r1
+            .map((x) => `${x}`)
+            .union(r2)
+            .union(r1.context.parallelize([`t${time.milliseconds}`], 1)),
+        ),
+      2,
+    );
     expect(out).toEqual([
       ["1", "2", "3", "x", "t1000"],
       ["4", "t2000"],
@@ -190,11 +291,20 @@ describe("transform and transformWith", () => {
   });
 
   it("transformWith with rdd.subtract (a shuffle: order-insensitive)", async () => {
-    const a = [[1, 2, 3, 4, 4], [5, 6]];
+    const a = [
+      [1, 2, 3, 4, 4],
+      [5, 6],
+    ];
     const b = [[2, 4], [7]];
-    const out = await run([a, b], (s1: DStream<number>, s2: DStream<number>) =>
-      s1.transformWith(s2, (r1: RDD<number>, r2: RDD<number>) => r1.subtract(r2)), 2);
-    expect(sortBatches(out)).toEqual([[1, 3], [5, 6]]);
+    const out = await run(
+      [a, b],
+      (s1: DStream<number>, s2: DStream<number>) => s1.transformWith(s2, (r1: RDD<number>, r2: RDD<number>) => r1.subtract(r2)),
+      2,
+    );
+    expect(sortBatches(out)).toEqual([
+      [1, 3],
+      [5, 6],
+    ]);
   });
 });
 
@@ -221,18 +331,33 @@ describe("count, reduce, countByValue", () => {
     expect(out).toEqual([["zucchini"]]);
   });
 
-  it("countByValue counts each distinct value; 1 and \"1\" are different values", async () => {
+  it('countByValue counts each distinct value; 1 and "1" are different values', async () => {
     const input: unknown[][] = [["a", "b", "a", 1, "1", 1, 1], [], [true, true]];
     const out = await run([input], (s: DStream<unknown>) => s.countByValue(), 3);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 2], ["b", 1], [1, 3], ["1", 1]],
-      [],
-      [[true, 2]],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 2],
+          ["b", 1],
+          [1, 3],
+          ["1", 1],
+        ],
+        [],
+        [[true, 2]],
+      ]),
+    );
   });
 
   it("countByValue(numPartitions) gives that many partitions", async () => {
-    const out = await run([[["a", "b", "c", "a"]]], (s: DStream<string>) => s.countByValue(3).glom().map((p) => p.length), 2);
+    const out = await run(
+      [[["a", "b", "c", "a"]]],
+      (s: DStream<string>) =>
+        s
+          .countByValue(3)
+          .glom()
+          .map((p) => p.length),
+      2,
+    );
     // HashPartitioner(3) on String.hashCode: "a" = 97 -> 1, "b" = 98 -> 2, "c" = 99 -> 0.
     expect(out).toEqual([[1, 1, 1]]);
   });

@@ -18,9 +18,7 @@
 //   throw while timing out.
 
 import { describe, expect, it } from "vitest";
-import {
-  IllegalStateError, NoSuchElementError, runBatches, Seconds, StateSpec, type DStream, type State, type Time,
-} from "../../lib/index.js";
+import { IllegalStateError, NoSuchElementError, runBatches, Seconds, StateSpec, type DStream, type State, type Time } from "../../lib/index.js";
 import { sortBatches, sorted, sum } from "./helpers.js";
 
 type P = [string, number];
@@ -36,26 +34,50 @@ describe("updateStateByKey", () => {
     const calls: [string, number[], number | undefined][] = [];
     // The update function does not see the key, so record it through the state: [key, count].
     const out = await run([input], (s: DStream<string>) =>
-      s.map((w): [string, [string, number]] => [w, [w, 1]])
+      s
+        .map((w): [string, [string, number]] => [w, [w, 1]])
         .updateStateByKey((values: [string, number][], state: [string, number] | undefined) => {
           const key = state?.[0] ?? values[0]![0];
           calls.push([key, values.map((v) => v[1]), state?.[1]]);
           return [key, (state?.[1] ?? 0) + values.length] as [string, number];
         })
-        .mapValues((st) => st[1]));
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 2], ["b", 3]],
-    ]));
+        .mapValues((st) => st[1]),
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 3],
+        ],
+      ]),
+    );
     // Exactly one call per key per batch (8 in all), including the ones with no new values.
-    expect(sortBatches([calls])[0]).toEqual(sortBatches([[
-      ["a", [1], undefined], ["b", [1], undefined],
-      ["a", [1], 1], ["b", [], 1],
-      ["a", [], 2], ["b", [], 1],
-      ["a", [], 2], ["b", [1, 1], 1],
-    ]])[0]);
+    expect(sortBatches([calls])[0]).toEqual(
+      sortBatches([
+        [
+          ["a", [1], undefined],
+          ["b", [1], undefined],
+          ["a", [1], 1],
+          ["b", [], 1],
+          ["a", [], 2],
+          ["b", [], 1],
+          ["a", [], 2],
+          ["b", [1, 1], 1],
+        ],
+      ])[0],
+    );
   });
 
   it("returning undefined removes a key; it is not called again and does not come back without data", async () => {
@@ -66,34 +88,44 @@ describe("updateStateByKey", () => {
       words(s).updateStateByKey((values: number[], state: number | undefined) => {
         calls.push([values, state]);
         return values.length === 0 ? undefined : (state ?? 0) + sum(values);
-      }));
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["b", 2]],
-      [],
-      [],
-      [["a", 1]], // a starts over: its state was removed in batch 2
-    ]));
+      }),
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [["b", 2]],
+        [],
+        [],
+        [["a", 1]], // a starts over: its state was removed in batch 2
+      ]),
+    );
     // batch 1: a, b (no state); batch 2: a (removed), b; batch 3: b (removed); batch 4: none; batch 5: a (no state).
-    expect(sortBatches([calls])[0]).toEqual(sortBatches([[
-      [[1], undefined], [[1], undefined],
-      [[], 1], [[1], 1],
-      [[], 2],
-      [[1], undefined],
-    ]])[0]);
+    expect(sortBatches([calls])[0]).toEqual(
+      sortBatches([
+        [
+          [[1], undefined],
+          [[1], undefined],
+          [[], 1],
+          [[1], 1],
+          [[], 2],
+          [[1], undefined],
+        ],
+      ])[0],
+    );
   });
 
   it("state survives empty batches", async () => {
     const input = [["a"], [], [], [], ["a", "a"], []];
-    const out = await run([input], (s: DStream<string>) =>
-      words(s).updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + sum(vs)));
+    const out = await run([input], (s: DStream<string>) => words(s).updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + sum(vs)));
     expect(out).toEqual([[["a", 1]], [["a", 1]], [["a", 1]], [["a", 1]], [["a", 3]], [["a", 3]]]);
   });
 
   it("leading empty batches produce empty state until data arrives", async () => {
     const input = [[], [], ["x"]];
-    const out = await run([input], (s: DStream<string>) =>
-      words(s).updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + sum(vs)));
+    const out = await run([input], (s: DStream<string>) => words(s).updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + sum(vs)));
     expect(out).toEqual([[], [], [["x", 1]]]);
   });
 
@@ -101,7 +133,10 @@ describe("updateStateByKey", () => {
     const input = [["a", "b", "c"], []];
     const update = (vs: number[], st: number | undefined) => (st ?? 0) + sum(vs);
     // String.hashCode: "a" = 97, "b" = 98, "c" = 99 -> partitions 1, 2, 0 of 3.
-    const expected = [[[["c", 1]], [["a", 1]], [["b", 1]]], [[["c", 1]], [["a", 1]], [["b", 1]]]];
+    const expected = [
+      [[["c", 1]], [["a", 1]], [["b", 1]]],
+      [[["c", 1]], [["a", 1]], [["b", 1]]],
+    ];
     const positional = await run([input], (s: DStream<string>) => words(s).updateStateByKey(update, 3).glom());
     expect(positional).toEqual(expected);
     const options = await run([input], (s: DStream<string>) => words(s).updateStateByKey(update, { numPartitions: 3 }).glom());
@@ -112,50 +147,98 @@ describe("updateStateByKey", () => {
     const input = [["a"], ["a"], []];
     const calls: [number[], number | undefined][] = [];
     const out = await run([input], (s: DStream<string>) =>
-      words(s).updateStateByKey((vs: number[], st: number | undefined) => {
-        calls.push([vs, st]);
-        return (st ?? 0) + sum(vs);
-      }, { initialState: [["a", 10], ["z", 5]] }));
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 11], ["z", 5]],
-      [["a", 12], ["z", 5]], // not 22: the initial state is not applied again
-      [["a", 12], ["z", 5]],
-    ]));
-    expect(sortBatches([calls.slice(0, 2)])[0]).toEqual(sortBatches([[[[1], 10], [[], 5]]])[0]);
+      words(s).updateStateByKey(
+        (vs: number[], st: number | undefined) => {
+          calls.push([vs, st]);
+          return (st ?? 0) + sum(vs);
+        },
+        {
+          initialState: [
+            ["a", 10],
+            ["z", 5],
+          ],
+        },
+      ),
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 11],
+          ["z", 5],
+        ],
+        [
+          ["a", 12],
+          ["z", 5],
+        ], // not 22: the initial state is not applied again
+        [
+          ["a", 12],
+          ["z", 5],
+        ],
+      ]),
+    );
+    expect(sortBatches([calls.slice(0, 2)])[0]).toEqual(
+      sortBatches([
+        [
+          [[1], 10],
+          [[], 5],
+        ],
+      ])[0],
+    );
     expect(calls.length).toBe(6);
   });
 
   it("initialState given positionally (update, numPartitions, initialRDD), and an initial key can be removed", async () => {
     const input = [["a"], ["a"]];
     const out = await run([input], (s: DStream<string>) =>
-      words(s).updateStateByKey(
-        (vs: number[], st: number | undefined) => (vs.length === 0 ? undefined : (st ?? 0) + sum(vs)),
-        2,
-        [["a", 100], ["gone", 1]] as [string, number][],
-      ));
+      words(s).updateStateByKey((vs: number[], st: number | undefined) => (vs.length === 0 ? undefined : (st ?? 0) + sum(vs)), 2, [
+        ["a", 100],
+        ["gone", 1],
+      ] as [string, number][]),
+    );
     expect(sortBatches(out)).toEqual([[["a", 101]], [["a", 102]]]);
   });
   it("a state stream read by two consumers still calls the update function once per key per batch", async () => {
     const calls: [number[], number | undefined][] = [];
     const out = await run([[["a"], ["a"], []]], (s: DStream<string>) => {
-      const st = words(s).updateStateByKey((vs: number[], x: number | undefined) => { calls.push([vs, x]); return (x ?? 0) + vs.length; });
+      const st = words(s).updateStateByKey((vs: number[], x: number | undefined) => {
+        calls.push([vs, x]);
+        return (x ?? 0) + vs.length;
+      });
       return st.union(st.mapValues((x) => x * 100));
     });
-    expect(out).toEqual([[["a", 1], ["a", 100]], [["a", 2], ["a", 200]], [["a", 2], ["a", 200]]]);
-    expect(calls).toEqual([[[1], undefined], [[1], 1], [[], 2]]);
+    expect(out).toEqual([
+      [
+        ["a", 1],
+        ["a", 100],
+      ],
+      [
+        ["a", 2],
+        ["a", 200],
+      ],
+      [
+        ["a", 2],
+        ["a", 200],
+      ],
+    ]);
+    expect(calls).toEqual([
+      [[1], undefined],
+      [[1], 1],
+      [[], 2],
+    ]);
   });
 });
 
 describe("mapWithState", () => {
   it("exists, getOption and remove: a removed key starts over", async () => {
     const input = [["a"], ["a"], ["a"], ["a"]];
-    const spec = () => StateSpec.function((key: string, _v: number | undefined, state: State<number>) => {
-      const seen = [key, state.exists(), state.getOption()];
-      const next = (state.getOption() ?? 0) + 1;
-      if (next === 3) state.remove();
-      else state.update(next);
-      return seen;
-    });
+    const spec = () =>
+      StateSpec.function((key: string, _v: number | undefined, state: State<number>) => {
+        const seen = [key, state.exists(), state.getOption()];
+        const next = (state.getOption() ?? 0) + 1;
+        if (next === 3) state.remove();
+        else state.update(next);
+        return seen;
+      });
     const outputs = await run([input], (s: DStream<string>) => words(s).mapWithState(spec()));
     expect(outputs).toEqual([
       [["a", false, undefined]],
@@ -169,12 +252,19 @@ describe("mapWithState", () => {
 
   it("state.get() throws NoSuchElementError for a key without state", async () => {
     const out = await run([[["k"], ["k"]]], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((_k: string, v: number | undefined, state: State<number>) => {
-        let result: string;
-        try { result = `got ${state.get()}`; } catch (e) { result = e instanceof NoSuchElementError ? "no state" : "other error"; }
-        state.update(v ?? 0);
-        return result;
-      })));
+      words(s).mapWithState(
+        StateSpec.function((_k: string, v: number | undefined, state: State<number>) => {
+          let result: string;
+          try {
+            result = `got ${state.get()}`;
+          } catch (e) {
+            result = e instanceof NoSuchElementError ? "no state" : "other error";
+          }
+          state.update(v ?? 0);
+          return result;
+        }),
+      ),
+    );
     expect(out).toEqual([["no state"], ["got 1"]]);
   });
 
@@ -182,42 +272,65 @@ describe("mapWithState", () => {
     const input = [["a", "b"], ["a"], [], ["b"]];
     const calls: string[][] = [[], [], [], []];
     const out = await run([input], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((time: Time, key: string, v: number | undefined, state: State<number>) => {
-        calls[time.milliseconds / 1000 - 1]!.push(key);
-        state.update((state.getOption() ?? 0) + (v ?? 0));
-        return [key, state.get()] as [string, number];
-      })));
-    expect(sortBatches(out)).toEqual(sortBatches([[["a", 1], ["b", 1]], [["a", 2]], [], [["b", 2]]]));
+      words(s).mapWithState(
+        StateSpec.function((time: Time, key: string, v: number | undefined, state: State<number>) => {
+          calls[time.milliseconds / 1000 - 1]!.push(key);
+          state.update((state.getOption() ?? 0) + (v ?? 0));
+          return [key, state.get()] as [string, number];
+        }),
+      ),
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [["a", 2]],
+        [],
+        [["b", 2]],
+      ]),
+    );
     expect(calls.map(sorted)).toEqual([["a", "b"], ["a"], [], ["b"]]);
   });
 
   it("records of one key in one batch each see the state left by the previous record", async () => {
     const input = [["a", "b", "a", "a"], ["a"]];
     const out = await run([input], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((key: string, v: number | undefined, state: State<number>) => {
-        state.update((state.getOption() ?? 0) + (v ?? 0));
-        return `${key}${state.get()}`;
-      })));
+      words(s).mapWithState(
+        StateSpec.function((key: string, v: number | undefined, state: State<number>) => {
+          state.update((state.getOption() ?? 0) + (v ?? 0));
+          return `${key}${state.get()}`;
+        }),
+      ),
+    );
     expect(sortBatches(out)).toEqual(sortBatches([["a1", "a2", "a3", "b1"], ["a4"]]));
   });
 
   it("the 4-argument form gets the batch time; returning undefined emits nothing", async () => {
     const input = [["a", "b"], ["b"], ["a", "a"]];
     const out = await run([input], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((time: Time, key: string, _v: number | undefined, _st: State<number>) =>
-        (key === "a" ? time.milliseconds : undefined))));
+      words(s).mapWithState(
+        StateSpec.function((time: Time, key: string, _v: number | undefined, _st: State<number>) => (key === "a" ? time.milliseconds : undefined)),
+      ),
+    );
     expect(out).toEqual([[1000], [], [3000, 3000]]);
   });
 
   it("the 3-argument form emits every result, undefined included (Spark wraps it in Some)", async () => {
     const out = await run([[["a", "b", "c"]]], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((_k: string, _v: number | undefined, _st: State<number>) => undefined)));
+      words(s).mapWithState(StateSpec.function((_k: string, _v: number | undefined, _st: State<number>) => undefined)),
+    );
     expect(out).toEqual([[undefined, undefined, undefined]]);
   });
 
   it("numPartitions(3) sets the partitions of the mapped stream and the snapshots", async () => {
     const input = [["a", "b", "c"]];
-    const spec = () => StateSpec.function((k: string, v: number | undefined, st: State<number>) => { st.update(v ?? 0); return k; }).numPartitions(3);
+    const spec = () =>
+      StateSpec.function((k: string, v: number | undefined, st: State<number>) => {
+        st.update(v ?? 0);
+        return k;
+      }).numPartitions(3);
     const mapped = await run([input], (s: DStream<string>) => words(s).mapWithState(spec()).glom());
     expect(mapped).toEqual([[["c"], ["a"], ["b"]]]);
     const snaps = await run([input], (s: DStream<string>) => words(s).mapWithState(spec()).stateSnapshots().glom());
@@ -227,32 +340,51 @@ describe("mapWithState", () => {
   it("the mapped stream and its stateSnapshots in one pipeline: one mapping call per record", async () => {
     const calls: string[] = [];
     const out = await run([[["a"], ["a"], []]], (s: DStream<string>) => {
-      const m = words(s).mapWithState(StateSpec.function((k: string, v: number | undefined, st: State<number>) => {
-        calls.push(k);
-        st.update((st.getOption() ?? 0) + (v ?? 0));
-        return st.get();
-      }));
+      const m = words(s).mapWithState(
+        StateSpec.function((k: string, v: number | undefined, st: State<number>) => {
+          calls.push(k);
+          st.update((st.getOption() ?? 0) + (v ?? 0));
+          return st.get();
+        }),
+      );
       return m.transformWith(m.stateSnapshots(), (mapped, snaps) =>
-        mapped.map((x): [string, unknown] => ["mapped", x]).union(snaps.map((x): [string, unknown] => ["state", x])));
+        mapped.map((x): [string, unknown] => ["mapped", x]).union(snaps.map((x): [string, unknown] => ["state", x])),
+      );
     });
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["mapped", 1], ["state", ["a", 1]]],
-      [["mapped", 2], ["state", ["a", 2]]],
-      [["state", ["a", 2]]],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["mapped", 1],
+          ["state", ["a", 1]],
+        ],
+        [
+          ["mapped", 2],
+          ["state", ["a", 2]],
+        ],
+        [["state", ["a", 2]]],
+      ]),
+    );
     expect(calls).toEqual(["a", "a"]);
   });
 
   it("timeouts over a parent with a 2 s slide: checkpoint(2s), timeout(4s)", async () => {
     const input = [["a"], [], [], [], [], [], [], [], []];
-    const out = await run([input], (s: DStream<string>) => {
-      const m = words(s).window(Seconds(2), Seconds(2)).mapWithState(StateSpec.function((k: string, v: number | undefined, st: State<number>) => {
-        if (v !== undefined) st.update(v);
-        return [k, v ?? null, st.isTimingOut()];
-      }).timeout(Seconds(4)));
-      m.checkpoint(Seconds(2));
-      return m;
-    }, 9);
+    const out = await run(
+      [input],
+      (s: DStream<string>) => {
+        const m = words(s)
+          .window(Seconds(2), Seconds(2))
+          .mapWithState(
+            StateSpec.function((k: string, v: number | undefined, st: State<number>) => {
+              if (v !== undefined) st.update(v);
+              return [k, v ?? null, st.isTimingOut()];
+            }).timeout(Seconds(4)),
+          );
+        m.checkpoint(Seconds(2));
+        return m;
+      },
+      9,
+    );
     // Batches at 2, 4, 6, 8 s. a is updated at 2000; scans at t remove keys updated before t - 4000:
     // at 6000 the threshold is 2000 (kept), at 8000 it is 4000 (timed out).
     expect(out).toEqual([[["a", 1, false]], [], [], [["a", null, true]]]);
@@ -276,37 +408,55 @@ describe("mapWithState", () => {
     // Scan at t: remove keys last updated before t - 2000.
     // a (updated 1000) goes at t = 4000; b (updated 3000) goes at t = 6000.
     const outputs = await run([input], make);
-    expect(sortBatches(outputs)).toEqual(sortBatches<Seen>([
-      [["a", 1, false, 1], ["b", 1, false, 1]],
-      [["b", 1, false, 2]],
-      [["b", 1, false, 3]],
-      [["a", null, true, 1]],
-      [],
-      [["b", null, true, 3]],
-      [],
-    ]));
+    expect(sortBatches(outputs)).toEqual(
+      sortBatches<Seen>([
+        [
+          ["a", 1, false, 1],
+          ["b", 1, false, 1],
+        ],
+        [["b", 1, false, 2]],
+        [["b", 1, false, 3]],
+        [["a", null, true, 1]],
+        [],
+        [["b", null, true, 3]],
+        [],
+      ]),
+    );
     const snapshots = await run([input], (s) => make(s).stateSnapshots());
-    expect(sortBatches(snapshots)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 1], ["b", 2]],
-      [["a", 1], ["b", 3]],
-      [["b", 3]],
-      [["b", 3]],
-      [],
-      [],
-    ]));
+    expect(sortBatches(snapshots)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        [
+          ["a", 1],
+          ["b", 3],
+        ],
+        [["b", 3]],
+        [["b", 3]],
+        [],
+        [],
+      ]),
+    );
   });
 
   it("without checkpoint(), timed-out keys are only found on every 10th batch (the default checkpoint interval)", async () => {
     const input = [["a"], ...Array.from({ length: 11 }, () => [] as string[])];
-    const outputs = await run([input], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function(timeoutFn).timeout(Seconds(2))));
+    const outputs = await run([input], (s: DStream<string>) => words(s).mapWithState(StateSpec.function(timeoutFn).timeout(Seconds(2))));
     const expected: Seen[][] = input.map(() => []);
     expected[0] = [["a", 1, false, 1]];
     expected[9] = [["a", null, true, 1]]; // t = 10000, the first full scan
     expect(outputs).toEqual(expected);
     const snapshots = await run([input], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function(timeoutFn).timeout(Seconds(2))).stateSnapshots());
+      words(s)
+        .mapWithState(StateSpec.function(timeoutFn).timeout(Seconds(2)))
+        .stateSnapshots(),
+    );
     expect(snapshots.map((b) => b.length)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
   });
 
@@ -335,10 +485,12 @@ describe("mapWithState", () => {
   it("with a timeout, a key that gets data but no update still has its update time refreshed", async () => {
     const input = [["a"], [], ["a"], [], [], [], []];
     const outputs = await run([input], (s: DStream<string>) => {
-      const m = words(s).mapWithState(StateSpec.function((key: string, value: number | undefined, state: State<number>) => {
-        if (!state.exists()) state.update(value ?? 0); // batch 3 reads the state but does not update it
-        return [key, value ?? null, state.isTimingOut()];
-      }).timeout(Seconds(2)));
+      const m = words(s).mapWithState(
+        StateSpec.function((key: string, value: number | undefined, state: State<number>) => {
+          if (!state.exists()) state.update(value ?? 0); // batch 3 reads the state but does not update it
+          return [key, value ?? null, state.isTimingOut()];
+        }).timeout(Seconds(2)),
+      );
       m.checkpoint(Seconds(1));
       return m;
     });
@@ -350,7 +502,11 @@ describe("mapWithState", () => {
   it("initial state keys time out too (their update time is the first batch's)", async () => {
     const input = [[], [], [], [], []];
     const outputs = await run([input], (s: DStream<string>) => {
-      const m = words(s).mapWithState(StateSpec.function(timeoutFn).timeout(Seconds(2)).initialState([["i", 7]]));
+      const m = words(s).mapWithState(
+        StateSpec.function(timeoutFn)
+          .timeout(Seconds(2))
+          .initialState([["i", 7]]),
+      );
       m.checkpoint(Seconds(1));
       return m;
     });
@@ -359,14 +515,30 @@ describe("mapWithState", () => {
 
   it("State.update and State.remove throw while timing out; the key is removed anyway", async () => {
     const input = [["a"], [], [], [], []];
-    const spec = () => StateSpec.function((key: string, value: number | undefined, state: State<number>) => {
-      if (!state.isTimingOut()) { state.update(value ?? 0); return [key, "data"]; }
-      const errors: string[] = [];
-      try { state.update(42); } catch (e) { errors.push(e instanceof IllegalStateError ? "update threw" : "update: other error"); }
-      try { state.remove(); } catch (e) { errors.push(e instanceof IllegalStateError ? "remove threw" : "remove: other error"); }
-      return [key, ...errors];
-    }).timeout(Seconds(2));
-    const make = (s: DStream<string>) => { const m = words(s).mapWithState(spec()); m.checkpoint(Seconds(1)); return m; };
+    const spec = () =>
+      StateSpec.function((key: string, value: number | undefined, state: State<number>) => {
+        if (!state.isTimingOut()) {
+          state.update(value ?? 0);
+          return [key, "data"];
+        }
+        const errors: string[] = [];
+        try {
+          state.update(42);
+        } catch (e) {
+          errors.push(e instanceof IllegalStateError ? "update threw" : "update: other error");
+        }
+        try {
+          state.remove();
+        } catch (e) {
+          errors.push(e instanceof IllegalStateError ? "remove threw" : "remove: other error");
+        }
+        return [key, ...errors];
+      }).timeout(Seconds(2));
+    const make = (s: DStream<string>) => {
+      const m = words(s).mapWithState(spec());
+      m.checkpoint(Seconds(1));
+      return m;
+    };
     const outputs = await run([input], make);
     expect(outputs).toEqual([[["a", "data"]], [], [], [["a", "update threw", "remove threw"]], []]);
     const snapshots = await run([input], (s) => make(s).stateSnapshots());
@@ -375,11 +547,19 @@ describe("mapWithState", () => {
 
   it("State.update after State.remove in the same call throws", async () => {
     const out = await run([[["a"]]], (s: DStream<string>) =>
-      words(s).mapWithState(StateSpec.function((_k: string, _v: number | undefined, state: State<number>) => {
-        state.update(1);
-        state.remove();
-        try { state.update(2); return "no error"; } catch (e) { return e instanceof IllegalStateError ? "threw" : "other"; }
-      })));
+      words(s).mapWithState(
+        StateSpec.function((_k: string, _v: number | undefined, state: State<number>) => {
+          state.update(1);
+          state.remove();
+          try {
+            state.update(2);
+            return "no error";
+          } catch (e) {
+            return e instanceof IllegalStateError ? "threw" : "other";
+          }
+        }),
+      ),
+    );
     expect(out).toEqual([["threw"]]);
   });
 });

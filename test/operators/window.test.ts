@@ -39,39 +39,85 @@ describe("window", () => {
   it("a slide of 2 batches emits only at batches 2, 4 and 6", async () => {
     const out = await run([counting(7)], (s: DStream<number>) => s.window(Seconds(2), Seconds(2)), 7);
     expect(out.length).toBe(3);
-    expect(out).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(out).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
   });
 
   it("a windowed stream's RDDs carry the window end times", async () => {
-    const out = await run([counting(7)], (s: DStream<number>) =>
-      s.window(Seconds(4), Seconds(2)).transform((rdd, time) => rdd.context.parallelize([time.milliseconds], 1)), 7);
+    const out = await run(
+      [counting(7)],
+      (s: DStream<number>) => s.window(Seconds(4), Seconds(2)).transform((rdd, time) => rdd.context.parallelize([time.milliseconds], 1)),
+      7,
+    );
     expect(out).toEqual([[2000], [4000], [6000]]);
   });
 
   it("window contents are in time order (one input partition)", async () => {
     const input = [[1, 2], [3], [], [4, 5], [6]];
     const out = await run([input], (s: DStream<number>) => s.window(Seconds(3)));
-    expect(out).toEqual([[1, 2], [1, 2, 3], [1, 2, 3], [3, 4, 5], [4, 5, 6]]);
+    expect(out).toEqual([
+      [1, 2],
+      [1, 2, 3],
+      [1, 2, 3],
+      [3, 4, 5],
+      [4, 5, 6],
+    ]);
   });
 
   it("window contents are in time order with 2 input partitions too (the union keeps batch order)", async () => {
     const input = [[1, 2, 3], [4, 5], [6]];
     const out = await run([input], (s: DStream<number>) => s.window(Seconds(2)), undefined, 2);
-    expect(out).toEqual([[1, 2, 3], [1, 2, 3, 4, 5], [4, 5, 6]]);
+    expect(out).toEqual([
+      [1, 2, 3],
+      [1, 2, 3, 4, 5],
+      [4, 5, 6],
+    ]);
   });
 
   it("a window of unpartitioned batches has the sum of their partitions (UnionRDD)", async () => {
-    const out = await run([[[1, 2], [3, 4], [5, 6]]], (s: DStream<number>) => s.window(Seconds(2)).glom(), undefined, 2);
-    expect(out).toEqual([[[1], [2]], [[1], [2], [3], [4]], [[3], [4], [5], [6]]]);
+    const out = await run(
+      [
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      ],
+      (s: DStream<number>) => s.window(Seconds(2)).glom(),
+      undefined,
+      2,
+    );
+    expect(out).toEqual([
+      [[1], [2]],
+      [[1], [2], [3], [4]],
+      [[3], [4], [5], [6]],
+    ]);
   });
 
   it("a window of identically partitioned batches keeps the partitioning (PartitionerAwareUnionRDD), batches in time order", async () => {
-    const input: P[][] = [[["a", 1], ["b", 2]], [["a", 3]], [["c", 5]]];
+    const input: P[][] = [
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+      [["a", 3]],
+      [["c", 5]],
+    ];
     const out = await run([input], (s: DStream<P>) => s.reduceByKey(add, 3).window(Seconds(2)).glom(), undefined, 2);
     // HashPartitioner(3): "c" = 99 -> 0, "a" = 97 -> 1, "b" = 98 -> 2.
     expect(out).toEqual([
       [[], [["a", 1]], [["b", 2]]],
-      [[], [["a", 1], ["a", 3]], [["b", 2]]],
+      [
+        [],
+        [
+          ["a", 1],
+          ["a", 3],
+        ],
+        [["b", 2]],
+      ],
       [[["c", 5]], [["a", 3]], []],
     ]);
   });
@@ -134,51 +180,112 @@ describe("reduceByKeyAndWindow", () => {
 
   it("with an inverse and no filter: keys whose count falls to 0 stay", async () => {
     const out = await run([wordInput], (s: DStream<string>) => pairs(s).reduceByKeyAndWindow(add, sub, Seconds(3), Seconds(1)), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 1], ["b", 0]],
-      [["a", 0], ["b", 1]],
-      [["a", 0], ["b", 1]],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 1],
+          ["b", 0],
+        ],
+        [
+          ["a", 0],
+          ["b", 1],
+        ],
+        [
+          ["a", 0],
+          ["b", 1],
+        ],
+      ]),
+    );
   });
 
   it("with an inverse and a filter removing zero counts", async () => {
-    const out = await run([wordInput], (s: DStream<string>) =>
-      pairs(s).reduceByKeyAndWindow(add, sub, Seconds(3), Seconds(1), undefined, (kv) => kv[1] !== 0), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 1]],
-      [["b", 1]],
-      [["b", 1]],
-    ]));
+    const out = await run(
+      [wordInput],
+      (s: DStream<string>) => pairs(s).reduceByKeyAndWindow(add, sub, Seconds(3), Seconds(1), undefined, (kv) => kv[1] !== 0),
+      undefined,
+      2,
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [["a", 1]],
+        [["b", 1]],
+        [["b", 1]],
+      ]),
+    );
   });
 
   it("without an inverse: only keys present in the window", async () => {
     const out = await run([wordInput], (s: DStream<string>) => pairs(s).reduceByKeyAndWindow(add, Seconds(3), Seconds(1)), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 1]],
-      [["b", 1]],
-      [["b", 1]],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [["a", 1]],
+        [["b", 1]],
+        [["b", 1]],
+      ]),
+    );
   });
 
   it("window 4, slide 2, inverse and filter: keys leave and enter between slides", async () => {
     const input = [["a"], ["b"], ["a"], [], [], ["c"], [], []];
-    const out = await run([input], (s: DStream<string>) =>
-      pairs(s).reduceByKeyAndWindow(add, sub, Seconds(4), Seconds(2), undefined, (kv) => kv[1] !== 0), 8, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", 1], ["b", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 1], ["c", 1]],
-      [["c", 1]],
-    ]));
+    const out = await run(
+      [input],
+      (s: DStream<string>) => pairs(s).reduceByKeyAndWindow(add, sub, Seconds(4), Seconds(2), undefined, (kv) => kv[1] !== 0),
+      8,
+      2,
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+        ],
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [
+          ["a", 1],
+          ["c", 1],
+        ],
+        [["c", 1]],
+      ]),
+    );
   });
 
   it("a filter that drops a non-zero value makes a later window fail, as in Spark", async () => {
@@ -187,20 +294,54 @@ describe("reduceByKeyAndWindow", () => {
     // neither a previous value nor new values: Spark throws "Neither previous window has value for
     // key, nor new values found".
     const input = [["a"], [], [], []];
-    await expect(run([input], (s: DStream<string>) =>
-      pairs(s).reduceByKeyAndWindow(add, sub, Seconds(3), Seconds(1), undefined, (kv) => kv[1] !== 1), undefined, 2))
-      .rejects.toThrow(/Neither previous window has value for key, nor new values found/);
+    await expect(
+      run(
+        [input],
+        (s: DStream<string>) => pairs(s).reduceByKeyAndWindow(add, sub, Seconds(3), Seconds(1), undefined, (kv) => kv[1] !== 1),
+        undefined,
+        2,
+      ),
+    ).rejects.toThrow(/Neither previous window has value for key, nor new values found/);
   });
 
   it("a long window (10 batches, slide 1) over 15 batches, with and without an inverse", async () => {
     // Batch i holds ("k", i); batch 1 also holds ("z", 1).
-    const input: P[][] = range(1, 15).map((i) => (i === 1 ? [["k", 1], ["z", 1]] : [["k", i]]));
+    const input: P[][] = range(1, 15).map((i) =>
+      i === 1
+        ? [
+            ["k", 1],
+            ["z", 1],
+          ]
+        : [["k", i]],
+    );
     const windowSum = (t: number) => range(Math.max(1, t - 9), t).reduce(add, 0);
     expect(range(1, 15).map(windowSum)).toEqual([1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 65, 75, 85, 95, 105]);
     const inv = await run([input], (s: DStream<P>) => s.reduceByKeyAndWindow(add, sub, Seconds(10), Seconds(1)), 15, 2);
-    expect(sortBatches(inv)).toEqual(sortBatches(range(1, 15).map((t) => [["k", windowSum(t)], ["z", t <= 10 ? 1 : 0]] as P[])));
+    expect(sortBatches(inv)).toEqual(
+      sortBatches(
+        range(1, 15).map(
+          (t) =>
+            [
+              ["k", windowSum(t)],
+              ["z", t <= 10 ? 1 : 0],
+            ] as P[],
+        ),
+      ),
+    );
     const plain = await run([input], (s: DStream<P>) => s.reduceByKeyAndWindow(add, Seconds(10), Seconds(1)), 15, 2);
-    expect(sortBatches(plain)).toEqual(sortBatches(range(1, 15).map((t) => (t <= 10 ? [["k", windowSum(t)], ["z", 1]] : [["k", windowSum(t)]]) as P[])));
+    expect(sortBatches(plain)).toEqual(
+      sortBatches(
+        range(1, 15).map(
+          (t) =>
+            (t <= 10
+              ? [
+                  ["k", windowSum(t)],
+                  ["z", 1],
+                ]
+              : [["k", windowSum(t)]]) as P[],
+        ),
+      ),
+    );
   });
 
   it("window 6 with slide 3 over 12 batches, with and without an inverse", async () => {
@@ -213,10 +354,20 @@ describe("reduceByKeyAndWindow", () => {
   });
 
   it("numPartitions sets the partitions of the windowed result", async () => {
-    const input: P[][] = [[["a", 1], ["b", 1], ["c", 1]], []];
+    const input: P[][] = [
+      [
+        ["a", 1],
+        ["b", 1],
+        ["c", 1],
+      ],
+      [],
+    ];
     const inv = await run([input], (s: DStream<P>) => s.reduceByKeyAndWindow(add, sub, Seconds(2), Seconds(1), 3).glom(), undefined, 2);
     // "c" -> 0, "a" -> 1, "b" -> 2 of 3.
-    expect(inv).toEqual([[[["c", 1]], [["a", 1]], [["b", 1]]], [[["c", 1]], [["a", 1]], [["b", 1]]]]);
+    expect(inv).toEqual([
+      [[["c", 1]], [["a", 1]], [["b", 1]]],
+      [[["c", 1]], [["a", 1]], [["b", 1]]],
+    ]);
     const plain = await run([input], (s: DStream<P>) => s.reduceByKeyAndWindow(add, Seconds(2), Seconds(1), 3).glom(), undefined, 2);
     expect(plain).toEqual(inv);
   });
@@ -224,50 +375,118 @@ describe("reduceByKeyAndWindow", () => {
 
 describe("groupByKeyAndWindow and countByValueAndWindow", () => {
   it("groupByKeyAndWindow collects each key's values over the window", async () => {
-    const input: P[][] = [[["a", 1], ["b", 2]], [["a", 3]], [], [["b", 4]]];
-    const out = await run([input], (s: DStream<P>) =>
-      s.groupByKeyAndWindow(Seconds(2), Seconds(1)).map(([k, vs]): [string, number[]] => [k, sorted(vs)]), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", [1]], ["b", [2]]],
-      [["a", [1, 3]], ["b", [2]]],
-      [["a", [3]]],
-      [["b", [4]]],
-    ]));
+    const input: P[][] = [
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+      [["a", 3]],
+      [],
+      [["b", 4]],
+    ];
+    const out = await run(
+      [input],
+      (s: DStream<P>) => s.groupByKeyAndWindow(Seconds(2), Seconds(1)).map(([k, vs]): [string, number[]] => [k, sorted(vs)]),
+      undefined,
+      2,
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", [1]],
+          ["b", [2]],
+        ],
+        [
+          ["a", [1, 3]],
+          ["b", [2]],
+        ],
+        [["a", [3]]],
+        [["b", [4]]],
+      ]),
+    );
   });
 
   it("groupByKeyAndWindow keeps values of different batches in time order", async () => {
     // One value per key per batch, so only the order across batches matters: the window is a
     // PartitionerAwareUnionRDD of the per-batch groups in time order, combined without a shuffle.
-    const input: P[][] = [[["a", 1], ["b", 10]], [["a", 2]], [["b", 30], ["a", 3]], [["a", 4]]];
+    const input: P[][] = [
+      [
+        ["a", 1],
+        ["b", 10],
+      ],
+      [["a", 2]],
+      [
+        ["b", 30],
+        ["a", 3],
+      ],
+      [["a", 4]],
+    ];
     const out = await run([input], (s: DStream<P>) => s.groupByKeyAndWindow(Seconds(3), Seconds(1)), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", [1]], ["b", [10]]],
-      [["a", [1, 2]], ["b", [10]]],
-      [["a", [1, 2, 3]], ["b", [10, 30]]],
-      [["a", [2, 3, 4]], ["b", [30]]],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", [1]],
+          ["b", [10]],
+        ],
+        [
+          ["a", [1, 2]],
+          ["b", [10]],
+        ],
+        [
+          ["a", [1, 2, 3]],
+          ["b", [10, 30]],
+        ],
+        [
+          ["a", [2, 3, 4]],
+          ["b", [30]],
+        ],
+      ]),
+    );
   });
 
   it("groupByKeyAndWindow with window 4 and slide 2", async () => {
     const input: P[][] = [[["a", 1]], [["b", 2]], [["a", 3]], [], [], [["c", 6]]];
-    const out = await run([input], (s: DStream<P>) =>
-      s.groupByKeyAndWindow(Seconds(4), Seconds(2)).map(([k, vs]): [string, number[]] => [k, sorted(vs)]), 6, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["a", [1]], ["b", [2]]],
-      [["a", [1, 3]], ["b", [2]]],
-      [["a", [3]], ["c", [6]]],
-    ]));
+    const out = await run(
+      [input],
+      (s: DStream<P>) => s.groupByKeyAndWindow(Seconds(4), Seconds(2)).map(([k, vs]): [string, number[]] => [k, sorted(vs)]),
+      6,
+      2,
+    );
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["a", [1]],
+          ["b", [2]],
+        ],
+        [
+          ["a", [1, 3]],
+          ["b", [2]],
+        ],
+        [
+          ["a", [3]],
+          ["c", [6]],
+        ],
+      ]),
+    );
   });
 
   it("countByValueAndWindow drops values whose count falls to zero", async () => {
     const input = [["x", "y", "x"], ["y"], [], []];
     const out = await run([input], (s: DStream<string>) => s.countByValueAndWindow(Seconds(2), Seconds(1)), undefined, 2);
-    expect(sortBatches(out)).toEqual(sortBatches([
-      [["x", 2], ["y", 1]],
-      [["x", 2], ["y", 2]],
-      [["y", 1]],
-      [],
-    ]));
+    expect(sortBatches(out)).toEqual(
+      sortBatches([
+        [
+          ["x", 2],
+          ["y", 1],
+        ],
+        [
+          ["x", 2],
+          ["y", 2],
+        ],
+        [["y", 1]],
+        [],
+      ]),
+    );
   });
 });
 
@@ -279,16 +498,22 @@ describe("operations on windowed (slide 2) streams", () => {
 
   it("reduceByKeyAndWindow with an inverse over a parent with a 2 s slide", async () => {
     const input: P[][] = range(1, 8).map((i) => [["k", i]]);
-    const out = await run([input], (s: DStream<P>) =>
-      s.window(Seconds(2), Seconds(2)).reduceByKeyAndWindow(add, sub, Seconds(4), Seconds(2)), 8, 2);
+    const out = await run([input], (s: DStream<P>) => s.window(Seconds(2), Seconds(2)).reduceByKeyAndWindow(add, sub, Seconds(4), Seconds(2)), 8, 2);
     // Windows (t-4, t] at t = 2, 4, 6, 8: 1+2, 1..4, 3..6, 5..8.
     expect(out).toEqual([[["k", 3]], [["k", 10]], [["k", 18]], [["k", 26]]]);
   });
 
   it("updateStateByKey over a parent with a 2 s slide updates once per slide", async () => {
-    const out = await run([counting(6)], (s: DStream<number>) =>
-      s.map((x): P => ["k", x]).window(Seconds(2), Seconds(2))
-        .updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + vs.reduce(add, 0)), 6, 2);
+    const out = await run(
+      [counting(6)],
+      (s: DStream<number>) =>
+        s
+          .map((x): P => ["k", x])
+          .window(Seconds(2), Seconds(2))
+          .updateStateByKey((vs: number[], st: number | undefined) => (st ?? 0) + vs.reduce(add, 0)),
+      6,
+      2,
+    );
     expect(out).toEqual([[["k", 3]], [["k", 10]], [["k", 21]]]);
   });
 
@@ -297,7 +522,11 @@ describe("operations on windowed (slide 2) streams", () => {
   });
 
   it("a window or slide that is not a multiple of the parent's slide is rejected", async () => {
-    await expect(run([counting(2)], (s: DStream<number>) => s.window(Seconds(2), Seconds(2)).window(Seconds(3), Seconds(2)), 2)).rejects.toThrow(/multiple/);
-    await expect(run([counting(2)], (s: DStream<number>) => s.window(Seconds(4), Seconds(2)).window(Seconds(4), Seconds(3)), 2)).rejects.toThrow(/multiple/);
+    await expect(run([counting(2)], (s: DStream<number>) => s.window(Seconds(2), Seconds(2)).window(Seconds(3), Seconds(2)), 2)).rejects.toThrow(
+      /multiple/,
+    );
+    await expect(run([counting(2)], (s: DStream<number>) => s.window(Seconds(4), Seconds(2)).window(Seconds(4), Seconds(3)), 2)).rejects.toThrow(
+      /multiple/,
+    );
   });
 });

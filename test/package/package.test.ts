@@ -5,7 +5,7 @@
 // `sparkless/cdk`. npm installs from its cache where it can (--prefer-offline) and asks the registry for
 // the rest. The README's figures (tarball size, production dependencies) are checked against the real ones.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,8 @@ import { LOCAL_INSTALL_COMMAND } from "../../lib/local/optional.js";
 
 const root = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const ours = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
-  dependencies: Record<string, string>; peerDependencies: Record<string, string>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
 };
 /** The version of a package installed here, which the lock file pins: what the user project installs too. */
 const installed = (name: string): string =>
@@ -27,17 +28,33 @@ function userEnv(): NodeJS.ProcessEnv {
     if (/^(npm_|VITEST|TSX_|SPARKLESS_|NODE_OPTIONS$|INIT_CWD$)/i.test(k) && !/^npm_config_(cache|registry|userconfig)$/i.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, CI: "true", CDK_DISABLE_CLI_TELEMETRY: "true", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
+  return {
+    ...env,
+    CI: "true",
+    CDK_DISABLE_CLI_TELEMETRY: "true",
+    npm_config_update_notifier: "false",
+    npm_config_fund: "false",
+    npm_config_audit: "false",
+  };
 }
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, env: userEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      if (error && typeof error.code !== "number") reject(new Error(`${command} ${args.join(" ")} failed (${error.message})\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
+    execFile(
+      command,
+      args,
+      { cwd, env: userEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: "SIGKILL" },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        if (error && typeof error.code !== "number") reject(new Error(`${command} ${args.join(" ")} failed (${error.message})\n${stderr}`));
+        else resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 async function ok(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
@@ -50,7 +67,9 @@ const npmInstall = (cwd: string, args: string[]) => ok("npm", ["install", "--pre
 /** Every installed package of a project (node_modules/.package-lock.json), the project itself excluded. */
 function installedPackages(project: string): string[] {
   const lock = JSON.parse(readFileSync(path.join(project, "node_modules", ".package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
-  return Object.keys(lock.packages).filter((k) => k.startsWith("node_modules/")).map((k) => k.slice(k.lastIndexOf("node_modules/") + 13));
+  return Object.keys(lock.packages)
+    .filter((k) => k.startsWith("node_modules/"))
+    .map((k) => k.slice(k.lastIndexOf("node_modules/") + 13));
 }
 
 function filesUnder(dir: string, match: (name: string) => boolean, found: string[] = []): string[] {
@@ -62,7 +81,12 @@ function filesUnder(dir: string, match: (name: string) => boolean, found: string
   return found;
 }
 
-interface Packed { filename: string; size: number; unpackedSize: number; files: { path: string; size: number }[] }
+interface Packed {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: { path: string; size: number }[];
+}
 
 describe("the npm package, installed outside the repository", () => {
   let work = "";
@@ -82,13 +106,16 @@ describe("the npm package, installed outside the repository", () => {
     await npmInstall(project, [path.join(work, packed.filename)]);
     productionPackages = installedPackages(project).filter((p) => p !== "sparkless");
     writeFileSync(path.join(project, "words.txt"), "to be or not to be\nthat is the question\n".repeat(20));
-    writeFileSync(path.join(project, "app.ts"), [
-      `import { defineApp, Seconds } from "sparkless";`,
-      `const sum = (counts: number[], total: number | undefined): number => counts.reduce((a, b) => a + b, total ?? 0);`,
-      `export default defineApp({ name: "packaged", batchInterval: Seconds(1) }, (ssc) => {`,
-      `  ssc.kinesisStream("words").flatMap((l: string) => l.split(" ")).map((w: string) => [w, 1] as [string, number]).updateStateByKey(sum).print(3);`,
-      `});`,
-    ].join("\n"));
+    writeFileSync(
+      path.join(project, "app.ts"),
+      [
+        `import { defineApp, Seconds } from "sparkless";`,
+        `const sum = (counts: number[], total: number | undefined): number => counts.reduce((a, b) => a + b, total ?? 0);`,
+        `export default defineApp({ name: "packaged", batchInterval: Seconds(1) }, (ssc) => {`,
+        `  ssc.kinesisStream("words").flatMap((l: string) => l.split(" ")).map((w: string) => [w, 1] as [string, number]).updateStateByKey(sum).print(3);`,
+        `});`,
+      ].join("\n"),
+    );
   }, 420_000);
 
   afterAll(() => {
@@ -97,8 +124,18 @@ describe("the npm package, installed outside the repository", () => {
 
   it("holds the compiled library, construct and handlers with their types, and no tests, benchmarks or chaos harness", () => {
     const files = packed.files.map((f) => f.path);
-    for (const entry of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/cdk/index.js", "dist/cdk/index.d.ts", "dist/lib/producer/index.js",
-      "dist/lib/local/index.js", "dist/lib/cli/main.js", "dist/functions/coordinator/index.js", "dist/functions/worker/index.js", "lib/cli/bin.mjs"]) {
+    for (const entry of [
+      "dist/lib/index.js",
+      "dist/lib/index.d.ts",
+      "dist/cdk/index.js",
+      "dist/cdk/index.d.ts",
+      "dist/lib/producer/index.js",
+      "dist/lib/local/index.js",
+      "dist/lib/cli/main.js",
+      "dist/functions/coordinator/index.js",
+      "dist/functions/worker/index.js",
+      "lib/cli/bin.mjs",
+    ]) {
       expect(files, entry).toContain(entry);
     }
     const unexpected = files.filter((f) => !(f.startsWith("dist/") || ["package.json", "README.md", "LICENSE", "lib/cli/bin.mjs"].includes(f)));
@@ -116,7 +153,8 @@ describe("the npm package, installed outside the repository", () => {
     const readme = readFileSync(path.join(root, "README.md"), "utf8");
     const size = /a (\d+) kB tarball/.exec(readme);
     const deps = /(\d+) production dependencies, (\d+) packages in all/.exec(readme);
-    const measured = `tarball ${(packed.size / 1000).toFixed(0)} kB (${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked); ` +
+    const measured =
+      `tarball ${(packed.size / 1000).toFixed(0)} kB (${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked); ` +
       `${Object.keys(ours.dependencies).length} production dependencies, ${productionPackages.length} packages in all`;
     console.log(`the package: ${measured}`);
     expect(size, `README.md should say "a N kB tarball": ${measured}`).not.toBeNull();
@@ -128,21 +166,33 @@ describe("the npm package, installed outside the repository", () => {
   });
 
   it("is imported by plain Node, from an ES module and from CommonJS, and runs runBatches", async () => {
-    writeFileSync(path.join(project, "esm.mjs"), [
-      `import { runBatches, Seconds, SparklessError } from "sparkless";`,
-      `import { feed } from "sparkless/producer";`,
-      `const out = await runBatches({ batchInterval: Seconds(1), inputs: [[["a b a"], ["b"]]],`,
-      `  pipeline: (lines) => lines.flatMap((l) => l.split(" ")).map((w) => [w, 1]).reduceByKey((x, y) => x + y) });`,
-      `console.log(JSON.stringify({ out, feed: typeof feed, error: typeof SparklessError }));`,
-    ].join("\n"));
-    writeFileSync(path.join(project, "cjs.js"), [
-      `import("sparkless").then(async ({ runBatches, Seconds }) => {`,
-      `  const out = await runBatches({ batchInterval: Seconds(1), inputs: [[["x y"], ["z"]]], pipeline: (lines) => lines.map((l) => l.length) });`,
-      `  console.log(JSON.stringify(out));`,
-      `});`,
-    ].join("\n"));
+    writeFileSync(
+      path.join(project, "esm.mjs"),
+      [
+        `import { runBatches, Seconds, SparklessError } from "sparkless";`,
+        `import { feed } from "sparkless/producer";`,
+        `const out = await runBatches({ batchInterval: Seconds(1), inputs: [[["a b a"], ["b"]]],`,
+        `  pipeline: (lines) => lines.flatMap((l) => l.split(" ")).map((w) => [w, 1]).reduceByKey((x, y) => x + y) });`,
+        `console.log(JSON.stringify({ out, feed: typeof feed, error: typeof SparklessError }));`,
+      ].join("\n"),
+    );
+    writeFileSync(
+      path.join(project, "cjs.js"),
+      [
+        `import("sparkless").then(async ({ runBatches, Seconds }) => {`,
+        `  const out = await runBatches({ batchInterval: Seconds(1), inputs: [[["x y"], ["z"]]], pipeline: (lines) => lines.map((l) => l.length) });`,
+        `  console.log(JSON.stringify(out));`,
+        `});`,
+      ].join("\n"),
+    );
     const esm = JSON.parse((await ok("node", ["esm.mjs"], project, 60_000)).stdout) as { out: [string, number][][]; feed: string; error: string };
-    expect(esm.out.map((batch) => [...batch].sort())).toEqual([[["a", 2], ["b", 1]], [["b", 1]]]);
+    expect(esm.out.map((batch) => [...batch].sort())).toEqual([
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+      [["b", 1]],
+    ]);
     expect(esm).toMatchObject({ feed: "function", error: "function" });
     expect(JSON.parse((await ok("node", ["cjs.js"], project, 60_000)).stdout)).toEqual([[3], [1]]);
   }, 120_000);
@@ -158,31 +208,44 @@ describe("the npm package, installed outside the repository", () => {
     beforeAll(async () => {
       // The documented command, and the CDK libraries at the versions this repository pins.
       expect(LOCAL_INSTALL_COMMAND).toMatch(/^npm install --save-dev /);
-      await npmInstall(project, [...LOCAL_INSTALL_COMMAND.split(" ").slice(2), `aws-cdk-lib@${installed("aws-cdk-lib")}`,
-        `constructs@${installed("constructs")}`, `esbuild@${installed("esbuild")}`]);
+      await npmInstall(project, [
+        ...LOCAL_INSTALL_COMMAND.split(" ").slice(2),
+        `aws-cdk-lib@${installed("aws-cdk-lib")}`,
+        `constructs@${installed("constructs")}`,
+        `esbuild@${installed("esbuild")}`,
+      ]);
     }, 300_000);
 
     it("loadApp takes .ts, .mts, .js, .mjs and .cjs app modules here, each on the one Sparkless, with and without tsx preloaded", async () => {
       const names = { "ts-app.ts": true, "mts-app.mts": true, "js-app.js": false, "mjs-app.mjs": false };
       for (const [file, typed] of Object.entries(names)) {
-        writeFileSync(path.join(project, file), [
-          `import { defineApp, Seconds } from "sparkless";`,
-          `export default defineApp({ name: "${file.replace(".", "-")}", batchInterval: Seconds(1) }, (ssc) => {`,
-          `  ssc.kinesisStream("words").map(${typed ? "(l: string): number" : "(l)"} => l.length).print();`,
-          `});`,
-        ].join("\n"));
+        writeFileSync(
+          path.join(project, file),
+          [
+            `import { defineApp, Seconds } from "sparkless";`,
+            `export default defineApp({ name: "${file.replace(".", "-")}", batchInterval: Seconds(1) }, (ssc) => {`,
+            `  ssc.kinesisStream("words").map(${typed ? "(l: string): number" : "(l)"} => l.length).print();`,
+            `});`,
+          ].join("\n"),
+        );
       }
-      writeFileSync(path.join(project, "cjs-app.cjs"), [
-        `const { defineApp, Seconds } = require("sparkless");`,
-        `module.exports = defineApp({ name: "cjs-app-cjs", batchInterval: Seconds(1) }, (ssc) => { ssc.kinesisStream("words").print(); });`,
-      ].join("\n"));
+      writeFileSync(
+        path.join(project, "cjs-app.cjs"),
+        [
+          `const { defineApp, Seconds } = require("sparkless");`,
+          `module.exports = defineApp({ name: "cjs-app-cjs", batchInterval: Seconds(1) }, (ssc) => { ssc.kinesisStream("words").print(); });`,
+        ].join("\n"),
+      );
       const files = [...Object.keys(names), "cjs-app.cjs"];
-      writeFileSync(path.join(project, "load.mjs"), [
-        `import { Duration, loadApp } from "sparkless";`,
-        `const out = [];`,
-        `for (const f of ${JSON.stringify(files)}) { const app = await loadApp(f); out.push([app.config.name, app.config.batchInterval instanceof Duration]); }`,
-        `console.log(JSON.stringify(out));`,
-      ].join("\n"));
+      writeFileSync(
+        path.join(project, "load.mjs"),
+        [
+          `import { Duration, loadApp } from "sparkless";`,
+          `const out = [];`,
+          `for (const f of ${JSON.stringify(files)}) { const app = await loadApp(f); out.push([app.config.name, app.config.batchInterval instanceof Duration]); }`,
+          `console.log(JSON.stringify(out));`,
+        ].join("\n"),
+      );
       const expected = files.map((f) => [f.replace(".", "-"), true]);
       // As a CDK program runs it (plain node: loadApp registers tsx for the .ts ones), and as the CLI's worker processes do.
       expect(JSON.parse((await ok("node", ["load.mjs"], project, 60_000)).stdout)).toEqual(expected);
@@ -190,24 +253,32 @@ describe("the npm package, installed outside the repository", () => {
     }, 150_000);
 
     it("`npx sparkless local app.ts --batches 2` runs a TypeScript app in a CommonJS package", async () => {
-      const r = await run("npx", ["--no-install", "sparkless", "local", "app.ts", "--batches", "2", "--workers", "1", "--feed", "words.txt", "--log-level", "warn"], project, 150_000);
+      const r = await run(
+        "npx",
+        ["--no-install", "sparkless", "local", "app.ts", "--batches", "2", "--workers", "1", "--feed", "words.txt", "--log-level", "warn"],
+        project,
+        150_000,
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain("sparkless local: 2 batches completed");
       expect(r.stdout.match(/^Time: \d+ ms$/gm)?.length).toBe(2);
     }, 180_000);
 
     it("a CDK program imports SparklessApp from sparkless/cdk and synthesizes, the handlers bundled", async () => {
-      writeFileSync(path.join(project, "synth.mjs"), [
-        `import { App, Stack } from "aws-cdk-lib";`,
-        `import { readAppModule, SparklessApp } from "sparkless/cdk";`,
-        `const app = new App({ outdir: "cdk.out" });`,
-        `const info = await readAppModule("app.ts");`,
-        `new SparklessApp(new Stack(app, "Packaged"), "App", { entry: info.entry, appName: info.appName, batchInterval: info.batchInterval,`,
-        `  inputStreams: info.kinesisStreams.map((streamName) => ({ streamName })) });`,
-        `const template = app.synth().getStackByName("Packaged").template;`,
-        `const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");`,
-        `console.log(JSON.stringify({ functions: functions.length, streams: info.kinesisStreams }));`,
-      ].join("\n"));
+      writeFileSync(
+        path.join(project, "synth.mjs"),
+        [
+          `import { App, Stack } from "aws-cdk-lib";`,
+          `import { readAppModule, SparklessApp } from "sparkless/cdk";`,
+          `const app = new App({ outdir: "cdk.out" });`,
+          `const info = await readAppModule("app.ts");`,
+          `new SparklessApp(new Stack(app, "Packaged"), "App", { entry: info.entry, appName: info.appName, batchInterval: info.batchInterval,`,
+          `  inputStreams: info.kinesisStreams.map((streamName) => ({ streamName })) });`,
+          `const template = app.synth().getStackByName("Packaged").template;`,
+          `const functions = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::Function");`,
+          `console.log(JSON.stringify({ functions: functions.length, streams: info.kinesisStreams }));`,
+        ].join("\n"),
+      );
       const r = await ok("node", ["synth.mjs"], project, 170_000);
       expect(JSON.parse(r.stdout.trim().split("\n").at(-1)!)).toEqual({ functions: 2, streams: ["words"] });
       const bundles = filesUnder(path.join(project, "cdk.out"), (n) => n === "index.mjs");

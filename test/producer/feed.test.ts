@@ -3,8 +3,13 @@
 // the rate limit and the errors that name their fix; against embedded Kinesis (kinesalite).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand,
-  type PutRecordsCommandInput, type PutRecordsCommandOutput, type PutRecordsResultEntry,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  ListShardsCommand,
+  type PutRecordsCommandInput,
+  type PutRecordsCommandOutput,
+  type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 import { awsClientConfig, startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
 import { ensureStream } from "../../lib/local/runtime.js";
@@ -35,7 +40,8 @@ async function readAll(stream: string): Promise<{ data: string; key: string }[]>
   const shards = (await admin.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
   const out: { data: string; key: string }[] = [];
   for (const s of shards) {
-    let it = (await admin.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    let it = (await admin.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: s.ShardId!, ShardIteratorType: "TRIM_HORIZON" })))
+      .ShardIterator;
     for (;;) {
       const r = await admin.send(new GetRecordsCommand({ ShardIterator: it!, Limit: 10_000 }));
       for (const rec of r.Records ?? []) out.push({ data: Buffer.from(rec.Data!).toString("utf8"), key: rec.PartitionKey! });
@@ -46,7 +52,11 @@ async function readAll(stream: string): Promise<{ data: string; key: string }[]>
   return out;
 }
 
-interface Call { records: number; bytes: number; keys: string[] }
+interface Call {
+  records: number;
+  bytes: number;
+  keys: string[];
+}
 
 /**
  * A client whose PutRecords calls are recorded, and optionally made to fail:
@@ -56,28 +66,40 @@ interface Call { records: number; bytes: number; keys: string[] }
 function testClient(faults: { failEntry?: (call: number, index: number) => boolean; failRequest?: (call: number) => boolean } = {}) {
   const client = new KinesisClient({ ...awsClientConfig(engines.kinesis, engines.region), maxAttempts: 1 });
   const calls: Call[] = [];
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName !== "PutRecordsCommand") return next(args);
-    const input = args.input as PutRecordsCommandInput;
-    const call = calls.length;
-    calls.push({
-      records: input.Records!.length,
-      bytes: input.Records!.reduce((a, r) => a + r.Data!.byteLength + Buffer.byteLength(r.PartitionKey!), 0),
-      keys: input.Records!.map((r) => r.PartitionKey!),
-    });
-    if (faults.failRequest?.(call)) {
-      throw Object.assign(new Error("Rate exceeded for stream (injected)"), { name: "ProvisionedThroughputExceededException", $fault: "client", $metadata: { httpStatusCode: 400 } });
-    }
-    const failed = new Set(input.Records!.map((_, i) => i).filter((i) => faults.failEntry?.(call, i)));
-    if (failed.size === 0) return next(args);
-    const kept = input.Records!.filter((_, i) => !failed.has(i));
-    const result = kept.length ? await next({ ...args, input: { ...input, Records: kept } }) : { output: { Records: [], FailedRecordCount: 0, $metadata: {} }, response: {} };
-    const sent = [...((result.output as PutRecordsCommandOutput).Records ?? [])];
-    const records: PutRecordsResultEntry[] = input.Records!.map((_, i) => failed.has(i)
-      ? { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "Rate exceeded for shard (injected)" }
-      : sent.shift()!);
-    return { ...result, output: { ...(result.output as PutRecordsCommandOutput), Records: records, FailedRecordCount: failed.size } } as typeof result;
-  }, { step: "initialize", name: "injectFailures" });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== "PutRecordsCommand") return next(args);
+      const input = args.input as PutRecordsCommandInput;
+      const call = calls.length;
+      calls.push({
+        records: input.Records!.length,
+        bytes: input.Records!.reduce((a, r) => a + r.Data!.byteLength + Buffer.byteLength(r.PartitionKey!), 0),
+        keys: input.Records!.map((r) => r.PartitionKey!),
+      });
+      if (faults.failRequest?.(call)) {
+        throw Object.assign(new Error("Rate exceeded for stream (injected)"), {
+          name: "ProvisionedThroughputExceededException",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      const failed = new Set(input.Records!.map((_, i) => i).filter((i) => faults.failEntry?.(call, i)));
+      if (failed.size === 0) return next(args);
+      const kept = input.Records!.filter((_, i) => !failed.has(i));
+      const result = kept.length
+        ? await next({ ...args, input: { ...input, Records: kept } })
+        : { output: { Records: [], FailedRecordCount: 0, $metadata: {} }, response: {} };
+      const sent = [...((result.output as PutRecordsCommandOutput).Records ?? [])];
+      const records: PutRecordsResultEntry[] = input.Records!.map((_, i) =>
+        failed.has(i) ? { ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "Rate exceeded for shard (injected)" } : sent.shift()!,
+      );
+      return {
+        ...result,
+        output: { ...(result.output as PutRecordsCommandOutput), Records: records, FailedRecordCount: failed.size },
+      } as typeof result;
+    },
+    { step: "initialize", name: "injectFailures" },
+  );
   return { client, calls };
 }
 
@@ -119,7 +141,15 @@ describe("feed", () => {
     const { client, calls } = testClient({ failEntry: (call, i) => (call === 0 && i % 3 === 0) || (call === 1 && i === 0) });
     const delays: number[] = [];
     const input = lines(300, "p");
-    const result = await feed({ client, stream, records: input, sleep: async (ms) => { delays.push(ms); }, random: () => 1 });
+    const result = await feed({
+      client,
+      stream,
+      records: input,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 1,
+    });
     expect(result.sent).toBe(300);
     expect(result.retried).toBe(100 + 1);
     expect(result.throttled).toBe(101);
@@ -235,13 +265,16 @@ describe("feed", () => {
   it("sends a request's worth without waiting for a slow source to fill it", async () => {
     const stream = await newStream(1);
     const { client, calls } = testClient();
-    async function* slow() { yield "first"; await new Promise((r) => setTimeout(r, 400)); yield "second"; }
+    async function* slow() {
+      yield "first";
+      await new Promise((r) => setTimeout(r, 400));
+      yield "second";
+    }
     await feed({ client, stream, records: slow(), lingerMs: 50 });
     expect(calls.map((c) => c.records)).toEqual([1, 1]);
     client.destroy();
   });
 });
-
 
 describe("the package", () => {
   it("exports feed for producers in code as sparkless/producer", async () => {

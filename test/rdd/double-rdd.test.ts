@@ -78,7 +78,10 @@ describe("DoubleRDDSuite: histogram with a bucket count", () => {
     expect(await sc.parallelize([1, 1, 1, 1]).histogram(1)).toEqual([[1.0, 1.0], [4]]);
   });
   it("WorksWithoutBucketsBasicTwo", async () => {
-    expect(await sc.parallelize([1, 2, 3, 4]).histogram(2)).toEqual([[1.0, 2.5, 4.0], [2, 2]]);
+    expect(await sc.parallelize([1, 2, 3, 4]).histogram(2)).toEqual([
+      [1.0, 2.5, 4.0],
+      [2, 2],
+    ]);
   });
   it("WorksWithoutBucketsWithMoreRequestedThanElements", async () => {
     expect(await sc.parallelize([1, 2]).histogram(10)).toEqual([
@@ -108,7 +111,10 @@ describe("DoubleRDDSuite: histogram with a bucket count", () => {
   });
   it("JavaAPISuite: javaDoubleRDDHistoGram", async () => {
     const rdd = sc.parallelize([1.0, 2.0, 3.0, 4.0]);
-    expect(await rdd.histogram(2)).toEqual([[1.0, 2.5, 4.0], [2, 2]]);
+    expect(await rdd.histogram(2)).toEqual([
+      [1.0, 2.5, 4.0],
+      [2, 2],
+    ]);
     expect(await rdd.histogram([1.0, 2.5, 4.0])).toEqual([2, 2]);
   });
 });
@@ -135,9 +141,19 @@ describe("stats, mean, variance, stdev (JavaAPISuite: javaDoubleRDD)", () => {
   it("by hand: 1..4 over 3 partitions; StatCounter's toString is Spark's", async () => {
     const stats = await sparkContext().parallelize([1, 2, 3, 4], 3).stats();
     expect(stats.toJSON()).toEqual({
-      count: 4, mean: 2.5, sum: 10, min: 1, max: 4, variance: 1.25, sampleVariance: 5 / 3, stdev: Math.sqrt(1.25), sampleStdev: Math.sqrt(5 / 3),
+      count: 4,
+      mean: 2.5,
+      sum: 10,
+      min: 1,
+      max: 4,
+      variance: 1.25,
+      sampleVariance: 5 / 3,
+      stdev: Math.sqrt(1.25),
+      sampleStdev: Math.sqrt(5 / 3),
     });
-    expect(String(await sparkContext().parallelize([1, 2, 3]).stats())).toBe("(count: 3, mean: 2.000000, stdev: 0.816497, max: 3.000000, min: 1.000000)");
+    expect(String(await sparkContext().parallelize([1, 2, 3]).stats())).toBe(
+      "(count: 3, mean: 2.000000, stdev: 0.816497, max: 3.000000, min: 1.000000)",
+    );
   });
 
   it("an RDD with partitions and no elements: count 0, mean 0, NaN variance, as Spark's StatCounter; no partitions: throws", async () => {

@@ -26,6 +26,6 @@ export function lcgInts(n: number, seed = 12345): number[] {
   let x = seed >>> 0;
   return Array.from({ length: n }, () => {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return (x | 0);
+    return x | 0;
   });
 }

@@ -16,7 +16,16 @@ describe("RDD: zip, zipWithIndex, zipWithUniqueId, cartesian", () => {
     const sc = sparkContext();
     const nums = sc.makeRDD([1, 2, 3, 4], 2);
     const zipped = nums.zip(nums.map((x) => x + 0.5));
-    expect(await zipped.glom().collect()).toEqual([[[1, 1.5], [2, 2.5]], [[3, 3.5], [4, 4.5]]]);
+    expect(await zipped.glom().collect()).toEqual([
+      [
+        [1, 1.5],
+        [2, 2.5],
+      ],
+      [
+        [3, 3.5],
+        [4, 4.5],
+      ],
+    ]);
     // Unequal partition counts: Spark's IllegalArgumentException.
     expect(() => nums.zip(sc.parallelize([1, 2, 3, 4], 1))).toThrow(/unequal numbers of partitions: 2 and 1/);
     // Unequal element counts: Spark's SparkException when the partition is computed.
@@ -47,7 +56,18 @@ describe("RDD: zip, zipWithIndex, zipWithUniqueId, cartesian", () => {
     const ranked = await sc.parallelize(until(0, 10), 3).zipWithUniqueId().collect();
     expect(new Set(ranked.map((x) => x[1])).size).toBe(10);
     // Slices [0,3) [3,6) [6,10).
-    expect(ranked).toEqual([[0, 0], [1, 3], [2, 6], [3, 1], [4, 4], [5, 7], [6, 2], [7, 5], [8, 8], [9, 11]]);
+    expect(ranked).toEqual([
+      [0, 0],
+      [1, 3],
+      [2, 6],
+      [3, 1],
+      [4, 4],
+      [5, 7],
+      [6, 2],
+      [7, 5],
+      [8, 8],
+      [9, 11],
+    ]);
   });
 
   it("RDDSuite: cartesian on non-empty RDDs has every pair; partition i*n2+j pairs partition i with partition j", async () => {
@@ -57,22 +77,44 @@ describe("RDD: zip, zipWithIndex, zipWithUniqueId, cartesian", () => {
     const c = a.cartesian(b);
     expect(c.getNumPartitions()).toBe(4);
     // a: [1] [2,3]; b: [x] [y].
-    expect(await c.glom().collect()).toEqual([[[1, "x"]], [[1, "y"]], [[2, "x"], [3, "x"]], [[2, "y"], [3, "y"]]]);
+    expect(await c.glom().collect()).toEqual([
+      [[1, "x"]],
+      [[1, "y"]],
+      [
+        [2, "x"],
+        [3, "x"],
+      ],
+      [
+        [2, "y"],
+        [3, "y"],
+      ],
+    ]);
   });
 
   it("RDDSuite: cartesian with an empty RDD is empty", async () => {
     const sc = sparkContext();
     expect(await sc.parallelize([1, 2], 2).cartesian(sc.emptyRDD<number>()).collect()).toEqual([]);
-    expect(await sc.emptyRDD<number>().cartesian(sc.parallelize([1, 2], 2)).collect()).toEqual([]);
+    expect(
+      await sc
+        .emptyRDD<number>()
+        .cartesian(sc.parallelize([1, 2], 2))
+        .collect(),
+    ).toEqual([]);
   });
 });
 
 describe("RDD: groupBy and three-way cogroup", () => {
   it("PySpark doctest: groupBy(lambda x: x % 2)", async () => {
     const sc = sparkContext();
-    const result = await sc.parallelize([1, 1, 2, 3, 5, 8]).groupBy((x) => x % 2).collect();
+    const result = await sc
+      .parallelize([1, 1, 2, 3, 5, 8])
+      .groupBy((x) => x % 2)
+      .collect();
     const normalized = result.map(([k, vs]) => [k, [...vs].sort((x, y) => x - y)] as const).sort((x, y) => x[0] - y[0]);
-    expect(normalized).toEqual([[0, [2, 8]], [1, [1, 1, 3, 5]]]);
+    expect(normalized).toEqual([
+      [0, [2, 8]],
+      [1, [1, 1, 3, 5]],
+    ]);
   });
 
   it("groupBy(f, numPartitions) hash-partitions the groups into numPartitions", async () => {
@@ -81,15 +123,38 @@ describe("RDD: groupBy and three-way cogroup", () => {
     expect(grouped.getNumPartitions()).toBe(2);
     // HashPartitioner(2): keys 0 and 2 in partition 0, 1 and 3 in partition 1.
     const parts = await grouped.glom().collect();
-    expect(parts.map((p) => p.map((kv) => kv[0]).sort())).toEqual([[0, 2], [1, 3]]);
-    expect(parts.flat().find((kv) => kv[0] === 3)![1].sort((x, y) => x - y)).toEqual([3, 7, 11]);
+    expect(parts.map((p) => p.map((kv) => kv[0]).sort())).toEqual([
+      [0, 2],
+      [1, 3],
+    ]);
+    expect(
+      parts
+        .flat()
+        .find((kv) => kv[0] === 3)![1]
+        .sort((x, y) => x - y),
+    ).toEqual([3, 7, 11]);
   });
 
   it("PairRDDFunctionsSuite: groupWith (cogroup with two other RDDs)", async () => {
     const sc = sparkContext();
-    const rdd1 = sc.parallelize<Pair<number, number>>([[1, 1], [1, 2], [2, 1], [3, 1]]);
-    const rdd2 = sc.parallelize<Pair<number, string>>([[1, "x"], [2, "y"], [2, "z"], [4, "w"]]);
-    const rdd3 = sc.parallelize<Pair<number, string>>([[1, "a"], [3, "b"], [4, "c"], [4, "d"]]);
+    const rdd1 = sc.parallelize<Pair<number, number>>([
+      [1, 1],
+      [1, 2],
+      [2, 1],
+      [3, 1],
+    ]);
+    const rdd2 = sc.parallelize<Pair<number, string>>([
+      [1, "x"],
+      [2, "y"],
+      [2, "z"],
+      [4, "w"],
+    ]);
+    const rdd3 = sc.parallelize<Pair<number, string>>([
+      [1, "a"],
+      [3, "b"],
+      [4, "c"],
+      [4, "d"],
+    ]);
     const joined = await rdd1.cogroup(rdd2, rdd3).collect();
     expect(joined.length).toBe(4);
     const normalized = joined.map(([k, [a, b, c]]) => [k, [[...a].sort(), [...b].sort(), [...c].sort()]] as const).sort((x, y) => x[0] - y[0]);
@@ -114,11 +179,26 @@ describe("RDD: groupBy and three-way cogroup", () => {
 describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
   it("RDDSuite: aggregate with a mutable map", async () => {
     const sc = sparkContext();
-    const pairs = sc.makeRDD<Pair<string, number>>([["a", 1], ["b", 2], ["a", 2], ["c", 5], ["a", 3]], 2);
+    const pairs = sc.makeRDD<Pair<string, number>>(
+      [
+        ["a", 1],
+        ["b", 2],
+        ["a", 2],
+        ["c", 5],
+        ["a", 3],
+      ],
+      2,
+    );
     const result = await pairs.aggregate(
       {} as Record<string, number>,
-      (map, [k, v]) => { map[k] = (map[k] ?? 0) + v; return map; },
-      (m1, m2) => { for (const [k, v] of Object.entries(m2)) m1[k] = (m1[k] ?? 0) + v; return m1; },
+      (map, [k, v]) => {
+        map[k] = (map[k] ?? 0) + v;
+        return map;
+      },
+      (m1, m2) => {
+        for (const [k, v] of Object.entries(m2)) m1[k] = (m1[k] ?? 0) + v;
+        return m1;
+      },
     );
     expect(result).toEqual({ a: 6, b: 2, c: 5 });
   });
@@ -126,7 +206,10 @@ describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
   it("RDDSuite: fold with op modifying first arg (each partition folds onto its own copy of the zero)", async () => {
     const sc = sparkContext();
     const rdd = sc.makeRDD(until(-1000, 1000), 10).map((x) => [x]);
-    const sum = await rdd.fold([0], (t, x) => { t[0]! += x[0]!; return t; });
+    const sum = await rdd.fold([0], (t, x) => {
+      t[0]! += x[0]!;
+      return t;
+    });
     expect(sum[0]).toBe(-1000);
   });
 
@@ -134,7 +217,13 @@ describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
     const sc = sparkContext();
     // 3 partitions: 1 + (1+1) + (1+2) + (1+3) = 10, Spark's documented fold semantics.
     expect(await sc.parallelize([1, 2, 3], 3).fold(1, (a, b) => a + b)).toBe(10);
-    expect(await sc.parallelize([1, 2, 3], 3).aggregate(1, (a, b) => a + b, (a, b) => a + b)).toBe(10);
+    expect(
+      await sc.parallelize([1, 2, 3], 3).aggregate(
+        1,
+        (a, b) => a + b,
+        (a, b) => a + b,
+      ),
+    ).toBe(10);
     expect(await sc.emptyRDD<number>().fold(7, (a, b) => a + b)).toBe(7);
   });
 
@@ -142,7 +231,14 @@ describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
     const sc = sparkContext();
     const rdd = sc.makeRDD(until(-1000, 1000), 10);
     for (let depth = 1; depth < 10; depth++) {
-      expect(await rdd.treeAggregate(0, (c, x) => c + x, (c1, c2) => c1 + c2, depth)).toBe(-1000);
+      expect(
+        await rdd.treeAggregate(
+          0,
+          (c, x) => c + x,
+          (c1, c2) => c1 + c2,
+          depth,
+        ),
+      ).toBe(-1000);
     }
   });
 
@@ -150,7 +246,18 @@ describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
     const sc = sparkContext();
     const rdd = sc.makeRDD(until(-1000, 1000), 10).map((x) => [x]);
     for (let depth = 1; depth < 10; depth++) {
-      const sum = await rdd.treeAggregate([0], (c, x) => { c[0]! += x[0]!; return c; }, (c1, c2) => { c1[0]! += c2[0]!; return c1; }, depth);
+      const sum = await rdd.treeAggregate(
+        [0],
+        (c, x) => {
+          c[0]! += x[0]!;
+          return c;
+        },
+        (c1, c2) => {
+          c1[0]! += c2[0]!;
+          return c1;
+        },
+        depth,
+      );
       expect(sum[0]).toBe(-1000);
     }
   });
@@ -163,7 +270,13 @@ describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
 
   it("treeAggregate of no partitions is the zero; treeReduce of nothing throws; depth must be >= 1 (Spark's require)", async () => {
     const sc = sparkContext();
-    expect(await sc.emptyRDD<number>().treeAggregate(5, (a, b) => a + b, (a, b) => a + b)).toBe(5);
+    expect(
+      await sc.emptyRDD<number>().treeAggregate(
+        5,
+        (a, b) => a + b,
+        (a, b) => a + b,
+      ),
+    ).toBe(5);
     await expect(sc.parallelize<number>([], 3).treeReduce((a, b) => a + b)).rejects.toThrow(InvalidArgumentError);
     await expect(sc.parallelize([1], 1).treeReduce((a, b) => a + b, 0)).rejects.toThrow(/`depth` to be a whole number >= 1, got `0`/);
   });
@@ -197,15 +310,28 @@ describe("RDD: sortBy and sortByKey range-partition (Spark's SortingSuite)", () 
   // Spark's inputs are `Array.fill(n)((rand.nextInt(), rand.nextInt()))`: fixed pseudo-random pairs here.
   const pairsOf = (n: number, seed: number): Pair<number, number>[] => {
     let x = seed >>> 0;
-    const next = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) | 0);
+    const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) | 0;
     return Array.from({ length: n }, () => [next(), next()] as Pair<number, number>);
   };
   const byKey = (a: Pair<number, number>, b: Pair<number, number>) => a[0] - b[0];
 
   it("SortingSuite: sortByKey", async () => {
     const sc = sparkContext();
-    const pairs = sc.parallelize<Pair<number, number>>([[1, 0], [2, 0], [0, 0], [3, 0]], 2);
-    expect(await pairs.sortByKey().collect()).toEqual([[0, 0], [1, 0], [2, 0], [3, 0]]);
+    const pairs = sc.parallelize<Pair<number, number>>(
+      [
+        [1, 0],
+        [2, 0],
+        [0, 0],
+        [3, 0],
+      ],
+      2,
+    );
+    expect(await pairs.sortByKey().collect()).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
   });
 
   it("SortingSuite: large array (2 partitions by default), with one split, with many partitions", async () => {
@@ -272,10 +398,34 @@ describe("RDD: sortBy and sortByKey range-partition (Spark's SortingSuite)", () 
     // Every key is sampled (20 per partition wanted, 90 per input partition drawn), each weighing 1:
     // determineBounds puts a bound at cumulative weight 4 (key 4) and 8 (key 8).
     const sorted = sc.parallelize([12, 3, 7, 1, 9, 5, 11, 2, 8, 4, 10, 6], 2).sortBy((x) => x, true, 3);
-    expect(await sorted.glom().collect()).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]);
+    expect(await sorted.glom().collect()).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+    ]);
     // Only 2 distinct keys for 3 partitions: one bound (at the first "a"), the last partition stays empty.
-    const dup = sc.parallelize<Pair<string, number>>([["b", 1], ["a", 2], ["b", 3], ["a", 4]], 2).sortByKey(true, 3);
-    expect(await dup.glom().collect()).toEqual([[["a", 2], ["a", 4]], [["b", 1], ["b", 3]], []]);
+    const dup = sc
+      .parallelize<Pair<string, number>>(
+        [
+          ["b", 1],
+          ["a", 2],
+          ["b", 3],
+          ["a", 4],
+        ],
+        2,
+      )
+      .sortByKey(true, 3);
+    expect(await dup.glom().collect()).toEqual([
+      [
+        ["a", 2],
+        ["a", 4],
+      ],
+      [
+        ["b", 1],
+        ["b", 3],
+      ],
+      [],
+    ]);
   });
 
   it("sortBy keeps Spark's argument order (f, ascending, numPartitions) and sorts strings by code unit", async () => {
@@ -288,14 +438,42 @@ describe("RDD: sortBy and sortByKey range-partition (Spark's SortingSuite)", () 
 
   it("PySpark doctest: sortByKey with keyfunc", async () => {
     const sc = sparkContext();
-    const tmp2: Pair<string, number>[] = [["Mary", 1], ["had", 2], ["a", 3], ["little", 4], ["lamb", 5], ["whose", 6], ["fleece", 7], ["was", 8], ["white", 9]];
-    const out = await sc.parallelize(tmp2).sortByKey(true, 3, (k) => k.toLowerCase()).collect();
-    expect(out).toEqual([["a", 3], ["fleece", 7], ["had", 2], ["lamb", 5], ["little", 4], ["Mary", 1], ["was", 8], ["white", 9], ["whose", 6]]);
+    const tmp2: Pair<string, number>[] = [
+      ["Mary", 1],
+      ["had", 2],
+      ["a", 3],
+      ["little", 4],
+      ["lamb", 5],
+      ["whose", 6],
+      ["fleece", 7],
+      ["was", 8],
+      ["white", 9],
+    ];
+    const out = await sc
+      .parallelize(tmp2)
+      .sortByKey(true, 3, (k) => k.toLowerCase())
+      .collect();
+    expect(out).toEqual([
+      ["a", 3],
+      ["fleece", 7],
+      ["had", 2],
+      ["lamb", 5],
+      ["little", 4],
+      ["Mary", 1],
+      ["was", 8],
+      ["white", 9],
+      ["whose", 6],
+    ]);
   });
 
   it("the sort's bounds do not depend on the order of the actions (the same RDD collected twice)", async () => {
     const sc = sparkContext();
-    const sorted = sc.parallelize(until(0, 500).map((i) => (i * 7919) % 500), 5).sortBy((x) => x, true, 4);
+    const sorted = sc
+      .parallelize(
+        until(0, 500).map((i) => (i * 7919) % 500),
+        5,
+      )
+      .sortBy((x) => x, true, 4);
     const first = await sorted.collectPartitions();
     expect(await sorted.collectPartitions()).toEqual(first);
     expect(first.flat()).toEqual(until(0, 500));

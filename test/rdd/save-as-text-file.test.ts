@@ -20,7 +20,11 @@ const textOf = (body: Uint8Array | undefined) => (body === undefined ? undefined
 function contextWith(objects: ObjectStore): RDDContext {
   let ids = 0;
   const scope: RDDScope = {
-    batchTime: 1000, defaultParallelism: 2, services: { objects } as unknown as ExecutorServices, nextRddId: () => ++ids, isPlannedShuffle: () => false,
+    batchTime: 1000,
+    defaultParallelism: 2,
+    services: { objects } as unknown as ExecutorServices,
+    nextRddId: () => ++ids,
+    isPlannedShuffle: () => false,
   };
   return new RDDContext(scope);
 }
@@ -30,7 +34,9 @@ class RecordingStore extends MemoryObjects {
   readonly calls: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  constructor(private readonly putDelayMs = 0) { super(); }
+  constructor(private readonly putDelayMs = 0) {
+    super();
+  }
   override async put(bucket: string, key: string, body: Uint8Array): Promise<void> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -50,8 +56,12 @@ class RecordingStore extends MemoryObjects {
 
 describe("RDD.saveAsTextFile", () => {
   let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), "sparkless-save-")); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sparkless-save-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("FileSuite: text files (one partition)", async () => {
     const out = join(dir, "output");
@@ -64,7 +74,15 @@ describe("RDD.saveAsTextFile", () => {
   it("one part file per partition, an empty one for an empty partition; pairs written as print writes them", async () => {
     const out = join(dir, "pairs");
     // 2 elements over 3 partitions: [] [a] [b].
-    await sparkContext().parallelize<[string, number]>([["a", 1], ["b", 2]], 3).saveAsTextFile(`file://${out}`);
+    await sparkContext()
+      .parallelize<[string, number]>(
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        3,
+      )
+      .saveAsTextFile(`file://${out}`);
     expect((await readdir(out)).sort()).toEqual(["_SUCCESS", "part-00000", "part-00001", "part-00002"]);
     expect(await readFile(join(out, "part-00000"), "utf8")).toBe("");
     expect(await readFile(join(out, "part-00001"), "utf8")).toBe("(a,1)\n");
@@ -85,7 +103,9 @@ describe("RDD.saveAsTextFile", () => {
   it("refuses an empty path and schemes other than file:// and s3://", async () => {
     await expect(sparkContext().parallelize([1]).saveAsTextFile("")).rejects.toThrow(/non-empty directory path/);
     await expect(sparkContext().parallelize([1]).saveAsTextFile("gs://bucket/prefix")).rejects.toThrow(InvalidArgumentError);
-    await expect(sparkContext().parallelize([1]).saveAsTextFile("gs://bucket/prefix")).rejects.toThrow(/local path, a file:\/\/ URI or s3:\/\/bucket\/key/);
+    await expect(sparkContext().parallelize([1]).saveAsTextFile("gs://bucket/prefix")).rejects.toThrow(
+      /local path, a file:\/\/ URI or s3:\/\/bucket\/key/,
+    );
   });
 });
 
@@ -101,7 +121,15 @@ describe("RDD.saveAsTextFile to s3://", () => {
   it("one part per partition with exact contents, an empty part for an empty partition", async () => {
     const store = new MemoryObjects();
     // 2 elements over 3 partitions: [] [a] [b].
-    await contextWith(store).parallelize<[string, number]>([["a", 1], ["b", 2]], 3).saveAsTextFile("s3://user-bucket/pairs/");
+    await contextWith(store)
+      .parallelize<[string, number]>(
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        3,
+      )
+      .saveAsTextFile("s3://user-bucket/pairs/");
     expect(await store.list("user-bucket", "pairs/")).toEqual(["pairs/_SUCCESS", "pairs/part-00000", "pairs/part-00001", "pairs/part-00002"]);
     expect(textOf(await store.get("user-bucket", "pairs/part-00000"))).toBe("");
     expect(textOf(await store.get("user-bucket", "pairs/part-00001"))).toBe("(a,1)\n");
@@ -126,7 +154,11 @@ describe("RDD.saveAsTextFile to s3://", () => {
     expect(store.calls.slice(1, 3).sort()).toEqual(["put rerun/part-00000", "put rerun/part-00001"]);
     expect(store.calls.slice(3)).toEqual(["delete rerun/part-00002,rerun/part-00003", "put rerun/_SUCCESS"]);
     expect(await store.list("user-bucket", "rerun")).toEqual([
-      "rerun-other/part-00009", "rerun/_SUCCESS", "rerun/notes.txt", "rerun/part-00000", "rerun/part-00001",
+      "rerun-other/part-00009",
+      "rerun/_SUCCESS",
+      "rerun/notes.txt",
+      "rerun/part-00000",
+      "rerun/part-00001",
     ]);
     expect(textOf(await store.get("user-bucket", "rerun/part-00000"))).toBe("5\n");
     expect(textOf(await store.get("user-bucket", "rerun/part-00001"))).toBe("6\n");
@@ -136,10 +168,16 @@ describe("RDD.saveAsTextFile to s3://", () => {
     const store = new MemoryObjects();
     const sc = contextWith(store);
     await sc.parallelize([1, 2, 3], 3).saveAsTextFile("s3://user-bucket/f");
-    const failing = sc.parallelize([1, 2, 3], 3).map((x) => { if (x === 2) throw new Error("boom"); return x * 10; });
+    const failing = sc.parallelize([1, 2, 3], 3).map((x) => {
+      if (x === 2) throw new Error("boom");
+      return x * 10;
+    });
     await expect(failing.saveAsTextFile("s3://user-bucket/f")).rejects.toThrow("boom");
     expect(await store.list("user-bucket", "f/")).not.toContain("f/_SUCCESS");
-    await sc.parallelize([1, 2, 3], 3).map((x) => x * 10).saveAsTextFile("s3://user-bucket/f");
+    await sc
+      .parallelize([1, 2, 3], 3)
+      .map((x) => x * 10)
+      .saveAsTextFile("s3://user-bucket/f");
     expect(await store.list("user-bucket", "f/")).toEqual(["f/_SUCCESS", "f/part-00000", "f/part-00001", "f/part-00002"]);
     expect(textOf(await store.get("user-bucket", "f/part-00001"))).toBe("20\n");
   });
@@ -167,14 +205,19 @@ describe("RDD partition actions", () => {
     let max = 0;
     const seen: number[] = [];
     const n = PARTITION_CONCURRENCY * 2 + 1;
-    await sparkContext().parallelize(Array.from({ length: n }, (_, i) => i), n).foreachPartition(async (items, p) => {
-      inFlight++;
-      max = Math.max(max, inFlight);
-      await sleep(10);
-      seen.push(p);
-      expect(items).toEqual([p]);
-      inFlight--;
-    });
+    await sparkContext()
+      .parallelize(
+        Array.from({ length: n }, (_, i) => i),
+        n,
+      )
+      .foreachPartition(async (items, p) => {
+        inFlight++;
+        max = Math.max(max, inFlight);
+        await sleep(10);
+        seen.push(p);
+        expect(items).toEqual([p]);
+        inFlight--;
+      });
     expect(max).toBe(PARTITION_CONCURRENCY);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
@@ -183,13 +226,15 @@ describe("RDD partition actions", () => {
     const seen: number[] = [];
     let inFlight = 0;
     let max = 0;
-    await sparkContext().parallelize([1, 2, 3, 4, 5, 6], 3).foreach(async (x) => {
-      inFlight++;
-      max = Math.max(max, inFlight);
-      await sleep(5);
-      seen.push(x);
-      inFlight--;
-    });
+    await sparkContext()
+      .parallelize([1, 2, 3, 4, 5, 6], 3)
+      .foreach(async (x) => {
+        inFlight++;
+        max = Math.max(max, inFlight);
+        await sleep(5);
+        seen.push(x);
+        inFlight--;
+      });
     expect(max).toBe(3);
     expect([...seen].sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(seen.indexOf(1)).toBeLessThan(seen.indexOf(2));
@@ -200,12 +245,17 @@ describe("RDD partition actions", () => {
     const started: number[] = [];
     const finished: number[] = [];
     const n = PARTITION_CONCURRENCY + 4;
-    const run = sparkContext().parallelize(Array.from({ length: n }, (_, i) => i), n).foreachPartition(async (_items, p) => {
-      started.push(p);
-      if (p === 0) throw new Error("partition 0 failed");
-      await sleep(10);
-      finished.push(p);
-    });
+    const run = sparkContext()
+      .parallelize(
+        Array.from({ length: n }, (_, i) => i),
+        n,
+      )
+      .foreachPartition(async (_items, p) => {
+        started.push(p);
+        if (p === 0) throw new Error("partition 0 failed");
+        await sleep(10);
+        finished.push(p);
+      });
     await expect(run).rejects.toThrow("partition 0 failed");
     expect(started.sort((a, b) => a - b)).toEqual(Array.from({ length: PARTITION_CONCURRENCY }, (_, i) => i));
     expect(finished).toHaveLength(PARTITION_CONCURRENCY - 1);
@@ -213,7 +263,12 @@ describe("RDD partition actions", () => {
 
   it("take computes only the partitions it needs, in order", async () => {
     const computed: number[] = [];
-    const rdd = sparkContext().parallelize([1, 2, 3, 4, 5, 6, 7, 8], 4).mapPartitions((items, p) => { computed.push(p); return items; });
+    const rdd = sparkContext()
+      .parallelize([1, 2, 3, 4, 5, 6, 7, 8], 4)
+      .mapPartitions((items, p) => {
+        computed.push(p);
+        return items;
+      });
     expect(await rdd.take(3)).toEqual([1, 2, 3]);
     expect(computed).toEqual([0, 1]);
     computed.length = 0;

@@ -8,8 +8,16 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  IllegalStateError, IncompatibleUpgradeError, ManualClock, MemoryEngineServices, Seconds, StreamingContext, TaskFailedError, runBatches,
-  type DStream, type Engine,
+  IllegalStateError,
+  IncompatibleUpgradeError,
+  ManualClock,
+  MemoryEngineServices,
+  Seconds,
+  StreamingContext,
+  TaskFailedError,
+  runBatches,
+  type DStream,
+  type Engine,
 } from "../../lib/index.js";
 import { LeadershipLostError } from "../../lib/checkpoint/checkpointer.js";
 import { runCoordinatorLoop } from "../../lib/scheduler/coordinator-loop.js";
@@ -20,17 +28,38 @@ const INPUT = [["a b"], ["a c"], [], ["b b"], ["c"], [], [], ["a d"], ["d"], ["e
 const pipeline = (lines: DStream<string>) => {
   const pairs = lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]);
   const totals = pairs.updateStateByKey(sum).setName("totals");
-  const recent = pairs.reduceByKeyAndWindow((a, b) => a + b, (a, b) => a - b, Seconds(3), Seconds(1), 2, (kv) => kv[1] !== 0).setName("recent");
+  const recent = pairs
+    .reduceByKeyAndWindow(
+      (a, b) => a + b,
+      (a, b) => a - b,
+      Seconds(3),
+      Seconds(1),
+      2,
+      (kv) => kv[1] !== 0,
+    )
+    .setName("recent");
   return totals.map(([k, v]) => `t:${k}=${v}`).union(recent.map(([k, v]) => `w:${k}=${v}`));
 };
 const canon = (xs: string[]) => [...xs].sort();
 
-afterEach(async () => { await StreamingContext.getActive()?.stop(); });
+afterEach(async () => {
+  await StreamingContext.getActive()?.stop();
+});
 
 /** A context running `pipeline` over INPUT on `engine`; outputs by batch time (a batch run again overwrites its own). */
 function context(engine: Engine, clock: ManualClock, outputs: Map<number, string[]>) {
-  const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 1, retryDelayMs: 0, checkpoint: { interval: Seconds(2) } });
-  pipeline(ssc.testInputStream(INPUT, 1)).foreachRDD(async (rdd, t) => { outputs.set(t.milliseconds, canon(await rdd.collect())); });
+  const ssc = new StreamingContext({
+    batchInterval: Seconds(1),
+    clock,
+    engine,
+    print: () => undefined,
+    maxTaskAttempts: 1,
+    retryDelayMs: 0,
+    checkpoint: { interval: Seconds(2) },
+  });
+  pipeline(ssc.testInputStream(INPUT, 1)).foreachRDD(async (rdd, t) => {
+    outputs.set(t.milliseconds, canon(await rdd.collect()));
+  });
   return ssc;
 }
 
@@ -48,7 +77,10 @@ async function killAndResume(kill: (name: string, args: unknown[], phase: "befor
   const engine = new MemoryEngineServices();
   let fired = false;
   const hook = (phase: "before" | "after") => (name: string, args: unknown[]) => {
-    if (!fired && kill(name, args, phase)) { fired = true; throw new Killed(`killed at ${phase} ${name}`); }
+    if (!fired && kill(name, args, phase)) {
+      fired = true;
+      throw new Killed(`killed at ${phase} ${name}`);
+    }
   };
   const { engine: faulty } = instrument(engine, { before: hook("before"), after: hook("after") });
   const clock = new ManualClock(0);
@@ -59,7 +91,13 @@ async function killAndResume(kill: (name: string, args: unknown[], phase: "befor
   for (let i = 1; i <= INPUT.length && !fired; i++) {
     const done = first.waitForBatch(i * 1000);
     clock.setTime(i * 1000);
-    if (await done.then(() => true, () => false)) reached = i;
+    if (
+      await done.then(
+        () => true,
+        () => false,
+      )
+    )
+      reached = i;
   }
   expect(fired).toBe(true);
   await expect(first.awaitTerminationOrTimeout(2000)).rejects.toBeInstanceOf(Killed);
@@ -72,7 +110,9 @@ async function killAndResume(kill: (name: string, args: unknown[], phase: "befor
   const last = INPUT.length * 1000;
   const all = second.waitForBatch(last);
   clock.setTime(Math.max(clock.now(), last));
-  await all.catch(async () => { await sleep(0); });
+  await all.catch(async () => {
+    await sleep(0);
+  });
   await second.stop();
   expect(reached).toBeLessThan(INPUT.length);
   return outputs;
@@ -108,7 +148,9 @@ describe("a coordinator frozen in the middle of a batch it runs in process", () 
     const first = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, checkpoint: { interval: Seconds(2) } });
     pipeline(first.testInputStream(INPUT, 1)).foreachRDD(async (rdd, t) => {
       if (t.milliseconds === 5000 && !freeze) {
-        frozen = new Promise<void>((r) => { freeze = r; });
+        frozen = new Promise<void>((r) => {
+          freeze = r;
+        });
         await frozen; // the process stops here, as if it were killed mid-batch
       }
       outputs.set(t.milliseconds, canon(await rdd.collect()));
@@ -141,11 +183,28 @@ describe("a failed batch", () => {
     const clock = new ManualClock(0);
     let broken = true;
     const make = () => {
-      const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 2, retryDelayMs: 0, onRecordError: "fail" });
+      const ssc = new StreamingContext({
+        batchInterval: Seconds(1),
+        clock,
+        engine,
+        print: () => undefined,
+        maxTaskAttempts: 2,
+        retryDelayMs: 0,
+        onRecordError: "fail",
+      });
       const out = new Map<number, string[]>();
-      ssc.testInputStream(INPUT, 1).map((l) => { if (broken && l === "b b") throw new Error("cannot parse b b"); return l; })
-        .flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum)
-        .foreachRDD(async (rdd, t) => { out.set(t.milliseconds, (await rdd.collect()).map(([k, v]) => `${k}=${v}`).sort()); });
+      ssc
+        .testInputStream(INPUT, 1)
+        .map((l) => {
+          if (broken && l === "b b") throw new Error("cannot parse b b");
+          return l;
+        })
+        .flatMap((l) => l.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(sum)
+        .foreachRDD(async (rdd, t) => {
+          out.set(t.milliseconds, (await rdd.collect()).map(([k, v]) => `${k}=${v}`).sort());
+        });
       return { ssc, out };
     };
     const a = make();
@@ -178,7 +237,11 @@ describe("getOrCreate and upgrades", () => {
   async function firstRun(engine: MemoryEngineServices, name?: string) {
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => {} });
-    const counts = ssc.queueStream([["a b"], ["a"]]).flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum);
+    const counts = ssc
+      .queueStream([["a b"], ["a"]])
+      .flatMap((l) => l.split(" "))
+      .map((w) => [w, 1] as [string, number])
+      .updateStateByKey(sum);
     if (name) counts.setName(name);
     counts.print();
     ssc.start();
@@ -194,8 +257,16 @@ describe("getOrCreate and upgrades", () => {
     const ssc = await StreamingContext.getOrCreate(() => {
       const s = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => {} });
       // The upgrade adds a filter before the state: ids shift, but the state is named.
-      const counts = s.queueStream([["a c"]]).filter((l) => l.length > 0).flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum).setName("word-counts");
-      counts.foreachRDD(async (rdd) => { out.push((await rdd.collect()).map((kv) => `${kv[0]}=${kv[1]}`).sort()); });
+      const counts = s
+        .queueStream([["a c"]])
+        .filter((l) => l.length > 0)
+        .flatMap((l) => l.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(sum)
+        .setName("word-counts");
+      counts.foreachRDD(async (rdd) => {
+        out.push((await rdd.collect()).map((kv) => `${kv[0]}=${kv[1]}`).sort());
+      });
       return s;
     });
     expect(ssc.recovered).toBe(true);
@@ -210,7 +281,11 @@ describe("getOrCreate and upgrades", () => {
     await firstRun(engine);
     const err = await StreamingContext.getOrCreate(() => {
       const s = new StreamingContext({ batchInterval: Seconds(1), clock: new ManualClock(2000), engine, print: () => {} });
-      s.queueStream<string>([]).flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum, 4).print();
+      s.queueStream<string>([])
+        .flatMap((l) => l.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(sum, 4)
+        .print();
       return s;
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IncompatibleUpgradeError);
@@ -224,7 +299,11 @@ describe("getOrCreate and upgrades", () => {
     await firstRun(engine);
     const err = await StreamingContext.getOrCreate(() => {
       const s = new StreamingContext({ batchInterval: Seconds(2), clock: new ManualClock(2000), engine, print: () => {} });
-      s.queueStream<string>([]).flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum).print();
+      s.queueStream<string>([])
+        .flatMap((l) => l.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(sum)
+        .print();
       return s;
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IncompatibleUpgradeError);
@@ -236,7 +315,12 @@ describe("getOrCreate and upgrades", () => {
     await firstRun(engine);
     const err = await StreamingContext.getOrCreate(() => {
       const s = new StreamingContext({ batchInterval: Seconds(1), clock: new ManualClock(2000), engine, print: () => {} });
-      s.queueStream<string>([]).filter(() => true).flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum).print();
+      s.queueStream<string>([])
+        .filter(() => true)
+        .flatMap((l) => l.split(" "))
+        .map((w) => [w, 1] as [string, number])
+        .updateStateByKey(sum)
+        .print();
       return s;
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IncompatibleUpgradeError);

@@ -23,7 +23,11 @@ import type { ClaimState, TaskClaims, TaskMessage } from "../../lib/storage/inte
 import { MemoryQueue } from "../../lib/storage/memory.js";
 
 const sum = (values: number[], state: number | undefined) => values.reduce((a, b) => a + b, state ?? 0);
-const wordCount = (lines: DStream<string>) => lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum);
+const wordCount = (lines: DStream<string>) =>
+  lines
+    .flatMap((l) => l.split(" "))
+    .map((w) => [w, 1] as [string, number])
+    .updateStateByKey(sum);
 const sorted = (out: unknown[][]) => out.map((b) => [...b].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)));
 const words = [["a b a", "c"], ["b c", "d d"], [], ["a"], ["c c d", "e"]];
 
@@ -35,11 +39,20 @@ const words = [["a b a", "c"], ["b c", "d d"], [], ["a"], ["c c d", "e"]];
 class NonAtomicClaims implements TaskClaims {
   claims = 0;
   finishesLost = 0;
-  async claim(): Promise<"claimed"> { this.claims++; return "claimed"; }
-  async renew(): Promise<boolean> { return true; }
-  async finish(): Promise<void> { this.finishesLost++; }
+  async claim(): Promise<"claimed"> {
+    this.claims++;
+    return "claimed";
+  }
+  async renew(): Promise<boolean> {
+    return true;
+  }
+  async finish(): Promise<void> {
+    this.finishesLost++;
+  }
   /** No claim reads back: a coordinator that consulted them would see every task unclaimed. */
-  async inspect(): Promise<Map<string, ClaimState>> { return new Map(); }
+  async inspect(): Promise<Map<string, ClaimState>> {
+    return new Map();
+  }
 }
 
 /** A task queue that delivers every message twice, counting the messages the coordinator sent. */
@@ -59,20 +72,37 @@ describe("fan-out progress (the start-up stall of issue 10)", () => {
     const tasks = new DuplicatingQueue();
     Object.assign(engine as object, { claims, tasks });
 
-    const fanned = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, inputPartitions: 2, engine, execution: "fan-out" });
+    const fanned = await runBatches({
+      batchInterval: Seconds(1),
+      inputs: [words],
+      pipeline: wordCount,
+      inputPartitions: 2,
+      engine,
+      execution: "fan-out",
+    });
 
     expect(sorted(fanned)).toEqual(sorted(inProcess));
     // 4 batches with input × 2 map tasks, each sent once: no batch needed a task sent again.
-    expect(tasks.sent.map((m) => `${m.batchTime}/${m.partition}`).sort()).toEqual(
-      ["1000/0", "1000/1", "2000/0", "2000/1", "4000/0", "4000/1", "5000/0", "5000/1"],
-    );
+    expect(tasks.sent.map((m) => `${m.batchTime}/${m.partition}`).sort()).toEqual([
+      "1000/0",
+      "1000/1",
+      "2000/0",
+      "2000/1",
+      "4000/0",
+      "4000/1",
+      "5000/0",
+      "5000/1",
+    ]);
     expect(tasks.sent.every((m) => m.attempt === 1)).toBe(true);
     // Both deliveries of each task ran (their claims both won), and no task was ever marked done.
     expect(claims.claims).toBe(16);
     expect(claims.finishesLost).toBe(16);
     const batches = await engine.batchLog.listBatches();
-    expect(batches.filter((b) => (b.inputRecords ?? 0) > 0).map((b) => [b.time, b.status, b.mode])).toEqual(
-      [[1000, "completed", "fan-out"], [2000, "completed", "fan-out"], [4000, "completed", "fan-out"], [5000, "completed", "fan-out"]],
-    );
+    expect(batches.filter((b) => (b.inputRecords ?? 0) > 0).map((b) => [b.time, b.status, b.mode])).toEqual([
+      [1000, "completed", "fan-out"],
+      [2000, "completed", "fan-out"],
+      [4000, "completed", "fan-out"],
+      [5000, "completed", "fan-out"],
+    ]);
   });
 });

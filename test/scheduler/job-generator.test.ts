@@ -8,22 +8,40 @@ import { ManualClock, MemoryEngineServices, Seconds, StreamingContext, TaskFaile
 import { TaskRunner } from "../../lib/scheduler/task-runner.js";
 import type { TaskMessage } from "../../lib/storage/interfaces.js";
 import { MemoryQueue } from "../../lib/storage/memory.js";
-import { instrument, runContext, sleep } from "../support/engine.js";
+import { instrument, runContext } from "../support/engine.js";
 
 const sum = (values: number[], state: number | undefined) => values.reduce((a, b) => a + b, state ?? 0);
-const wordCount = (lines: DStream<string>) => lines.flatMap((l) => l.split(" ")).map((w) => [w, 1] as [string, number]).updateStateByKey(sum);
+const wordCount = (lines: DStream<string>) =>
+  lines
+    .flatMap((l) => l.split(" "))
+    .map((w) => [w, 1] as [string, number])
+    .updateStateByKey(sum);
 const sorted = (out: unknown[][]) => out.map((b) => [...b].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)));
 const words = [["a b a"], ["b c"], [], ["a"], ["c c d"]];
 
-afterEach(async () => { await StreamingContext.getActive()?.stop(); });
+afterEach(async () => {
+  await StreamingContext.getActive()?.stop();
+});
 
 describe("the write-ahead log", () => {
   it("writes a batch's record, with its blocks, before anything of the batch runs", async () => {
     const events: string[] = [];
-    const { engine } = instrument(new MemoryEngineServices(), { after: (name, args) => { if (name === "batchLog.createBatch") events.push(`record ${(args[0] as { time: number }).time}`); } });
+    const { engine } = instrument(new MemoryEngineServices(), {
+      after: (name, args) => {
+        if (name === "batchLog.createBatch") events.push(`record ${(args[0] as { time: number }).time}`);
+      },
+    });
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined });
-    ssc.queueStream([["x"], ["y"]]).map((l) => { events.push(`ran ${l}`); return l; }).foreachRDD(async (rdd) => { await rdd.collect(); });
+    ssc
+      .queueStream([["x"], ["y"]])
+      .map((l) => {
+        events.push(`ran ${l}`);
+        return l;
+      })
+      .foreachRDD(async (rdd) => {
+        await rdd.collect();
+      });
     ssc.start();
     await runContext(ssc, clock, 2);
     await ssc.stop();
@@ -43,7 +61,10 @@ describe("the write-ahead log", () => {
     // Batch 1 has a record; 2-5 wrote nothing; batch 6's record carries the run before it.
     expect(counts["batchLog.createBatch"]).toBe(2);
     const stored = await engine.batchLog.listBatches();
-    expect(stored.map((r) => [r.time, r.emptyFrom])).toEqual([[1000, undefined], [6000, 2000]]);
+    expect(stored.map((r) => [r.time, r.emptyFrom])).toEqual([
+      [1000, undefined],
+      [6000, 2000],
+    ]);
     const empty = await engine.batchLog.getBatch(3000);
     expect(empty).toMatchObject({ time: 3000, status: "completed", inputRecords: 0, empty: true });
     // The batch before a record reads as completed once the next record is written.
@@ -56,7 +77,12 @@ describe("where a batch runs", () => {
   it("a batch that fits runs in the coordinator: no task or result messages, no claims, no blobs", async () => {
     const { engine, counts } = instrument(new MemoryEngineServices());
     const out = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, engine });
-    expect(sorted(out)[4]).toEqual([["a", 3], ["b", 2], ["c", 3], ["d", 1]]);
+    expect(sorted(out)[4]).toEqual([
+      ["a", 3],
+      ["b", 2],
+      ["c", 3],
+      ["d", 1],
+    ]);
     // (The context's own workers poll the task queue; nothing is ever sent to it.)
     for (const k of Object.keys(counts)) expect(k).not.toMatch(/^(tasks\.send|results|claims|blobs)/);
   });
@@ -64,7 +90,14 @@ describe("where a batch runs", () => {
   it("mode fan-out sends the stages that read only input to workers, with the same results", async () => {
     const { engine, counts } = instrument(new MemoryEngineServices());
     const inProcess = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, inputPartitions: 2 });
-    const fanned = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, inputPartitions: 2, engine, execution: "fan-out" });
+    const fanned = await runBatches({
+      batchInterval: Seconds(1),
+      inputs: [words],
+      pipeline: wordCount,
+      inputPartitions: 2,
+      engine,
+      execution: "fan-out",
+    });
     expect(sorted(fanned)).toEqual(sorted(inProcess));
     // 4 non-empty batches × 2 map tasks; the state stage stayed in the coordinator.
     expect(counts["claims.claim"]).toBe(8);
@@ -76,8 +109,19 @@ describe("where a batch runs", () => {
   it("auto fans a batch out when it has more records than the coordinator may run", async () => {
     const engine = new MemoryEngineServices();
     const clock = new ManualClock(0);
-    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto", maxInProcessRecords: 3 } });
-    wordCount(ssc.queueStream([["a", "b"], ["a", "b", "c", "d"]])).print();
+    const ssc = new StreamingContext({
+      batchInterval: Seconds(1),
+      clock,
+      engine,
+      print: () => undefined,
+      execution: { mode: "auto", maxInProcessRecords: 3 },
+    });
+    wordCount(
+      ssc.queueStream([
+        ["a", "b"],
+        ["a", "b", "c", "d"],
+      ]),
+    ).print();
     ssc.start();
     await runContext(ssc, clock, 2);
     await ssc.stop();
@@ -90,14 +134,23 @@ describe("where a batch runs", () => {
 describe("fan-out under failures", () => {
   /** A task queue that delivers every message twice, as SQS may. */
   class DuplicatingQueue extends MemoryQueue<TaskMessage> {
-    override async send(m: TaskMessage[]): Promise<void> { await super.send([...m, ...m]); }
+    override async send(m: TaskMessage[]): Promise<void> {
+      await super.send([...m, ...m]);
+    }
   }
 
   it("gives identical state when every task message is delivered twice", async () => {
     const normal = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, inputPartitions: 2 });
     const engine = new MemoryEngineServices();
     (engine as { tasks: unknown }).tasks = new DuplicatingQueue();
-    const twice = await runBatches({ batchInterval: Seconds(1), inputs: [words], pipeline: wordCount, inputPartitions: 2, engine, execution: "fan-out" });
+    const twice = await runBatches({
+      batchInterval: Seconds(1),
+      inputs: [words],
+      pipeline: wordCount,
+      inputPartitions: 2,
+      engine,
+      execution: "fan-out",
+    });
     expect(sorted(twice)).toEqual(sorted(normal));
   });
 
@@ -105,8 +158,24 @@ describe("fan-out under failures", () => {
     const engine = new MemoryEngineServices();
     const clock = new ManualClock(0);
     let calls = 0;
-    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, maxTaskAttempts: 3, execution: { mode: "fan-out" }, fanOut: { retryDelayMs: 0 }, onRecordError: "fail" });
-    ssc.queueStream([["a"]]).map((w) => { calls++; throw new Error(`bad ${w}`); }).reduceByKey((a: number, b: number) => a + b).print();
+    const ssc = new StreamingContext({
+      batchInterval: Seconds(1),
+      clock,
+      engine,
+      print: () => undefined,
+      maxTaskAttempts: 3,
+      execution: { mode: "fan-out" },
+      fanOut: { retryDelayMs: 0 },
+      onRecordError: "fail",
+    });
+    ssc
+      .queueStream([["a"]])
+      .map((w) => {
+        calls++;
+        throw new Error(`bad ${w}`);
+      })
+      .reduceByKey((a: number, b: number) => a + b)
+      .print();
     ssc.start();
     const err = await runContext(ssc, clock, 1).catch((e: unknown) => e);
     await ssc.stop();
@@ -122,17 +191,27 @@ describe("fan-out under failures", () => {
     // The coordinator's clock is the manual clock; claims expire on it, so it moves with real time here.
     const tick = setInterval(() => clock.advance(50), 50);
     const ssc = new StreamingContext({
-      batchInterval: Seconds(1), clock, engine, print: () => undefined, workers: 1, execution: { mode: "fan-out" },
+      batchInterval: Seconds(1),
+      clock,
+      engine,
+      print: () => undefined,
+      workers: 1,
+      execution: { mode: "fan-out" },
       fanOut: { claimLeaseMs: 300 },
     });
     const out: unknown[][] = [];
-    wordCount(ssc.queueStream([["a b"]])).foreachRDD(async (rdd) => { out.push(await rdd.collect()); });
+    wordCount(ssc.queueStream([["a b"]])).foreachRDD(async (rdd) => {
+      out.push(await rdd.collect());
+    });
     // The first delivery goes to a worker that claims the task, then dies: it never renews, finishes
     // or reports, and its message stays invisible for the visibility timeout (60 s).
     const tasks = engine.tasks;
     let died = false;
     (engine as { tasks: unknown }).tasks = {
-      ...tasks, send: tasks.send.bind(tasks), ackMany: tasks.ackMany.bind(tasks), release: tasks.release.bind(tasks),
+      ...tasks,
+      send: tasks.send.bind(tasks),
+      ackMany: tasks.ackMany.bind(tasks),
+      release: tasks.release.bind(tasks),
       async receive(o: { max: number; waitMs: number; signal?: AbortSignal }) {
         const got = await tasks.receive(o);
         if (died || got.length === 0) return got;
@@ -148,7 +227,12 @@ describe("fan-out under failures", () => {
     clearInterval(tick);
     await ssc.stop();
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(sorted(out)).toEqual([[["a", 1], ["b", 1]]]);
+    expect(sorted(out)).toEqual([
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+    ]);
   });
 
   it("a duplicate delivery while its task runs is busy; one after the task finished is skipped", async () => {
@@ -156,11 +240,21 @@ describe("fan-out under failures", () => {
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined });
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
-    ssc.queueStream([["a"]]).map(async (w) => w).print();
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    ssc
+      .queueStream([["a"]])
+      .map(async (w) => w)
+      .print();
     const graph = ssc.prepare(0);
     await engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: 1000, fingerprint: [], createdAt: 0 });
-    await engine.batchLog.createBatch({ time: 1000, blocks: { [graph.inputs[0]!.id]: [engine.memorySource.add(["a"])] }, status: "running", generatedAt: 0 });
+    await engine.batchLog.createBatch({
+      time: 1000,
+      blocks: { [graph.inputs[0]!.id]: [engine.memorySource.add(["a"])] },
+      status: "running",
+      generatedAt: 0,
+    });
     const runner = new TaskRunner(graph, engine, clock, { owner: "w" });
     const task: TaskMessage = { batchTime: 1000, runId: "r1", stage: 0, stageId: "x", numTasks: 1, partition: 0, attempt: 1, stored: [] };
     const key = { batchTime: 1000, runId: "r1", stage: 0, partition: 0 };

@@ -25,18 +25,27 @@ function countingInput(ssc: StreamingContext, engine: MemoryEngineServices): DSt
     allocateBlocks: async () => [engine.memorySource.add([...RECORDS])],
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);
-      return planner.leaf<string>(blocks.length, async (p, tc, emit) => {
-        const records = (await tc.services.sources.get("memory")!.read(blocks[p]!)) as string[];
-        tc.count("inputRecords", records.length);
-        records.forEach((r, i) => {
-          if (tc.scope.excludedRecords?.has(`mem/0/${i}`)) return;
-          try {
-            emit(r);
-          } catch (e) {
-            throw new RecordProcessingError(`threw on ${r}`, { stream: "mem", shard: "0", sequenceNumber: String(i), batchTime: tc.batchTime }, { cause: e, operator: self.id, data: Buffer.from(r) });
-          }
-        });
-      }, undefined, `${self.id}@${time.milliseconds}`);
+      return planner.leaf<string>(
+        blocks.length,
+        async (p, tc, emit) => {
+          const records = (await tc.services.sources.get("memory")!.read(blocks[p]!)) as string[];
+          tc.count("inputRecords", records.length);
+          records.forEach((r, i) => {
+            if (tc.scope.excludedRecords?.has(`mem/0/${i}`)) return;
+            try {
+              emit(r);
+            } catch (e) {
+              throw new RecordProcessingError(
+                `threw on ${r}`,
+                { stream: "mem", shard: "0", sequenceNumber: String(i), batchTime: tc.batchTime },
+                { cause: e, operator: self.id, data: Buffer.from(r) },
+              );
+            }
+          });
+        },
+        undefined,
+        `${self.id}@${time.milliseconds}`,
+      );
     },
   });
 }
@@ -47,24 +56,49 @@ describe("a task run again after a poison record", () => {
     const clock = new ManualClock(0);
     const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined });
     countingInput(ssc, engine)
-      .map((w): [string, number] => { if (w.startsWith("b") && w.length > 1) throw new Error(`poison ${w}`); return [w, 1]; })
+      .map((w): [string, number] => {
+        if (w.startsWith("b") && w.length > 1) throw new Error(`poison ${w}`);
+        return [w, 1];
+      })
       .reduceByKey((a, b) => a + b)
-      .foreachRDD(async (rdd) => { await rdd.collect(); });
+      .foreachRDD(async (rdd) => {
+        await rdd.collect();
+      });
     const graph = ssc.prepare(0);
     const input = graph.inputs[0]!;
-    const blocks = { [input.id]: (await input.spec.allocateBlocks!(new Time(1000), undefined, { budget: { records: 100, bytes: 1e6, exhausted: false }, completed: [] })) as never };
+    const blocks = {
+      [input.id]: (await input.spec.allocateBlocks!(new Time(1000), undefined, {
+        budget: { records: 100, bytes: 1e6, exhausted: false },
+        completed: [],
+      })) as never,
+    };
     await engine.batchLog.createApp({ zeroTime: 0, batchIntervalMs: 1000, fingerprint: [], createdAt: 0 });
     await engine.batchLog.createBatch({ time: 1000, blocks, status: "running", generatedAt: 0, inputRecords: RECORDS.length });
     // The map stage, as the coordinator plans it.
     const plan = await BatchPlan.create(graph, new Time(1000), blocks, {
-      services: { shuffles: new MemoryShuffles(), blocks: new BlockCache(), state: engine.state, quarantine: engine.quarantine, sources: engine.sources },
+      services: {
+        shuffles: new MemoryShuffles(),
+        blocks: new BlockCache(),
+        state: engine.state,
+        quarantine: engine.quarantine,
+        sources: engine.sources,
+      },
       loadBatch: (t) => engine.batchLog.getBatch(t),
     });
     const stage = plan.stages[0]!;
     expect(stage.kind).toBe("shuffle");
 
     const runner = new TaskRunner(graph, engine, clock, { owner: "w" });
-    const task: TaskMessage = { batchTime: 1000, runId: "r1", stage: 0, stageId: stage.id, numTasks: stage.numTasks, partition: 0, attempt: 1, stored: [] };
+    const task: TaskMessage = {
+      batchTime: 1000,
+      runId: "r1",
+      stage: 0,
+      stageId: stage.id,
+      numTasks: stage.numTasks,
+      partition: 0,
+      attempt: 1,
+      stored: [],
+    };
     expect(await runner.run(task)).toBe("ran");
     const [received] = await engine.results.receive({ max: 10, waitMs: 0 });
     const result = received!.body as TaskResult & { ok: true };
@@ -73,7 +107,10 @@ describe("a task run again after a poison record", () => {
     expect(result.counters).toEqual({ inputRecords: RECORDS.length });
     expect(result.quarantined).toHaveLength(2);
     const entries = await engine.quarantine.list();
-    expect(entries.map((e) => [e.sequenceNumber, e.error])).toEqual([["1", "Error: poison boom"], ["3", "Error: poison bang"]]);
+    expect(entries.map((e) => [e.sequenceNumber, e.error])).toEqual([
+      ["1", "Error: poison boom"],
+      ["3", "Error: poison bang"],
+    ]);
     expect(Buffer.from(await engine.quarantine.read(entries[1]!)).toString()).toBe("bang");
     expect((await engine.batchLog.getBatch(1000))!.inputRecords).toBe(RECORDS.length);
   });

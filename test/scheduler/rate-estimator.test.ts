@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { updateRate } from "../../lib/scheduler/rate-estimator.js";
 
-const batch = (time: number, records: number, processingMs: number, schedulingDelayMs = 0) =>
-  ({ time, completedAt: time + schedulingDelayMs + processingMs, records, processingMs, schedulingDelayMs });
+const batch = (time: number, records: number, processingMs: number, schedulingDelayMs = 0) => ({
+  time,
+  completedAt: time + schedulingDelayMs + processingMs,
+  records,
+  processingMs,
+  schedulingDelayMs,
+});
 
 describe("PID rate estimator (Spark's PIDRateEstimator)", () => {
   it("starts at the first processing rate", () => {

@@ -2,7 +2,14 @@
 // replayed never overwrites a newer one; the same batch again rewrites identically), throttling
 // retried by the SDK (faults injected from outside, by a middleware on a real client), typed errors,
 // and a real pipeline run by runBatches whose foreachRDD writes through the sink.
-import { CreateTableCommand, DynamoDBClient, ScanCommand, waitUntilTableExists, type AttributeDefinition, type KeySchemaElement } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  waitUntilTableExists,
+  type AttributeDefinition,
+  type KeySchemaElement,
+} from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand as DocScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../lib/core/errors.js";
@@ -30,8 +37,14 @@ afterAll(async () => {
 /** A new table keyed by `pk` (string), or by `pk` and `sk` (number). */
 async function newTable(sortKey = false): Promise<string> {
   const name = `sink-${process.pid}-${++tables}`;
-  const schema: KeySchemaElement[] = [{ AttributeName: "pk", KeyType: "HASH" }, ...(sortKey ? [{ AttributeName: "sk", KeyType: "RANGE" as const }] : [])];
-  const attrs: AttributeDefinition[] = [{ AttributeName: "pk", AttributeType: "S" }, ...(sortKey ? [{ AttributeName: "sk", AttributeType: "N" as const }] : [])];
+  const schema: KeySchemaElement[] = [
+    { AttributeName: "pk", KeyType: "HASH" },
+    ...(sortKey ? [{ AttributeName: "sk", KeyType: "RANGE" as const }] : []),
+  ];
+  const attrs: AttributeDefinition[] = [
+    { AttributeName: "pk", AttributeType: "S" },
+    ...(sortKey ? [{ AttributeName: "sk", AttributeType: "N" as const }] : []),
+  ];
   await client.send(new CreateTableCommand({ TableName: name, KeySchema: schema, AttributeDefinitions: attrs, BillingMode: "PAY_PER_REQUEST" }));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
   return name;
@@ -51,7 +64,18 @@ describe("dynamoDbSink", () => {
   it("puts one item per element, stamped with the batch time", async () => {
     const table = await newTable();
     const results: DynamoDbSinkResult[] = [];
-    await byWord(table, new Time(1000), results)([["a", 1], ["b", 2], ["c", 3]], 0);
+    await byWord(
+      table,
+      new Time(1000),
+      results,
+    )(
+      [
+        ["a", 1],
+        ["b", 2],
+        ["c", 3],
+      ],
+      0,
+    );
     expect(await scan(table)).toEqual([
       { pk: "a", count: 1, batchTime: 1000 },
       { pk: "b", count: 2, batchTime: 1000 },
@@ -63,14 +87,38 @@ describe("dynamoDbSink", () => {
   it("an older batch replayed does not overwrite a newer one; the same batch again rewrites identically", async () => {
     const table = await newTable();
     const results: DynamoDbSinkResult[] = [];
-    await byWord(table, 1000, results)([["a", 1], ["b", 1]], 0);
+    await byWord(
+      table,
+      1000,
+      results,
+    )(
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+      0,
+    );
     await byWord(table, 2000, results)([["a", 5]], 0);
     const afterNewer = await scan(table);
-    expect(afterNewer).toEqual([{ pk: "a", count: 5, batchTime: 2000 }, { pk: "b", count: 1, batchTime: 1000 }]);
+    expect(afterNewer).toEqual([
+      { pk: "a", count: 5, batchTime: 2000 },
+      { pk: "b", count: 1, batchTime: 1000 },
+    ]);
 
     // Batch 1000 runs again (its worker died before it was recorded done), with what it wrote before
     // and a key no newer batch has: "a" stays 2000's, "b" and "c" are (re)written by 1000.
-    await byWord(table, 1000, results)([["a", 1], ["b", 1], ["c", 7]], 0);
+    await byWord(
+      table,
+      1000,
+      results,
+    )(
+      [
+        ["a", 1],
+        ["b", 1],
+        ["c", 7],
+      ],
+      0,
+    );
     expect(await scan(table)).toEqual([
       { pk: "a", count: 5, batchTime: 2000 },
       { pk: "b", count: 1, batchTime: 1000 },
@@ -89,12 +137,29 @@ describe("dynamoDbSink", () => {
     const table = await newTable(true);
     const results: DynamoDbSinkResult[] = [];
     const sink = dynamoDbSink<{ user: string; day: number; total: number }>({
-      table, key: ["pk", "sk"], time: 3000, client: doc, concurrency: 2, onResult: (r) => results.push(r),
+      table,
+      key: ["pk", "sk"],
+      time: 3000,
+      client: doc,
+      concurrency: 2,
+      onResult: (r) => results.push(r),
       item: (e) => ({ pk: e.user, sk: e.day, total: e.total, blob: new Uint8Array([e.total]), note: undefined }),
     });
-    await sink([{ user: "u1", day: 1, total: 1 }, { user: "u1", day: 2, total: 2 }, { user: "u1", day: 1, total: 9 }, { user: "u2", day: 1, total: 4 }], 3);
+    await sink(
+      [
+        { user: "u1", day: 1, total: 1 },
+        { user: "u1", day: 2, total: 2 },
+        { user: "u1", day: 1, total: 9 },
+        { user: "u2", day: 1, total: 4 },
+      ],
+      3,
+    );
     const items = await scan(table);
-    expect(items.map((i) => [i.pk, i.sk, i.total, i.batchTime])).toEqual([["u1", 1, 9, 3000], ["u1", 2, 2, 3000], ["u2", 1, 4, 3000]]);
+    expect(items.map((i) => [i.pk, i.sk, i.total, i.batchTime])).toEqual([
+      ["u1", 1, 9, 3000],
+      ["u1", 2, 2, 3000],
+      ["u2", 1, 4, 3000],
+    ]);
     expect(Buffer.from(items[0]!.blob as Uint8Array)).toEqual(Buffer.from([9]));
     expect(results).toEqual([{ table, batchTime: 3000, partition: 3, elements: 4, written: 3, skipped: 0, superseded: 1 }]);
   });
@@ -104,14 +169,24 @@ describe("dynamoDbSink", () => {
     let inFlight = 0;
     let most = 0;
     const counted = new DynamoDBClient(awsClientConfig(engines.dynamodb, engines.region));
-    counted.middlewareStack.add((next) => async (args) => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      try { return await next(args); } finally { inFlight--; }
-    }, { step: "initialize", name: "countInFlight" });
+    counted.middlewareStack.add(
+      (next) => async (args) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: "initialize", name: "countInFlight" },
+    );
     try {
       const elements: Count[] = Array.from({ length: 200 }, (_, i) => [`w${i}`, i]);
-      await dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time: 1000, client: counted, concurrency: 4 })(elements, 0);
+      await dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time: 1000, client: counted, concurrency: 4 })(
+        elements,
+        0,
+      );
       expect((await scan(table)).length).toBe(200);
       expect(most).toBeLessThanOrEqual(4);
       expect(most).toBeGreaterThan(1);
@@ -125,18 +200,37 @@ describe("dynamoDbSink", () => {
     const throttling = new DynamoDBClient({ ...awsClientConfig(engines.dynamodb, engines.region), maxAttempts: 5 });
     let attempts = 0;
     // Below the retry middleware, so each throttled answer is one attempt the SDK retries.
-    throttling.middlewareStack.addRelativeTo(((next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      attempts++;
-      if (attempts <= 2) {
-        throw Object.assign(new Error("The level of configured provisioned throughput for the table was exceeded."), {
-          name: "ProvisionedThroughputExceededException", $fault: "client", $metadata: { httpStatusCode: 400 },
-        });
-      }
-      return next(args);
-    }) as never, { relation: "after", toMiddleware: "retryMiddleware", name: "throttleTwice" });
+    throttling.middlewareStack.addRelativeTo(
+      ((next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+        attempts++;
+        if (attempts <= 2) {
+          throw Object.assign(new Error("The level of configured provisioned throughput for the table was exceeded."), {
+            name: "ProvisionedThroughputExceededException",
+            $fault: "client",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      }) as never,
+      { relation: "after", toMiddleware: "retryMiddleware", name: "throttleTwice" },
+    );
     try {
       const results: DynamoDbSinkResult[] = [];
-      await dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time: 1000, client: throttling, concurrency: 1, onResult: (r) => results.push(r) })([["a", 1], ["b", 2]], 0);
+      await dynamoDbSink<Count>({
+        table,
+        key: "pk",
+        item: ([w, n]) => ({ pk: w, count: n }),
+        time: 1000,
+        client: throttling,
+        concurrency: 1,
+        onResult: (r) => results.push(r),
+      })(
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        0,
+      );
       expect(attempts).toBe(4); // 2 throttled + 2 puts
       expect(results[0]).toMatchObject({ written: 2, skipped: 0 });
       expect((await scan(table)).map((i) => i.pk)).toEqual(["a", "b"]);
@@ -184,10 +278,26 @@ describe("dynamoDbSink", () => {
       /The item for element 0 \(\["a",1\]\) has no usable key attribute `pk`: got `undefined`, and a key attribute must be a non-empty string, a finite number or non-empty bytes\. Make `item` return every key attribute \(pk\)/,
     );
 
-    const partly = dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => (n > 1 ? { pk: "", count: n } : { pk: w, count: n }), time: 1000, client });
-    await expect(partly([["a", 1], ["b", 2]], 0)).rejects.toThrow(/element 1 .* got `""`/);
+    const partly = dynamoDbSink<Count>({
+      table,
+      key: "pk",
+      item: ([w, n]) => (n > 1 ? { pk: "", count: n } : { pk: w, count: n }),
+      time: 1000,
+      client,
+    });
+    await expect(
+      partly(
+        [
+          ["a", 1],
+          ["b", 2],
+        ],
+        0,
+      ),
+    ).rejects.toThrow(/element 1 .* got `""`/);
     const clash = dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => ({ pk: w, batchTime: n }), time: 1000, client });
-    await expect(clash([["a", 1]], 0)).rejects.toThrow(/holds `batchTime`, the attribute the sink writes the batch time to\. Rename it in `item`, or pass another `batchTimeAttribute`/);
+    await expect(clash([["a", 1]], 0)).rejects.toThrow(
+      /holds `batchTime`, the attribute the sink writes the batch time to\. Rename it in `item`, or pass another `batchTimeAttribute`/,
+    );
     const notObject = dynamoDbSink<Count>({ table, key: "pk", item: () => null as never, time: 1000, client });
     await expect(notObject([["a", 1]], 0)).rejects.toThrow(/`item` to return an object of attributes for element 0 .* got `null`/);
     // Element "a" of the partly bad partition was not written: the partition is checked first.
@@ -196,7 +306,12 @@ describe("dynamoDbSink", () => {
 
   it("builds its client from the environment: sparkless local's endpoint, region and local credentials", () => {
     const local = dynamoDbClientConfigFromEnv({ SPARKLESS_DYNAMODB_ENDPOINT: "http://127.0.0.1:4567", AWS_ENDPOINT_URL: "http://other:1" });
-    expect(local).toMatchObject({ endpoint: "http://127.0.0.1:4567", region: "us-east-1", credentials: { accessKeyId: "sparklesslocal" }, maxAttempts: 8 });
+    expect(local).toMatchObject({
+      endpoint: "http://127.0.0.1:4567",
+      region: "us-east-1",
+      credentials: { accessKeyId: "sparklesslocal" },
+      maxAttempts: 8,
+    });
     const localstack = dynamoDbClientConfigFromEnv({ AWS_ENDPOINT_URL: "http://localhost:4566", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "test" });
     expect(localstack).toMatchObject({ endpoint: "http://localhost:4566", region: "eu-west-1" });
     expect(localstack).not.toHaveProperty("credentials");
@@ -214,7 +329,8 @@ describe("dynamoDbSink", () => {
     try {
       await dynamoDbSink<Count>({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time: 1000 })([["env", 1]], 0);
     } finally {
-      if (saved.endpoint === undefined) delete process.env.SPARKLESS_DYNAMODB_ENDPOINT; else process.env.SPARKLESS_DYNAMODB_ENDPOINT = saved.endpoint;
+      if (saved.endpoint === undefined) delete process.env.SPARKLESS_DYNAMODB_ENDPOINT;
+      else process.env.SPARKLESS_DYNAMODB_ENDPOINT = saved.endpoint;
       if (saved.key !== undefined) process.env.AWS_ACCESS_KEY_ID = saved.key;
     }
     expect(await scan(table)).toEqual([{ pk: "env", count: 1, batchTime: 1000 }]);
@@ -222,13 +338,7 @@ describe("dynamoDbSink", () => {
 });
 
 describe("dynamoDbSink in a pipeline", () => {
-  const lines = [
-    ["the cat sat", "on the mat"],
-    ["the dog"],
-    [],
-    ["a cat and a dog", "the end"],
-    ["cat"],
-  ];
+  const lines = [["the cat sat", "on the mat"], ["the dog"], [], ["a cat and a dog", "the end"], ["cat"]];
 
   /** Independently: for each word, its count in the latest batch that has it, and that batch's time. */
   function expected(intervalMs: number): Record<string, unknown>[] {
@@ -253,9 +363,16 @@ describe("dynamoDbSink in a pipeline", () => {
         engine: "memory",
         restartEachBatch,
         pipeline: (stream) => {
-          const counts = stream.flatMap((l: string) => l.split(" ")).filter((w) => w !== "").map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b);
+          const counts = stream
+            .flatMap((l: string) => l.split(" "))
+            .filter((w) => w !== "")
+            .map((w): [string, number] => [w, 1])
+            .reduceByKey((a, b) => a + b);
           counts.foreachRDD((rdd, time) =>
-            rdd.foreachPartition(dynamoDbSink({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time, client, onResult: (r) => results.push(r) })));
+            rdd.foreachPartition(
+              dynamoDbSink({ table, key: "pk", item: ([w, n]) => ({ pk: w, count: n }), time, client, onResult: (r) => results.push(r) }),
+            ),
+          );
           return counts;
         },
       });

@@ -54,7 +54,12 @@ async function newStream(shards = 2): Promise<string> {
   throw new Error(`stream ${name} did not become ACTIVE`);
 }
 
-interface Read { shard: string; range: [bigint, bigint]; partitionKey: string; data: Buffer }
+interface Read {
+  shard: string;
+  range: [bigint, bigint];
+  partitionKey: string;
+  data: Buffer;
+}
 
 /** Every record of the stream, shard by shard, in order. */
 async function readAll(stream: string): Promise<Read[]> {
@@ -62,7 +67,9 @@ async function readAll(stream: string): Promise<Read[]> {
   const out: Read[] = [];
   for (const shard of shards) {
     const range: [bigint, bigint] = [BigInt(shard.HashKeyRange!.StartingHashKey!), BigInt(shard.HashKeyRange!.EndingHashKey!)];
-    let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    let iterator = (
+      await kinesis.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))
+    ).ShardIterator;
     for (let i = 0; iterator && i < 100; i++) {
       const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
       for (const r of res.Records ?? []) out.push({ shard: shard.ShardId!, range, partitionKey: r.PartitionKey!, data: Buffer.from(r.Data!) });
@@ -77,21 +84,24 @@ async function readAll(stream: string): Promise<Read[]> {
 function faultyClient(fail: (entry: PutRecordsRequestEntry, request: number) => string | undefined = () => undefined) {
   const client = new KinesisClient(awsClientConfig(engines.kinesis, engines.region));
   const requests: PutRecordsRequestEntry[][] = [];
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName !== "PutRecordsCommand") return next(args);
-    const input = args.input as PutRecordsCommandInput;
-    const entries = input.Records ?? [];
-    const request = requests.push(entries) - 1;
-    const verdicts = entries.map((e) => fail(e, request));
-    const kept = entries.filter((_, i) => !verdicts[i]);
-    const real = kept.length
-      ? await next({ ...args, input: { ...input, Records: kept } })
-      : { output: { Records: [], FailedRecordCount: 0, $metadata: {} } as PutRecordsCommandOutput, response: {} };
-    const answers = [...((real.output as PutRecordsCommandOutput).Records ?? [])];
-    const merged: PutRecordsResultEntry[] = verdicts.map((code) => (code ? { ErrorCode: code, ErrorMessage: "injected" } : answers.shift()!));
-    const output = { ...(real.output as PutRecordsCommandOutput), Records: merged, FailedRecordCount: merged.filter((r) => r.ErrorCode).length };
-    return { ...real, output };
-  }, { step: "initialize", name: "failSomeEntries" });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== "PutRecordsCommand") return next(args);
+      const input = args.input as PutRecordsCommandInput;
+      const entries = input.Records ?? [];
+      const request = requests.push(entries) - 1;
+      const verdicts = entries.map((e) => fail(e, request));
+      const kept = entries.filter((_, i) => !verdicts[i]);
+      const real = kept.length
+        ? await next({ ...args, input: { ...input, Records: kept } })
+        : { output: { Records: [], FailedRecordCount: 0, $metadata: {} } as PutRecordsCommandOutput, response: {} };
+      const answers = [...((real.output as PutRecordsCommandOutput).Records ?? [])];
+      const merged: PutRecordsResultEntry[] = verdicts.map((code) => (code ? { ErrorCode: code, ErrorMessage: "injected" } : answers.shift()!));
+      const output = { ...(real.output as PutRecordsCommandOutput), Records: merged, FailedRecordCount: merged.filter((r) => r.ErrorCode).length };
+      return { ...real, output };
+    },
+    { step: "initialize", name: "failSomeEntries" },
+  );
   return { client, requests };
 }
 
@@ -104,7 +114,10 @@ describe("kinesisSink", () => {
     const results: KinesisSinkResult[] = [];
     const { client, requests } = faultyClient();
     try {
-      for (const [p, items] of [[0, ["a", "b", "c"]], [1, ["d", { x: 1 }]]] as const) {
+      for (const [p, items] of [
+        [0, ["a", "b", "c"]],
+        [1, ["d", { x: 1 }]],
+      ] as const) {
         await kinesisSink({ stream, name: "app", time: new Time(2000), client, onResult: (r) => results.push(r) })(items, p);
       }
       const read = await readAll(stream);
@@ -142,7 +155,8 @@ describe("kinesisSink", () => {
       await sink()(elements, 3);
       await sink()(elements, 3); // the batch again, after a worker died once its records were in
       expect(requests).toHaveLength(2);
-      const strip = (es: PutRecordsRequestEntry[]) => es.map((e) => ({ data: Buffer.from(e.Data!).toString(), key: e.PartitionKey, hash: e.ExplicitHashKey }));
+      const strip = (es: PutRecordsRequestEntry[]) =>
+        es.map((e) => ({ data: Buffer.from(e.Data!).toString(), key: e.PartitionKey, hash: e.ExplicitHashKey }));
       expect(strip(requests[1]!)).toEqual(strip(requests[0]!));
       // A user partition key routes by key: the hash key is its MD5.
       expect(requests[0]![0]).toMatchObject({ PartitionKey: "w0", ExplicitHashKey: md5Decimal("w0").toString() });
@@ -158,7 +172,10 @@ describe("kinesisSink", () => {
         expect(copies[1]!.data.equals(copies[0]!.data)).toBe(true);
       }
       // What a consumer dedupes to: each element once.
-      const deduped = [...byId.values()].map((c) => openEnvelope(c[0]!.data).value as { n: number }).map((v) => v.n).sort((a, b) => a - b);
+      const deduped = [...byId.values()]
+        .map((c) => openEnvelope(c[0]!.data).value as { n: number })
+        .map((v) => v.n)
+        .sort((a, b) => a - b);
       expect(deduped).toEqual(elements.map((e) => e.n));
     } finally {
       client.destroy();
@@ -169,10 +186,16 @@ describe("kinesisSink", () => {
     const stream = await newStream(1);
     const { client, requests } = faultyClient();
     try {
-      await kinesisSink<number>({ stream, name: "many", time: 1000, client })(Array.from({ length: 1_200 }, (_, i) => i), 0);
+      await kinesisSink<number>({ stream, name: "many", time: 1000, client })(
+        Array.from({ length: 1_200 }, (_, i) => i),
+        0,
+      );
       expect(requests.map((r) => r.length)).toEqual([500, 500, 200]);
       const big = "x".repeat(700 * 1024);
-      await kinesisSink<string>({ stream, name: "big", time: 1000, client })(Array.from({ length: 9 }, () => big), 0);
+      await kinesisSink<string>({ stream, name: "big", time: 1000, client })(
+        Array.from({ length: 9 }, () => big),
+        0,
+      );
       const sizes = requests.slice(3).map((r) => r.reduce((s, e) => s + e.Data!.byteLength + Buffer.byteLength(e.PartitionKey!), 0));
       expect(requests.slice(3).map((r) => r.length)).toEqual([7, 2]);
       for (const s of sizes) expect(s).toBeLessThanOrEqual(5 * 1024 * 1024);
@@ -194,7 +217,10 @@ describe("kinesisSink", () => {
     const results: KinesisSinkResult[] = [];
     try {
       const t0 = Date.now();
-      await kinesisSink<number>({ stream, name: "retry", time: 1000, client, baseDelayMs: 50, onResult: (r) => results.push(r) })(Array.from({ length: 10 }, (_, i) => i), 0);
+      await kinesisSink<number>({ stream, name: "retry", time: 1000, client, baseDelayMs: 50, onResult: (r) => results.push(r) })(
+        Array.from({ length: 10 }, (_, i) => i),
+        0,
+      );
       expect(requests.map((r) => r.map((e) => openEnvelope(e.Data!).value))).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 5, 7, 9], [3]]);
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect(results).toEqual([{ stream, batchTime: 1000, partition: 0, records: 10, requests: 3, retried: 6, throttled: 5 }]);
@@ -207,13 +233,25 @@ describe("kinesisSink", () => {
 
   it("gives up after maxAttempts with a KinesisSinkError naming the records, the error and the fix", async () => {
     const stream = await newStream(1);
-    const { client, requests } = faultyClient((entry) => (openEnvelope(entry.Data!).value === 2 ? "ProvisionedThroughputExceededException" : undefined));
+    const { client, requests } = faultyClient((entry) =>
+      openEnvelope(entry.Data!).value === 2 ? "ProvisionedThroughputExceededException" : undefined,
+    );
     try {
-      const error = await kinesisSink<number>({ stream, name: "stuck", time: 7000, client, maxAttempts: 3, baseDelayMs: 1 })([0, 1, 2, 3], 4).catch((e: unknown) => e);
+      const error = await kinesisSink<number>({ stream, name: "stuck", time: 7000, client, maxAttempts: 3, baseDelayMs: 1 })([0, 1, 2, 3], 4).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(KinesisSinkError);
       const e = error as KinesisSinkError;
-      expect(e.message).toMatch(/1 record\(s\) of stream .* still failed after 3 sends \(batch 7000, partition 4; stuck\/7000\/4\/2: ProvisionedThroughputExceededException: injected\)\. 3 record\(s\) of the partition were put\. Add shards to the stream/);
-      expect(e).toMatchObject({ stream, batchTime: 7000, partition: 4, sent: 3, failed: [{ id: "stuck/7000/4/2", errorCode: "ProvisionedThroughputExceededException" }] });
+      expect(e.message).toMatch(
+        /1 record\(s\) of stream .* still failed after 3 sends \(batch 7000, partition 4; stuck\/7000\/4\/2: ProvisionedThroughputExceededException: injected\)\. 3 record\(s\) of the partition were put\. Add shards to the stream/,
+      );
+      expect(e).toMatchObject({
+        stream,
+        batchTime: 7000,
+        partition: 4,
+        sent: 3,
+        failed: [{ id: "stuck/7000/4/2", errorCode: "ProvisionedThroughputExceededException" }],
+      });
       expect(requests).toHaveLength(3);
     } finally {
       client.destroy();
@@ -223,7 +261,9 @@ describe("kinesisSink", () => {
   it("a request Kinesis refuses is a KinesisSinkError with the fix", async () => {
     const error = await kinesisSink<number>({ stream: "no-such-stream", name: "x", time: 1000, client: kinesis })([1], 0).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisSinkError);
-    expect((error as Error).message).toMatch(/PutRecords into stream no-such-stream failed \(batch 1000, partition 0\): ResourceNotFoundException.*Create stream no-such-stream/);
+    expect((error as Error).message).toMatch(
+      /PutRecords into stream no-such-stream failed \(batch 1000, partition 0\): ResourceNotFoundException.*Create stream no-such-stream/,
+    );
     expect(((error as Error).cause as Error).name).toBe("ResourceNotFoundException");
   });
 
@@ -237,7 +277,10 @@ describe("kinesisSink", () => {
     const ok = { stream: "s", name: "app", time: 1000 };
     const cases: [object, RegExp][] = [
       [{ ...ok, stream: "" }, /`stream` to be a Kinesis stream name \(1 to 128 of .*\) or a stream ARN, got `""`/],
-      [{ ...ok, name: "a:b/c" }, /`name` to be 1 to 128 of A-Z a-z 0-9 _ \. - \(it starts every record id, "name\/batchTime\/partition\/index"\), got `"a:b\/c"`\. Use the app's name/],
+      [
+        { ...ok, name: "a:b/c" },
+        /`name` to be 1 to 128 of A-Z a-z 0-9 _ \. - \(it starts every record id, "name\/batchTime\/partition\/index"\), got `"a:b\/c"`\. Use the app's name/,
+      ],
       [{ ...ok, time: 1.5 }, /`time` to be the batch time .* got `1.5`/],
       [{ ...ok, maxAttempts: 0 }, /`maxAttempts` to be a whole number from 1 to 100, got `0`/],
       [{ ...ok, baseDelayMs: 10, maxDelayMs: 5 }, /`maxDelayMs` to be a whole number from 10 to 300000, got `5`/],
@@ -257,9 +300,15 @@ describe("kinesisSink", () => {
       await expect(tooBig(["small", "y".repeat(2000)], 0)).rejects.toThrow(
         /Record big\/1000\/0\/1 is 2\d{3} bytes \(data plus partition key\), over the limit of 1000 bytes per record \(`maxRecordBytes`\)\. Make the element smaller/,
       );
-      await expect(kinesisSink<bigint>({ stream, name: "b", time: 1000, client })([1n], 0)).rejects.toThrow(/The data of record b\/1000\/0\/0 could not be made: .*BigInt.*JSON-serializable/);
-      await expect(kinesisSink<number>({ stream, name: "d", time: 1000, client, data: (n) => n as never })([1], 0)).rejects.toThrow(/`data` to return a string or a Uint8Array for record d\/1000\/0\/0, got `1`/);
-      await expect(kinesisSink<number>({ stream, name: "k", time: 1000, client, partitionKey: () => "" })([1], 0)).rejects.toThrow(/`partitionKey` to return 1 to 256 characters for record k\/1000\/0\/0, got `""`/);
+      await expect(kinesisSink<bigint>({ stream, name: "b", time: 1000, client })([1n], 0)).rejects.toThrow(
+        /The data of record b\/1000\/0\/0 could not be made: .*BigInt.*JSON-serializable/,
+      );
+      await expect(kinesisSink<number>({ stream, name: "d", time: 1000, client, data: (n) => n as never })([1], 0)).rejects.toThrow(
+        /`data` to return a string or a Uint8Array for record d\/1000\/0\/0, got `1`/,
+      );
+      await expect(kinesisSink<number>({ stream, name: "k", time: 1000, client, partitionKey: () => "" })([1], 0)).rejects.toThrow(
+        /`partitionKey` to return 1 to 256 characters for record k\/1000\/0\/0, got `""`/,
+      );
       // Nothing of a partition with a bad record was sent.
       expect(requests).toHaveLength(0);
     } finally {
@@ -278,7 +327,8 @@ describe("kinesisSink", () => {
     try {
       await kinesisSink<string>({ stream, name: "env", time: 1000 })(["hello"], 0);
     } finally {
-      if (saved.endpoint === undefined) delete process.env.SPARKLESS_KINESIS_ENDPOINT; else process.env.SPARKLESS_KINESIS_ENDPOINT = saved.endpoint;
+      if (saved.endpoint === undefined) delete process.env.SPARKLESS_KINESIS_ENDPOINT;
+      else process.env.SPARKLESS_KINESIS_ENDPOINT = saved.endpoint;
       if (saved.key !== undefined) process.env.AWS_ACCESS_KEY_ID = saved.key;
     }
     expect((await readAll(stream)).map((r) => openEnvelope(r.data))).toEqual([{ id: "env/1000/0/0", value: "hello" }]);

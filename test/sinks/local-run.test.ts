@@ -70,14 +70,20 @@ describe("the sinks in an app run by sparkless local, found through AWS_ENDPOINT
   it("writes the running totals to DynamoDB and Kinesis with no client given", async () => {
     const appPath = path.join(work, "sink-app.mjs");
     writeFileSync(appPath, APP_SOURCE);
-    await dynamodb.send(new CreateTableCommand({
-      TableName: "sink-totals", KeySchema: [{ AttributeName: "word", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "word", AttributeType: "S" }], BillingMode: "PAY_PER_REQUEST",
-    }));
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: "sink-totals",
+        KeySchema: [{ AttributeName: "word", KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: "word", AttributeType: "S" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
     await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: "sink-totals" });
     await ensureStream(kinesis, "sink-words", 1);
     await ensureStream(kinesis, "sink-out", 2);
-    await kinesis.send(new PutRecordsCommand({ StreamName: "sink-words", Records: LINES.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${i}` })) }));
+    await kinesis.send(
+      new PutRecordsCommand({ StreamName: "sink-words", Records: LINES.map((l, i) => ({ Data: Buffer.from(l), PartitionKey: `k${i}` })) }),
+    );
 
     const doc = DynamoDBDocumentClient.from(dynamodb);
     const expected = wordCounts(LINES);
@@ -85,12 +91,16 @@ describe("the sinks in an app run by sparkless local, found through AWS_ENDPOINT
     const run = startCli(["local", appPath, "--workers", "1", "--shards", "1"], { cwd: work, env: { AWS_ENDPOINT_URL: moto.url } });
     let items: Record<string, unknown>[] = [];
     try {
-      await eventually(`the totals in the table\nstderr:\n${run.stderr}`, async () => {
-        if (run.child.exitCode !== null) throw new Error(`sparkless local exited early (${run.child.exitCode}):\n${run.stderr}`);
-        items = (await doc.send(new ScanCommand({ TableName: "sink-totals" }))).Items ?? [];
-        const got = Object.fromEntries(items.map((i) => [i.word, i.total]));
-        return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expected).sort()) ? true : undefined;
-      }, 120_000);
+      await eventually(
+        `the totals in the table\nstderr:\n${run.stderr}`,
+        async () => {
+          if (run.child.exitCode !== null) throw new Error(`sparkless local exited early (${run.child.exitCode}):\n${run.stderr}`);
+          items = (await doc.send(new ScanCommand({ TableName: "sink-totals" }))).Items ?? [];
+          const got = Object.fromEntries(items.map((i) => [i.word, i.total]));
+          return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expected).sort()) ? true : undefined;
+        },
+        120_000,
+      );
     } finally {
       run.child.kill("SIGINT");
     }
@@ -102,7 +112,9 @@ describe("the sinks in an app run by sparkless local, found through AWS_ENDPOINT
     const shards = (await kinesis.send(new ListShardsCommand({ StreamName: "sink-out" }))).Shards ?? [];
     const ids: string[] = [];
     for (const shard of shards) {
-      const it = (await kinesis.send(new GetShardIteratorCommand({ StreamName: "sink-out", ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+      const it = (
+        await kinesis.send(new GetShardIteratorCommand({ StreamName: "sink-out", ShardId: shard.ShardId!, ShardIteratorType: "TRIM_HORIZON" }))
+      ).ShardIterator;
       const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: it!, Limit: 10_000 }));
       for (const r of res.Records ?? []) {
         const { id, value } = openEnvelope(r.Data!);

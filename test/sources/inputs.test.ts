@@ -17,7 +17,10 @@ describe("inputsOf", () => {
   });
 
   it("lists each input's source and name once, in creation order, and leaves out in-memory inputs", () => {
-    expect(inputsOf(app)).toEqual([{ source: "kinesis", name: "clicks" }, { source: "kinesis", name: "views" }]);
+    expect(inputsOf(app)).toEqual([
+      { source: "kinesis", name: "clicks" },
+      { source: "kinesis", name: "views" },
+    ]);
   });
 
   it("kinesisStreamsOf is derived from it, and still answers from sparkless/local", () => {

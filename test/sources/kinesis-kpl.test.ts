@@ -39,14 +39,23 @@ function refAggregate(records: readonly { key: string; text: string }[]): { data
 }
 
 /** What the test app sees of a record: its text, keys and coordinates. */
-interface Seen { text: string; key: string; seq: string; sub?: number }
+interface Seen {
+  text: string;
+  key: string;
+  seq: string;
+  sub?: number;
+}
 const seenOf = (r: RawRecord): Seen => ({
-  text: Buffer.from(r.data).toString("utf8"), key: r.partitionKey, seq: r.sequenceNumber,
+  text: Buffer.from(r.data).toString("utf8"),
+  key: r.partitionKey,
+  seq: r.sequenceNumber,
   ...(r.subSequenceNumber !== undefined ? { sub: r.subSequenceNumber } : {}),
 });
 
 let engines: EmbeddedEngines;
-beforeAll(async () => { engines = await sharedEngines(); }, 120_000);
+beforeAll(async () => {
+  engines = await sharedEngines();
+}, 120_000);
 afterAll(stopSharedEngines, 60_000);
 
 describe("kinesisStream de-aggregates KPL records", () => {
@@ -55,14 +64,25 @@ describe("kinesisStream de-aggregates KPL records", () => {
     const seen = new Map<number, Seen[]>();
     const raw = new Map<number, Uint8Array[]>();
     const app = defineApp({ name: "kpl-mixed", batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream, { decode: seenOf }).foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, await rdd.collect()); });
+      ssc.kinesisStream(stream, { decode: seenOf }).foreachRDD(async (rdd, time) => {
+        seen.set(time.milliseconds, await rdd.collect());
+      });
       // The same records with `deaggregate: false`: every Kinesis record's bytes as they are.
-      ssc.kinesisStream(stream, { deaggregate: false, decode: (r) => r.data }).foreachRDD(async (rdd, time) => { raw.set(time.milliseconds, await rdd.collect()); });
+      ssc.kinesisStream(stream, { deaggregate: false, decode: (r) => r.data }).foreachRDD(async (rdd, time) => {
+        raw.set(time.milliseconds, await rdd.collect());
+      });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     try {
-      const a = refAggregate([{ key: "alpha", text: "a0" }, { key: "beta", text: "a1" }, { key: "alpha", text: "a2" }]);
-      const b = refAggregate([{ key: "gamma", text: "b0" }, { key: "delta", text: "" }]);
+      const a = refAggregate([
+        { key: "alpha", text: "a0" },
+        { key: "beta", text: "a1" },
+        { key: "alpha", text: "a2" },
+      ]);
+      const b = refAggregate([
+        { key: "gamma", text: "b0" },
+        { key: "delta", text: "" },
+      ]);
       const p1 = await putRecord(h.kinesis, stream, "plain one", "p1");
       const pa = await putRecord(h.kinesis, stream, a.data, a.partitionKey);
       const p2 = await putRecord(h.kinesis, stream, "plain two", "p2");
@@ -78,7 +98,12 @@ describe("kinesisStream de-aggregates KPL records", () => {
         { text: "b0", key: "gamma", seq: pb.sequenceNumber, sub: 0 },
         { text: "", key: "delta", seq: pb.sequenceNumber, sub: 1 },
       ]);
-      expect(raw.get(r.time)!.map((d) => Buffer.from(d))).toEqual([Buffer.from("plain one"), Buffer.from(a.data), Buffer.from("plain two"), Buffer.from(b.data)]);
+      expect(raw.get(r.time)!.map((d) => Buffer.from(d))).toEqual([
+        Buffer.from("plain one"),
+        Buffer.from(a.data),
+        Buffer.from("plain two"),
+        Buffer.from(b.data),
+      ]);
       // The batch counts Kinesis records, as the source counted them when it fixed the blocks (an aggregate once),
       // for each of the two inputs that read the stream.
       expect(r.inputRecords).toBe(2 * 4);
@@ -92,13 +117,21 @@ describe("kinesisStream de-aggregates KPL records", () => {
     const stream = "kpl-corrupt-in";
     const seen = new Map<number, string[]>();
     const app = defineApp({ name: "kpl-corrupt", batchInterval: Seconds(1) }, (ssc) => {
-      ssc.kinesisStream(stream).foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, await rdd.collect()); });
+      ssc.kinesisStream(stream).foreachRDD(async (rdd, time) => {
+        seen.set(time.milliseconds, await rdd.collect());
+      });
     });
     const h = await startHarness(engines, app, { streams: { [stream]: 1 } });
     try {
-      const good = refAggregate([{ key: "k1", text: "g0" }, { key: "k2", text: "g1" }]);
+      const good = refAggregate([
+        { key: "k1", text: "g0" },
+        { key: "k2", text: "g1" },
+      ]);
       // A byte of the protobuf message changed after the producer wrote it: the MD5 at the end no longer matches.
-      const flipped = refAggregate([{ key: "k1", text: "lost0" }, { key: "k1", text: "lost1" }]).data.slice();
+      const flipped = refAggregate([
+        { key: "k1", text: "lost0" },
+        { key: "k1", text: "lost1" },
+      ]).data.slice();
       flipped[8] ^= 0xff;
       // A message that is not protobuf (field 3, length-delimited, says 100 bytes follow; 2 do), with a matching MD5.
       const message = Uint8Array.from([0x1a, 0x64, 0x01, 0x02]);
@@ -141,28 +174,65 @@ describe("kinesisStream de-aggregates KPL records", () => {
     const stream = `${name}-in`;
     const seen = new Map<number, [string, number][]>();
     const app = defineApp({ name, batchInterval: Seconds(1), maxTaskAttempts: 2 }, (ssc) => {
-      ssc.kinesisStream(stream)
-        .map((w) => { if (w.startsWith("boom")) throw new Error(`cannot handle ${w}`); return w; })
+      ssc
+        .kinesisStream(stream)
+        .map((w) => {
+          if (w.startsWith("boom")) throw new Error(`cannot handle ${w}`);
+          return w;
+        })
         .map((w): [string, number] => [w, 1])
         .reduceByKey((x, y) => x + y)
-        .foreachRDD(async (rdd, time) => { seen.set(time.milliseconds, (await rdd.collect()).sort((x, y) => (x[0] < y[0] ? -1 : 1))); });
+        .foreachRDD(async (rdd, time) => {
+          seen.set(
+            time.milliseconds,
+            (await rdd.collect()).sort((x, y) => (x[0] < y[0] ? -1 : 1)),
+          );
+        });
     });
     // Every stage on the workers: the input is read, and the record excluded, by the worker handler.
     const h = await startHarness(engines, app, { streams: { [stream]: 1 }, execution: { mode: "fan-out" } });
     const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-kpl-poison-"));
-    const unregister = registerLocalRun({ app: name, pid: process.pid, endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs }, streams: [stream], startedAt: Date.now() }, cwd);
+    const unregister = registerLocalRun(
+      {
+        app: name,
+        pid: process.pid,
+        endpoints: { kinesis: engines.kinesis, dynamodb: engines.dynamodb, sqs: engines.sqs },
+        streams: [stream],
+        startedAt: Date.now(),
+      },
+      cwd,
+    );
     let out = "";
-    const io = { stdout: { write: (t: string) => { out += t; return true; } }, stderr: { write: () => true }, stdin: new PassThrough(), env: {}, cwd };
+    const io = {
+      stdout: {
+        write: (t: string) => {
+          out += t;
+          return true;
+        },
+      },
+      stderr: { write: () => true },
+      stdin: new PassThrough(),
+      env: {},
+      cwd,
+    };
     try {
       const agg = refAggregate([
-        { key: "u0", text: "fine" }, { key: "u1", text: "boom one" }, { key: "u2", text: "also fine" }, { key: "u3", text: "boom two" }, { key: "u4", text: "fine" },
+        { key: "u0", text: "fine" },
+        { key: "u1", text: "boom one" },
+        { key: "u2", text: "also fine" },
+        { key: "u3", text: "boom two" },
+        { key: "u4", text: "fine" },
       ]);
       await putRecord(h.kinesis, stream, "plain");
       const put = await putRecord(h.kinesis, stream, agg.data, agg.partitionKey);
       const r = await h.nextBatch();
       expect(r.status, r.error).toBe("completed");
       expect(r.mode).toBe("fan-out");
-      expect(seen.get(r.time)).toEqual([["also fine", 1], ["fine", 2], ["plain", 1]]);
+      expect(seen.get(r.time)).toEqual([
+        ["also fine", 1],
+        ["fine", 2],
+        ["plain", 1],
+      ]);
       expect(r.quarantinedRecords).toBe(2);
 
       const q = (await h.env.engine.quarantine.list()).sort((x, y) => (x.subSequenceNumber ?? -1) - (y.subSequenceNumber ?? -1));
@@ -187,7 +257,10 @@ describe("kinesisStream de-aggregates KPL records", () => {
       expect(again.quarantinedRecords).toBe(2);
       const replayed = (await h.env.engine.quarantine.list()).filter((e) => e.batchTime === again.time);
       expect(replayed.map((e) => `${e.partitionKey}:${e.subSequenceNumber}`).sort()).toEqual(["u1:undefined", "u3:undefined"]);
-      expect((await Promise.all(replayed.map(async (e) => Buffer.from(await h.env.engine.quarantine.read(e)).toString()))).sort()).toEqual(["boom one", "boom two"]);
+      expect((await Promise.all(replayed.map(async (e) => Buffer.from(await h.env.engine.quarantine.read(e)).toString()))).sort()).toEqual([
+        "boom one",
+        "boom two",
+      ]);
     } finally {
       unregister();
       await h.stop();
@@ -203,10 +276,18 @@ describe("a user record of an aggregate has coordinates of its own", () => {
 
   const stores: [string, () => Promise<{ store: QuarantineStore; stop(): Promise<void> }>][] = [
     ["in memory", async () => ({ store: new MemoryQuarantine(), stop: async () => undefined })],
-    ["in DynamoDB", async () => {
-      const h = await startHarness(engines, defineApp({ name: `kpl-store${process.pid}`, batchInterval: Seconds(1) }, (ssc) => { ssc.queueStream([]).print(); }));
-      return { store: h.env.engine.quarantine, stop: () => h.stop() };
-    }],
+    [
+      "in DynamoDB",
+      async () => {
+        const h = await startHarness(
+          engines,
+          defineApp({ name: `kpl-store${process.pid}`, batchInterval: Seconds(1) }, (ssc) => {
+            ssc.queueStream([]).print();
+          }),
+        );
+        return { store: h.env.engine.quarantine, stop: () => h.stop() };
+      },
+    ],
   ];
   for (const [name, open] of stores) {
     it(`the quarantine ${name} keeps one entry per user record, and a retry replaces it`, async () => {

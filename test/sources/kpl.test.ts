@@ -13,18 +13,30 @@ import { aggregate, deaggregate, isAggregated, type UserRecord, type UserRecordI
 // ---------------------------------------------------------------------------------------------
 // The reference, loaded as the CommonJS package it is.
 
-interface RefUserRecord { partitionKey: string; explicitPartitionKey?: string; subSequenceNumber: number; data: string }
+interface RefUserRecord {
+  partitionKey: string;
+  explicitPartitionKey?: string;
+  subSequenceNumber: number;
+  data: string;
+}
 interface RefAggregator {
   addUserRecord(record: { partitionKey: string; explicitHashKey?: string; data: Buffer }): void;
   checkIfUserRecordFits(record: { partitionKey: string; explicitHashKey?: string; data: Buffer }): boolean;
   build(): { partitionKey: string; data: Buffer } | undefined;
 }
-interface RefDecodedRecord { partition_key_index: unknown; explicit_hash_key_index: unknown; data: Uint8Array }
+interface RefDecodedRecord {
+  partition_key_index: unknown;
+  explicit_hash_key_index: unknown;
+  data: Uint8Array;
+}
 const require = createRequire(import.meta.url);
 const ref = require("aws-kinesis-agg") as {
   RecordAggregator: new () => RefAggregator;
-  deaggregateSync(record: { data: string; sequenceNumber: string; partitionKey: string }, computeChecksums: boolean,
-    done: (err: Error | null | undefined, records?: RefUserRecord[]) => void): void;
+  deaggregateSync(
+    record: { data: string; sequenceNumber: string; partitionKey: string },
+    computeChecksums: boolean,
+    done: (err: Error | null | undefined, records?: RefUserRecord[]) => void,
+  ): void;
 };
 const refSchema = require("aws-kinesis-agg/lib/common.js") as {
   AggregatedRecord: { decode(bytes: Uint8Array): { records: RefDecodedRecord[] } };
@@ -89,12 +101,14 @@ function view(records: readonly UserRecord[]): Viewed[] {
 
 /** The user records we expect for `inputs`, in order. */
 function expected(inputs: readonly UserRecordInput[]): Viewed[] {
-  return view(inputs.map((r, i) => ({
-    partitionKey: r.partitionKey,
-    ...(r.explicitHashKey !== undefined ? { explicitHashKey: r.explicitHashKey } : {}),
-    data: r.data,
-    subSequenceNumber: i,
-  })));
+  return view(
+    inputs.map((r, i) => ({
+      partitionKey: r.partitionKey,
+      ...(r.explicitHashKey !== undefined ? { explicitHashKey: r.explicitHashKey } : {}),
+      data: r.data,
+      subSequenceNumber: i,
+    })),
+  );
 }
 
 function corruption(data: Uint8Array): CorruptRecordError {
@@ -386,7 +400,11 @@ describe("corrupt aggregates throw CorruptRecordError", () => {
     expect(e.reason).toBe("digest-mismatch");
     expect(e.offset).toBe(data.length - 16);
     expect(e.message).toContain(Buffer.from(data.subarray(data.length - 16)).toString("hex"));
-    expect(e.message).toContain(createHash("md5").update(data.subarray(4, data.length - 16)).digest("hex"));
+    expect(e.message).toContain(
+      createHash("md5")
+        .update(data.subarray(4, data.length - 16))
+        .digest("hex"),
+    );
     expect(e.message).toMatch(/Quarantine the Kinesis record whole/);
   });
 
@@ -408,7 +426,9 @@ describe("corrupt aggregates throw CorruptRecordError", () => {
     const message = Buffer.from(good.subarray(4, good.length - 16 - 1)).toString("hex");
     const e = corruption(seal(message));
     expect(e.reason).toBe("truncated");
-    expect(e.message).toMatch(/User record 1 at offset 26 declares 12 bytes, but only 11 remain in the aggregate's protobuf message, which ends at offset 38\./);
+    expect(e.message).toMatch(
+      /User record 1 at offset 26 declares 12 bytes, but only 11 remain in the aggregate's protobuf message, which ends at offset 38\./,
+    );
     expect(() => refDeaggregate(seal(message))).toThrow(); // the reference fails too
   });
 
@@ -460,7 +480,11 @@ describe("corrupt aggregates throw CorruptRecordError", () => {
   it("malformed protobuf: wrong wire type, unknown wire type, overlong varint, field 0, stray or open groups", () => {
     const cases: [string, string, RegExp][] = [
       // 08 01: field 1 (partition_key_table) as a varint.
-      ["0801", "malformed", /Field 1 \(partition_key_table\) of AggregatedRecord at offset 4 has wire type 0; the format gives it wire type 2 \(length-delimited\)/],
+      [
+        "0801",
+        "malformed",
+        /Field 1 \(partition_key_table\) of AggregatedRecord at offset 4 has wire type 0; the format gives it wire type 2 \(length-delimited\)/,
+      ],
       // 1a 02 0a 00 inside a record: partition_key_index (field 1) as length-delimited.
       ["1a02 0a00", "malformed", /Field 1 \(partition_key_index\) of Record \(user record 0\) at offset 6 has wire type 2/],
       // 7f: field 15, wire type 7.
@@ -502,12 +526,18 @@ describe("aggregate", () => {
   it("names the bad argument, what is allowed and the fix", () => {
     const ok = { partitionKey: "a", data: bytes("x") };
     expect(() => aggregate([])).toThrow(/Expected `records` to be a non-empty array/);
-    expect(() => aggregate([{ ...ok, partitionKey: "" }])).toThrow(/`records\[0\]\.partitionKey` to be a string of 1 to 256 characters, got `""` \(0 characters\)/);
+    expect(() => aggregate([{ ...ok, partitionKey: "" }])).toThrow(
+      /`records\[0\]\.partitionKey` to be a string of 1 to 256 characters, got `""` \(0 characters\)/,
+    );
     expect(() => aggregate([ok, { ...ok, partitionKey: "p".repeat(257) }])).toThrow(/`records\[1\]\.partitionKey`.*\(257 characters\)/);
     expect(() => aggregate([{ ...ok, explicitHashKey: "abc" }])).toThrow(/decimal number from 0 to 2\^128 - 1/);
     expect(() => aggregate([{ ...ok, explicitHashKey: "-1" }])).toThrow(InvalidArgumentError);
-    expect(() => aggregate([{ ...ok, explicitHashKey: "340282366920938463463374607431768211456" }])).toThrow(/got `"340282366920938463463374607431768211456"`/);
-    expect(() => aggregate([{ ...ok, data: "x" as unknown as Uint8Array }])).toThrow(/`records\[0\]\.data` to be a Uint8Array, got `"x"`\. Encode strings first/);
+    expect(() => aggregate([{ ...ok, explicitHashKey: "340282366920938463463374607431768211456" }])).toThrow(
+      /got `"340282366920938463463374607431768211456"`/,
+    );
+    expect(() => aggregate([{ ...ok, data: "x" as unknown as Uint8Array }])).toThrow(
+      /`records\[0\]\.data` to be a Uint8Array, got `"x"`\. Encode strings first/,
+    );
     expect(() => aggregate([ok], { maxBytes: 0 })).toThrow(/`maxBytes` to be a whole number >= 21, got `0`/);
     // 0a 01 61 + 1a 05 08 00 1a 01 78: a 10-byte message, 30 bytes with magic and digest.
     expect(() => aggregate([ok], { maxBytes: 29 })).toThrow(/would be 30 bytes, more than `maxBytes` \(29\)/);

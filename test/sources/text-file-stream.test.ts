@@ -15,7 +15,14 @@ import { prepareLocal } from "../../lib/local/runtime.js";
 import { runEventSourceMapping, Worker } from "../../lib/runtime/worker.js";
 import { FileInputTooLargeError, InputObjectChangedError } from "../../lib/sources/s3/errors.js";
 import {
-  defaultFileFilter, FileStreamSource, groupBlocks, parseS3Directory, selectNewFiles, splitLines, BLOCK_MAX_OBJECTS, type FileInputState,
+  defaultFileFilter,
+  FileStreamSource,
+  groupBlocks,
+  parseS3Directory,
+  selectNewFiles,
+  splitLines,
+  BLOCK_MAX_OBJECTS,
+  type FileInputState,
 } from "../../lib/sources/s3/file-source.js";
 import { MemoryObjects } from "../../lib/sources/s3/memory-objects.js";
 import type { ObjectInfo } from "../../lib/storage/interfaces.js";
@@ -124,7 +131,9 @@ describe("which objects are new (selectNewFiles)", () => {
     files.putObject("bucket", "p/one-more", "x\n", 2000);
     const error = await source.allocate(dir, b.state as FileInputState, { ...small, maxRecordBytes: 1024 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FileInputTooLargeError);
-    expect((error as Error).message).toMatch(/textFileStream\("s3:\/\/bucket\/p\/"\) remembers 41 keys modified within its remember window of 60 s: .* over the 1 KiB .*Lower `minRememberDuration`/);
+    expect((error as Error).message).toMatch(
+      /textFileStream\("s3:\/\/bucket\/p\/"\) remembers 41 keys modified within its remember window of 60 s: .* over the 1 KiB .*Lower `minRememberDuration`/,
+    );
   });
 
   it("groups small objects into blocks, in order", () => {
@@ -286,7 +295,12 @@ describe("textFileStream on the in-memory engine", () => {
       await gen.resume();
       r.clock.setTime(3000);
       await gen.runBatch(3000);
-      expect(r.runs).toEqual([[1000, []], [2000, ["a"]], [2000, ["a"]], [3000, ["b"]]]);
+      expect(r.runs).toEqual([
+        [1000, []],
+        [2000, ["a"]],
+        [2000, ["a"]],
+        [3000, ["b"]],
+      ]);
     } finally {
       await r.ssc.stop();
     }
@@ -307,16 +321,25 @@ describe("textFileStream on the in-memory engine", () => {
       await gen.runBatch(2000);
       expect(r.out.get(2000)).toEqual(["a", "g"]);
       r.files.putObject("inbox", "logs/a.txt", "other bytes\n");
-      const error = await r.ssc.newGenerator().resume().then(() => undefined, (e: unknown) => e);
+      const error = await r.ssc
+        .newGenerator()
+        .resume()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(TaskFailedError);
       const cause = (error as TaskFailedError).cause;
       expect(cause).toBeInstanceOf(InputObjectChangedError);
       expect(cause).toBeInstanceOf(MissingDataError);
       expect(cause).toMatchObject({ bucket: "inbox", key: "logs/a.txt", reason: "changed" });
-      expect((cause as Error).message).toMatch(/s3:\/\/inbox\/logs\/a\.txt was overwritten after a batch recorded it with ETag ".*": .*Put the same bytes back/);
+      expect((cause as Error).message).toMatch(
+        /s3:\/\/inbox\/logs\/a\.txt was overwritten after a batch recorded it with ETag ".*": .*Put the same bytes back/,
+      );
       // The batch is failed in the log. The same bytes put back (same ETag), `sparkless retry` reruns it.
       expect((await r.ssc.engine.batchLog.getBatch(2000))!.status).toBe("failed");
-      const retry = () => r.ssc.engine.batchLog.updateBatch(2000, "failed", { status: "running", error: undefined, completedAt: undefined, retries: 1 });
+      const retry = () =>
+        r.ssc.engine.batchLog.updateBatch(2000, "failed", { status: "running", error: undefined, completedAt: undefined, retries: 1 });
       r.files.putObject("inbox", "logs/a.txt", "a\n");
       r.runs.length = 0;
       expect(await retry()).toBe(true);
@@ -325,7 +348,13 @@ describe("textFileStream on the in-memory engine", () => {
       // A deleted object: "missing".
       await r.files.delete("inbox", ["logs/gone.txt"]);
       // The retried batch is left running (its completion rides in the next record): a cold start reruns it.
-      const gone = await r.ssc.newGenerator().resume().then(() => undefined, (e: unknown) => e);
+      const gone = await r.ssc
+        .newGenerator()
+        .resume()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect((gone as TaskFailedError).cause).toMatchObject({ key: "logs/gone.txt", reason: "missing" });
       expect(((gone as TaskFailedError).cause as Error).message).toMatch(/was deleted after a batch recorded it/);
     } finally {
@@ -337,7 +366,9 @@ describe("textFileStream on the in-memory engine", () => {
     const ssc = new StreamingContext({ batchInterval: Seconds(1), print: () => undefined });
     expect(() => ssc.textFileStream("s3://inbox/x/", { maxFilesPerBatch: 0 })).toThrow(/`maxFilesPerBatch` to be a whole number >= 1, got `0`/);
     expect(() => ssc.textFileStream("s3://inbox/x/", { minRememberDuration: "soon" })).toThrow(InvalidArgumentError);
-    expect(() => ssc.textFileStream("s3://inbox/x/", { newFilesOnly: "yes" as unknown as boolean })).toThrow(/`newFilesOnly` to be true or false, got `"yes"`/);
+    expect(() => ssc.textFileStream("s3://inbox/x/", { newFilesOnly: "yes" as unknown as boolean })).toThrow(
+      /`newFilesOnly` to be true or false, got `"yes"`/,
+    );
     expect(() => ssc.textFileStream("file:///tmp")).toThrow(InvalidArgumentError);
   });
 });
@@ -362,16 +393,28 @@ describe("textFileStream on the embedded engines", () => {
     const app: AppDefinition = {
       config: resolveConfig({ name: id, batchInterval: Seconds(1), maxTaskAttempts: 1, execution: { mode: "fan-out" } }),
       build: (ssc) => {
-        ssc.textFileStream(`s3://${bucket}/in/`, { maxFilesPerBatch: 2000 })
+        ssc
+          .textFileStream(`s3://${bucket}/in/`, { maxFilesPerBatch: 2000 })
           // A shuffle, so that fanned out, the stage reading the objects runs on the workers.
           .map((l): [string, number] => [l.toUpperCase(), 1])
           .reduceByKey((a, b) => a + b)
-          .foreachRDD(async (rdd, time) => { runs.push([time.milliseconds, (await rdd.collect()).map(([k, n]) => `${k}${n > 1 ? ` x${n}` : ""}`).sort()]); });
+          .foreachRDD(async (rdd, time) => {
+            runs.push([time.milliseconds, (await rdd.collect()).map(([k, n]) => `${k}${n > 1 ? ` x${n}` : ""}`).sort()]);
+          });
       },
     };
     const clock = new ManualClock(0);
     const newContext = () => {
-      const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, appName: id, maxTaskAttempts: 1, retryDelayMs: 0, execution: { mode: "fan-out" }, print: () => undefined });
+      const ssc = new StreamingContext({
+        batchInterval: Seconds(1),
+        clock,
+        engine,
+        appName: id,
+        maxTaskAttempts: 1,
+        retryDelayMs: 0,
+        execution: { mode: "fan-out" },
+        print: () => undefined,
+      });
       app.build(ssc);
       const graph = ssc.prepare(0);
       return { ssc, graph };
@@ -411,7 +454,13 @@ describe("textFileStream on the embedded engines", () => {
       expect(runs.at(-1)).toEqual([3000, ["B"]]);
       // b.txt overwritten after batch 3000 was recorded: a rerun refuses it (S3 If-Match answers 412).
       await put("in/b.txt", "changed\n");
-      const error = await newContext().ssc.newGenerator().resume(abort.signal).then(() => undefined, (e: unknown) => e);
+      const error = await newContext()
+        .ssc.newGenerator()
+        .resume(abort.signal)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(error).toBeInstanceOf(TaskFailedError);
       expect((error as Error).message).toMatch(/s3:\/\/.*\/in\/b\.txt was overwritten after a batch recorded it/);
     } finally {

@@ -103,9 +103,18 @@ describe("Spark BasicOperationsSuite", () => {
   it("BasicOperationsSuite: glom", async () => {
     const input = [range(1, 4), range(5, 8), range(9, 12)];
     const expected = [
-      [[1, 2], [3, 4]],
-      [[5, 6], [7, 8]],
-      [[9, 10], [11, 12]],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [5, 6],
+        [7, 8],
+      ],
+      [
+        [9, 10],
+        [11, 12],
+      ],
     ];
     const out = await runBatches({
       batchInterval: Seconds(1),
@@ -119,7 +128,11 @@ describe("Spark BasicOperationsSuite", () => {
 
   it("BasicOperationsSuite: mapPartitions", async () => {
     const input = [range(1, 4), range(5, 8), range(9, 12)];
-    const expected = [[3, 7], [11, 15], [19, 23]];
+    const expected = [
+      [3, 7],
+      [11, 15],
+      [19, 23],
+    ];
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
@@ -173,7 +186,10 @@ describe("Spark BasicOperationsSuite", () => {
   it("BasicOperationsSuite: groupByKey", async () => {
     const input: string[][] = [["a", "a", "b"], ["", ""], []];
     const expected = [
-      [["a", [1, 1]], ["b", [1]]],
+      [
+        ["a", [1, 1]],
+        ["b", [1]],
+      ],
       [["", [1, 1]]],
       [],
     ];
@@ -193,12 +209,18 @@ describe("Spark BasicOperationsSuite", () => {
 
   it("BasicOperationsSuite: reduceByKey", async () => {
     const input: string[][] = [["a", "a", "b"], ["", ""], []];
-    const expected = [[["a", 2], ["b", 1]], [["", 2]], []];
+    const expected = [
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+      [["", 2]],
+      [],
+    ];
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
-      pipeline: (s: DStream<string>) =>
-        s.map((x): [string, number] => [x, 1]).reduceByKey((a, b) => a + b),
+      pipeline: (s: DStream<string>) => s.map((x): [string, number] => [x, 1]).reduceByKey((a, b) => a + b),
       numBatches: expected.length,
       inputPartitions: 2,
     });
@@ -234,7 +256,18 @@ describe("Spark BasicOperationsSuite", () => {
 
   it("BasicOperationsSuite: countByValue", async () => {
     const input = [range(1, 1), [1, 1, 1], range(1, 2), [1, 1, 2, 2]];
-    const expected = [[[1, 1]], [[1, 3]], [[1, 1], [2, 1]], [[2, 2], [1, 2]]];
+    const expected = [
+      [[1, 1]],
+      [[1, 3]],
+      [
+        [1, 1],
+        [2, 1],
+      ],
+      [
+        [2, 2],
+        [1, 2],
+      ],
+    ];
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
@@ -247,7 +280,14 @@ describe("Spark BasicOperationsSuite", () => {
 
   it("BasicOperationsSuite: mapValues", async () => {
     const input: string[][] = [["a", "a", "b"], ["", ""], []];
-    const expected = [[["a", 12], ["b", 11]], [["", 12]], []];
+    const expected = [
+      [
+        ["a", 12],
+        ["b", 11],
+      ],
+      [["", 12]],
+      [],
+    ];
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
@@ -265,8 +305,16 @@ describe("Spark BasicOperationsSuite", () => {
   it("BasicOperationsSuite: flatMapValues", async () => {
     const input: string[][] = [["a", "a", "b"], ["", ""], []];
     const expected = [
-      [["a", 2], ["a", 12], ["b", 1], ["b", 11]],
-      [["", 2], ["", 12]],
+      [
+        ["a", 2],
+        ["a", 12],
+        ["b", 1],
+        ["b", 11],
+      ],
+      [
+        ["", 2],
+        ["", 12],
+      ],
       [],
     ];
     const out = await runBatches({
@@ -344,7 +392,10 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData1: string[][] = [["a", "b"], ["a", ""], [""], []];
     const inputData2: string[][] = [["a", "b"], ["b", ""], [], [""]];
     const outputData = [
-      [["a", [1, "x"]], ["b", [1, "x"]]],
+      [
+        ["a", [1, "x"]],
+        ["b", [1, "x"]],
+      ],
       [["", [1, "x"]]],
       [],
       [],
@@ -356,9 +407,7 @@ describe("Spark BasicOperationsSuite", () => {
         const t1 = s1.map((x): [string, number] => [x, 1]);
         const t2 = s2.map((x): [string, string] => [x, "x"]);
         // RDD.join in transform
-        return t1.transformWith(t2, (rdd1: RDD<[string, number]>, rdd2: RDD<[string, string]>) =>
-          rdd1.join(rdd2),
-        );
+        return t1.transformWith(t2, (rdd1: RDD<[string, number]>, rdd2: RDD<[string, string]>) => rdd1.join(rdd2));
       },
       numBatches: outputData.length,
       inputPartitions: 2,
@@ -370,8 +419,21 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData1: string[][] = [["a", "a", "b"], ["a", ""], [""], []];
     const inputData2: string[][] = [["a", "a", "b"], ["b", ""], [], []];
     const outputData = [
-      [["a", [[1, 1], ["x", "x"]]], ["b", [[1], ["x"]]]],
-      [["a", [[1], []]], ["b", [[], ["x"]]], ["", [[1], ["x"]]]],
+      [
+        [
+          "a",
+          [
+            [1, 1],
+            ["x", "x"],
+          ],
+        ],
+        ["b", [[1], ["x"]]],
+      ],
+      [
+        ["a", [[1], []]],
+        ["b", [[], ["x"]]],
+        ["", [[1], ["x"]]],
+      ],
       [["", [[1], []]]],
       [],
     ];
@@ -393,7 +455,10 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData1: string[][] = [["a", "b"], ["a", ""], [""], []];
     const inputData2: string[][] = [["a", "b"], ["b", ""], [], [""]];
     const outputData = [
-      [["a", [1, "x"]], ["b", [1, "x"]]],
+      [
+        ["a", [1, "x"]],
+        ["b", [1, "x"]],
+      ],
       [["", [1, "x"]]],
       [],
       [],
@@ -401,8 +466,7 @@ describe("Spark BasicOperationsSuite", () => {
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [inputData1, inputData2],
-      pipeline: (s1: DStream<string>, s2: DStream<string>) =>
-        s1.map((x): [string, number] => [x, 1]).join(s2.map((x): [string, string] => [x, "x"])),
+      pipeline: (s1: DStream<string>, s2: DStream<string>) => s1.map((x): [string, number] => [x, 1]).join(s2.map((x): [string, string] => [x, "x"])),
       numBatches: outputData.length,
       inputPartitions: 2,
     });
@@ -414,8 +478,14 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData2: string[][] = [["a", "b"], ["b", ""], [], [""]];
     // Some(x) -> x, None -> undefined
     const outputData = [
-      [["a", [1, "x"]], ["b", [1, "x"]]],
-      [["", [1, "x"]], ["a", [1, undefined]]],
+      [
+        ["a", [1, "x"]],
+        ["b", [1, "x"]],
+      ],
+      [
+        ["", [1, "x"]],
+        ["a", [1, undefined]],
+      ],
       [["", [1, undefined]]],
       [],
     ];
@@ -423,9 +493,7 @@ describe("Spark BasicOperationsSuite", () => {
       batchInterval: Seconds(1),
       inputs: [inputData1, inputData2],
       pipeline: (s1: DStream<string>, s2: DStream<string>) =>
-        s1
-          .map((x): [string, number] => [x, 1])
-          .leftOuterJoin(s2.map((x): [string, string] => [x, "x"])),
+        s1.map((x): [string, number] => [x, 1]).leftOuterJoin(s2.map((x): [string, string] => [x, "x"])),
       numBatches: outputData.length,
       inputPartitions: 2,
     });
@@ -436,8 +504,14 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData1: string[][] = [["a", "b"], ["a", ""], [""], []];
     const inputData2: string[][] = [["a", "b"], ["b", ""], [], [""]];
     const outputData = [
-      [["a", [1, "x"]], ["b", [1, "x"]]],
-      [["", [1, "x"]], ["b", [undefined, "x"]]],
+      [
+        ["a", [1, "x"]],
+        ["b", [1, "x"]],
+      ],
+      [
+        ["", [1, "x"]],
+        ["b", [undefined, "x"]],
+      ],
       [],
       [["", [undefined, "x"]]],
     ];
@@ -445,9 +519,7 @@ describe("Spark BasicOperationsSuite", () => {
       batchInterval: Seconds(1),
       inputs: [inputData1, inputData2],
       pipeline: (s1: DStream<string>, s2: DStream<string>) =>
-        s1
-          .map((x): [string, number] => [x, 1])
-          .rightOuterJoin(s2.map((x): [string, string] => [x, "x"])),
+        s1.map((x): [string, number] => [x, 1]).rightOuterJoin(s2.map((x): [string, string] => [x, "x"])),
       numBatches: outputData.length,
       inputPartitions: 2,
     });
@@ -458,8 +530,15 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData1: string[][] = [["a", "b"], ["a", ""], [""], []];
     const inputData2: string[][] = [["a", "b"], ["b", ""], [], [""]];
     const outputData = [
-      [["a", [1, "x"]], ["b", [1, "x"]]],
-      [["", [1, "x"]], ["a", [1, undefined]], ["b", [undefined, "x"]]],
+      [
+        ["a", [1, "x"]],
+        ["b", [1, "x"]],
+      ],
+      [
+        ["", [1, "x"]],
+        ["a", [1, undefined]],
+        ["b", [undefined, "x"]],
+      ],
       [["", [1, undefined]]],
       [["", [undefined, "x"]]],
     ];
@@ -467,9 +546,7 @@ describe("Spark BasicOperationsSuite", () => {
       batchInterval: Seconds(1),
       inputs: [inputData1, inputData2],
       pipeline: (s1: DStream<string>, s2: DStream<string>) =>
-        s1
-          .map((x): [string, number] => [x, 1])
-          .fullOuterJoin(s2.map((x): [string, string] => [x, "x"])),
+        s1.map((x): [string, number] => [x, 1]).fullOuterJoin(s2.map((x): [string, string] => [x, "x"])),
       numBatches: outputData.length,
       inputPartitions: 2,
     });
@@ -480,19 +557,36 @@ describe("Spark BasicOperationsSuite", () => {
     const inputData: string[][] = [["a"], ["a", "b"], ["a", "b", "c"], ["a", "b"], ["a"], []];
     const outputData = [
       [["a", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 3], ["b", 2], ["c", 1]],
-      [["a", 4], ["b", 3], ["c", 1]],
-      [["a", 5], ["b", 3], ["c", 1]],
-      [["a", 5], ["b", 3], ["c", 1]],
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+      [
+        ["a", 3],
+        ["b", 2],
+        ["c", 1],
+      ],
+      [
+        ["a", 4],
+        ["b", 3],
+        ["c", 1],
+      ],
+      [
+        ["a", 5],
+        ["b", 3],
+        ["c", 1],
+      ],
+      [
+        ["a", 5],
+        ["b", 3],
+        ["c", 1],
+      ],
     ];
-    const updateFunc = (values: number[], state: number | undefined): number | undefined =>
-      sum(values) + (state ?? 0);
+    const updateFunc = (values: number[], state: number | undefined): number | undefined => sum(values) + (state ?? 0);
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [inputData],
-      pipeline: (s: DStream<string>) =>
-        s.map((x): [string, number] => [x, 1]).updateStateByKey(updateFunc),
+      pipeline: (s: DStream<string>) => s.map((x): [string, number] => [x, 1]).updateStateByKey(updateFunc),
       numBatches: outputData.length,
       inputPartitions: 2,
     });
@@ -506,15 +600,37 @@ describe("Spark BasicOperationsSuite", () => {
     ];
     const inputData: string[][] = [["a"], ["a", "b"], ["a", "b", "c"], ["a", "b"], ["a"], []];
     const outputData = [
-      [["a", 2], ["c", 2]],
-      [["a", 3], ["b", 1], ["c", 2]],
-      [["a", 4], ["b", 2], ["c", 3]],
-      [["a", 5], ["b", 3], ["c", 3]],
-      [["a", 6], ["b", 3], ["c", 3]],
-      [["a", 6], ["b", 3], ["c", 3]],
+      [
+        ["a", 2],
+        ["c", 2],
+      ],
+      [
+        ["a", 3],
+        ["b", 1],
+        ["c", 2],
+      ],
+      [
+        ["a", 4],
+        ["b", 2],
+        ["c", 3],
+      ],
+      [
+        ["a", 5],
+        ["b", 3],
+        ["c", 3],
+      ],
+      [
+        ["a", 6],
+        ["b", 3],
+        ["c", 3],
+      ],
+      [
+        ["a", 6],
+        ["b", 3],
+        ["c", 3],
+      ],
     ];
-    const updateFunc = (values: number[], state: number | undefined): number | undefined =>
-      sum(values) + (state ?? 0);
+    const updateFunc = (values: number[], state: number | undefined): number | undefined => sum(values) + (state ?? 0);
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [inputData],
@@ -534,10 +650,22 @@ describe("Spark BasicOperationsSuite", () => {
     // the null batches are [] here (see note 4 at the top of this file).
     const inputData: string[][] = [["a", "b"], [], ["a", "c", "a"], ["c"], [], []];
     const outputData = [
-      [["a", 1], ["b", 1]],
-      [["a", 1], ["b", 1]],
-      [["a", 3], ["c", 1]],
-      [["a", 3], ["c", 2]],
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+      [
+        ["a", 3],
+        ["c", 1],
+      ],
+      [
+        ["a", 3],
+        ["c", 2],
+      ],
       [["c", 2]],
       [],
     ];

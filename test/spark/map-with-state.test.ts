@@ -85,11 +85,30 @@ const runningCountInput: string[][] = [[], ["a"], ["a", "b"], ["a", "b", "c"], [
 const runningCountStateData: Pair[][] = [
   [],
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 3], ["b", 2], ["c", 1]],
-  [["a", 4], ["b", 3], ["c", 1]],
-  [["a", 5], ["b", 3], ["c", 1]],
-  [["a", 5], ["b", 3], ["c", 1]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 3],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 4],
+    ["b", 3],
+    ["c", 1],
+  ],
+  [
+    ["a", 5],
+    ["b", 3],
+    ["c", 1],
+  ],
+  [
+    ["a", 5],
+    ["b", 3],
+    ["c", 1],
+  ],
 ];
 
 describe("Spark MapWithStateSuite", () => {
@@ -105,45 +124,22 @@ describe("Spark MapWithStateSuite", () => {
       return sum;
     };
 
-    await testOperation<number, number>(
-      inputData,
-      (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)),
-      outputData,
-      stateData,
-    );
+    await testOperation<number, number>(inputData, (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)), outputData, stateData);
   });
 
   it("MapWithStateSuite: mapWithState - basic operations with advanced API", async () => {
     const inputData = runningCountInput;
-    const outputData: string[][] = [
-      [],
-      ["aa"],
-      ["aa", "bb"],
-      ["aa", "bb", "cc"],
-      ["aa", "bb"],
-      ["aa"],
-      [],
-    ];
+    const outputData: string[][] = [[], ["aa"], ["aa", "bb"], ["aa", "bb", "cc"], ["aa", "bb"], ["aa"], []];
     const stateData = runningCountStateData;
 
     // state maintains running count, key string doubled and returned
-    const mappingFunc = (
-      _batchTime: unknown,
-      key: string,
-      value: number | undefined,
-      state: State<number>,
-    ): string | undefined => {
+    const mappingFunc = (_batchTime: unknown, key: string, value: number | undefined, state: State<number>): string | undefined => {
       const sum = (value ?? 0) + (state.getOption() ?? 0);
       state.update(sum);
       return key.repeat(2); // Some(key * 2)
     };
 
-    await testOperation<number, string>(
-      inputData,
-      (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)),
-      outputData,
-      stateData,
-    );
+    await testOperation<number, string>(inputData, (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)), outputData, stateData);
   });
 
   it("MapWithStateSuite: mapWithState - states as mapped data", async () => {
@@ -151,32 +147,32 @@ describe("Spark MapWithStateSuite", () => {
     const outputData: Pair[][] = [
       [],
       [["a", 1]],
-      [["a", 2], ["b", 1]],
-      [["a", 3], ["b", 2], ["c", 1]],
-      [["a", 4], ["b", 3]],
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+      [
+        ["a", 3],
+        ["b", 2],
+        ["c", 1],
+      ],
+      [
+        ["a", 4],
+        ["b", 3],
+      ],
       [["a", 5]],
       [],
     ];
     const stateData = runningCountStateData;
 
-    const mappingFunc = (
-      _time: unknown,
-      key: string,
-      value: number | undefined,
-      state: State<number>,
-    ): Pair | undefined => {
+    const mappingFunc = (_time: unknown, key: string, value: number | undefined, state: State<number>): Pair | undefined => {
       const sum = (value ?? 0) + (state.getOption() ?? 0);
       const output: Pair = [key, sum];
       state.update(sum);
       return output; // Some(output)
     };
 
-    await testOperation<number, Pair>(
-      inputData,
-      (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)),
-      outputData,
-      stateData,
-    );
+    await testOperation<number, Pair>(inputData, (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc)), outputData, stateData);
   });
 
   it("MapWithStateSuite: mapWithState - initial states, with nothing returned as from mapping function", async () => {
@@ -189,21 +185,51 @@ describe("Spark MapWithStateSuite", () => {
     const inputData = runningCountInput;
     const outputData: number[][] = fill(inputData.length, () => []); // Seq.fill(inputData.size)(Seq.empty[Int])
     const stateData: Pair[][] = [
-      [["a", 5], ["b", 10], ["c", -20], ["d", 0]],
-      [["a", 6], ["b", 10], ["c", -20], ["d", 0]],
-      [["a", 7], ["b", 11], ["c", -20], ["d", 0]],
-      [["a", 8], ["b", 12], ["c", -19], ["d", 0]],
-      [["a", 9], ["b", 13], ["c", -19], ["d", 0]],
-      [["a", 10], ["b", 13], ["c", -19], ["d", 0]],
-      [["a", 10], ["b", 13], ["c", -19], ["d", 0]],
+      [
+        ["a", 5],
+        ["b", 10],
+        ["c", -20],
+        ["d", 0],
+      ],
+      [
+        ["a", 6],
+        ["b", 10],
+        ["c", -20],
+        ["d", 0],
+      ],
+      [
+        ["a", 7],
+        ["b", 11],
+        ["c", -20],
+        ["d", 0],
+      ],
+      [
+        ["a", 8],
+        ["b", 12],
+        ["c", -19],
+        ["d", 0],
+      ],
+      [
+        ["a", 9],
+        ["b", 13],
+        ["c", -19],
+        ["d", 0],
+      ],
+      [
+        ["a", 10],
+        ["b", 13],
+        ["c", -19],
+        ["d", 0],
+      ],
+      [
+        ["a", 10],
+        ["b", 13],
+        ["c", -19],
+        ["d", 0],
+      ],
     ];
 
-    const mappingFunc = (
-      _time: unknown,
-      key: string,
-      value: number | undefined,
-      state: State<number>,
-    ): number | undefined => {
+    const mappingFunc = (_time: unknown, key: string, value: number | undefined, state: State<number>): number | undefined => {
       const sum = (value ?? 0) + (state.getOption() ?? 0);
       const output: Pair = [key, sum];
       void output; // computed but not returned, as in Spark
@@ -238,19 +264,17 @@ describe("Spark MapWithStateSuite", () => {
       [],
       [["a", 1]],
       [["b", 1]],
-      [["a", 1], ["c", 1]],
+      [
+        ["a", 1],
+        ["c", 1],
+      ],
       [["b", 1]],
       [["a", 1]],
       [],
       [],
     ];
 
-    const mappingFunc = (
-      _time: unknown,
-      key: string,
-      value: number | undefined,
-      state: State<number>,
-    ): string | undefined => {
+    const mappingFunc = (_time: unknown, key: string, value: number | undefined, state: State<number>): string | undefined => {
       if (state.exists()) {
         state.remove();
         return key; // Some(key)
@@ -279,12 +303,7 @@ describe("Spark MapWithStateSuite", () => {
       ...fill(20, () => ["a"]), // a will continue to stay active
     ];
 
-    const mappingFunc = (
-      _time: unknown,
-      key: string,
-      value: number | undefined,
-      state: State<number>,
-    ): string | undefined => {
+    const mappingFunc = (_time: unknown, key: string, value: number | undefined, state: State<number>): string | undefined => {
       if (value !== undefined) {
         state.update(1);
       }
@@ -295,16 +314,25 @@ describe("Spark MapWithStateSuite", () => {
       }
     };
 
-    const { outputs: collectedOutputs, snapshots: collectedStateSnapshots } = await getOperationOutput<
-      number,
-      string
-    >(inputData, (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc).timeout(Seconds(3))), 20);
+    const { outputs: collectedOutputs, snapshots: collectedStateSnapshots } = await getOperationOutput<number, string>(
+      inputData,
+      (pairs) => pairs.mapWithState(StateSpec.function(mappingFunc).timeout(Seconds(3))),
+      20,
+    );
 
     // b and c should be returned once each, when they were marked as expired
     expect(collectedOutputs.flat().sort()).toEqual(["b", "c"]);
 
     // States for a, b, c should be defined at one point of time
-    const abc = canonical(sortBatches([[["a", 1], ["b", 1], ["c", 1]]])[0]);
+    const abc = canonical(
+      sortBatches([
+        [
+          ["a", 1],
+          ["b", 1],
+          ["c", 1],
+        ],
+      ])[0],
+    );
     expect(collectedStateSnapshots.some((snap) => canonical(sortBatches([snap])[0]) === abc)).toBe(true);
 
     // Finally state should be defined only for a

@@ -28,12 +28,29 @@ describe("RDD operations in streams: sortBy and sortByKey range-partition", () =
     // and 20. The default partition count is the input's (2): one bound, at weight 12 / 2 = 6 (key
     // 6) in batch 1, and at weight 3 / 2 = 1.5 (key 20) in batch 2.
     const input = [[12, 3, 7, 1, 9, 5, 11, 2, 8, 4, 10, 6], [20, 10, 30], []];
-    const out = await run([input], (s: DStream<number>) => s.transform((rdd) =>
-      rdd.sortBy((x) => x, true, 3).glom()
-        .union(rdd.sortBy((x) => x, false, 3).glom())
-        .union(rdd.sortBy((x) => x).glom())), 2);
+    const out = await run(
+      [input],
+      (s: DStream<number>) =>
+        s.transform((rdd) =>
+          rdd
+            .sortBy((x) => x, true, 3)
+            .glom()
+            .union(rdd.sortBy((x) => x, false, 3).glom())
+            .union(rdd.sortBy((x) => x).glom()),
+        ),
+      2,
+    );
     expect(out).toEqual([
-      [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [12, 11, 10, 9], [8, 7, 6, 5], [4, 3, 2, 1], [1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]],
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [9, 10, 11, 12],
+        [12, 11, 10, 9],
+        [8, 7, 6, 5],
+        [4, 3, 2, 1],
+        [1, 2, 3, 4, 5, 6],
+        [7, 8, 9, 10, 11, 12],
+      ],
       [[10], [20], [30], [30], [20], [10], [10, 20], [30]],
       [[], [], [], [], [], [], [], []],
     ]);
@@ -43,8 +60,11 @@ describe("RDD operations in streams: sortBy and sortByKey range-partition", () =
     // 150 keys per input partition and 60 sampled from each: the bound is near the median, so
     // both partitions hold a contiguous, non-trivial share and together the sorted batch.
     const keys = Array.from({ length: 300 }, (_, i) => (i * 7919) % 300);
-    const out = await run([[keys.map((k) => [k, `v${k}`])]], (s: DStream<[number, string]>) =>
-      s.transform((rdd) => rdd.sortByKey(true, 2).glom()), 2);
+    const out = await run(
+      [[keys.map((k) => [k, `v${k}`])]],
+      (s: DStream<[number, string]>) => s.transform((rdd) => rdd.sortByKey(true, 2).glom()),
+      2,
+    );
     const [parts] = out as [[number, string][][]];
     expect(parts.length).toBe(2);
     expect(parts.flat()).toEqual(range(0, 299).map((k) => [k, `v${k}`]));
@@ -62,33 +82,96 @@ describe("RDD operations in streams: zipWithIndex, zipWithUniqueId, zip, cartesi
     const input = [["a", "b", "c", "d", "e", "f", "g"], ["x"]];
     const out = await run([input], (s: DStream<string>) => s.transform((rdd) => rdd.zipWithIndex().union(rdd.zipWithUniqueId())), 3);
     expect(out).toEqual([
-      [["a", 0], ["b", 1], ["c", 2], ["d", 3], ["e", 4], ["f", 5], ["g", 6], ["a", 0], ["b", 3], ["c", 1], ["d", 4], ["e", 2], ["f", 5], ["g", 8]],
-      [["x", 0], ["x", 2]],
+      [
+        ["a", 0],
+        ["b", 1],
+        ["c", 2],
+        ["d", 3],
+        ["e", 4],
+        ["f", 5],
+        ["g", 6],
+        ["a", 0],
+        ["b", 3],
+        ["c", 1],
+        ["d", 4],
+        ["e", 2],
+        ["f", 5],
+        ["g", 8],
+      ],
+      [
+        ["x", 0],
+        ["x", 2],
+      ],
     ]);
   });
 
   it("zipWithIndex read by a later shuffle's map tasks (the counts stage runs first)", async () => {
     const input = [range(10, 19)];
-    const out = await run([input], (s: DStream<number>) =>
-      s.transform((rdd) => rdd.zipWithIndex().map(([x, i]): [number, number] => [i % 3, x]).groupByKey(2)), 3);
+    const out = await run(
+      [input],
+      (s: DStream<number>) =>
+        s.transform((rdd) =>
+          rdd
+            .zipWithIndex()
+            .map(([x, i]): [number, number] => [i % 3, x])
+            .groupByKey(2),
+        ),
+      3,
+    );
     // Index i of element 10 + i.
     const normalized = out.map((b) => b.map(([k, vs]) => [k, [...vs].sort((x, y) => x - y)] as const));
-    expect(sortBatches(normalized)).toEqual(sortBatches([[[0, [10, 13, 16, 19]], [1, [11, 14, 17]], [2, [12, 15, 18]]]]));
+    expect(sortBatches(normalized)).toEqual(
+      sortBatches([
+        [
+          [0, [10, 13, 16, 19]],
+          [1, [11, 14, 17]],
+          [2, [12, 15, 18]],
+        ],
+      ]),
+    );
   });
 
   it("RDDSuite: zip with a map of itself, and cartesian of two streams' RDDs (partition i*n2 + j)", async () => {
     const zipped = await run([[[1, 2, 3, 4, 5]]], (s: DStream<number>) => s.transform((rdd) => rdd.zip(rdd.map((x) => x * 10))), 2);
-    expect(zipped).toEqual([[[1, 10], [2, 20], [3, 30], [4, 40], [5, 50]]]);
+    expect(zipped).toEqual([
+      [
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+        [5, 50],
+      ],
+    ]);
     // a: [1] [2]; b: [x] [y, z]. Partitions (0,0) (0,1) (1,0) (1,1).
-    const product = await run([[[1, 2]], [["x", "y", "z"]]], (a: DStream<number>, b: DStream<string>) =>
-      a.transformWith(b, (r1, r2) => r1.cartesian(r2)), 2);
-    expect(product).toEqual([[[1, "x"], [1, "y"], [1, "z"], [2, "x"], [2, "y"], [2, "z"]]]);
+    const product = await run(
+      [[[1, 2]], [["x", "y", "z"]]],
+      (a: DStream<number>, b: DStream<string>) => a.transformWith(b, (r1, r2) => r1.cartesian(r2)),
+      2,
+    );
+    expect(product).toEqual([
+      [
+        [1, "x"],
+        [1, "y"],
+        [1, "z"],
+        [2, "x"],
+        [2, "y"],
+        [2, "z"],
+      ],
+    ]);
   });
 
   it("PySpark doctest: groupBy(lambda x: x % 2), per batch", async () => {
     const out = await run([[[1, 1, 2, 3, 5, 8], [4]]], (s: DStream<number>) => s.transform((rdd) => rdd.groupBy((x) => x % 2)), 2);
     const normalized = out.map((b) => b.map(([k, vs]) => [k, [...vs].sort((x, y) => x - y)] as const));
-    expect(sortBatches(normalized)).toEqual(sortBatches([[[0, [2, 8]], [1, [1, 1, 3, 5]]], [[0, [4]]]]));
+    expect(sortBatches(normalized)).toEqual(
+      sortBatches([
+        [
+          [0, [2, 8]],
+          [1, [1, 1, 3, 5]],
+        ],
+        [[0, [4]]],
+      ]),
+    );
   });
 });
 
@@ -97,11 +180,17 @@ describe("RDD operations in streams: sampling is a function of the batch", () =>
 
   async function sampledWindows() {
     const perBatch = new Map<number, number[]>();
-    const windows = await run([input], (s: DStream<number>) => {
-      const sampled = s.transform((rdd) => rdd.sample(false, 0.5));
-      sampled.foreachRDD(async (rdd, time) => { perBatch.set(time.milliseconds, await rdd.collect()); });
-      return sampled.window(Seconds(2));
-    }, 2);
+    const windows = await run(
+      [input],
+      (s: DStream<number>) => {
+        const sampled = s.transform((rdd) => rdd.sample(false, 0.5));
+        sampled.foreachRDD(async (rdd, time) => {
+          perBatch.set(time.milliseconds, await rdd.collect());
+        });
+        return sampled.window(Seconds(2));
+      },
+      2,
+    );
     return { windows, perBatch };
   }
 
@@ -121,10 +210,15 @@ describe("RDD operations in streams: sampling is a function of the batch", () =>
   });
 
   it("randomSplit with a seed: the splits of each batch partition it", async () => {
-    const out = await run([input.slice(0, 2)], (s: DStream<number>) => s.transform((rdd) => {
-      const [a, b] = rdd.randomSplit([0.3, 0.7], 11);
-      return a!.map((x): [string, number] => ["a", x]).union(b!.map((x): [string, number] => ["b", x]));
-    }), 2);
+    const out = await run(
+      [input.slice(0, 2)],
+      (s: DStream<number>) =>
+        s.transform((rdd) => {
+          const [a, b] = rdd.randomSplit([0.3, 0.7], 11);
+          return a!.map((x): [string, number] => ["a", x]).union(b!.map((x): [string, number] => ["b", x]));
+        }),
+      2,
+    );
     for (let k = 0; k < 2; k++) {
       expect(out[k]!.map((e) => e[1]).sort((x, y) => x - y)).toEqual(input[k]);
       expect(out[k]!.some((e) => e[0] === "a") && out[k]!.some((e) => e[0] === "b")).toBe(true);
@@ -134,40 +228,67 @@ describe("RDD operations in streams: sampling is a function of the batch", () =>
 
 describe("RDD actions in foreachRDD", () => {
   let dir: string;
-  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), "sparkless-rdd-ops-")); });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sparkless-rdd-ops-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("JavaAPISuite javaDoubleRDD numbers: stats, histogram, sum, max, min, aggregate, treeAggregate, treeReduce, takeSample, saveAsTextFile", async () => {
     type Seen = {
-      stats?: StatCounter; histogram?: [number[], number[]]; sum?: number; max?: number; min?: number;
-      aggregate?: [number, number]; treeAggregate?: number; treeReduce?: number; sample?: number[]; bucketCounts?: number[];
+      stats?: StatCounter;
+      histogram?: [number[], number[]];
+      sum?: number;
+      max?: number;
+      min?: number;
+      aggregate?: [number, number];
+      treeAggregate?: number;
+      treeReduce?: number;
+      sample?: number[];
+      bucketCounts?: number[];
     };
     const seen = new Map<number, Seen>();
-    await run([[[1.0, 1.0, 2.0, 3.0, 5.0, 8.0], []]], (s: DStream<number>) => {
-      s.foreachRDD(async (rdd, time) => {
-        const t = time.milliseconds;
-        const r: Seen = { sum: await rdd.sum(), bucketCounts: await rdd.histogram([0, 5, 10]) };
-        if (!(await rdd.isEmpty())) {
-          r.stats = await rdd.stats();
-          r.histogram = await rdd.histogram(2);
-          r.max = await rdd.max();
-          r.min = await rdd.min();
-          r.aggregate = await rdd.aggregate<[number, number]>([0, 0], (acc, x) => [acc[0] + x, acc[1] + 1], (a, b) => [a[0] + b[0], a[1] + b[1]]);
-          r.treeAggregate = await rdd.treeAggregate(0, (a, x) => a + x, (a, b) => a + b);
-          r.treeReduce = await rdd.treeReduce((a, b) => a + b);
-          r.sample = await rdd.takeSample(false, 3, 5);
-          await rdd.saveAsTextFile(join(dir, `out-${t}`));
-        }
-        seen.set(t, r);
-      });
-      return s;
-    }, 2);
+    await run(
+      [[[1.0, 1.0, 2.0, 3.0, 5.0, 8.0], []]],
+      (s: DStream<number>) => {
+        s.foreachRDD(async (rdd, time) => {
+          const t = time.milliseconds;
+          const r: Seen = { sum: await rdd.sum(), bucketCounts: await rdd.histogram([0, 5, 10]) };
+          if (!(await rdd.isEmpty())) {
+            r.stats = await rdd.stats();
+            r.histogram = await rdd.histogram(2);
+            r.max = await rdd.max();
+            r.min = await rdd.min();
+            r.aggregate = await rdd.aggregate<[number, number]>(
+              [0, 0],
+              (acc, x) => [acc[0] + x, acc[1] + 1],
+              (a, b) => [a[0] + b[0], a[1] + b[1]],
+            );
+            r.treeAggregate = await rdd.treeAggregate(
+              0,
+              (a, x) => a + x,
+              (a, b) => a + b,
+            );
+            r.treeReduce = await rdd.treeReduce((a, b) => a + b);
+            r.sample = await rdd.takeSample(false, 3, 5);
+            await rdd.saveAsTextFile(join(dir, `out-${t}`));
+          }
+          seen.set(t, r);
+        });
+        return s;
+      },
+      2,
+    );
     const first = seen.get(1000)!;
     expect(first.stats!.count).toBe(6);
     expect(first.stats!.mean).toBeCloseTo(3.3333, 3);
     expect(first.stats!.variance).toBeCloseTo(6.22222, 4);
     expect(first.stats!.sampleStdev).toBeCloseTo(2.73252, 4);
-    expect(first.histogram).toEqual([[1.0, 4.5, 8.0], [4, 2]]);
+    expect(first.histogram).toEqual([
+      [1.0, 4.5, 8.0],
+      [4, 2],
+    ]);
     expect(first.bucketCounts).toEqual([4, 2]);
     expect([first.sum, first.max, first.min, first.treeAggregate, first.treeReduce]).toEqual([20, 8, 1, 20, 20]);
     expect(first.aggregate).toEqual([20, 6]);

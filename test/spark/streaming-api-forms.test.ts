@@ -10,24 +10,42 @@
 // Inputs and expected outputs are copied from those suites; the TypeScript is ours.
 
 import { describe, expect, it } from "vitest";
-import {
-  IllegalStateError, InvalidArgumentError, runBatches, Seconds, StreamingContext, Time, type DStream, type RDD,
-} from "../../lib/index.js";
+import { IllegalStateError, InvalidArgumentError, runBatches, Seconds, StreamingContext, Time, type DStream, type RDD } from "../../lib/index.js";
 import { range, sortBatches } from "./helpers.js";
 
 type Pair = [string, number];
 
 const bigInput: Pair[][] = [
   [["a", 1]],
-  [["a", 1], ["b", 1]],
-  [["a", 1], ["b", 1], ["c", 1]],
-  [["a", 1], ["b", 1]],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+    ["c", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
   [["a", 1]],
   [],
   [["a", 1]],
-  [["a", 1], ["b", 1]],
-  [["a", 1], ["b", 1], ["c", 1]],
-  [["a", 1], ["b", 1]],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+    ["c", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
   [["a", 1]],
   [],
 ];
@@ -35,16 +53,44 @@ const bigInput: Pair[][] = [
 /** WindowOperationsSuite's bigReduceOutput: the naive form's output, and the filtered inverse form's. */
 const bigReduceOutput: Pair[][] = [
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
   [["a", 1]],
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
   [["a", 1]],
 ];
 
@@ -62,15 +108,25 @@ describe("reduceByKeyAndWindow: Spark's named and keyword argument forms (Window
   });
 
   it("the optional arguments as an options object, with or without the slide before it", async () => {
-    const out = await runBig((s) => s.reduceByKeyAndWindow(add, sub, Seconds(2), { filterFunc: nonZero }).union(
-      s.reduceByKeyAndWindow(add, sub, Seconds(2), Seconds(1), { numPartitions: 3, filterFunc: nonZero }).map(([k, v]): Pair => [k.toUpperCase(), v])));
+    const out = await runBig((s) =>
+      s
+        .reduceByKeyAndWindow(add, sub, Seconds(2), { filterFunc: nonZero })
+        .union(
+          s
+            .reduceByKeyAndWindow(add, sub, Seconds(2), Seconds(1), { numPartitions: 3, filterFunc: nonZero })
+            .map(([k, v]): Pair => [k.toUpperCase(), v]),
+        ),
+    );
     const both = bigReduceOutput.map((b) => [...b, ...b.map(([k, v]): Pair => [k.toUpperCase(), v])]);
     expect(sortBatches(out)).toEqual(sortBatches(both));
   });
 
   it("invFunc null or undefined selects the form without an inverse, as PySpark's None (keys leave the window)", async () => {
-    const out = await runBig((s) => s.reduceByKeyAndWindow(add, null, Seconds(2), Seconds(1), 2).union(
-      s.reduceByKeyAndWindow(add, undefined, Seconds(2)).map(([k, v]): Pair => [k.toUpperCase(), v])));
+    const out = await runBig((s) =>
+      s
+        .reduceByKeyAndWindow(add, null, Seconds(2), Seconds(1), 2)
+        .union(s.reduceByKeyAndWindow(add, undefined, Seconds(2)).map(([k, v]): Pair => [k.toUpperCase(), v])),
+    );
     const both = bigReduceOutput.map((b) => [...b, ...b.map(([k, v]): Pair => [k.toUpperCase(), v])]);
     expect(sortBatches(out)).toEqual(sortBatches(both));
   });
@@ -94,10 +150,18 @@ describe("StreamingContext.union, StreamingContext.transform and a three-way cog
 
   it("BasicOperationsSuite: StreamingContext.union, as varargs and as an array", async () => {
     const out = await runBatches({
-      batchInterval: Seconds(1), inputs: [input], inputPartitions: 2,
+      batchInterval: Seconds(1),
+      inputs: [input],
+      inputPartitions: 2,
       pipeline: (s: DStream<number>) => {
         const ssc = s.context() as StreamingContext;
-        return ssc.union(s, s.map((x) => x + 4), s.map((x) => x + 8)).union(ssc.union([s.map((x) => -x)]));
+        return ssc
+          .union(
+            s,
+            s.map((x) => x + 4),
+            s.map((x) => x + 8),
+          )
+          .union(ssc.union([s.map((x) => -x)]));
       },
     });
     expect(out).toEqual(output.map((b, i) => [...b, ...input[i]!.map((x) => -x)]));
@@ -106,29 +170,63 @@ describe("StreamingContext.union, StreamingContext.transform and a three-way cog
 
   it("BasicOperationsSuite: StreamingContext.transform (a union of the 3 RDDs with rdd.context.union)", async () => {
     const out = await runBatches({
-      batchInterval: Seconds(1), inputs: [input], inputPartitions: 2,
-      pipeline: (s: DStream<number>) => (s.context() as StreamingContext).transform<number>(
-        [s, s.map((x) => x + 4), s.map((x) => x + 8)],
-        (rdds) => rdds[0]!.context.union(rdds as RDD<number>[])),
+      batchInterval: Seconds(1),
+      inputs: [input],
+      inputPartitions: 2,
+      pipeline: (s: DStream<number>) =>
+        (s.context() as StreamingContext).transform<number>([s, s.map((x) => x + 4), s.map((x) => x + 8)], (rdds) =>
+          rdds[0]!.context.union(rdds as RDD<number>[]),
+        ),
     });
     expect(out).toEqual(output);
   });
 
   it("PairRDDFunctionsSuite: groupWith, as ssc.transform of three streams with rdd.cogroup(other1, other2)", async () => {
     const out = await runBatches({
-      batchInterval: Seconds(1), inputPartitions: 2,
-      inputs: [[[[1, 1], [1, 2], [2, 1], [3, 1]]], [[[1, "x"], [2, "y"], [2, "z"], [4, "w"]]], [[[1, "a"], [3, "b"], [4, "c"], [4, "d"]]]],
+      batchInterval: Seconds(1),
+      inputPartitions: 2,
+      inputs: [
+        [
+          [
+            [1, 1],
+            [1, 2],
+            [2, 1],
+            [3, 1],
+          ],
+        ],
+        [
+          [
+            [1, "x"],
+            [2, "y"],
+            [2, "z"],
+            [4, "w"],
+          ],
+        ],
+        [
+          [
+            [1, "a"],
+            [3, "b"],
+            [4, "c"],
+            [4, "d"],
+          ],
+        ],
+      ],
       pipeline: (a: DStream<[number, number]>, b: DStream<[number, string]>, c: DStream<[number, string]>) =>
         (a.context() as StreamingContext).transform([a, b, c], ([r1, r2, r3]) =>
-          (r1 as RDD<[number, number]>).cogroup(r2 as RDD<[number, string]>, r3 as RDD<[number, string]>)),
+          (r1 as RDD<[number, number]>).cogroup(r2 as RDD<[number, string]>, r3 as RDD<[number, string]>),
+        ),
     });
     const normalized = out.map((batch) => batch.map(([k, groups]) => [k, groups.map((g) => [...g].sort())]));
-    expect(sortBatches(normalized)).toEqual(sortBatches([[
-      [1, [[1, 2], ["x"], ["a"]]],
-      [2, [[1], ["y", "z"], []]],
-      [3, [[1], [], ["b"]]],
-      [4, [[], ["w"], ["c", "d"]]],
-    ]]));
+    expect(sortBatches(normalized)).toEqual(
+      sortBatches([
+        [
+          [1, [[1, 2], ["x"], ["a"]]],
+          [2, [[1], ["y", "z"], []]],
+          [3, [[1], [], ["b"]]],
+          [4, [[], ["w"], ["c", "d"]]],
+        ],
+      ]),
+    );
   });
 });
 
@@ -136,7 +234,9 @@ describe("DStream.slice (BasicOperationsSuite)", () => {
   it("slice: the RDDs at every batch in [from, to], read inside foreachRDD", async () => {
     const seen = new Map<string, number[]>();
     await runBatches({
-      batchInterval: Seconds(1), inputs: [[[1], [2], [3], [4]]], inputPartitions: 2,
+      batchInterval: Seconds(1),
+      inputs: [[[1], [2], [3], [4]]],
+      inputPartitions: 2,
       pipeline: (s: DStream<number>) => {
         s.foreachRDD(async (_rdd, time) => {
           if (time.milliseconds !== 4000) return;
@@ -149,13 +249,21 @@ describe("DStream.slice (BasicOperationsSuite)", () => {
           // Times off the batch boundaries are floored to one, as in Spark.
           seen.set("1500-3500", await fromSlice(1500, 3500));
           const viaInterval = await s.slice({ beginTime: new Time(3000), endTime: new Time(4000) });
-          seen.set("interval", (await Promise.all(viaInterval.map((r) => r.collect()))).flat().sort((x, y) => x - y));
+          seen.set(
+            "interval",
+            (await Promise.all(viaInterval.map((r) => r.collect()))).flat().sort((x, y) => x - y),
+          );
         });
         return s;
       },
     });
     expect(Object.fromEntries(seen)).toEqual({
-      "0-1000": [1], "0-2000": [1, 2], "1000-2000": [1, 2], "2000-4000": [2, 3, 4], "1500-3500": [1, 2, 3], interval: [3, 4],
+      "0-1000": [1],
+      "0-2000": [1, 2],
+      "1000-2000": [1, 2],
+      "2000-4000": [2, 3, 4],
+      "1500-3500": [1, 2, 3],
+      interval: [3, 4],
     });
   });
 

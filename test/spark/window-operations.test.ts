@@ -47,46 +47,122 @@ const largerSlideReduceOutput: Pair[][] = [[["a", 3]], [["a", 10]], [["a", 18]],
 
 const bigInput: Pair[][] = [
   [["a", 1]],
-  [["a", 1], ["b", 1]],
-  [["a", 1], ["b", 1], ["c", 1]],
-  [["a", 1], ["b", 1]],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+    ["c", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
   [["a", 1]],
   [],
   [["a", 1]],
-  [["a", 1], ["b", 1]],
-  [["a", 1], ["b", 1], ["c", 1]],
-  [["a", 1], ["b", 1]],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+    ["c", 1],
+  ],
+  [
+    ["a", 1],
+    ["b", 1],
+  ],
   [["a", 1]],
   [],
 ];
 
 const bigGroupByOutput: [string, number[]][][] = [
   [["a", [1]]],
-  [["a", [1, 1]], ["b", [1]]],
-  [["a", [1, 1]], ["b", [1, 1]], ["c", [1]]],
-  [["a", [1, 1]], ["b", [1, 1]], ["c", [1]]],
-  [["a", [1, 1]], ["b", [1]]],
+  [
+    ["a", [1, 1]],
+    ["b", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1, 1]],
+    ["c", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1, 1]],
+    ["c", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1]],
+  ],
   [["a", [1]]],
   [["a", [1]]],
-  [["a", [1, 1]], ["b", [1]]],
-  [["a", [1, 1]], ["b", [1, 1]], ["c", [1]]],
-  [["a", [1, 1]], ["b", [1, 1]], ["c", [1]]],
-  [["a", [1, 1]], ["b", [1]]],
+  [
+    ["a", [1, 1]],
+    ["b", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1, 1]],
+    ["c", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1, 1]],
+    ["c", [1]],
+  ],
+  [
+    ["a", [1, 1]],
+    ["b", [1]],
+  ],
   [["a", [1]]],
 ];
 
 const bigReduceOutput: Pair[][] = [
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
   [["a", 1]],
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
   [["a", 1]],
 ];
 
@@ -97,17 +173,60 @@ const bigReduceOutput: Pair[][] = [
 */
 const bigReduceInvOutput: Pair[][] = [
   [["a", 1]],
-  [["a", 2], ["b", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1], ["c", 0]],
-  [["a", 1], ["b", 0], ["c", 0]],
-  [["a", 1], ["b", 0], ["c", 0]],
-  [["a", 2], ["b", 1], ["c", 0]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 2], ["c", 1]],
-  [["a", 2], ["b", 1], ["c", 0]],
-  [["a", 1], ["b", 0], ["c", 0]],
+  [
+    ["a", 2],
+    ["b", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+    ["c", 0],
+  ],
+  [
+    ["a", 1],
+    ["b", 0],
+    ["c", 0],
+  ],
+  [
+    ["a", 1],
+    ["b", 0],
+    ["c", 0],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+    ["c", 0],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 2],
+    ["c", 1],
+  ],
+  [
+    ["a", 2],
+    ["b", 1],
+    ["c", 0],
+  ],
+  [
+    ["a", 1],
+    ["b", 0],
+    ["c", 0],
+  ],
 ];
 
 /** numBatches = expectedOutput.size * (slideDuration / batchDuration).toInt */
@@ -117,13 +236,7 @@ function numBatchesFor(expectedSize: number, slideSeconds: number): number {
 
 // ---- Helper functions mirroring the Spark suite's testWindow / testReduceByKeyAndWindow* ----
 
-function testWindow(
-  name: string,
-  input: number[][],
-  expectedOutput: number[][],
-  windowSeconds = 2,
-  slideSeconds = 1,
-): void {
+function testWindow(name: string, input: number[][], expectedOutput: number[][], windowSeconds = 2, slideSeconds = 1): void {
   it(`WindowOperationsSuite: window - ${name}`, async () => {
     const out = await runBatches({
       batchInterval: Seconds(1),
@@ -136,19 +249,12 @@ function testWindow(
   });
 }
 
-function testReduceByKeyAndWindow(
-  name: string,
-  input: Pair[][],
-  expectedOutput: Pair[][],
-  windowSeconds = 2,
-  slideSeconds = 1,
-): void {
+function testReduceByKeyAndWindow(name: string, input: Pair[][], expectedOutput: Pair[][], windowSeconds = 2, slideSeconds = 1): void {
   it(`WindowOperationsSuite: reduceByKeyAndWindow - ${name}`, async () => {
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
-      pipeline: (s: DStream<Pair>) =>
-        s.reduceByKeyAndWindow((x: number, y: number) => x + y, Seconds(windowSeconds), Seconds(slideSeconds)),
+      pipeline: (s: DStream<Pair>) => s.reduceByKeyAndWindow((x: number, y: number) => x + y, Seconds(windowSeconds), Seconds(slideSeconds)),
       numBatches: numBatchesFor(expectedOutput.length, slideSeconds),
       inputPartitions: 2,
     });
@@ -156,13 +262,7 @@ function testReduceByKeyAndWindow(
   });
 }
 
-function testReduceByKeyAndWindowWithInverse(
-  name: string,
-  input: Pair[][],
-  expectedOutput: Pair[][],
-  windowSeconds = 2,
-  slideSeconds = 1,
-): void {
+function testReduceByKeyAndWindowWithInverse(name: string, input: Pair[][], expectedOutput: Pair[][], windowSeconds = 2, slideSeconds = 1): void {
   it(`WindowOperationsSuite: reduceByKeyAndWindow with inverse function - ${name}`, async () => {
     const out = await runBatches({
       batchInterval: Seconds(1),
@@ -212,45 +312,78 @@ function testReduceByKeyAndWindowWithFilteredInverse(
 describe("Spark WindowOperationsSuite", () => {
   // Testing window operation
 
-  testWindow(
-    "basic window",
-    [[0], [1], [2], [3], [4], [5]],
-    [[0], [0, 1], [1, 2], [2, 3], [3, 4], [4, 5]],
-  );
+  testWindow("basic window", [[0], [1], [2], [3], [4], [5]], [[0], [0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
 
-  testWindow("tumbling window", [[0], [1], [2], [3], [4], [5]], [[0, 1], [2, 3], [4, 5]], 2, 2);
+  testWindow(
+    "tumbling window",
+    [[0], [1], [2], [3], [4], [5]],
+    [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ],
+    2,
+    2,
+  );
 
   testWindow(
     "larger window",
     [[0], [1], [2], [3], [4], [5]],
-    [[0, 1], [0, 1, 2, 3], [2, 3, 4, 5], [4, 5]],
+    [
+      [0, 1],
+      [0, 1, 2, 3],
+      [2, 3, 4, 5],
+      [4, 5],
+    ],
     4,
     2,
   );
 
-  testWindow("non-overlapping window", [[0], [1], [2], [3], [4], [5]], [[1, 2], [4, 5]], 2, 3);
+  testWindow(
+    "non-overlapping window",
+    [[0], [1], [2], [3], [4], [5]],
+    [
+      [1, 2],
+      [4, 5],
+    ],
+    2,
+    3,
+  );
 
   // Testing naive reduceByKeyAndWindow (without invertible function)
 
-  testReduceByKeyAndWindow("basic reduction", [[["a", 1], ["a", 3]]], [[["a", 4]]]);
-
   testReduceByKeyAndWindow(
-    "key already in window and new value added into window",
-    [[["a", 1]], [["a", 1]]],
-    [[["a", 1]], [["a", 2]]],
+    "basic reduction",
+    [
+      [
+        ["a", 1],
+        ["a", 3],
+      ],
+    ],
+    [[["a", 4]]],
   );
+
+  testReduceByKeyAndWindow("key already in window and new value added into window", [[["a", 1]], [["a", 1]]], [[["a", 1]], [["a", 2]]]);
 
   testReduceByKeyAndWindow(
     "new key added into window",
-    [[["a", 1]], [["a", 1], ["b", 1]]],
-    [[["a", 1]], [["a", 2], ["b", 1]]],
+    [
+      [["a", 1]],
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+    ],
+    [
+      [["a", 1]],
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+    ],
   );
 
-  testReduceByKeyAndWindow(
-    "key removed from window",
-    [[["a", 1]], [["a", 1]], [], []],
-    [[["a", 1]], [["a", 2]], [["a", 1]], []],
-  );
+  testReduceByKeyAndWindow("key removed from window", [[["a", 1]], [["a", 1]], [], []], [[["a", 1]], [["a", 2]], [["a", 1]], []]);
 
   testReduceByKeyAndWindow("larger slide time", largerSlideInput, largerSlideReduceOutput, 4, 2);
 
@@ -258,25 +391,38 @@ describe("Spark WindowOperationsSuite", () => {
 
   // Testing reduceByKeyAndWindow (with invertible reduce function)
 
-  testReduceByKeyAndWindowWithInverse("basic reduction", [[["a", 1], ["a", 3]]], [[["a", 4]]]);
-
   testReduceByKeyAndWindowWithInverse(
-    "key already in window and new value added into window",
-    [[["a", 1]], [["a", 1]]],
-    [[["a", 1]], [["a", 2]]],
+    "basic reduction",
+    [
+      [
+        ["a", 1],
+        ["a", 3],
+      ],
+    ],
+    [[["a", 4]]],
   );
+
+  testReduceByKeyAndWindowWithInverse("key already in window and new value added into window", [[["a", 1]], [["a", 1]]], [[["a", 1]], [["a", 2]]]);
 
   testReduceByKeyAndWindowWithInverse(
     "new key added into window",
-    [[["a", 1]], [["a", 1], ["b", 1]]],
-    [[["a", 1]], [["a", 2], ["b", 1]]],
+    [
+      [["a", 1]],
+      [
+        ["a", 1],
+        ["b", 1],
+      ],
+    ],
+    [
+      [["a", 1]],
+      [
+        ["a", 2],
+        ["b", 1],
+      ],
+    ],
   );
 
-  testReduceByKeyAndWindowWithInverse(
-    "key removed from window",
-    [[["a", 1]], [["a", 1]], [], []],
-    [[["a", 1]], [["a", 2]], [["a", 1]], [["a", 0]]],
-  );
+  testReduceByKeyAndWindowWithInverse("key removed from window", [[["a", 1]], [["a", 1]], [], []], [[["a", 1]], [["a", 2]], [["a", 1]], [["a", 0]]]);
 
   testReduceByKeyAndWindowWithInverse("larger slide time", largerSlideInput, largerSlideReduceOutput, 4, 2);
 
@@ -287,18 +433,14 @@ describe("Spark WindowOperationsSuite", () => {
   it("WindowOperationsSuite: groupByKeyAndWindow", async () => {
     const input = bigInput;
     // bigGroupByOutput.map(_.map(x => (x._1, x._2.toSet)))
-    const expectedOutput = bigGroupByOutput.map((batch) =>
-      batch.map(([k, vs]): [string, number[]] => [k, toSetArray(vs)]),
-    );
+    const expectedOutput = bigGroupByOutput.map((batch) => batch.map(([k, vs]): [string, number[]] => [k, toSetArray(vs)]));
     const windowSeconds = 2;
     const slideSeconds = 1;
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
       pipeline: (s: DStream<Pair>) =>
-        s
-          .groupByKeyAndWindow(Seconds(windowSeconds), Seconds(slideSeconds))
-          .map(([k, vs]): [string, number[]] => [k, toSetArray(vs)]),
+        s.groupByKeyAndWindow(Seconds(windowSeconds), Seconds(slideSeconds)).map(([k, vs]): [string, number[]] => [k, toSetArray(vs)]),
       numBatches: numBatchesFor(expectedOutput.length, slideSeconds),
       inputPartitions: 2,
     });
@@ -314,8 +456,7 @@ describe("Spark WindowOperationsSuite", () => {
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
-      pipeline: (s: DStream<number>) =>
-        s.countByWindow(Seconds(windowSeconds), Seconds(slideSeconds)).map((x) => Math.trunc(x)), // .map(_.toInt)
+      pipeline: (s: DStream<number>) => s.countByWindow(Seconds(windowSeconds), Seconds(slideSeconds)).map((x) => Math.trunc(x)), // .map(_.toInt)
       numBatches: numBatchesFor(expectedOutput.length, slideSeconds),
       inputPartitions: 2,
     });
@@ -324,16 +465,24 @@ describe("Spark WindowOperationsSuite", () => {
 
   it("WindowOperationsSuite: countByValueAndWindow", async () => {
     const input = [["a"], ["b", "b"], ["a", "b"]];
-    const expectedOutput = [[["a", 1]], [["a", 1], ["b", 2]], [["a", 1], ["b", 3]]];
+    const expectedOutput = [
+      [["a", 1]],
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+      [
+        ["a", 1],
+        ["b", 3],
+      ],
+    ];
     const windowSeconds = 2;
     const slideSeconds = 1;
     const out = await runBatches({
       batchInterval: Seconds(1),
       inputs: [input],
       pipeline: (s: DStream<string>) =>
-        s
-          .countByValueAndWindow(Seconds(windowSeconds), Seconds(slideSeconds))
-          .map(([k, v]): [string, number] => [k, Math.trunc(v)]), // .map(x => (x._1, x._2.toInt))
+        s.countByValueAndWindow(Seconds(windowSeconds), Seconds(slideSeconds)).map(([k, v]): [string, number] => [k, Math.trunc(v)]), // .map(x => (x._1, x._2.toInt))
       numBatches: numBatchesFor(expectedOutput.length, slideSeconds),
       inputPartitions: 2,
     });

@@ -19,17 +19,25 @@ const session = (k: string, v: number | undefined, s: State<number>) => {
 
 describe("state backends", () => {
   it("updateStateByKey gives the same state on both backends, per operator", async () => {
-    const run = (backend: "memory" | "dynamodb") => runBatches({
-      batchInterval: Seconds(1), inputs: [input], pipeline: (l) => pairs(l).updateStateByKey(sum, { stateBackend: backend }),
-    });
+    const run = (backend: "memory" | "dynamodb") =>
+      runBatches({
+        batchInterval: Seconds(1),
+        inputs: [input],
+        pipeline: (l) => pairs(l).updateStateByKey(sum, { stateBackend: backend }),
+      });
     expect(sorted(await run("dynamodb"))).toEqual(sorted(await run("memory")));
   });
 
   it("mapWithState with a timeout gives the same elements on both backends", async () => {
-    const run = (backend: "memory" | "dynamodb") => runBatches({
-      batchInterval: Seconds(1), inputs: [input],
-      pipeline: (l) => pairs(l).mapWithState(StateSpec.function(session).timeout(Seconds(2)).stateBackend(backend)).checkpoint(Seconds(1)),
-    });
+    const run = (backend: "memory" | "dynamodb") =>
+      runBatches({
+        batchInterval: Seconds(1),
+        inputs: [input],
+        pipeline: (l) =>
+          pairs(l)
+            .mapWithState(StateSpec.function(session).timeout(Seconds(2)).stateBackend(backend))
+            .checkpoint(Seconds(1)),
+      });
     const memory = await run("memory");
     expect(memory.flat()).toContain("b: timed out at 2");
     expect(sorted(await run("dynamodb"))).toEqual(sorted(memory));
@@ -42,14 +50,21 @@ describe("state backends", () => {
     expect(s.spec.durableState).toBe(true);
     const m = pairs(ssc.queueStream([["a"]])).updateStateByKey(sum, { stateBackend: "memory" });
     expect(m.spec.durableState).toBeUndefined();
-    expect(() => pairs(ssc.queueStream([["a"]])).updateStateByKey(sum, { stateBackend: "redis" as never })).toThrow(/"memory" or "dynamodb", got `"redis"`/);
+    expect(() => pairs(ssc.queueStream([["a"]])).updateStateByKey(sum, { stateBackend: "redis" as never })).toThrow(
+      /"memory" or "dynamodb", got `"redis"`/,
+    );
     await ssc.stop();
   });
 
   it("memory: a batch reads and writes no state item; dynamodb: reads the state and writes the changed keys", async () => {
     const counted = async (backend: "memory" | "dynamodb") => {
       const { engine, counts } = instrument(new MemoryEngineServices());
-      await runBatches({ batchInterval: Seconds(1), inputs: [input], pipeline: (l) => pairs(l).updateStateByKey(sum, { stateBackend: backend }), engine });
+      await runBatches({
+        batchInterval: Seconds(1),
+        inputs: [input],
+        pipeline: (l) => pairs(l).updateStateByKey(sum, { stateBackend: backend }),
+        engine,
+      });
       return counts;
     };
     const memory = await counted("memory");

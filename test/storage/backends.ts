@@ -15,10 +15,27 @@ import { sleep } from "../support/engine.js";
 import { startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
 import { prepareLocal, type LocalEnvironment } from "../../lib/local/runtime.js";
 import {
-  MemoryBatchLog, MemoryBlobStore, MemoryCheckpointStore, MemoryClaims, MemoryLease, MemoryQuarantine, MemoryQueue, MemoryStateStore,
+  MemoryBatchLog,
+  MemoryBlobStore,
+  MemoryCheckpointStore,
+  MemoryClaims,
+  MemoryLease,
+  MemoryQuarantine,
+  MemoryQueue,
+  MemoryStateStore,
 } from "../../lib/storage/memory.js";
 import type {
-  BatchLog, BlobStore, CheckpointStore, LeaseStore, QuarantineStore, ResultQueue, StateStore, TaskClaims, TaskMessage, TaskQueue, TaskResult,
+  BatchLog,
+  BlobStore,
+  CheckpointStore,
+  LeaseStore,
+  QuarantineStore,
+  ResultQueue,
+  StateStore,
+  TaskClaims,
+  TaskMessage,
+  TaskQueue,
+  TaskResult,
 } from "../../lib/storage/interfaces.js";
 
 /** Where checkpoint pages go: in memory, or, on AWS, DynamoDB items (the default) or S3 objects. */
@@ -84,11 +101,12 @@ export const memoryBackend: Backend = {
     return {
       tasks: new MemoryQueue<TaskMessage>({ visibilityTimeoutMs, clock }),
       results: new MemoryQueue<TaskResult>({ visibilityTimeoutMs, clock }),
-      async elapse(ms) { clock.advance(ms); },
+      async elapse(ms) {
+        clock.advance(ms);
+      },
     };
   },
 };
-
 
 export function awsBackend(): Backend {
   let engines: EmbeddedEngines | undefined;
@@ -133,7 +151,8 @@ export function awsBackend(): Backend {
       const sqs = env!.engine.clients.sqs;
       const visibilityTimeoutS = Math.ceil(visibilityTimeoutMs / 1000);
       const { tasksUrl, resultsUrl } = await createQueues(
-        sqs, { tasks: `${run}-${n}-tasks`, dlq: `${run}-${n}-dlq`, results: `${run}-${n}-results` },
+        sqs,
+        { tasks: `${run}-${n}-tasks`, dlq: `${run}-${n}-dlq`, results: `${run}-${n}-results` },
         { visibilityTimeoutS, maxReceiveCount: 100 },
       );
       return {

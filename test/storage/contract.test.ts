@@ -12,7 +12,17 @@ import { MissingDataError, QuarantineDataError } from "../../lib/core/errors.js"
 import { canonical } from "../../lib/core/keys.js";
 import { taskKeyId } from "../../lib/storage/memory.js";
 import type {
-  AppInfo, BatchRecord, CheckpointManifest, MessageQueue, QuarantinedRecord, QuarantineEntry, Received, StateEntry, TaskKey, TaskMessage, TaskResult,
+  AppInfo,
+  BatchRecord,
+  CheckpointManifest,
+  MessageQueue,
+  QuarantinedRecord,
+  QuarantineEntry,
+  Received,
+  StateEntry,
+  TaskKey,
+  TaskMessage,
+  TaskResult,
 } from "../../lib/storage/interfaces.js";
 import { awsBackend, memoryBackend, type Backend, type PageStoreName, type Queues, type Stores } from "./backends.js";
 
@@ -38,22 +48,52 @@ function record(time: number, extra: Partial<BatchRecord> = {}): BatchRecord {
 /** The record of one batch inside an empty run, as reads make it up. */
 function madeUpEmpty(time: number, run: BatchRecord): BatchRecord {
   return {
-    time, blocks: run.emptyBlocks ?? {}, status: "completed", generatedAt: run.generatedAt, completedAt: run.generatedAt,
-    inputRecords: 0, empty: true, writer: run.writer!,
+    time,
+    blocks: run.emptyBlocks ?? {},
+    status: "completed",
+    generatedAt: run.generatedAt,
+    completedAt: run.generatedAt,
+    inputRecords: 0,
+    empty: true,
+    writer: run.writer!,
   };
 }
 
 function manifest(time: number, writer = "coordinator-a"): CheckpointManifest {
   return {
-    time, writer, createdAt: time + 7,
+    time,
+    writer,
+    createdAt: time + 7,
     streams: {
       "state-3": {
-        time, kind: "delta", base: Math.max(0, time - 1000), fullAt: 0, key: `state-3/${time}/${writer}`, pages: 2, partitions: 4,
-        hashPartitions: 4, entries: 10, bytes: 300, fullBytes: 1000, chainBytes: 1300, chainLength: 2, fullWrittenAt: 5,
+        time,
+        kind: "delta",
+        base: Math.max(0, time - 1000),
+        fullAt: 0,
+        key: `state-3/${time}/${writer}`,
+        pages: 2,
+        partitions: 4,
+        hashPartitions: 4,
+        entries: 10,
+        bytes: 300,
+        fullBytes: 1000,
+        chainBytes: 1300,
+        chainLength: 2,
+        fullWrittenAt: 5,
       },
       "window-5": {
-        time, kind: "full", fullAt: time, key: `window-5/${time}/${writer}`, pages: 1, partitions: 2,
-        entries: 3, bytes: 40, fullBytes: 40, chainBytes: 40, chainLength: 1, fullWrittenAt: time + 3,
+        time,
+        kind: "full",
+        fullAt: time,
+        key: `window-5/${time}/${writer}`,
+        pages: 1,
+        partitions: 2,
+        entries: 3,
+        bytes: 40,
+        fullBytes: 40,
+        chainBytes: 40,
+        chainLength: 1,
+        fullWrittenAt: time + 3,
       },
     },
   };
@@ -62,11 +102,13 @@ function manifest(time: number, writer = "coordinator-a"): CheckpointManifest {
 /** Deterministic bytes that do not compress (xorshift32 seeded by `seed`). */
 function noise(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
-  let x = (Math.imul(seed + 1, 2654435761) >>> 0) || 1;
+  let x = Math.imul(seed + 1, 2654435761) >>> 0 || 1;
   for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -88,12 +130,30 @@ const largeCheckpointPages = (pages: PageStoreName) => (pages === "s3" ? 30 : 48
 const byKey = (entries: StateEntry[]) => [...entries].sort((a, b) => (canonical(a.key) < canonical(b.key) ? -1 : 1));
 
 const task = (partition: number, extra: Partial<TaskMessage> = {}): TaskMessage => ({
-  batchTime: 1000, runId: "run-1", stage: 1, stageId: "1:shuffle-4", numTasks: 40, partition, attempt: 1, stored: ["state-3@0"], ...extra,
+  batchTime: 1000,
+  runId: "run-1",
+  stage: 1,
+  stageId: "1:shuffle-4",
+  numTasks: 40,
+  partition,
+  attempt: 1,
+  stored: ["state-3@0"],
+  ...extra,
 });
-const result = (partition: number, extra: Partial<TaskResult> = {}): TaskResult => ({
-  batchTime: 1000, runId: "run-1", stage: 1, partition, attempt: 1, worker: "w-1", ok: true,
-  output: { buckets: [[["a", 1]], []] }, counters: { records: partition }, quarantined: [], ...extra,
-} as TaskResult);
+const result = (partition: number, extra: Partial<TaskResult> = {}): TaskResult =>
+  ({
+    batchTime: 1000,
+    runId: "run-1",
+    stage: 1,
+    partition,
+    attempt: 1,
+    worker: "w-1",
+    ok: true,
+    output: { buckets: [[["a", 1]], []] },
+    counters: { records: partition },
+    quarantined: [],
+    ...extra,
+  }) as TaskResult;
 
 /** The two queues of the engine, driven by the same tests. */
 interface QueueCase {
@@ -109,9 +169,26 @@ const queueCases: QueueCase[] = [
     name: "task queue",
     pick: (q) => q.tasks as MessageQueue<unknown>,
     message: (i) => task(i),
-    rich: () => task(7, {
-      inputs: { "shuffle-2": { parts: [[["k", new Map<unknown, unknown>([["n", 12345678901234567890n], ["u", undefined]])], [undefined, -0]], { key: "inputs/b", start: 3, end: 9 }] } },
-    }),
+    rich: () =>
+      task(7, {
+        inputs: {
+          "shuffle-2": {
+            parts: [
+              [
+                [
+                  "k",
+                  new Map<unknown, unknown>([
+                    ["n", 12345678901234567890n],
+                    ["u", undefined],
+                  ]),
+                ],
+                [undefined, -0],
+              ],
+              { key: "inputs/b", start: 3, end: 9 },
+            ],
+          },
+        },
+      }),
     id: (m) => (m as TaskMessage).partition,
   },
   {
@@ -143,8 +220,13 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
 
   describe("BatchLog", () => {
     const app: AppInfo = {
-      zeroTime: 1_000, batchIntervalMs: 1_000, createdAt: 17,
-      fingerprint: [{ id: "input-1", kind: "kinesis", input: "words" }, { id: "state-3", kind: "mapWithState", partitions: 4 }],
+      zeroTime: 1_000,
+      batchIntervalMs: 1_000,
+      createdAt: 17,
+      fingerprint: [
+        { id: "input-1", kind: "kinesis", input: "words" },
+        { id: "state-3", kind: "mapWithState", partitions: 4 },
+      ],
     };
 
     it("getApp is undefined until createApp; a second createApp keeps and returns the first info", async () => {
@@ -228,7 +310,12 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       expect((await batchLog.getBatch(1000))!.status).toBe("running");
       await batchLog.createBatch(record(2000, { previous: { time: 1000, completedAt: 1900, startedAt: 1001, quarantinedRecords: 2 } }));
       // the record's own startedAt wins over the note's
-      expect(await batchLog.getBatch(1000)).toEqual({ ...record(1000, { startedAt: 1006 }), status: "completed", completedAt: 1900, quarantinedRecords: 2 });
+      expect(await batchLog.getBatch(1000)).toEqual({
+        ...record(1000, { startedAt: 1006 }),
+        status: "completed",
+        completedAt: 1900,
+        quarantinedRecords: 2,
+      });
       expect((await batchLog.getBatch(2000))!.status).toBe("running");
     });
 
@@ -255,11 +342,23 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       const { batchLog } = await fresh();
       await batchLog.createBatch(record(1000));
       for (const t of [2000, 3000, 4000]) await batchLog.createBatch(record(t, { previous: { time: t - 1000, completedAt: t - 100 } }));
-      const statuses = async (o?: { fromTime?: number; limit?: number }) => (await batchLog.listBatches(o)).map((b) => [b.time, b.status, b.completedAt]);
-      expect(await statuses()).toEqual([[1000, "completed", 1900], [2000, "completed", 2900], [3000, "completed", 3900], [4000, "running", undefined]]);
-      expect(await statuses({ limit: 2 })).toEqual([[1000, "completed", 1900], [2000, "completed", 2900]]);
+      const statuses = async (o?: { fromTime?: number; limit?: number }) =>
+        (await batchLog.listBatches(o)).map((b) => [b.time, b.status, b.completedAt]);
+      expect(await statuses()).toEqual([
+        [1000, "completed", 1900],
+        [2000, "completed", 2900],
+        [3000, "completed", 3900],
+        [4000, "running", undefined],
+      ]);
+      expect(await statuses({ limit: 2 })).toEqual([
+        [1000, "completed", 1900],
+        [2000, "completed", 2900],
+      ]);
       expect(await statuses({ fromTime: 2500, limit: 1 })).toEqual([[3000, "completed", 3900]]);
-      expect(await statuses({ fromTime: 3000, limit: 5 })).toEqual([[3000, "completed", 3900], [4000, "running", undefined]]);
+      expect(await statuses({ fromTime: 3000, limit: 5 })).toEqual([
+        [3000, "completed", 3900],
+        [4000, "running", undefined],
+      ]);
     });
 
     it("latestBatch(before) applies the completion note of the record after it; latestBatch() reads the latest as stored", async () => {
@@ -346,7 +445,7 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       });
 
       const large = largeCheckpointPages(pages);
-      it(`${large} pages of PAGE_BYTES (${(large * PAGE_BYTES / 2 ** 20).toFixed(1)} MiB) round-trip byte-exact`, async () => {
+      it(`${large} pages of PAGE_BYTES (${((large * PAGE_BYTES) / 2 ** 20).toFixed(1)} MiB) round-trip byte-exact`, async () => {
         const { checkpoints } = await fresh({ pages });
         const written = Array.from({ length: large }, (_, i) => noise(PAGE_BYTES, 100 + i));
         await checkpoints.writePages("state-3/9000/w-a", written);
@@ -421,7 +520,9 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       const { state } = await fresh();
       await state.commit("op", 0, 1000, [e("a", 1, 1000), e("b", { n: 1, u: undefined }, 1000), e(["t", 1], new Map([["x", 1]]), 1000)], []);
       await state.commit("op", 0, 2000, [e("a", 2, 2000), e("c", 3, 2000)], ["b"]);
-      expect(byKey(await state.scan("op", 0, 1000))).toEqual(byKey([e("a", 1, 1000), e("b", { n: 1, u: undefined }, 1000), e(["t", 1], new Map([["x", 1]]), 1000)]));
+      expect(byKey(await state.scan("op", 0, 1000))).toEqual(
+        byKey([e("a", 1, 1000), e("b", { n: 1, u: undefined }, 1000), e(["t", 1], new Map([["x", 1]]), 1000)]),
+      );
       const at2000 = byKey([e("a", 2, 2000), e("c", 3, 2000), e(["t", 1], new Map([["x", 1]]), 1000)]);
       expect(byKey(await state.scan("op", 0, 2000))).toEqual(at2000);
       expect(byKey(await state.scan("op", 0, 99_999))).toEqual(at2000);
@@ -504,8 +605,20 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       const keys: unknown[] = Array.from({ length: 230 }, (_, i) => (i % 3 === 0 ? i : i % 3 === 1 ? `k${i}` : { id: i, tags: ["a", i] }));
       keys.push("k".repeat(2000)); // past the sort-key size limit: stored under a hash
       keys.push(["k".repeat(1000), 1], ["k".repeat(1000), 2]); // two long keys that share their first 1000 characters
-      const value = (i: number) => ({ i, big: BigInt(i) * 10n ** 20n, when: new Date(i), set: new Set([i, "x"]), m: new Map<unknown, unknown>([[[i], undefined]]) });
-      await state.commit("wide", 2, 1000, keys.map((k, i) => e(k, value(i), 1000)), []);
+      const value = (i: number) => ({
+        i,
+        big: BigInt(i) * 10n ** 20n,
+        when: new Date(i),
+        set: new Set([i, "x"]),
+        m: new Map<unknown, unknown>([[[i], undefined]]),
+      });
+      await state.commit(
+        "wide",
+        2,
+        1000,
+        keys.map((k, i) => e(k, value(i), 1000)),
+        [],
+      );
       const got = await state.getMany("wide", 2, [...keys].reverse(), 1000);
       expect(got).toEqual(keys.map((k, i) => e(k, value(i), 1000)).reverse());
       expect(await state.scan("wide", 2, 1000)).toHaveLength(keys.length);
@@ -607,7 +720,8 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       await q.send([qc.rich()]);
       const [got] = await receiveN(q, 1);
       expect(got!.body).toEqual(qc.rich());
-      const text = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Map ? { map: [...x] } : x === undefined ? "<undefined>" : x));
+      const text = (v: unknown): string =>
+        JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Map ? { map: [...x] } : x === undefined ? "<undefined>" : x));
       expect(text(got!.body)).toBe(text(qc.rich()));
     });
 
@@ -736,20 +850,37 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
 
   describe("QuarantineStore", () => {
     const q = (i: number, extra: Partial<QuarantinedRecord> = {}): QuarantinedRecord => ({
-      batchTime: 1000, stream: "words", shard: "shardId-000000000001", sequenceNumber: String(i), operator: "map-2", error: `bad ${i}`,
-      record: { raw: i, u: undefined, m: new Map([["k", 1n]]) }, ...extra,
+      batchTime: 1000,
+      stream: "words",
+      shard: "shardId-000000000001",
+      sequenceNumber: String(i),
+      operator: "map-2",
+      error: `bad ${i}`,
+      record: { raw: i, u: undefined, m: new Map([["k", 1n]]) },
+      ...extra,
     });
     /** A Kinesis record's entry: its bytes, partition key and coordinates. */
     const k = (i: number, data: Uint8Array, extra: Partial<QuarantinedRecord> = {}): QuarantinedRecord => ({
-      batchTime: 2000, stream: "clicks", shard: "shardId-000000000000", sequenceNumber: `4960${i}`, partitionKey: `user-${i}`,
-      operator: "kinesisStream-1 (decode)", error: `not JSON ${i}`, data, ...extra,
+      batchTime: 2000,
+      stream: "clicks",
+      shard: "shardId-000000000000",
+      sequenceNumber: `4960${i}`,
+      partitionKey: `user-${i}`,
+      operator: "kinesisStream-1 (decode)",
+      error: `not JSON ${i}`,
+      data,
+      ...extra,
     });
     /** What list shows of a put record: everything but its bytes, and for bytes their size and first 256. */
     const listed = (r: QuarantinedRecord) => {
       const { data, ...rest } = r;
       return data ? { ...rest, size: data.byteLength, head: data.slice(0, 256) } : rest;
     };
-    const withoutIds = (entries: QuarantineEntry[]) => entries.map(({ id, ...e }) => { expect(typeof id).toBe("string"); return e; });
+    const withoutIds = (entries: QuarantineEntry[]) =>
+      entries.map(({ id, ...e }) => {
+        expect(typeof id).toBe("string");
+        return e;
+      });
 
     it("keeps quarantined records and lists them in order, up to a limit", async () => {
       const { quarantine } = await fresh();
@@ -834,48 +965,78 @@ describe.each([memoryBackend, awsBackend()] as Backend[])("storage contract: $na
       const { quarantine } = await fresh();
       await quarantine.put(k(1, Uint8Array.of(1, 2, 3)));
       const [entry] = await quarantine.list();
-      const error = await quarantine.read({ ...entry!, id: `${entry!.id}-gone` }).then(() => undefined, (e: unknown) => e);
+      const error = await quarantine.read({ ...entry!, id: `${entry!.id}-gone` }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(QuarantineDataError);
       expect((error as QuarantineDataError).coordinates).toMatchObject({ stream: "clicks", sequenceNumber: "49601", batchTime: 2000 });
       expect((error as QuarantineDataError).reason).toBe("not in the quarantine any more");
-      expect((error as Error).message).toMatch(/^The quarantined record clicks\/shardId-000000000000\/49601 of batch 2000 cannot be given back exactly: .*not in the .* any more/);
+      expect((error as Error).message).toMatch(
+        /^The quarantined record clicks\/shardId-000000000000\/49601 of batch 2000 cannot be given back exactly: .*not in the .* any more/,
+      );
     });
 
     // DynamoDB's own item format: entries of older versions, and chunks (the memory twin has neither).
     if (backend.name === "aws") {
-    it("on DynamoDB: an entry an older version cut short is listed as unrecoverable and refused; its older whole entries still read exactly", async () => {
-      const { quarantine, raw: r, app } = await fresh();
-      const raw = r!;
-      const pk = `${encodeURIComponent(app)}#quarantine`;
-      const put = (sk: string, r: unknown) => raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk, sk, r: encode(r) } }));
-      const bytes = Uint8Array.from([0xff, 0x00, 0x41]);
-      // As the version before this one wrote them: the record as base64 in `r`, or cut short past 300 KB.
-      await put("0000000000001000#r#words#s-0#1#map-2", { batchTime: 1000, stream: "words", shard: "s-0", sequenceNumber: "1", operator: "map-2", error: "x", record: Buffer.from(bytes).toString("base64") });
-      await put("0000000000001000#r#words#s-0#2#map-2", { batchTime: 1000, stream: "words", shard: "s-0", sequenceNumber: "2", operator: "map-2", error: "y", record: "[truncated: 1398110 bytes] {\"batchTime\":1000,\"stream\":\"wor" });
-      const [whole, cut] = await quarantine.list();
-      expect(whole).toMatchObject({ sequenceNumber: "1", size: 3, head: bytes });
-      expectSameBytes([await quarantine.read(whole!)], [bytes]);
-      expect(cut!.unrecoverable).toMatch(/older version .* kept only the start .*1398110 bytes.*not in the quarantine.*words\/s-0\/2/);
-      const error = await quarantine.read(cut!).then(() => undefined, (e: unknown) => e);
-      expect(error).toBeInstanceOf(QuarantineDataError);
-      expect((error as QuarantineDataError).reason).toBe("cut short by an older version");
-    });
-
-    it("on DynamoDB: a chunk missing or changed is refused, never read as other bytes", async () => {
-      const { quarantine, raw: r, app } = await fresh();
-      const raw = r!;
-      await quarantine.put(k(1, noise(1024 * 1024, 21)));
-      await quarantine.put(k(2, noise(1024 * 1024, 22)));
-      const [one, two] = await quarantine.list();
-      const dataPk = `${encodeURIComponent(app)}#quarantine#data`;
-      await raw.doc.send(new DeleteCommand({ TableName: raw.metaTable, Key: { pk: dataPk, sk: `${one!.id}#0001` } }));
-      await raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk: dataPk, sk: `${two!.id}#0002`, d: noise(100, 1) } }));
-      for (const [entry, reason] of [[one!, "a chunk is missing"], [two!, "does not match its checksum"]] as const) {
-        const error = await quarantine.read(entry).then(() => undefined, (e: unknown) => e);
+      it("on DynamoDB: an entry an older version cut short is listed as unrecoverable and refused; its older whole entries still read exactly", async () => {
+        const { quarantine, raw: r, app } = await fresh();
+        const raw = r!;
+        const pk = `${encodeURIComponent(app)}#quarantine`;
+        const put = (sk: string, r: unknown) => raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk, sk, r: encode(r) } }));
+        const bytes = Uint8Array.from([0xff, 0x00, 0x41]);
+        // As the version before this one wrote them: the record as base64 in `r`, or cut short past 300 KB.
+        await put("0000000000001000#r#words#s-0#1#map-2", {
+          batchTime: 1000,
+          stream: "words",
+          shard: "s-0",
+          sequenceNumber: "1",
+          operator: "map-2",
+          error: "x",
+          record: Buffer.from(bytes).toString("base64"),
+        });
+        await put("0000000000001000#r#words#s-0#2#map-2", {
+          batchTime: 1000,
+          stream: "words",
+          shard: "s-0",
+          sequenceNumber: "2",
+          operator: "map-2",
+          error: "y",
+          record: '[truncated: 1398110 bytes] {"batchTime":1000,"stream":"wor',
+        });
+        const [whole, cut] = await quarantine.list();
+        expect(whole).toMatchObject({ sequenceNumber: "1", size: 3, head: bytes });
+        expectSameBytes([await quarantine.read(whole!)], [bytes]);
+        expect(cut!.unrecoverable).toMatch(/older version .* kept only the start .*1398110 bytes.*not in the quarantine.*words\/s-0\/2/);
+        const error = await quarantine.read(cut!).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(QuarantineDataError);
-        expect((error as QuarantineDataError).reason).toBe(reason);
-      }
-    });
+        expect((error as QuarantineDataError).reason).toBe("cut short by an older version");
+      });
+
+      it("on DynamoDB: a chunk missing or changed is refused, never read as other bytes", async () => {
+        const { quarantine, raw: r, app } = await fresh();
+        const raw = r!;
+        await quarantine.put(k(1, noise(1024 * 1024, 21)));
+        await quarantine.put(k(2, noise(1024 * 1024, 22)));
+        const [one, two] = await quarantine.list();
+        const dataPk = `${encodeURIComponent(app)}#quarantine#data`;
+        await raw.doc.send(new DeleteCommand({ TableName: raw.metaTable, Key: { pk: dataPk, sk: `${one!.id}#0001` } }));
+        await raw.doc.send(new PutCommand({ TableName: raw.metaTable, Item: { pk: dataPk, sk: `${two!.id}#0002`, d: noise(100, 1) } }));
+        for (const [entry, reason] of [
+          [one!, "a chunk is missing"],
+          [two!, "does not match its checksum"],
+        ] as const) {
+          const error = await quarantine.read(entry).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(QuarantineDataError);
+          expect((error as QuarantineDataError).reason).toBe(reason);
+        }
+      });
     }
   });
 

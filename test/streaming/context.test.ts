@@ -120,12 +120,28 @@ describe("StreamingContext lifecycle", () => {
 
   it("runs batches from a queueStream on the manual clock", async () => {
     const { ssc, clock, lines } = newContext();
-    ssc.queueStream([[1, 2], [3]]).map((x) => x * 10).print();
+    ssc
+      .queueStream([[1, 2], [3]])
+      .map((x) => x * 10)
+      .print();
     ssc.start();
     await runBatch(ssc, clock, 1000);
-    expect(lines).toEqual(["-------------------------------------------", "Time: 1000 ms", "-------------------------------------------", "10", "20", ""]);
+    expect(lines).toEqual([
+      "-------------------------------------------",
+      "Time: 1000 ms",
+      "-------------------------------------------",
+      "10",
+      "20",
+      "",
+    ]);
     await runBatch(ssc, clock, 2000);
-    expect(lines.slice(6)).toEqual(["-------------------------------------------", "Time: 2000 ms", "-------------------------------------------", "30", ""]);
+    expect(lines.slice(6)).toEqual([
+      "-------------------------------------------",
+      "Time: 2000 ms",
+      "-------------------------------------------",
+      "30",
+      "",
+    ]);
   });
 
   it("a stopped context cannot be restarted", async () => {
@@ -257,14 +273,20 @@ describe("one active context at a time", () => {
     expect(StreamingContext.getActive()).toBeUndefined();
     const { ssc } = newContext();
     let creates = 0;
-    const factory = () => { creates++; return ssc; };
+    const factory = () => {
+      creates++;
+      return ssc;
+    };
     expect(StreamingContext.getActiveOrCreate(factory)).toBe(ssc);
     expect(creates).toBe(1);
     expect(StreamingContext.getActive()).toBeUndefined();
     ssc.queueStream([[1]]).print();
     ssc.start();
     expect(StreamingContext.getActive()).toBe(ssc);
-    const other = () => { creates++; return newContext().ssc; };
+    const other = () => {
+      creates++;
+      return newContext().ssc;
+    };
     expect(StreamingContext.getActiveOrCreate(other)).toBe(ssc);
     expect(creates).toBe(1);
     await ssc.stop();
@@ -285,13 +307,24 @@ describe("stop(false): keep the engine", () => {
 
     const second = newContext({ clock, engine: first.ssc.engine });
     expect(second.ssc.engine).toBe(first.ssc.engine);
-    second.ssc.queueStream([["x"], ["y"]]).map((s) => s.toUpperCase()).print();
+    second.ssc
+      .queueStream([["x"], ["y"]])
+      .map((s) => s.toUpperCase())
+      .print();
     second.ssc.start();
     await runBatch(second.ssc, clock, 2000);
     await runBatch(second.ssc, clock, 3000);
     expect(second.lines).toEqual([
-      "-------------------------------------------", "Time: 2000 ms", "-------------------------------------------", "X", "",
-      "-------------------------------------------", "Time: 3000 ms", "-------------------------------------------", "Y", "",
+      "-------------------------------------------",
+      "Time: 2000 ms",
+      "-------------------------------------------",
+      "X",
+      "",
+      "-------------------------------------------",
+      "Time: 3000 ms",
+      "-------------------------------------------",
+      "Y",
+      "",
     ]);
     // The first context printed nothing more.
     expect(first.lines.filter((l) => l.startsWith("Time:"))).toEqual(["Time: 1000 ms"]);
@@ -307,7 +340,9 @@ describe("stop(false): keep the engine", () => {
 
     const seen: Array<[number, number[]]> = [];
     const second = newContext({ clock, engine: first.ssc.engine });
-    second.ssc.queueStream([[5, 6]]).foreachRDD(async (rdd, time) => { seen.push([time.milliseconds, await rdd.collect()]); });
+    second.ssc.queueStream([[5, 6]]).foreachRDD(async (rdd, time) => {
+      seen.push([time.milliseconds, await rdd.collect()]);
+    });
     second.ssc.start();
     await runBatch(second.ssc, clock, 2000);
     expect(seen).toEqual([[2000, [5, 6]]]);
@@ -316,11 +351,19 @@ describe("stop(false): keep the engine", () => {
   it("stop() closes an engine that can be closed; stop(false) does not", async () => {
     const closes: string[] = [];
     const a = newContext();
-    const engineA = Object.assign(Object.create(Object.getPrototypeOf(a.ssc.engine)), a.ssc.engine, { close: async () => { closes.push("a"); } });
+    const engineA = Object.assign(Object.create(Object.getPrototypeOf(a.ssc.engine)), a.ssc.engine, {
+      close: async () => {
+        closes.push("a");
+      },
+    });
     const withCloseA = newContext({ engine: engineA });
     await withCloseA.ssc.stop(false);
     expect(closes).toEqual([]);
-    const engineB = Object.assign(Object.create(Object.getPrototypeOf(a.ssc.engine)), a.ssc.engine, { close: async () => { closes.push("b"); } });
+    const engineB = Object.assign(Object.create(Object.getPrototypeOf(a.ssc.engine)), a.ssc.engine, {
+      close: async () => {
+        closes.push("b");
+      },
+    });
     const withCloseB = newContext({ engine: engineB });
     await withCloseB.ssc.stop();
     expect(closes).toEqual(["b"]);
@@ -333,7 +376,9 @@ describe("awaitTermination", () => {
     ssc.queueStream([[1]]).print();
     ssc.start();
     let resolved = false;
-    const p = ssc.awaitTermination().then(() => { resolved = true; });
+    const p = ssc.awaitTermination().then(() => {
+      resolved = true;
+    });
     await new Promise((r) => setTimeout(r, 20));
     expect(resolved).toBe(false);
     await ssc.stop();
@@ -355,18 +400,27 @@ describe("awaitTermination", () => {
   it("a batch whose user function throws makes awaitTermination reject with TaskFailedError", async () => {
     const { ssc, clock } = newContext({ maxTaskAttempts: 2, retryDelayMs: 0, onRecordError: "fail" });
     let calls = 0;
-    ssc.queueStream([[1, 2, 3]]).map((x) => {
-      calls++;
-      if (x === 2) throw new Error("boom on two");
-      return x;
-    }).print();
+    ssc
+      .queueStream([[1, 2, 3]])
+      .map((x) => {
+        calls++;
+        if (x === 2) throw new Error("boom on two");
+        return x;
+      })
+      .print();
     ssc.start();
     const terminated = ssc.awaitTermination();
     const done = ssc.waitForBatch(1000);
     clock.setTime(1000);
-    const err = await done.then(() => undefined, (e: unknown) => e);
+    const err = await done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TaskFailedError);
-    const failure = await terminated.then(() => undefined, (e: unknown) => e);
+    const failure = await terminated.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(failure).toBeInstanceOf(TaskFailedError);
     const tfe = failure as TaskFailedError;
     expect(tfe.batchTime).toBe(1000);
@@ -383,7 +437,9 @@ describe("awaitTermination", () => {
     const { ssc, clock } = newContext({ maxTaskAttempts: 1 });
     const listenerFailures: number[] = [];
     ssc.addStreamingListener({ onBatchFailed: (r) => listenerFailures.push(r.time) });
-    ssc.queueStream([["a"]]).foreachRDD(() => { throw new Error("sink down"); });
+    ssc.queueStream([["a"]]).foreachRDD(() => {
+      throw new Error("sink down");
+    });
     ssc.start();
     const done = ssc.waitForBatch(1000);
     clock.setTime(1000);

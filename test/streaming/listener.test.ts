@@ -35,15 +35,28 @@ class Collector implements StreamingListener {
   readonly started: BatchInfo[] = [];
   readonly completed: BatchInfo[] = [];
   readonly outputs: OutputOperationInfo[] = [];
-  onStreamingStarted({ time }: { time: number }) { this.events.push(`streaming started ${time}`); }
-  onBatchSubmitted({ batchInfo }: { batchInfo: BatchInfo }) { this.submitted.push(batchInfo); this.events.push(`submitted ${batchInfo.batchTime.milliseconds}`); }
-  onBatchStarted({ batchInfo }: { batchInfo: BatchInfo }) { this.started.push(batchInfo); this.events.push(`started ${batchInfo.batchTime.milliseconds}`); }
-  onOutputOperationStarted({ outputOperationInfo: o }: { outputOperationInfo: OutputOperationInfo }) { this.events.push(`output ${o.id} started ${o.batchTime.milliseconds}`); }
+  onStreamingStarted({ time }: { time: number }) {
+    this.events.push(`streaming started ${time}`);
+  }
+  onBatchSubmitted({ batchInfo }: { batchInfo: BatchInfo }) {
+    this.submitted.push(batchInfo);
+    this.events.push(`submitted ${batchInfo.batchTime.milliseconds}`);
+  }
+  onBatchStarted({ batchInfo }: { batchInfo: BatchInfo }) {
+    this.started.push(batchInfo);
+    this.events.push(`started ${batchInfo.batchTime.milliseconds}`);
+  }
+  onOutputOperationStarted({ outputOperationInfo: o }: { outputOperationInfo: OutputOperationInfo }) {
+    this.events.push(`output ${o.id} started ${o.batchTime.milliseconds}`);
+  }
   onOutputOperationCompleted({ outputOperationInfo: o }: { outputOperationInfo: OutputOperationInfo }) {
     this.outputs.push(o);
     this.events.push(`output ${o.id} completed ${o.batchTime.milliseconds}${o.failureReason ? " (failed)" : ""}`);
   }
-  onBatchCompleted({ batchInfo }: { batchInfo: BatchInfo }) { this.completed.push(batchInfo); this.events.push(`completed ${batchInfo.batchTime.milliseconds}`); }
+  onBatchCompleted({ batchInfo }: { batchInfo: BatchInfo }) {
+    this.completed.push(batchInfo);
+    this.events.push(`completed ${batchInfo.batchTime.milliseconds}`);
+  }
 }
 
 async function runBatch(ssc: StreamingContext, clock: ManualClock, time: number): Promise<void> {
@@ -59,11 +72,21 @@ describe("StreamingListener", () => {
     ssc.addStreamingListener(l);
     const input = ssc.queueStream([[1, 2, 3], [4], []]);
     input.print();
-    input.map((x) => x * 2).foreachRDD(async (rdd) => { await rdd.collect(); });
+    input
+      .map((x) => x * 2)
+      .foreachRDD(async (rdd) => {
+        await rdd.collect();
+      });
     ssc.start();
     for (const t of [1000, 2000, 3000]) await runBatch(ssc, clock, t);
     const perBatch = (t: number) => [
-      `submitted ${t}`, `started ${t}`, `output 0 started ${t}`, `output 0 completed ${t}`, `output 1 started ${t}`, `output 1 completed ${t}`, `completed ${t}`,
+      `submitted ${t}`,
+      `started ${t}`,
+      `output 0 started ${t}`,
+      `output 0 completed ${t}`,
+      `output 1 started ${t}`,
+      `output 1 completed ${t}`,
+      `completed ${t}`,
     ];
     expect(l.events).toEqual(["streaming started 0", ...perBatch(1000), ...perBatch(2000), ...perBatch(3000)]);
   });
@@ -74,14 +97,19 @@ describe("StreamingListener", () => {
     ssc.addStreamingListener(l);
     const a = ssc.queueStream([[1, 2, 3], [4]]);
     const b = ssc.queueStream([["x"], []]);
-    a.union(b.map(() => 0)).count().print();
+    a.union(b.map(() => 0))
+      .count()
+      .print();
     ssc.start();
     await runBatch(ssc, clock, 1000);
     clock.setTime(2500); // the second batch starts late
     await ssc.waitForBatch(2000);
     expect(l.completed.map((i) => i.numRecords)).toEqual([4, 1]);
     const [first, second] = l.completed as [BatchInfo, BatchInfo];
-    expect([...first.streamIdToInputInfo.values()].map((i) => [i.inputStreamId, i.numRecords])).toEqual([[a.id, 3], [b.id, 1]]);
+    expect([...first.streamIdToInputInfo.values()].map((i) => [i.inputStreamId, i.numRecords])).toEqual([
+      [a.id, 3],
+      [b.id, 1],
+    ]);
     for (const info of l.completed) {
       expect(info.submissionTime).toBe(info.batchTime.milliseconds);
       expect(info.schedulingDelay).toBeGreaterThanOrEqual(0);
@@ -118,8 +146,15 @@ describe("StreamingListener", () => {
     const l = new Collector();
     const failed: number[] = [];
     ssc.addStreamingListener(l);
-    ssc.addStreamingListener({ onBatchFailed: (r, e) => { expect(e).toBeInstanceOf(TaskFailedError); failed.push(r.time); } });
-    ssc.queueStream([[1]]).foreachRDD(() => { throw new Error("sink down"); });
+    ssc.addStreamingListener({
+      onBatchFailed: (r, e) => {
+        expect(e).toBeInstanceOf(TaskFailedError);
+        failed.push(r.time);
+      },
+    });
+    ssc.queueStream([[1]]).foreachRDD(() => {
+      throw new Error("sink down");
+    });
     ssc.start();
     const done = ssc.waitForBatch(1000);
     clock.setTime(1000);
@@ -136,7 +171,11 @@ describe("StreamingListener", () => {
     process.on("warning", onWarning);
     try {
       const l = new Collector();
-      ssc.addStreamingListener({ onBatchStarted: () => { throw new Error("listener bug"); } });
+      ssc.addStreamingListener({
+        onBatchStarted: () => {
+          throw new Error("listener bug");
+        },
+      });
       ssc.addStreamingListener(l);
       ssc.queueStream([[1], [2]]).print();
       ssc.start();
@@ -155,12 +194,18 @@ describe("StreamingListener", () => {
       it(`raises the same events on every engine (${engine}, ${execution})`, async () => {
         const l = new Collector();
         await runBatches({
-          batchInterval: Seconds(1), engine, execution, inputPartitions: 2,
+          batchInterval: Seconds(1),
+          engine,
+          execution,
+          inputPartitions: 2,
           inputs: [[["a b", "c"], ["d"]]],
           pipeline: (lines) => {
             // On "local" the pipeline is built for the workers too: their contexts never run a batch.
             (lines.context() as StreamingContext).addStreamingListener(l);
-            return lines.flatMap((s: string) => s.split(" ")).map((w) => [w, 1] as [string, number]).reduceByKey((x, y) => x + y);
+            return lines
+              .flatMap((s: string) => s.split(" "))
+              .map((w) => [w, 1] as [string, number])
+              .reduceByKey((x, y) => x + y);
           },
         });
         const batchEvents = l.events.filter((e) => !e.startsWith("streaming started"));

@@ -84,7 +84,11 @@ describe("accumulators", () => {
   it("an accumulator that is not registered names the fix when a task uses it", async () => {
     const { ssc, clock } = newContext({ maxTaskAttempts: 1 });
     const loose = new LongAccumulator();
-    ssc.queueStream([[1, 2]]).foreachRDD(async (rdd) => { await rdd.foreach((x) => { loose.add(x); }); });
+    ssc.queueStream([[1, 2]]).foreachRDD(async (rdd) => {
+      await rdd.foreach((x) => {
+        loose.add(x);
+      });
+    });
     ssc.start();
     const done = ssc.waitForBatch(1000);
     clock.setTime(1000);
@@ -96,14 +100,26 @@ describe("accumulators", () => {
       let acc: LongAccumulator | undefined;
       const afterAction: number[] = [];
       const out = await runBatches({
-        batchInterval: Seconds(1), engine, execution, inputPartitions: 2,
+        batchInterval: Seconds(1),
+        engine,
+        execution,
+        inputPartitions: 2,
         inputs: [[["a b", "c"], ["d e f"], []]],
         pipeline: (lines) => {
           // On "local" the pipeline is built again for the workers: the coordinator's accumulator is the first.
           const words = sparkContext(lines).longAccumulator("words");
           acc ??= words;
-          const counted = lines.flatMap((l: string) => l.split(" ")).map((w) => { words.add(1); return [w, 1] as [string, number]; }).reduceByKey(add);
-          counted.foreachRDD(async (rdd) => { await rdd.count(); afterAction.push(words.value); });
+          const counted = lines
+            .flatMap((l: string) => l.split(" "))
+            .map((w) => {
+              words.add(1);
+              return [w, 1] as [string, number];
+            })
+            .reduceByKey(add);
+          counted.foreachRDD(async (rdd) => {
+            await rdd.count();
+            afterAction.push(words.value);
+          });
           return counted;
         },
       });
@@ -120,17 +136,25 @@ describe("accumulators", () => {
       let acc: LongAccumulator | undefined;
       const failed = new Set<string>();
       const out = await runBatches({
-        batchInterval: Seconds(1), engine, execution, inputPartitions: 1,
+        batchInterval: Seconds(1),
+        engine,
+        execution,
+        inputPartitions: 1,
         inputs: [[["a", "b", "bad", "c"]]],
         pipeline: (lines) => {
           const seen = sparkContext(lines).longAccumulator("seen");
           acc ??= seen;
-          return lines.map((x: string) => {
-            seen.add(1);
-            // Throws the first time it meets "bad" in this process: the record is quarantined, the task rerun without it.
-            if (x === "bad" && !failed.has(x)) { failed.add(x); throw new Error("bad record"); }
-            return [x, 1] as [string, number];
-          }).reduceByKey(add);
+          return lines
+            .map((x: string) => {
+              seen.add(1);
+              // Throws the first time it meets "bad" in this process: the record is quarantined, the task rerun without it.
+              if (x === "bad" && !failed.has(x)) {
+                failed.add(x);
+                throw new Error("bad record");
+              }
+              return [x, 1] as [string, number];
+            })
+            .reduceByKey(add);
         },
       });
       expect(out[0]!.map(([k]) => k).sort()).toEqual(["a", "b", "c"]);
@@ -145,17 +169,24 @@ describe("accumulators", () => {
       const acc = ssc.sparkContext.longAccumulator("records");
       const thrown = new Set<number>();
       const totals: number[] = [];
-      ssc.queueStream([[1, 2, 3, 4, 5, 6]]).repartition(3)
+      ssc
+        .queueStream([[1, 2, 3, 4, 5, 6]])
+        .repartition(3)
         .mapPartitions(function* (items: Iterable<number>, p: number) {
           for (const x of items) {
             acc.add(1);
             // The first attempt of partition 1 throws after it added its updates.
-            if (p === 1 && !thrown.has(p)) { thrown.add(p); throw new Error("worker lost"); }
+            if (p === 1 && !thrown.has(p)) {
+              thrown.add(p);
+              throw new Error("worker lost");
+            }
             yield [x % 2, x] as [number, number];
           }
         })
         .reduceByKey(add)
-        .foreachRDD(async (rdd) => { totals.push((await rdd.collect()).reduce((a, [, v]) => a + v, 0)); });
+        .foreachRDD(async (rdd) => {
+          totals.push((await rdd.collect()).reduce((a, [, v]) => a + v, 0));
+        });
       ssc.start();
       await runBatch(ssc, clock, 1000);
       expect(thrown.size).toBe(1);
@@ -169,16 +200,33 @@ describe("accumulators", () => {
     const tasks = duplicatingQueue(base.tasks);
     let runs = 0;
     // Every delivery may run: a duplicate runs the task a second time, and both report a result.
-    const claims = { ...base.claims, claim: async () => { runs++; return "claimed" as const; }, finish: async () => undefined, inspect: base.claims.inspect.bind(base.claims), renew: async () => true } as unknown as Engine["claims"];
+    const claims = {
+      ...base.claims,
+      claim: async () => {
+        runs++;
+        return "claimed" as const;
+      },
+      finish: async () => undefined,
+      inspect: base.claims.inspect.bind(base.claims),
+      renew: async () => true,
+    } as unknown as Engine["claims"];
     const engine: Engine = Object.assign(Object.create(base) as Engine, { tasks, claims });
     let acc: LongAccumulator | undefined;
     const out = await runBatches({
-      batchInterval: Seconds(1), engine, execution: "fan-out", inputPartitions: 2,
+      batchInterval: Seconds(1),
+      engine,
+      execution: "fan-out",
+      inputPartitions: 2,
       inputs: [[["a", "b", "c", "d"], ["e"]]],
       pipeline: (lines) => {
         const n = sparkContext(lines).longAccumulator("n");
         acc ??= n;
-        return lines.map((x: string) => { n.add(1); return [x, 1] as [string, number]; }).reduceByKey(add);
+        return lines
+          .map((x: string) => {
+            n.add(1);
+            return [x, 1] as [string, number];
+          })
+          .reduceByKey(add);
       },
     });
     expect(out.flat().length).toBe(5);
@@ -191,15 +239,24 @@ describe("accumulators", () => {
     const acc = ssc.sparkContext.longAccumulator();
     const inTask: number[] = [];
     const inDriver: number[] = [];
-    ssc.queueStream([[1, 2, 3, 4], [5, 6]])
+    ssc
+      .queueStream([
+        [1, 2, 3, 4],
+        [5, 6],
+      ])
       .mapPartitions(function* (items: Iterable<number>) {
-        for (const x of items) { acc.add(1); yield [x, x] as [number, number]; }
+        for (const x of items) {
+          acc.add(1);
+          yield [x, x] as [number, number];
+        }
         inTask.push(acc.value);
       })
       .reduceByKey(add, 2)
       .foreachRDD(async (rdd) => {
         acc.add(100);
-        await rdd.foreach(() => { acc.add(1000); });
+        await rdd.foreach(() => {
+          acc.add(1000);
+        });
         inDriver.push(acc.value);
       });
     ssc.start();
@@ -232,20 +289,37 @@ describe("broadcast variables", () => {
   it("refuses a value the codec cannot store, naming the broadcast and where the function is", () => {
     const { ssc } = newContext();
     expect(() => ssc.sparkContext.broadcast({ table: { lookup: () => 1 } })).toThrow(InvalidArgumentError);
-    expect(() => ssc.sparkContext.broadcast({ table: { lookup: () => 1 } })).toThrow(/Broadcast\(\d+\)'s value cannot be shared: .*value\.table\.lookup.*Keep functions/);
+    expect(() => ssc.sparkContext.broadcast({ table: { lookup: () => 1 } })).toThrow(
+      /Broadcast\(\d+\)'s value cannot be shared: .*value\.table\.lookup.*Keep functions/,
+    );
   });
 
   for (const { engine, execution } of ENGINES) {
     it(`tasks read a broadcast made while the graph is built (${engine}, ${execution})`, async () => {
       const out = await runBatches({
-        batchInterval: Seconds(1), engine, execution, inputPartitions: 2,
+        batchInterval: Seconds(1),
+        engine,
+        execution,
+        inputPartitions: 2,
         inputs: [[["a", "b", "zz"], ["b"]]],
         pipeline: (lines) => {
-          const names = sparkContext(lines).broadcast(new Map([["a", "apple"], ["b", "banana"]]));
+          const names = sparkContext(lines).broadcast(
+            new Map([
+              ["a", "apple"],
+              ["b", "banana"],
+            ]),
+          );
           return lines.map((x: string) => [names.value.get(x) ?? "?", 1] as [string, number]).reduceByKey(add);
         },
       });
-      expect(out.map((b) => b.sort())).toEqual([[["?", 1], ["apple", 1], ["banana", 1]], [["banana", 1]]]);
+      expect(out.map((b) => b.sort())).toEqual([
+        [
+          ["?", 1],
+          ["apple", 1],
+          ["banana", 1],
+        ],
+        [["banana", 1]],
+      ]);
     });
   }
 
@@ -256,14 +330,23 @@ describe("broadcast variables", () => {
       let calls = 0;
       const coordinatorVersion = new Map<number, number>();
       const out = await runBatches({
-        batchInterval: Seconds(1), engine, execution, inputPartitions: 2,
-        inputs: [[["a", "b", "c"], ["d", "e"]]],
-        pipeline: (lines) => lines.transform((rdd, time) => {
-          const version = ++calls;
-          if (!coordinatorVersion.has(time.milliseconds)) coordinatorVersion.set(time.milliseconds, version);
-          const bc = rdd.sparkContext.broadcast({ version, at: time.milliseconds });
-          return rdd.map((x: string) => [`${bc.value.at}@${bc.value.version}`, x] as [string, string]).groupByKey();
-        }),
+        batchInterval: Seconds(1),
+        engine,
+        execution,
+        inputPartitions: 2,
+        inputs: [
+          [
+            ["a", "b", "c"],
+            ["d", "e"],
+          ],
+        ],
+        pipeline: (lines) =>
+          lines.transform((rdd, time) => {
+            const version = ++calls;
+            if (!coordinatorVersion.has(time.milliseconds)) coordinatorVersion.set(time.milliseconds, version);
+            const bc = rdd.sparkContext.broadcast({ version, at: time.milliseconds });
+            return rdd.map((x: string) => [`${bc.value.at}@${bc.value.version}`, x] as [string, string]).groupByKey();
+          }),
       });
       const keys = out.map((b) => b.map(([k]) => k));
       expect(keys).toEqual([[`1000@${coordinatorVersion.get(1000)}`], [`2000@${coordinatorVersion.get(2000)}`]]);

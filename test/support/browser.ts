@@ -20,8 +20,14 @@ export interface Chromium {
 
 /** Flags for a closed network (see the machine notes): no background connections, no sandbox as root. */
 const CLOSED_NETWORK_ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
 ];
 
 const SYSTEM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
@@ -40,7 +46,8 @@ function systemChromium(): string | undefined {
 export async function findChromium(): Promise<Chromium> {
   const given = process.env.SPARKLESS_CHROMIUM;
   if (given) {
-    if (!existsSync(given)) throw new Error(`SPARKLESS_CHROMIUM is ${given}, which does not exist: set it to a Chromium or Chrome executable, or unset it.`);
+    if (!existsSync(given))
+      throw new Error(`SPARKLESS_CHROMIUM is ${given}, which does not exist: set it to a Chromium or Chrome executable, or unset it.`);
     return { executablePath: given, args: CLOSED_NETWORK_ARGS, source: `SPARKLESS_CHROMIUM (${given})` };
   }
   let packaged: string;
@@ -55,6 +62,6 @@ export async function findChromium(): Promise<Chromium> {
   if (system) return { executablePath: system, args: CLOSED_NETWORK_ARGS, source: `the system's ${system}` };
   throw new Error(
     `No Chromium for the browser tests. @sparticuz/chromium (a devDependency, brought by \`npm install\`) failed: ${packaged}. ` +
-    `Set SPARKLESS_CHROMIUM to a Chromium executable, or install one (\`apt-get install chromium\` on Debian).`,
+      `Set SPARKLESS_CHROMIUM to a Chromium executable, or install one (\`apt-get install chromium\` on Debian).`,
   );
 }

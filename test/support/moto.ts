@@ -61,19 +61,29 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
     const port = await freePort();
     const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + timeoutMs;
     let ready = false;
     while (!ready && child.exitCode === null && Date.now() < deadline) {
-      ready = await fetch(`${url}/moto-api/`).then((r) => r.ok, () => false);
+      ready = await fetch(`${url}/moto-api/`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!ready) await new Promise((r) => setTimeout(r, 200));
     }
     if (ready) {
       return {
-        url, port, pid: child.pid!, output: () => out,
+        url,
+        port,
+        pid: child.pid!,
+        output: () => out,
         stop: () => stopChild(child, exited),
       };
     }
@@ -93,11 +103,16 @@ export async function motoCall(moto: Moto, service: string, request: { path?: st
     authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=unchecked`,
   };
   const init: RequestInit = request.form
-    ? { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(request.form).toString() }
+    ? {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(request.form).toString(),
+      }
     : { method: "GET", headers };
   const res = await fetch(`${moto.url}${request.path ?? "/"}`, init);
   const text = await res.text();
-  if (!res.ok) throw new Error(`moto ${service} ${request.path ?? ""} ${JSON.stringify(request.form ?? {})}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+  if (!res.ok)
+    throw new Error(`moto ${service} ${request.path ?? ""} ${JSON.stringify(request.form ?? {})}: HTTP ${res.status}: ${text.slice(0, 500)}`);
   return text;
 }
 

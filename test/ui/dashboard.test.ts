@@ -58,7 +58,9 @@ describe("the dashboard of a local run, in headless Chromium", () => {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     const outside: string[] = [];
-    page.on("request", (r) => { if (!r.url().startsWith(dashboard)) outside.push(r.url()); });
+    page.on("request", (r) => {
+      if (!r.url().startsWith(dashboard)) outside.push(r.url());
+    });
     await page.goto(dashboard);
     expect((await feeding).sent).toBe(600);
     kinesis.destroy();
@@ -66,18 +68,28 @@ describe("the dashboard of a local run, in headless Chromium", () => {
     // Batches with input have completed, the charts hold points for them, and a run of empty batches
     // (before the feed, or after it, written at the next checkpoint) shows as one row.
     // (globalThis.document: this project compiles without the DOM's types; the page's CSP forbids eval)
-    await page.waitForFunction(() => {
-      const doc = (globalThis as any).document;
-      const rows: any[] = [...doc.querySelectorAll("#batches tbody tr[data-status=completed]")];
-      const withInput = rows.filter((r) => Number(r.cells[1].textContent.replace(/,/g, "")) > 0);
-      const points = Number(doc.querySelector("#chart-proc")?.getAttribute("data-points") ?? 0);
-      return withInput.length >= 6 && points >= 6 && doc.querySelector("#batches tbody tr.emptyrun") !== null;
-    }, undefined, { timeout: 60_000, polling: 250 });
+    await page.waitForFunction(
+      () => {
+        const doc = (globalThis as any).document;
+        const rows: any[] = [...doc.querySelectorAll("#batches tbody tr[data-status=completed]")];
+        const withInput = rows.filter((r) => Number(r.cells[1].textContent.replace(/,/g, "")) > 0);
+        const points = Number(doc.querySelector("#chart-proc")?.getAttribute("data-points") ?? 0);
+        return withInput.length >= 6 && points >= 6 && doc.querySelector("#batches tbody tr.emptyrun") !== null;
+      },
+      undefined,
+      { timeout: 60_000, polling: 250 },
+    );
 
-    const table = await page.$$eval("#batches tbody tr[data-status]", (rows) => rows.map((r) => ({
-      status: r.getAttribute("data-status"), empty: Number(r.getAttribute("data-empty") ?? 0), input: Number(r.cells[1]!.textContent!.replace(/,/g, "")),
-      time: r.cells[0]!.textContent!, mode: r.cells[7]!.textContent, statusText: r.cells[8]!.textContent!,
-    })));
+    const table = await page.$$eval("#batches tbody tr[data-status]", (rows) =>
+      rows.map((r) => ({
+        status: r.getAttribute("data-status"),
+        empty: Number(r.getAttribute("data-empty") ?? 0),
+        input: Number(r.cells[1]!.textContent!.replace(/,/g, "")),
+        time: r.cells[0]!.textContent!,
+        mode: r.cells[7]!.textContent,
+        statusText: r.cells[8]!.textContent!,
+      })),
+    );
     expect(table.filter((r) => r.status === "completed" && r.input > 0).length).toBeGreaterThanOrEqual(6);
     // Small batches run in the coordinator (mode "auto").
     expect(new Set(table.map((r) => r.mode))).toEqual(new Set(["in process"]));
@@ -99,7 +111,9 @@ describe("the dashboard of a local run, in headless Chromium", () => {
       expect(chart.box, id).toBeGreaterThan(100);
     }
     // The input rate chart has a point above zero.
-    const rateMax = await page.$eval("#chart-rate", (svg) => Math.min(...[...svg.querySelectorAll("circle.point")].map((c) => Number(c.getAttribute("cy")))));
+    const rateMax = await page.$eval("#chart-rate", (svg) =>
+      Math.min(...[...svg.querySelectorAll("circle.point")].map((c) => Number(c.getAttribute("cy")))),
+    );
     expect(rateMax).toBeLessThan(150);
 
     // The DAG: every stream of the app's graph, with an edge per parent.

@@ -12,12 +12,21 @@ import { startUiServer, type UiServer } from "../../lib/ui/server.js";
 const app = defineApp({ name: "srv", batchInterval: Seconds(2) }, (ssc) => {
   const a = ssc.kinesisStream("in-a").map((x) => [x, 1] as [string, number]);
   const b = ssc.queueStream<[string, number]>([]);
-  a.union(b).reduceByKey((x, y) => x + y).print();
+  a.union(b)
+    .reduceByKey((x, y) => x + y)
+    .print();
   ssc.queueStream<number>([]).count(); // no output depends on it: not drawn
 });
 
 const batch = (i: number, patch: Partial<BatchRecord> = {}): BatchRecord => ({
-  time: i * 2000, blocks: {}, status: "completed", generatedAt: i * 2000, startedAt: i * 2000 + 10, completedAt: i * 2000 + 110, inputRecords: 10 * i, ...patch,
+  time: i * 2000,
+  blocks: {},
+  status: "completed",
+  generatedAt: i * 2000,
+  startedAt: i * 2000 + 10,
+  completedAt: i * 2000 + 110,
+  inputRecords: 10 * i,
+  ...patch,
 });
 
 describe("the dashboard server", () => {
@@ -31,13 +40,25 @@ describe("the dashboard server", () => {
     for (const r of [batch(1), batch(2), batch(3, { mode: "fan-out" }), batch(6, { emptyFrom: 8000, emptyBlocks: {} })]) await log.createBatch(r);
     ui = await startUiServer({ app: "srv", batchLog: log, batchIntervalMs: 2000, graph: describeApp(app) }, { now: () => 14_000 });
     const econnrefused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
-    broken = await startUiServer({ app: "x", batchLog: { listBatches: async () => { throw econnrefused; } }, endpoint: "http://127.0.0.1:9" });
+    broken = await startUiServer({
+      app: "x",
+      batchLog: {
+        listBatches: async () => {
+          throw econnrefused;
+        },
+      },
+      endpoint: "http://127.0.0.1:9",
+    });
     // A log whose only record ends a run of empty batches: only the app's stored interval expands it.
     await lone.createApp({ zeroTime: 0, batchIntervalMs: 2000, fingerprint: [], createdAt: 0 });
     await lone.createBatch(batch(4, { emptyFrom: 2000, emptyBlocks: {} }));
     loneUi = await startUiServer({ app: "lone", batchLog: lone }, { now: () => 9000 });
   });
-  afterAll(async () => { await ui?.close(); await broken?.close(); await loneUi?.close(); });
+  afterAll(async () => {
+    await ui?.close();
+    await broken?.close();
+    await loneUi?.close();
+  });
 
   it("serves one self-contained page", async () => {
     const res = await fetch(ui.url);
@@ -57,9 +78,18 @@ describe("the dashboard server", () => {
 
   it("gives the batches, totals and lag as JSON, one entry per batch of an empty run", async () => {
     const s = (await (await fetch(new URL("api/status?limit=4", ui.url))).json()) as any;
-    expect(s).toMatchObject({ app: "srv", now: 14_000, totalBatches: 6, batchIntervalMs: 2000, lag: { waiting: 0, lastCompletedTime: 12_000, lagMs: 2000 } });
+    expect(s).toMatchObject({
+      app: "srv",
+      now: 14_000,
+      totalBatches: 6,
+      batchIntervalMs: 2000,
+      lag: { waiting: 0, lastCompletedTime: 12_000, lagMs: 2000 },
+    });
     expect(s.batches.map((b: any) => [b.time, b.inputRate, b.processingTime ?? null, b.mode, b.empty ?? false])).toEqual([
-      [6000, 15, 100, "fan-out", false], [8000, 0, null, "in-process", true], [10_000, 0, null, "in-process", true], [12_000, 30, 100, "in-process", false],
+      [6000, 15, 100, "fan-out", false],
+      [8000, 0, null, "in-process", true],
+      [10_000, 0, null, "in-process", true],
+      [12_000, 30, 100, "in-process", false],
     ]);
     expect(s.totals).toMatchObject({ batches: 4, completed: 4, empty: 2, fannedOut: 1, inputRecords: 90 });
   });
@@ -67,8 +97,13 @@ describe("the dashboard server", () => {
   it("expands empty runs by the interval stored with the app when it is not given", async () => {
     const s = (await (await fetch(new URL("api/status", loneUi.url))).json()) as any;
     expect(s).toMatchObject({ totalBatches: 4, batchIntervalMs: 2000 });
-    expect(s.batches.map((b: any) => [b.time, b.status, b.empty ?? false])).toEqual([[2000, "completed", true], [4000, "completed", true], [6000, "completed", true], [8000, "completed", false]]);
-    expect(((await (await fetch(new URL("api/graph", loneUi.url))).json()) as any)).toEqual({ nodes: [], batchIntervalMs: 2000 });
+    expect(s.batches.map((b: any) => [b.time, b.status, b.empty ?? false])).toEqual([
+      [2000, "completed", true],
+      [4000, "completed", true],
+      [6000, "completed", true],
+      [8000, "completed", false],
+    ]);
+    expect((await (await fetch(new URL("api/graph", loneUi.url))).json()) as any).toEqual({ nodes: [], batchIntervalMs: 2000 });
   });
 
   it("gives the graph of the streams that outputs depend on", async () => {

@@ -70,11 +70,13 @@ export function handLoop(batches: readonly (readonly string[])[]): WordCountStat
 export async function rxjsLoop(batches: readonly (readonly string[])[]): Promise<WordCountState> {
   const state = new WordCountState();
   for (const batch of batches) {
-    const counts = await lastValueFrom(from(batch).pipe(
-      mergeMap(wordsOf),
-      filter((w) => w !== ""),
-      reduce((m, w) => m.set(w, (m.get(w) ?? 0) + 1), new Map<string, number>()),
-    ));
+    const counts = await lastValueFrom(
+      from(batch).pipe(
+        mergeMap(wordsOf),
+        filter((w) => w !== ""),
+        reduce((m, w) => m.set(w, (m.get(w) ?? 0) + 1), new Map<string, number>()),
+      ),
+    );
     state.apply(counts);
   }
   return state;

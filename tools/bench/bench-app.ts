@@ -49,7 +49,11 @@ const countKey = (key: string, value: number | undefined, state: State<number>):
 };
 
 /** The bench's output: the result is computed every batch and counted, nothing more. */
-const consume = <T>(s: DStream<T>): void => { s.foreachRDD(async (rdd) => { await rdd.count(); }); };
+const consume = <T>(s: DStream<T>): void => {
+  s.foreachRDD(async (rdd) => {
+    await rdd.count();
+  });
+};
 
 function build(spec: BenchAppSpec, interval: AppDefinition["config"]["batchInterval"]) {
   return (ssc: StreamingContext): void => {
@@ -75,7 +79,9 @@ function build(spec: BenchAppSpec, interval: AppDefinition["config"]["batchInter
         return;
       }
       default:
-        throw new InvalidArgumentError(`Expected a bench pipeline of "stateful", "stateless", "update-state" or "map-with-state", got "${String(spec.pipeline)}".`);
+        throw new InvalidArgumentError(
+          `Expected a bench pipeline of "stateful", "stateless", "update-state" or "map-with-state", got "${String(spec.pipeline)}".`,
+        );
     }
   };
 }
@@ -91,7 +97,10 @@ export const BENCH_APP_VARIABLE = "SPARKLESS_BENCH_APP";
 
 function specFromEnv(): BenchAppSpec {
   const raw = process.env[BENCH_APP_VARIABLE];
-  if (!raw) throw new InvalidArgumentError(`${BENCH_APP_VARIABLE} is not set: this app module is loaded by the bench's worker processes, which get it from the bench.`);
+  if (!raw)
+    throw new InvalidArgumentError(
+      `${BENCH_APP_VARIABLE} is not set: this app module is loaded by the bench's worker processes, which get it from the bench.`,
+    );
   return JSON.parse(raw) as BenchAppSpec;
 }
 

@@ -13,7 +13,11 @@ import { IllegalStateError } from "../../lib/core/errors.js";
 
 const tsx = (): string => createRequire(import.meta.url).resolve("tsx");
 
-interface Reply { id: number; data?: unknown; error?: string }
+interface Reply {
+  id: number;
+  data?: unknown;
+  error?: string;
+}
 
 export interface Child<Ready> {
   readonly ready: Ready;
@@ -25,25 +29,39 @@ export interface Child<Ready> {
 }
 
 /** Starts `file` (a module next to this one) as a child and waits until it says it is ready. */
-export async function startChild<Ready>(file: string, env: Record<string, string>, options: { timeoutMs?: number; name?: string } = {}): Promise<Child<Ready>> {
+export async function startChild<Ready>(
+  file: string,
+  env: Record<string, string>,
+  options: { timeoutMs?: number; name?: string } = {},
+): Promise<Child<Ready>> {
   const path = fileURLToPath(new URL(file, import.meta.url));
   const name = options.name ?? file;
   const proc = spawn(process.execPath, ["--import", tsx(), path], {
-    env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   let exited = false;
-  const exit = new Promise<void>((resolve) => proc.once("exit", () => {
-    exited = true;
-    for (const p of pending.values()) p.reject(new IllegalStateError(`The bench's ${name} process exited before it answered.`));
-    pending.clear();
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    proc.once("exit", () => {
+      exited = true;
+      for (const p of pending.values()) p.reject(new IllegalStateError(`The bench's ${name} process exited before it answered.`));
+      pending.clear();
+      resolve();
+    }),
+  );
   const ready = await new Promise<Ready>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new IllegalStateError(`The bench's ${name} process was not ready within ${options.timeoutMs ?? 120_000} ms.`)), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(
+      () => reject(new IllegalStateError(`The bench's ${name} process was not ready within ${options.timeoutMs ?? 120_000} ms.`)),
+      options.timeoutMs ?? 120_000,
+    );
     proc.on("message", (m: { type?: string; data?: unknown } & Partial<Reply>) => {
-      if (m.type === "ready") { clearTimeout(timer); resolve(m.data as Ready); return; }
+      if (m.type === "ready") {
+        clearTimeout(timer);
+        resolve(m.data as Ready);
+        return;
+      }
       if (typeof m.id === "number") {
         const p = pending.get(m.id);
         pending.delete(m.id);
@@ -51,7 +69,10 @@ export async function startChild<Ready>(file: string, env: Record<string, string
         else p?.resolve(m.data);
       }
     });
-    proc.once("exit", (code) => { clearTimeout(timer); reject(new IllegalStateError(`The bench's ${name} process exited with ${code} before it was ready.`)); });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new IllegalStateError(`The bench's ${name} process exited with ${code} before it was ready.`));
+    });
   });
   return {
     ready,
@@ -88,7 +109,11 @@ export function serveBench(handlers: Record<string, Handler>, data: unknown, onG
   const leave = async () => {
     if (gone) return;
     gone = true;
-    try { await onGone(); } finally { process.exit(0); }
+    try {
+      await onGone();
+    } finally {
+      process.exit(0);
+    }
   };
   process.on("message", async (m: { id: number; type: string } & Record<string, unknown>) => {
     const h = handlers[m.type];

@@ -32,7 +32,12 @@ import { handlerLineBytes, MetricsLog } from "./log-bytes.js";
 import { Meter, mergeCounts, type MeterCounts } from "../../lib/observability/metering.js";
 import { parseDuration } from "../../lib/core/duration.js";
 
-export interface Endpoints { kinesis: string; dynamodb: string; sqs: string; s3: string }
+export interface Endpoints {
+  kinesis: string;
+  dynamodb: string;
+  sqs: string;
+  s3: string;
+}
 
 const BENCH_APP_PATH = fileURLToPath(new URL("./bench-app.ts", import.meta.url));
 /** The coordinator loops 55 s of every minute (cdk/defaults.ts COORDINATOR_LOOP_S). */
@@ -43,12 +48,17 @@ export class SteppedClock extends ManualClock {
   private waiting: (() => void) | undefined;
   private idle = Promise.resolve();
   override waitUntil(time: number, signal?: AbortSignal): Promise<void> {
-    if (time > this.now()) { this.waiting?.(); this.waiting = undefined; }
+    if (time > this.now()) {
+      this.waiting?.();
+      this.waiting = undefined;
+    }
     return super.waitUntil(time, signal);
   }
   /** Resolves when the coordinator next waits for a boundary still ahead. */
   private nextIdle(): Promise<void> {
-    this.idle = new Promise<void>((r) => { this.waiting = r; });
+    this.idle = new Promise<void>((r) => {
+      this.waiting = r;
+    });
     return this.idle;
   }
   /** Moves to `time` and resolves once the coordinator has run everything due and waits again. */
@@ -68,7 +78,12 @@ export interface DeployOptions {
   clock?: Clock;
 }
 
-export interface InvocationRecord { wallMs: number; cpuMs: number; batches: number; result: CoordinatorResult }
+export interface InvocationRecord {
+  wallMs: number;
+  cpuMs: number;
+  batches: number;
+  result: CoordinatorResult;
+}
 
 export class Deployment {
   /** What the coordinator (this process) sends. */
@@ -87,26 +102,40 @@ export class Deployment {
   private waiters: { done: (b: BatchRecord) => boolean; resolve: () => void }[] = [];
 
   private constructor(
-    readonly spec: BenchAppSpec, readonly env: LocalEnvironment, readonly engine: AwsEngine, private readonly workers: Child<{ pid: number }>[],
-    readonly clock: Clock, readonly shardIds: string[],
+    readonly spec: BenchAppSpec,
+    readonly env: LocalEnvironment,
+    readonly engine: AwsEngine,
+    private readonly workers: Child<{ pid: number }>[],
+    readonly clock: Clock,
+    readonly shardIds: string[],
   ) {
     const interval = spec.config.batchInterval;
     this.metrics = new MetricsLog(spec.config.name, typeof interval === "string" ? parseDuration(interval).milliseconds : interval.milliseconds);
     this.app = benchApp(spec);
   }
 
-  get intervalMs(): number { return this.app.config.batchInterval.milliseconds; }
+  get intervalMs(): number {
+    return this.app.config.batchInterval.milliseconds;
+  }
 
   static async start(o: DeployOptions): Promise<Deployment> {
     const name = o.spec.config.name;
-    const env = await prepareLocal({ app: name, endpoints: o.endpoints, checkpointStore: o.spec.config.checkpointStore, visibilityTimeoutS: 30, maxReceiveCount: 10 });
+    const env = await prepareLocal({
+      app: name,
+      endpoints: o.endpoints,
+      checkpointStore: o.spec.config.checkpointStore,
+      visibilityTimeoutS: 30,
+      maxReceiveCount: 10,
+    });
     await ensureStream(env.engine.clients.kinesis, o.spec.stream, o.shards);
     const shards = await env.engine.clients.kinesis.send(new ListShardsCommand({ StreamName: o.spec.stream }));
     const clients = createClients(env.config);
     const engine = createAwsEngine(env.config, clients);
     const childEnv = { ...engineConfigToEnv(env.config), SPARKLESS_APP_PATH: BENCH_APP_PATH, [BENCH_APP_VARIABLE]: JSON.stringify(o.spec) };
     // Started together; ready once each has loaded the app (Lambda's init phase, not timed).
-    const workers = await Promise.all(Array.from({ length: o.workers }, () => startChild<{ pid: number }>("./worker-process.ts", childEnv, { name: "worker" })));
+    const workers = await Promise.all(
+      Array.from({ length: o.workers }, () => startChild<{ pid: number }>("./worker-process.ts", childEnv, { name: "worker" })),
+    );
     const d = new Deployment(o.spec, env, engine, workers, o.clock ?? new SystemClock(), (shards.Shards ?? []).map((s) => s.ShardId!).sort());
     d.meter.attachAll(clients);
     return d;
@@ -122,9 +151,15 @@ export class Deployment {
     const cpu = process.cpuUsage();
     const before = this.batches.length;
     const result = await runCoordinator(this.app, this.engine, {
-      deadline: until, clock: this.clock, signal, abort, print: () => undefined,
+      deadline: until,
+      clock: this.clock,
+      signal,
+      abort,
+      print: () => undefined,
       onBatchCompleted: (r) => this.completed(r),
-      onCheckpoint: (s) => { this.checkpoints.push(s); },
+      onCheckpoint: (s) => {
+        this.checkpoints.push(s);
+      },
     });
     this.metrics.flush();
     this.handlerLogBytes += handlerLineBytes(this.spec.config.name, { ...result });
@@ -164,7 +199,9 @@ export class Deployment {
   async stopSchedule(graceMs = 30_000): Promise<void> {
     this.abort.abort();
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((r) => { timer = setTimeout(() => r("late"), graceMs); });
+    const late = new Promise<"late">((r) => {
+      timer = setTimeout(() => r("late"), graceMs);
+    });
     if ((await Promise.race([this.schedule, late])) === "late") {
       this.interrupt.abort();
       await this.schedule;
@@ -176,9 +213,21 @@ export class Deployment {
   waitForBatch(done: (b: BatchRecord) => boolean, timeoutMs: number): Promise<void> {
     if (this.batches.some(done)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new IllegalStateError(`No batch of "${this.spec.config.name}" completed as expected within ${timeoutMs} ms.`)), timeoutMs);
-      this.waiters.push({ done, resolve: () => { clearTimeout(timer); resolve(); } });
-      this.schedule?.catch((e: unknown) => { clearTimeout(timer); reject(e); });
+      const timer = setTimeout(
+        () => reject(new IllegalStateError(`No batch of "${this.spec.config.name}" completed as expected within ${timeoutMs} ms.`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        done,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      this.schedule?.catch((e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      });
     });
   }
 

@@ -59,7 +59,11 @@ export class DirectConsumer {
   private loops: Promise<void>[] = [];
 
   constructor(private readonly o: DirectConsumerOptions) {
-    this.clients = createClients({ region: "us-east-1", endpoints: o.endpoints, credentials: awsClientConfig(o.endpoints.dynamodb, "us-east-1").credentials });
+    this.clients = createClients({
+      region: "us-east-1",
+      endpoints: o.endpoints,
+      credentials: awsClientConfig(o.endpoints.dynamodb, "us-east-1").credentials,
+    });
     this.tables = { meta: `sparkless-${o.name}-meta`, state: `sparkless-${o.name}-state` };
   }
 
@@ -73,15 +77,18 @@ export class DirectConsumer {
   /** Starts reading every shard, sliding the window every interval and checkpointing every checkpoint interval. */
   start(): void {
     const kinesis = this.clients.kinesis;
-    this.loops.push((async () => {
-      const shards = (await kinesis.send(new ListShardsCommand({ StreamName: this.o.stream }))).Shards ?? [];
-      await Promise.all(shards.map((s) => this.readShard(kinesis, s.ShardId!)));
-    })());
+    this.loops.push(
+      (async () => {
+        const shards = (await kinesis.send(new ListShardsCommand({ StreamName: this.o.stream }))).Shards ?? [];
+        await Promise.all(shards.map((s) => this.readShard(kinesis, s.ShardId!)));
+      })(),
+    );
     this.loops.push(this.clockLoop());
   }
 
   private async readShard(kinesis: KinesisClient, shardId: string): Promise<void> {
-    let it = (await kinesis.send(new GetShardIteratorCommand({ StreamName: this.o.stream, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }))).ShardIterator;
+    let it = (await kinesis.send(new GetShardIteratorCommand({ StreamName: this.o.stream, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" })))
+      .ShardIterator;
     while (it && !this.stop.signal.aborted) {
       const called = performance.now();
       const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
@@ -89,7 +96,10 @@ export class DirectConsumer {
       if (records.length) {
         const counts = countBatch(records.map((r) => decoder.decode(r.Data)));
         this.state.addTotals(counts);
-        for (const [w, n] of counts) { this.tick.set(w, (this.tick.get(w) ?? 0) + n); this.changedTotals.add(w); }
+        for (const [w, n] of counts) {
+          this.tick.set(w, (this.tick.get(w) ?? 0) + n);
+          this.changedTotals.add(w);
+        }
         const after = this.positions.get(shardId);
         const endAt = records[records.length - 1]!.SequenceNumber!;
         this.positions.set(shardId, endAt);
@@ -128,16 +138,29 @@ export class DirectConsumer {
     this.changedWindow.clear();
     const key = `${time}`;
     const ttl = ttlIn(7 * DAY_S);
-    await batchWrite(this.clients.doc, this.tables.state, pages.map((d, i) => ({ PutRequest: { Item: { pk: `${this.o.name}#ck#${key}#${i}`, sk: "p", d, ttl } } })));
-    await this.clients.doc.send(new PutCommand({
-      TableName: this.tables.meta,
-      Item: { pk: `${this.o.name}#ckpt`, sk: pad(time), e: JSON.stringify({ pages: pages.length, positions: Object.fromEntries(this.positions) }), ttl },
-    }));
+    await batchWrite(
+      this.clients.doc,
+      this.tables.state,
+      pages.map((d, i) => ({ PutRequest: { Item: { pk: `${this.o.name}#ck#${key}#${i}`, sk: "p", d, ttl } } })),
+    );
+    await this.clients.doc.send(
+      new PutCommand({
+        TableName: this.tables.meta,
+        Item: {
+          pk: `${this.o.name}#ckpt`,
+          sk: pad(time),
+          e: JSON.stringify({ pages: pages.length, positions: Object.fromEntries(this.positions) }),
+          ttl,
+        },
+      }),
+    );
     this.checkpoints++;
     this.checkpointBytes += pages.reduce((n, p) => n + p.length, 0);
   }
 
-  counts(): MeterCounts { return this.meter.snapshot(); }
+  counts(): MeterCounts {
+    return this.meter.snapshot();
+  }
 
   async close(): Promise<void> {
     this.stop.abort();

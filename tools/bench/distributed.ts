@@ -87,11 +87,22 @@ export interface SustainedRun {
   inProcessRecordsPerCpuSecond: number;
 }
 
-interface Mark { at: number; cpu: NodeJS.CpuUsage; counts: MeterCounts; batches: number; checkpoints: number; emf: number }
+interface Mark {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+  counts: MeterCounts;
+  batches: number;
+  checkpoints: number;
+  emf: number;
+}
 
 async function mark(d: Deployment): Promise<Mark> {
   return {
-    at: performance.now(), cpu: process.cpuUsage(), counts: await d.counts(), batches: d.batches.length, checkpoints: d.checkpoints.length,
+    at: performance.now(),
+    cpu: process.cpuUsage(),
+    counts: await d.counts(),
+    batches: d.batches.length,
+    checkpoints: d.checkpoints.length,
     emf: d.metrics.bytes,
   };
 }
@@ -138,8 +149,14 @@ export interface SustainedOptions {
 export async function runSustained(endpoints: Endpoints, producer: Producer, o: SustainedOptions): Promise<SustainedRun> {
   const name = runName(o.label);
   const d = await Deployment.start({
-    endpoints, shards: o.shards, workers: o.workers,
-    spec: { config: { name, batchInterval: `${o.intervalMs}ms`, ...(o.checkpointStore ? { checkpointStore: o.checkpointStore } : {}) }, stream: `${name}-in`, pipeline: o.pipeline },
+    endpoints,
+    shards: o.shards,
+    workers: o.workers,
+    spec: {
+      config: { name, batchInterval: `${o.intervalMs}ms`, ...(o.checkpointStore ? { checkpointStore: o.checkpointStore } : {}) },
+      stream: `${name}-in`,
+      pipeline: o.pipeline,
+    },
   });
   const logPath = join(tmpdir(), `sparkless-bench-${name}-${process.pid}.jsonl`);
   try {
@@ -150,7 +167,14 @@ export async function runSustained(endpoints: Endpoints, producer: Producer, o: 
     await producer.call("reset");
     const start = await mark(d);
     const request: ProduceRequest = {
-      endpoint: endpoints.kinesis, stream: d.spec.stream, mode: "rate", ratePerSecond: o.ratePerSecond, seconds: o.seconds, kind: "lines", seed: runs, logPath,
+      endpoint: endpoints.kinesis,
+      stream: d.spec.stream,
+      mode: "rate",
+      ratePerSecond: o.ratePerSecond,
+      seconds: o.seconds,
+      kind: "lines",
+      seed: runs,
+      logPath,
     };
     const produced = await producer.call<ProduceResult>("produce", request as unknown as Record<string, unknown>);
     const end = await mark(d);
@@ -170,12 +194,26 @@ export async function runSustained(endpoints: Endpoints, producer: Producer, o: 
       met: false,
     };
     keepsUp.met = keepsUp.processingUnderInterval && keepsUp.lagNotGrowing && keepsUp.allCommitted;
-    o.log(`  ${o.label}: ${produced.sent} records at ${o.ratePerSecond}/s, ${t.nonEmptyBatches} batches (${t.fannedOut} fanned out), processing p50 ${t.processingP50Ms} ms, ` +
-      `latency p50 ${lat.p50Ms} ms p99 ${lat.p99Ms} ms, coordinator CPU ${w.cpuMsPerBatch.toFixed(1)} ms/batch, keeps up: ${keepsUp.met}`);
+    o.log(
+      `  ${o.label}: ${produced.sent} records at ${o.ratePerSecond}/s, ${t.nonEmptyBatches} batches (${t.fannedOut} fanned out), processing p50 ${t.processingP50Ms} ms, ` +
+        `latency p50 ${lat.p50Ms} ms p99 ${lat.p99Ms} ms, coordinator CPU ${w.cpuMsPerBatch.toFixed(1)} ms/batch, keeps up: ${keepsUp.met}`,
+    );
     return {
-      label: o.label, pipeline: o.pipeline, ratePerSecond: o.ratePerSecond, intervalMs: o.intervalMs, shards: o.shards, workers: o.workers,
-      checkpointStore: o.checkpointStore ?? "dynamodb", recordsPut: produced.sent, putRetried: produced.retried, window: w, timeline: t, latency: lat, keepsUp,
-      producerCounts, inProcessRecordsPerCpuSecond: processedMs > 0 ? inProcess.reduce((n, b) => n + b.inputRecords!, 0) / (processedMs / 1000) : NaN,
+      label: o.label,
+      pipeline: o.pipeline,
+      ratePerSecond: o.ratePerSecond,
+      intervalMs: o.intervalMs,
+      shards: o.shards,
+      workers: o.workers,
+      checkpointStore: o.checkpointStore ?? "dynamodb",
+      recordsPut: produced.sent,
+      putRetried: produced.retried,
+      window: w,
+      timeline: t,
+      latency: lat,
+      keepsUp,
+      producerCounts,
+      inProcessRecordsPerCpuSecond: processedMs > 0 ? inProcess.reduce((n, b) => n + b.inputRecords!, 0) / (processedMs / 1000) : NaN,
     };
   } finally {
     await d.stop();
@@ -191,9 +229,17 @@ export interface AtRestRun {
 }
 
 /** No input: the requests of empty batches. */
-export async function runAtRest(endpoints: Endpoints, o: { pipeline: BenchPipeline; intervalMs: number; seconds: number; log: (l: string) => void }): Promise<AtRestRun> {
+export async function runAtRest(
+  endpoints: Endpoints,
+  o: { pipeline: BenchPipeline; intervalMs: number; seconds: number; log: (l: string) => void },
+): Promise<AtRestRun> {
   const name = runName(`rest-${o.pipeline}`);
-  const d = await Deployment.start({ endpoints, shards: 1, workers: 0, spec: { config: { name, batchInterval: `${o.intervalMs}ms` }, stream: `${name}-in`, pipeline: o.pipeline } });
+  const d = await Deployment.start({
+    endpoints,
+    shards: 1,
+    workers: 0,
+    spec: { config: { name, batchInterval: `${o.intervalMs}ms` }, stream: `${name}-in`, pipeline: o.pipeline },
+  });
   try {
     d.startSchedule();
     await d.waitForBatch(() => d.batches.length >= 2, 30_000);
@@ -202,7 +248,9 @@ export async function runAtRest(endpoints: Endpoints, o: { pipeline: BenchPipeli
     const end = await mark(d);
     await d.stopSchedule();
     const w = windowBetween(d, start, end);
-    o.log(`  at rest (${o.pipeline}, ${o.intervalMs} ms batches): ${w.batches} empty batches, ${w.checkpoints} checkpoints, coordinator CPU ${w.cpuMsPerBatch.toFixed(1)} ms/batch`);
+    o.log(
+      `  at rest (${o.pipeline}, ${o.intervalMs} ms batches): ${w.batches} empty batches, ${w.checkpoints} checkpoints, coordinator CPU ${w.cpuMsPerBatch.toFixed(1)} ms/batch`,
+    );
     return { intervalMs: o.intervalMs, pipeline: o.pipeline, window: w, timeline: timeline(d.batches.slice(start.batches, end.batches)) };
   } finally {
     await d.stop();
@@ -227,7 +275,13 @@ export interface MinuteRun {
 export async function runMinuteInvocations(endpoints: Endpoints, o: { invocations: number; log: (l: string) => void }): Promise<MinuteRun> {
   const name = runName("minute");
   const clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000 + 1_000);
-  const d = await Deployment.start({ endpoints, shards: 1, workers: 0, clock, spec: { config: { name, batchInterval: "60s" }, stream: `${name}-in`, pipeline: "stateful" } });
+  const d = await Deployment.start({
+    endpoints,
+    shards: 1,
+    workers: 0,
+    clock,
+    spec: { config: { name, batchInterval: "60s" }, stream: `${name}-in`, pipeline: "stateful" },
+  });
   try {
     await d.invoke();
     const start = await mark(d);
@@ -239,10 +293,16 @@ export async function runMinuteInvocations(endpoints: Endpoints, o: { invocation
     const end = await mark(d);
     const inv = d.invocations.slice(1);
     const w = windowBetween(d, start, end);
-    o.log(`  1-minute invocations: ${inv.length}, median ${median(inv.map((x) => x.wallMs)).toFixed(0)} ms wall, ${median(inv.map((x) => x.cpuMs)).toFixed(0)} ms CPU`);
+    o.log(
+      `  1-minute invocations: ${inv.length}, median ${median(inv.map((x) => x.wallMs)).toFixed(0)} ms wall, ${median(inv.map((x) => x.cpuMs)).toFixed(0)} ms CPU`,
+    );
     return {
-      invocations: inv.length, wallMsMedian: median(inv.map((x) => x.wallMs)), cpuMsMedian: median(inv.map((x) => x.cpuMs)), counts: w.counts,
-      emfBytes: w.emfBytes, handlerLogBytesPerInvocation: w.handlerLogBytesPerInvocation,
+      invocations: inv.length,
+      wallMsMedian: median(inv.map((x) => x.wallMs)),
+      cpuMsMedian: median(inv.map((x) => x.cpuMs)),
+      counts: w.counts,
+      emfBytes: w.emfBytes,
+      handlerLogBytesPerInvocation: w.handlerLogBytesPerInvocation,
     };
   } finally {
     await d.stop();
@@ -268,16 +328,36 @@ export interface LargeBatchRun {
  * warm), then the records put while the coordinator waits, then one step. Under "auto" the batch fans
  * out when it holds more records than the coordinator may run itself.
  */
-export async function runLargeBatch(endpoints: Endpoints, producer: Producer, o: { records: number; shards: number; workers: number; log: (l: string) => void }): Promise<LargeBatchRun> {
+export async function runLargeBatch(
+  endpoints: Endpoints,
+  producer: Producer,
+  o: { records: number; shards: number; workers: number; log: (l: string) => void },
+): Promise<LargeBatchRun> {
   const name = runName("large");
   const interval = 1000;
   const clock = new SteppedClock(Date.now());
-  const d = await Deployment.start({ endpoints, shards: o.shards, workers: o.workers, clock, spec: { config: { name, batchInterval: "1s" }, stream: `${name}-in`, pipeline: "stateful" } });
+  const d = await Deployment.start({
+    endpoints,
+    shards: o.shards,
+    workers: o.workers,
+    clock,
+    spec: { config: { name, batchInterval: "1s" }, stream: `${name}-in`, pipeline: "stateful" },
+  });
   try {
     let next = (Math.floor(clock.now() / interval) + 1) * interval;
     d.startSchedule();
-    for (let i = 0; i < 3; i++) { await clock.stepTo(next); next += interval; }
-    await producer.call<ProduceResult>("produce", { endpoint: endpoints.kinesis, stream: d.spec.stream, mode: "preload", records: o.records, kind: "lines", seed: 99 });
+    for (let i = 0; i < 3; i++) {
+      await clock.stepTo(next);
+      next += interval;
+    }
+    await producer.call<ProduceResult>("produce", {
+      endpoint: endpoints.kinesis,
+      stream: d.spec.stream,
+      mode: "preload",
+      records: o.records,
+      kind: "lines",
+      seed: 99,
+    });
     const settle = () => new Promise((r) => setTimeout(r, 1500));
     await settle();
     const before = await d.counts();
@@ -292,13 +372,22 @@ export async function runLargeBatch(endpoints: Endpoints, producer: Producer, o:
     if ((b.inputRecords ?? 0) !== o.records) throw new IllegalStateError(`The large batch held ${b.inputRecords} records, expected ${o.records}.`);
     const mode = b.mode === "fan-out" ? "fan-out" : "in-process";
     const w = counts.invocations.worker ?? { count: 0, wallMs: 0, cpuMs: 0 };
-    o.log(`  ${o.records}-record batch: ${mode}, ${wallMs.toFixed(0)} ms, coordinator CPU ${((used.user + used.system) / 1000).toFixed(0)} ms, worker handlers ${w.wallMs.toFixed(0)} ms`);
+    o.log(
+      `  ${o.records}-record batch: ${mode}, ${wallMs.toFixed(0)} ms, coordinator CPU ${((used.user + used.system) / 1000).toFixed(0)} ms, worker handlers ${w.wallMs.toFixed(0)} ms`,
+    );
     return {
-      records: o.records, mode,
-      reason: mode === "fan-out"
-        ? "execution \"auto\": more records than the coordinator may run itself (before it has measured its own rate, 20,000)"
-        : "execution \"auto\": within the records the coordinator may run itself",
-      counts, wallMs, coordinatorCpuMs: (used.user + used.system) / 1000, workerWallMs: w.wallMs, workerCpuMs: w.cpuMs, workerInvocations: w.count,
+      records: o.records,
+      mode,
+      reason:
+        mode === "fan-out"
+          ? 'execution "auto": more records than the coordinator may run itself (before it has measured its own rate, 20,000)'
+          : 'execution "auto": within the records the coordinator may run itself',
+      counts,
+      wallMs,
+      coordinatorCpuMs: (used.user + used.system) / 1000,
+      workerWallMs: w.wallMs,
+      workerCpuMs: w.cpuMs,
+      workerInvocations: w.count,
     };
   } finally {
     await d.stop();
@@ -321,7 +410,11 @@ export interface DirectRun {
 }
 
 /** The direct consumer at a steady rate; the window is the producer's active period, then it drains. */
-export async function runDirect(endpoints: Endpoints, producer: Producer, o: { ratePerSecond: number; seconds: number; shards: number; intervalMs: number; log: (l: string) => void }): Promise<DirectRun> {
+export async function runDirect(
+  endpoints: Endpoints,
+  producer: Producer,
+  o: { ratePerSecond: number; seconds: number; shards: number; intervalMs: number; log: (l: string) => void },
+): Promise<DirectRun> {
   const name = runName(`direct-${o.ratePerSecond}`);
   const c = new DirectConsumer({ endpoints, name, stream: `${name}-in`, shards: o.shards, intervalMs: o.intervalMs });
   const logPath = join(tmpdir(), `sparkless-bench-${name}-${process.pid}.jsonl`);
@@ -333,17 +426,35 @@ export async function runDirect(endpoints: Endpoints, producer: Producer, o: { r
     const before = c.counts();
     const t0 = performance.now();
     const produced = await producer.call<ProduceResult>("produce", {
-      endpoint: endpoints.kinesis, stream: `${name}-in`, mode: "rate", ratePerSecond: o.ratePerSecond, seconds: o.seconds, kind: "lines", seed: runs, logPath,
+      endpoint: endpoints.kinesis,
+      stream: `${name}-in`,
+      mode: "rate",
+      ratePerSecond: o.ratePerSecond,
+      seconds: o.seconds,
+      kind: "lines",
+      seed: runs,
+      logPath,
     });
     const seconds = (performance.now() - t0) / 1000;
     const used = process.cpuUsage(cpu);
     const counts = subtractCounts(c.counts(), before);
     for (let i = 0; i < 100 && c.recordsApplied < produced.sent; i++) await new Promise((r) => setTimeout(r, 100));
     const lat = latencies(readPutLog(logPath), c.commits).figures;
-    o.log(`  direct consumer at ${o.ratePerSecond}/s: ${c.recordsApplied} of ${produced.sent} records, latency p50 ${lat.p50Ms} ms p99 ${lat.p99Ms} ms, ${c.checkpoints} checkpoints`);
+    o.log(
+      `  direct consumer at ${o.ratePerSecond}/s: ${c.recordsApplied} of ${produced.sent} records, latency p50 ${lat.p50Ms} ms p99 ${lat.p99Ms} ms, ${c.checkpoints} checkpoints`,
+    );
     return {
-      ratePerSecond: o.ratePerSecond, intervalMs: o.intervalMs, shards: o.shards, recordsPut: produced.sent, recordsApplied: c.recordsApplied, seconds, counts,
-      cpuMs: (used.user + used.system) / 1000, checkpoints: c.checkpoints, checkpointBytes: c.checkpointBytes, latency: lat,
+      ratePerSecond: o.ratePerSecond,
+      intervalMs: o.intervalMs,
+      shards: o.shards,
+      recordsPut: produced.sent,
+      recordsApplied: c.recordsApplied,
+      seconds,
+      counts,
+      cpuMs: (used.user + used.system) / 1000,
+      checkpoints: c.checkpoints,
+      checkpointBytes: c.checkpointBytes,
+      latency: lat,
       keepsUp: lat.uncommitted === 0 && lat.p99Ms < 2 * o.intervalMs + 1000,
     };
   } finally {

@@ -20,7 +20,12 @@ import type { PutLogLine } from "./producer-process.js";
 import { max, percentile } from "./stats.js";
 
 /** Records of one shard committed together: the sequence range (after, endAt], at `at` (epoch ms). */
-export interface CommitBlock { shardId: string; after?: string; endAt: string; at: number }
+export interface CommitBlock {
+  shardId: string;
+  after?: string;
+  endAt: string;
+  at: number;
+}
 
 export interface LatencyFigures {
   records: number;
@@ -32,7 +37,10 @@ export interface LatencyFigures {
 }
 
 export function readPutLog(path: string): PutLogLine[] {
-  return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as PutLogLine);
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as PutLogLine);
 }
 
 /** The blocks a completed batch committed. */
@@ -68,9 +76,17 @@ export function latencies(puts: readonly PutLogLine[], blocks: readonly CommitBl
       const l = byShard.get(shard);
       const seq = BigInt(sequence);
       // The first block (in shard order) that ends at or after the record holds it.
-      let lo = 0, hi = l ? l.length : 0;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (l![mid]!.end < seq) lo = mid + 1; else hi = mid; }
-      if (!l || lo >= l.length) { uncommitted++; continue; }
+      let lo = 0,
+        hi = l ? l.length : 0;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l![mid]!.end < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      if (!l || lo >= l.length) {
+        uncommitted++;
+        continue;
+      }
       samples.push(l[lo]!.at - line.t);
     }
   }
@@ -113,7 +129,10 @@ export function timeline(batches: readonly BatchRecord[]): Timeline {
     processingP99Ms: percentile(proc, 99),
     schedulingDelayP50Ms: percentile(sched, 50),
     schedulingDelayP99Ms: percentile(sched, 99),
-    totalDelayP50Ms: percentile(timed.map((b) => b.completedAt! - b.time), 50),
+    totalDelayP50Ms: percentile(
+      timed.map((b) => b.completedAt! - b.time),
+      50,
+    ),
     schedulingDelayFirstThirdMs: percentile(sched.slice(0, third), 50),
     schedulingDelayLastThirdMs: percentile(sched.slice(-third), 50),
   };

@@ -34,7 +34,11 @@ function captured(fn: () => void): string {
     cb?.();
     return true;
   }) as typeof process.stdout.write;
-  try { fn(); } finally { process.stdout.write = write; }
+  try {
+    fn();
+  } finally {
+    process.stdout.write = write;
+  }
   return out;
 }
 
@@ -61,7 +65,9 @@ export class MetricsLog {
     this.count(captured(() => this.emitter.add(record)));
   }
   /** The end of an invocation: what is pending is written. */
-  flush(): void { this.count(captured(() => this.emitter.flush())); }
+  flush(): void {
+    this.count(captured(() => this.emitter.flush()));
+  }
 }
 
 /** Bytes of the coordinator handler's line at the end of an invocation, as Powertools writes it in Lambda. */

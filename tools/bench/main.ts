@@ -17,11 +17,30 @@ import { fileURLToPath } from "node:url";
 import { startChild } from "./children.js";
 import type { Endpoints } from "./cluster.js";
 import {
-  checkpointStoreChoice, checkpointStoreFromBytes, cpuModel, FIXED_CLOUDWATCH_MONTH, FLINK_MINIMUM_MONTH, kinesisCost, lambdaTriggerMonthly,
-  measuredCell, minuteCell, modelCell, type CostCell, type ModelInputs, type Pipeline,
+  checkpointStoreChoice,
+  checkpointStoreFromBytes,
+  cpuModel,
+  FIXED_CLOUDWATCH_MONTH,
+  FLINK_MINIMUM_MONTH,
+  kinesisCost,
+  lambdaTriggerMonthly,
+  measuredCell,
+  minuteCell,
+  modelCell,
+  type CostCell,
+  type ModelInputs,
+  type Pipeline,
 } from "./cost.js";
 import {
-  perBatch, runAtRest, runDirect, runLargeBatch, runMinuteInvocations, runSustained, type AtRestRun, type Producer, type SustainedRun,
+  perBatch,
+  runAtRest,
+  runDirect,
+  runLargeBatch,
+  runMinuteInvocations,
+  runSustained,
+  type AtRestRun,
+  type Producer,
+  type SustainedRun,
 } from "./distributed.js";
 import { awsLatencyModel } from "./latency.js";
 import { runBreakdown, runMemoryScenario, SPARKLESS } from "./memory.js";
@@ -31,7 +50,11 @@ import { profileEngine } from "./profile.js";
 import { renderMarkdown, targets, type BenchReport } from "./report.js";
 import { runScale, SCALE_VARIANTS } from "./scale.js";
 
-export interface BenchOptions { quick: boolean; out: string; log?: (line: string) => void }
+export interface BenchOptions {
+  quick: boolean;
+  out: string;
+  log?: (line: string) => void;
+}
 
 /** Every size and duration of a run; `--quick` shrinks them all. */
 export interface BenchPlan {
@@ -79,8 +102,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = Date.now();
   const cpu = cpus();
   const machine = {
-    cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version,
-    os: `${platform()} ${release()}`, loadAverage: loadavg(),
+    cpu: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    loadAverage: loadavg(),
   };
   log(`sparkless bench${o.quick ? " --quick" : ""} on ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, Node ${machine.node}`);
 
@@ -134,7 +161,15 @@ export async function runDistributed(p: BenchPlan, log: (line: string) => void):
     const scale = [];
     for (const v of SCALE_VARIANTS) {
       const keys = v.backend === "dynamodb" ? p.scale.dynamoKeys : p.scale.keys;
-      scale.push(await runScale(e, producer, v, { keys, active: p.scale.active, warmBatches: p.scale.warmBatches, name: `scale-${v.pipeline}-${v.backend}`, log }));
+      scale.push(
+        await runScale(e, producer, v, {
+          keys,
+          active: p.scale.active,
+          warmBatches: p.scale.warmBatches,
+          name: `scale-${v.pipeline}-${v.backend}`,
+          log,
+        }),
+      );
     }
 
     return derive(p, { stateful1k, statefulLong, stateful10k, stateless1k, rest, minute, large, direct }, scale);
@@ -151,9 +186,18 @@ type Measured = Omit<BenchReport["distributed"], "requestsPerBatch" | "latencyMo
 export function derive(p: BenchPlan, m: Measured, scale: BenchReport["scale"]): Pick<BenchReport, "distributed" | "scale" | "cost"> {
   const requestsPerBatch = [
     perBatch("empty batch", m.rest[0]!.window.counts, m.rest[0]!.window.batches, ""),
-    perBatch(`${m.stateful1k.ratePerSecond.toLocaleString("en-US")}-record stateful batch`, m.stateful1k.window.counts, m.stateful1k.window.batches, ""),
-    perBatch(`${m.large.records.toLocaleString("en-US")}-record stateful batch`, m.large.counts, 1,
-      `one batch on a stepped clock, which ran ${m.large.mode} (${m.large.reason}); worker requests included.`),
+    perBatch(
+      `${m.stateful1k.ratePerSecond.toLocaleString("en-US")}-record stateful batch`,
+      m.stateful1k.window.counts,
+      m.stateful1k.window.batches,
+      "",
+    ),
+    perBatch(
+      `${m.large.records.toLocaleString("en-US")}-record stateful batch`,
+      m.large.counts,
+      1,
+      `one batch on a stepped clock, which ran ${m.large.mode} (${m.large.reason}); worker requests included.`,
+    ),
   ];
   const runs: SustainedRun[] = [m.stateful1k, m.statefulLong, m.stateful10k, m.stateless1k];
   const cost = buildCost(p, runs, m.rest, m.minute, m.large, scale);
@@ -161,9 +205,16 @@ export function derive(p: BenchPlan, m: Measured, scale: BenchReport["scale"]): 
     const cell = cost.cells.find((c) => c.pipeline === s.pipeline && c.ratePerSecond === s.ratePerSecond && c.intervalMs === s.intervalMs)!;
     const b = Math.max(1, s.window.batches);
     return {
-      run: s.label, intervalMs: s.intervalMs, measuredP50Ms: s.latency.p50Ms, measuredP99Ms: s.latency.p99Ms,
-      model: awsLatencyModel(s.intervalMs, total(s.window.counts, "requests", { service: "Kinesis", api: "GetRecords" }) / b,
-        total(s.window.counts, "requests", { service: "DynamoDB", purpose: "batch log", api: "PutItem" }) / b, cell.coordinator.msPerBatchAtMemory),
+      run: s.label,
+      intervalMs: s.intervalMs,
+      measuredP50Ms: s.latency.p50Ms,
+      measuredP99Ms: s.latency.p99Ms,
+      model: awsLatencyModel(
+        s.intervalMs,
+        total(s.window.counts, "requests", { service: "Kinesis", api: "GetRecords" }) / b,
+        total(s.window.counts, "requests", { service: "DynamoDB", purpose: "batch log", api: "PutItem" }) / b,
+        cell.coordinator.msPerBatchAtMemory,
+      ),
     };
   });
   return { distributed: { ...m, requestsPerBatch, latencyModel }, scale, cost };
@@ -183,7 +234,14 @@ export function rerender(path: string): BenchReport {
 }
 
 /** The cost section: every cell of the table (measured where a run measured it), baselines and the checkpoint store choice. */
-function buildCost(p: BenchPlan, runs: SustainedRun[], rest: AtRestRun[], minute: BenchReport["distributed"]["minute"], large: BenchReport["distributed"]["large"], scale: BenchReport["scale"]): BenchReport["cost"] {
+function buildCost(
+  p: BenchPlan,
+  runs: SustainedRun[],
+  rest: AtRestRun[],
+  minute: BenchReport["distributed"]["minute"],
+  large: BenchReport["distributed"]["large"],
+  scale: BenchReport["scale"],
+): BenchReport["cost"] {
   const ref = runs[0]!.producerCounts;
   const putUnitsPerRecord = ref.kinesisPutPayloadUnits / Math.max(1, ref.kinesisRecordsPut);
   const bytesPerRecord = total(ref, "bytes", { service: "Kinesis", api: "PutRecords" }) / Math.max(1, ref.kinesisRecordsPut);
@@ -195,9 +253,10 @@ function buildCost(p: BenchPlan, runs: SustainedRun[], rest: AtRestRun[], minute
     for (const rate of rates) {
       for (const intervalMs of intervals) {
         const k = kinesisCost(rate, bytesPerRecord, putUnitsPerRecord);
-        const run = rate === 0
-          ? rest.find((r) => r.pipeline === pipeline && r.intervalMs === intervalMs)
-          : runs.find((r) => r.pipeline === pipeline && r.ratePerSecond === rate && r.intervalMs === intervalMs);
+        const run =
+          rate === 0
+            ? rest.find((r) => r.pipeline === pipeline && r.intervalMs === intervalMs)
+            : runs.find((r) => r.pipeline === pipeline && r.ratePerSecond === rate && r.intervalMs === intervalMs);
         if (run) {
           const source = rate === 0 ? `at-rest run, ${run.window.batches} empty batches` : `sustained run, ${run.window.seconds.toFixed(0)} s window`;
           cells.push(measuredCell({ pipeline, ratePerSecond: rate, intervalMs, window: run.window }, k, source));
@@ -211,14 +270,38 @@ function buildCost(p: BenchPlan, runs: SustainedRun[], rest: AtRestRun[], minute
   // The checkpoint store, for each stateful run whose window held checkpoints, and for the large state.
   const upd = scale.find((s) => s.variant.pipeline === "update-state");
   const checkpointStores = [
-    ...runs.filter((r) => r.pipeline === "stateful" && r.window.checkpoints > 0)
-      .map((r) => checkpointStoreChoice(`word count, ${r.ratePerSecond.toLocaleString("en-US")} records/s, ${r.intervalMs / 1000} s batches`, r.window, r.intervalMs, 2)),
-    ...(upd ? [checkpointStoreFromBytes(`${upd.keys.toLocaleString("en-US")} keys, ${upd.activePerBatch} changed a batch (measured bytes)`, upd.fullCheckpointBytes, upd.deltaCheckpointBytes, 1000)] : []),
+    ...runs
+      .filter((r) => r.pipeline === "stateful" && r.window.checkpoints > 0)
+      .map((r) =>
+        checkpointStoreChoice(
+          `word count, ${r.ratePerSecond.toLocaleString("en-US")} records/s, ${r.intervalMs / 1000} s batches`,
+          r.window,
+          r.intervalMs,
+          2,
+        ),
+      ),
+    ...(upd
+      ? [
+          checkpointStoreFromBytes(
+            `${upd.keys.toLocaleString("en-US")} keys, ${upd.activePerBatch} changed a batch (measured bytes)`,
+            upd.fullCheckpointBytes,
+            upd.deltaCheckpointBytes,
+            1000,
+          ),
+        ]
+      : []),
   ];
   return {
-    pricesDate: PRICES_DATE, cells, rates, intervals, flinkMinimumMonthly: FLINK_MINIMUM_MONTH,
+    pricesDate: PRICES_DATE,
+    cells,
+    rates,
+    intervals,
+    flinkMinimumMonthly: FLINK_MINIMUM_MONTH,
     lambdaTrigger: [p.rates.low, p.rates.high].map((r) => ({ ratePerSecond: r, monthly: lambdaTriggerMonthly(r) })),
-    checkpointStores, fixedCloudwatchMonthly: FIXED_CLOUDWATCH_MONTH, bytesPerRecord, putUnitsPerRecord,
+    checkpointStores,
+    fixedCloudwatchMonthly: FIXED_CLOUDWATCH_MONTH,
+    bytesPerRecord,
+    putUnitsPerRecord,
     cpuModel: (["stateful", "stateless"] as const).map((pipeline) => ({ pipeline, ...cpuModel(inputs, pipeline) })),
   };
 }
@@ -233,6 +316,9 @@ if (isMain) {
   const report = renderIndex >= 0 ? rerender(args[renderIndex + 1]!) : await runBench({ quick, out });
   const list = targets(report);
   process.stdout.write(`\nTargets (${list.filter((t) => t.met).length} of ${list.length} met):\n`);
-  for (const t of list) process.stdout.write(`  ${t.met ? "met   " : "MISSED"}  ${t.name}: ${Number.isFinite(t.value) ? +t.value.toFixed(3) : t.value} (target ${t.target})\n`);
+  for (const t of list)
+    process.stdout.write(
+      `  ${t.met ? "met   " : "MISSED"}  ${t.name}: ${Number.isFinite(t.value) ? +t.value.toFixed(3) : t.value} (target ${t.target})\n`,
+    );
   process.exit(0);
 }

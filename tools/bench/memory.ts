@@ -25,10 +25,23 @@ import type { ExecutionOptions } from "../../lib/scheduler/job-generator.js";
 import { runBatches } from "../../lib/testing/run-batches.js";
 import { handLoop, rxjsLoop, sameCounts } from "./baselines.js";
 import { median } from "./stats.js";
-import { batchesOf, generateLines, statefulWordCount, statelessWordCount, sum, VOCABULARY, WINDOW_BATCHES, WORDS_PER_LINE, wordsOf } from "./workload.js";
+import {
+  batchesOf,
+  generateLines,
+  statefulWordCount,
+  statelessWordCount,
+  sum,
+  VOCABULARY,
+  WINDOW_BATCHES,
+  WORDS_PER_LINE,
+  wordsOf,
+} from "./workload.js";
 
 /** What every contender ends with: the running totals and the last window. */
-interface Final { totals: ReadonlyMap<string, number>; window: ReadonlyMap<string, number> }
+interface Final {
+  totals: ReadonlyMap<string, number>;
+  window: ReadonlyMap<string, number>;
+}
 
 /** Sparkless: runBatches on the in-memory engine with the README's stateful word count. */
 export async function sparklessWordCount(batches: readonly (readonly string[])[], execution?: ExecutionOptions["mode"]): Promise<Final> {
@@ -39,7 +52,9 @@ export async function sparklessWordCount(batches: readonly (readonly string[])[]
     ...(execution ? { execution } : {}),
     pipeline: (lines: DStream<string>) => {
       const { totals, recent } = statefulWordCount(lines, Seconds(1));
-      recent.foreachRDD(async (rdd) => { window = await rdd.collect(); });
+      recent.foreachRDD(async (rdd) => {
+        window = await rdd.collect();
+      });
       return totals;
     },
   });
@@ -66,7 +81,12 @@ export interface MemorySize {
 }
 
 /** A part of the pipeline alone, or the whole word count ("whole": in process, and with the defaults). */
-export interface BreakdownRow { readonly part: string; readonly kind: "part" | "whole"; readonly ms: number; readonly ratioToHandLoop: number }
+export interface BreakdownRow {
+  readonly part: string;
+  readonly kind: "part" | "whole";
+  readonly ms: number;
+  readonly ratioToHandLoop: number;
+}
 
 export interface MemoryScenarioResult {
   readonly wordsPerRecord: number;
@@ -80,8 +100,8 @@ export interface MemoryScenarioResult {
 
 export const HAND = "hand loop (Maps)";
 export const RXJS = "RxJS 7 (mergeMap + reduce into a Map)";
-export const SPARKLESS = "Sparkless runBatches, execution \"in-process\"";
-export const SPARKLESS_DEFAULT = "Sparkless runBatches, defaults (execution \"auto\")";
+export const SPARKLESS = 'Sparkless runBatches, execution "in-process"';
+export const SPARKLESS_DEFAULT = 'Sparkless runBatches, defaults (execution "auto")';
 
 const rate = (records: number, ms: number) => Math.round(records / (ms / 1000));
 
@@ -92,7 +112,11 @@ async function timed<T>(f: () => Promise<T> | T): Promise<{ ms: number; value: T
 }
 
 export async function runMemoryScenario(o: {
-  sizes: readonly number[]; batchSize: number; repeats: number; defaultModeSizes: readonly number[]; log: (l: string) => void;
+  sizes: readonly number[];
+  batchSize: number;
+  repeats: number;
+  defaultModeSizes: readonly number[];
+  log: (l: string) => void;
 }): Promise<MemoryScenarioResult> {
   const sizes: MemorySize[] = [];
   for (const records of o.sizes) {
@@ -117,13 +141,26 @@ export async function runMemoryScenario(o: {
         o.log(`  ${records} records, ${c.name}: ${ms.toFixed(0)} ms`);
       }
     }
-    if (!same) throw new IllegalStateError(`The in-memory contenders disagree at ${records} records: every contender must end with the hand loop's totals and window.`);
+    if (!same)
+      throw new IllegalStateError(
+        `The in-memory contenders disagree at ${records} records: every contender must end with the hand loop's totals and window.`,
+      );
     const hand = median(runs.get(HAND)!);
     sizes.push({
-      records, batchSize: o.batchSize, batches: batches.length, sameResults: same, distinctWords: reference!.totals.size,
+      records,
+      batchSize: o.batchSize,
+      batches: batches.length,
+      sameResults: same,
+      distinctWords: reference!.totals.size,
       contenders: contenders.map((c) => {
         const m = median(runs.get(c.name)!);
-        return { name: c.name, runsMs: runs.get(c.name)!.map(Math.round), medianMs: Math.round(m), recordsPerSecond: rate(records, m), ratioToHandLoop: hand / m };
+        return {
+          name: c.name,
+          runsMs: runs.get(c.name)!.map(Math.round),
+          medianMs: Math.round(m),
+          recordsPerSecond: rate(records, m),
+          ratioToHandLoop: hand / m,
+        };
       }),
     });
   }
@@ -134,9 +171,17 @@ export async function runMemoryScenario(o: {
  * Where the engine's time goes, part by part: each part of the stateful pipeline run alone through
  * runBatches (in process), against the hand loop over the same records.
  */
-export async function runBreakdown(records: number, batchSize: number, log: (l: string) => void): Promise<NonNullable<MemoryScenarioResult["breakdown"]>> {
+export async function runBreakdown(
+  records: number,
+  batchSize: number,
+  log: (l: string) => void,
+): Promise<NonNullable<MemoryScenarioResult["breakdown"]>> {
   const batches = batchesOf(generateLines({ records, seed: 42 }), batchSize);
-  const pairs = (l: DStream<string>) => l.flatMap(wordsOf).filter((w) => w !== "").map((w): [string, number] => [w, 1]);
+  const pairs = (l: DStream<string>) =>
+    l
+      .flatMap(wordsOf)
+      .filter((w) => w !== "")
+      .map((w): [string, number] => [w, 1]);
   const parts: { part: string; pipeline: (l: DStream<string>) => DStream<unknown> }[] = [
     { part: "read and split: flatMap(split) → filter → map([w, 1]), counted", pipeline: (l) => pairs(l).count() },
     { part: "stateless: … → reduceByKey (map-side combine)", pipeline: (l) => statelessWordCount(l) },
@@ -149,9 +194,10 @@ export async function runBreakdown(records: number, batchSize: number, log: (l: 
     rows.push({ part, kind, ms: Math.round(ms), ratioToHandLoop: hand / ms });
     log(`  breakdown, ${part}: ${ms.toFixed(0)} ms`);
   };
-  for (const p of parts) add(p.part, (await timed(() => runBatches({ batchInterval: Seconds(1), inputs: [batches], execution: "in-process", pipeline: p.pipeline }))).ms);
+  for (const p of parts)
+    add(p.part, (await timed(() => runBatches({ batchInterval: Seconds(1), inputs: [batches], execution: "in-process", pipeline: p.pipeline }))).ms);
   // The whole word count, in process and with the defaults (the defaults fan every batch over 20,000 records out).
   add("the stateful word count, in process", (await timed(() => sparklessWordCount(batches, "in-process"))).ms, "whole");
-  add("the stateful word count, defaults (execution \"auto\")", (await timed(() => sparklessWordCount(batches))).ms, "whole");
+  add('the stateful word count, defaults (execution "auto")', (await timed(() => sparklessWordCount(batches))).ms, "whole");
   return { records, handLoopMs: Math.round(hand), rows };
 }

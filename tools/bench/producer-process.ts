@@ -21,7 +21,10 @@ import { Meter } from "../../lib/observability/metering.js";
 import { lineGenerator, rng } from "./workload.js";
 
 /** One PutRecords call in the producer's log: when it was made, and where each record went. */
-export interface PutLogLine { t: number; r: [shard: string, sequence: string][] }
+export interface PutLogLine {
+  t: number;
+  r: [shard: string, sequence: string][];
+}
 
 export interface ProduceRequest {
   endpoint: string;
@@ -39,7 +42,12 @@ export interface ProduceRequest {
   logPath?: string;
 }
 
-export interface ProduceResult { sent: number; ms: number; calls: number; retried: number }
+export interface ProduceResult {
+  sent: number;
+  ms: number;
+  calls: number;
+  retried: number;
+}
 
 const meter = new Meter();
 const clients = new Map<string, KinesisClient>();
@@ -66,32 +74,43 @@ async function produce(r: ProduceRequest): Promise<ProduceResult> {
   const kinesis = client(r.endpoint);
   const next = source(r);
   const log = r.logPath ? createWriteStream(r.logPath) : undefined;
-  let sent = 0, calls = 0, retried = 0;
+  let sent = 0,
+    calls = 0,
+    retried = 0;
   /** One PutRecords call of up to 500 records, then again for any record Kinesis refused. */
   const put = async (entries: PutRecordsRequestEntry[]): Promise<void> => {
     let pending = entries;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) { retried += pending.length; await sleep(Math.min(50 * 2 ** attempt, 1000)); }
+      if (attempt > 0) {
+        retried += pending.length;
+        await sleep(Math.min(50 * 2 ** attempt, 1000));
+      }
       const t = Date.now();
       calls++;
       const res = await kinesis.send(new PutRecordsCommand({ StreamName: r.stream, Records: pending }));
       const failed: PutRecordsRequestEntry[] = [];
       const placed: [string, string][] = [];
-      (res.Records ?? []).forEach((x, i) => { if (x.ErrorCode) failed.push(pending[i]!); else placed.push([x.ShardId!, x.SequenceNumber!]); });
+      (res.Records ?? []).forEach((x, i) => {
+        if (x.ErrorCode) failed.push(pending[i]!);
+        else placed.push([x.ShardId!, x.SequenceNumber!]);
+      });
       sent += placed.length;
       log?.write(JSON.stringify({ t, r: placed } satisfies PutLogLine) + "\n");
       pending = failed;
     }
   };
-  const entries = (n: number): PutRecordsRequestEntry[] => Array.from({ length: n }, () => ({ Data: Buffer.from(next()), PartitionKey: String(++partitionKey) }));
+  const entries = (n: number): PutRecordsRequestEntry[] =>
+    Array.from({ length: n }, () => ({ Data: Buffer.from(next()), PartitionKey: String(++partitionKey) }));
   /** Sends n records in calls of at most 500, `concurrency` calls at a time. */
   const send = async (n: number, concurrency: number): Promise<void> => {
     const chunks: number[] = [];
     for (let left = n; left > 0; left -= 500) chunks.push(Math.min(500, left));
     let i = 0;
-    await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, async () => {
-      for (let c = i++; c < chunks.length; c = i++) await put(entries(chunks[c]!));
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, chunks.length) }, async () => {
+        for (let c = i++; c < chunks.length; c = i++) await put(entries(chunks[c]!));
+      }),
+    );
   };
   const started = performance.now();
   if (r.mode === "preload") {
@@ -118,8 +137,17 @@ async function produce(r: ProduceRequest): Promise<ProduceResult> {
   return { sent, ms: Math.round(ms), calls, retried };
 }
 
-serveBench({
-  produce: (m) => produce(m as unknown as ProduceRequest),
-  counts: () => meter.snapshot(),
-  reset: () => { meter.reset(); return true; },
-}, { pid: process.pid }, () => { for (const c of clients.values()) c.destroy(); });
+serveBench(
+  {
+    produce: (m) => produce(m as unknown as ProduceRequest),
+    counts: () => meter.snapshot(),
+    reset: () => {
+      meter.reset();
+      return true;
+    },
+  },
+  { pid: process.pid },
+  () => {
+    for (const c of clients.values()) c.destroy();
+  },
+);

@@ -11,10 +11,22 @@ import type { ExecutionOptions } from "../../lib/scheduler/job-generator.js";
 import { sparklessWordCount } from "./memory.js";
 import { batchesOf, generateLines } from "./workload.js";
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
-export interface ProfileRow { readonly where: string; readonly ms: number; readonly share: number }
+export interface ProfileRow {
+  readonly where: string;
+  readonly ms: number;
+  readonly share: number;
+}
 export interface ProfileSummary {
   readonly records: number;
   readonly execution: string;
@@ -34,7 +46,10 @@ function fileOf(url: string): string {
 }
 
 function top(m: Map<string, number>, total: number, n: number): ProfileRow[] {
-  return [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([where, us]) => ({ where, ms: Math.round(us / 1000), share: us / total }));
+  return [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([where, us]) => ({ where, ms: Math.round(us / 1000), share: us / total }));
 }
 
 /** Profiles one run of the engine over `records` records. */
@@ -57,7 +72,10 @@ export async function profileEngine(records: number, batchSize: number, executio
       const us = profile.timeDeltas[i] ?? 0;
       const f = byId.get(id)!.callFrame;
       total += us;
-      if (f.functionName === "(garbage collector)") { gc += us; return; }
+      if (f.functionName === "(garbage collector)") {
+        gc += us;
+        return;
+      }
       if (f.functionName === "(idle)" || f.functionName === "(program)" || f.functionName === "(root)") return;
       const file = fileOf(f.url);
       byFile.set(file, (byFile.get(file) ?? 0) + us);
@@ -65,8 +83,12 @@ export async function profileEngine(records: number, batchSize: number, executio
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     });
     return {
-      records, execution: execution ?? "auto", totalMs: Math.round(total / 1000), garbageCollectorMs: Math.round(gc / 1000),
-      byFile: top(byFile, total, 8), byFunction: top(byFunction, total, 12),
+      records,
+      execution: execution ?? "auto",
+      totalMs: Math.round(total / 1000),
+      garbageCollectorMs: Math.round(gc / 1000),
+      byFile: top(byFile, total, 8),
+      byFunction: top(byFunction, total, 12),
     };
   } finally {
     await session.post("Profiler.disable").catch(() => undefined);

@@ -57,17 +57,39 @@ export interface ScaleRun {
 
 const DYNAMO_READS = ["GetItem", "Query", "BatchGetItem", "Scan"];
 
-export async function runScale(endpoints: Endpoints, producer: Producer, variant: ScaleVariant, o: { keys: number; active: number; warmBatches: number; name: string; log: (l: string) => void }): Promise<ScaleRun> {
+export async function runScale(
+  endpoints: Endpoints,
+  producer: Producer,
+  variant: ScaleVariant,
+  o: { keys: number; active: number; warmBatches: number; name: string; log: (l: string) => void },
+): Promise<ScaleRun> {
   const interval = 1000;
   const clock = new SteppedClock(Date.now());
   const d = await Deployment.start({
-    endpoints, shards: 1, workers: 0, clock,
-    spec: { config: { name: o.name, batchInterval: "1s" }, stream: `${o.name}-in`, pipeline: variant.pipeline, initialKeys: o.keys, ...(variant.pipeline === "map-with-state" ? { stateBackend: variant.backend } : {}) },
+    endpoints,
+    shards: 1,
+    workers: 0,
+    clock,
+    spec: {
+      config: { name: o.name, batchInterval: "1s" },
+      stream: `${o.name}-in`,
+      pipeline: variant.pipeline,
+      initialKeys: o.keys,
+      ...(variant.pipeline === "map-with-state" ? { stateBackend: variant.backend } : {}),
+    },
   });
   try {
     let next = (Math.floor(clock.now() / interval) + 1) * interval;
     const step = async (): Promise<number> => {
-      await producer.call<ProduceResult>("produce", { endpoint: endpoints.kinesis, stream: d.spec.stream, mode: "preload", records: o.active, kind: "keys", keySpace: o.keys, seed: next % 100_000 });
+      await producer.call<ProduceResult>("produce", {
+        endpoint: endpoints.kinesis,
+        stream: d.spec.stream,
+        mode: "preload",
+        records: o.active,
+        kind: "keys",
+        keySpace: o.keys,
+        seed: next % 100_000,
+      });
       const t = performance.now();
       await clock.stepTo(next);
       next += interval;
@@ -86,7 +108,11 @@ export async function runScale(endpoints: Endpoints, producer: Producer, variant
     const per = (x: number) => x / o.warmBatches;
     const reads = DYNAMO_READS.reduce((n, api) => n + total(counts, "requests", { service: "DynamoDB", api }), 0);
     const run: ScaleRun = {
-      variant, keys: o.keys, activePerBatch: o.active, warmBatches: o.warmBatches, firstBatchMs,
+      variant,
+      keys: o.keys,
+      activePerBatch: o.active,
+      warmBatches: o.warmBatches,
+      firstBatchMs,
       perBatch: {
         dynamoReadRequests: per(reads),
         dynamoWriteRequests: per(requestsOf(counts, "DynamoDB") - reads),
@@ -101,7 +127,9 @@ export async function runScale(endpoints: Endpoints, producer: Producer, variant
       deltaCheckpointBytes: d.checkpoints.length > checkpointsBefore ? mean(d.checkpoints.slice(checkpointsBefore).map((c) => c.bytes)) : 0,
       counts,
     };
-    o.log(`  ${variant.label}: ${o.keys} keys, ${o.active} active a batch: ${run.perBatch.rru.toFixed(1)} RRU and ${run.perBatch.wru.toFixed(1)} WRU a batch, ${run.perBatch.wallMsP50.toFixed(0)} ms a batch (first batch ${firstBatchMs.toFixed(0)} ms)`);
+    o.log(
+      `  ${variant.label}: ${o.keys} keys, ${o.active} active a batch: ${run.perBatch.rru.toFixed(1)} RRU and ${run.perBatch.wru.toFixed(1)} WRU a batch, ${run.perBatch.wallMsP50.toFixed(0)} ms a batch (first batch ${firstBatchMs.toFixed(0)} ms)`,
+    );
     return run;
   } finally {
     await d.stop();

@@ -37,8 +37,12 @@ export function linearFit(points: readonly (readonly [number, number])[]): { a: 
   if (n === 0) return { a: 0, b: 0 };
   const mx = mean(points.map((p) => p[0]));
   const my = mean(points.map((p) => p[1]));
-  let sxx = 0, sxy = 0;
-  for (const [x, y] of points) { sxx += (x - mx) ** 2; sxy += (x - mx) * (y - my); }
+  let sxx = 0,
+    sxy = 0;
+  for (const [x, y] of points) {
+    sxx += (x - mx) ** 2;
+    sxy += (x - mx) * (y - my);
+  }
   const b = sxx === 0 ? 0 : sxy / sxx;
   return { a: my - b * mx, b };
 }

@@ -21,7 +21,9 @@ const meter = new Meter();
 meter.attachAll(clients);
 const engine = createAwsEngine(config, clients);
 const worker = new Worker(app, engine, {
-  log: (e) => { if (e.level === "error") process.stderr.write(`[bench worker ${process.pid}] ${JSON.stringify(e)}\n`); },
+  log: (e) => {
+    if (e.level === "error") process.stderr.write(`[bench worker ${process.pid}] ${JSON.stringify(e)}\n`);
+  },
 });
 const stop = new AbortController();
 // Each handler call is one Lambda invocation, timed.

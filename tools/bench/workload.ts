@@ -39,7 +39,10 @@ export function vocabulary(size: number): string[] {
   for (let i = 0; words.length < size; i++) {
     let n = i;
     let w = "";
-    do { w += SYLLABLES[n % SYLLABLES.length]; n = Math.floor(n / SYLLABLES.length); } while (n > 0);
+    do {
+      w += SYLLABLES[n % SYLLABLES.length];
+      n = Math.floor(n / SYLLABLES.length);
+    } while (n > 0);
     words.push(w);
   }
   return words;
@@ -49,16 +52,29 @@ export function vocabulary(size: number): string[] {
 export function zipfWords(vocab: readonly string[], s: number, random: () => number): () => string {
   const cdf = new Float64Array(vocab.length);
   let sum = 0;
-  for (let r = 0; r < vocab.length; r++) { sum += 1 / (r + 1) ** s; cdf[r] = sum; }
+  for (let r = 0; r < vocab.length; r++) {
+    sum += 1 / (r + 1) ** s;
+    cdf[r] = sum;
+  }
   return () => {
     const u = random() * sum;
-    let lo = 0, hi = vocab.length - 1;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid]! < u) lo = mid + 1; else hi = mid; }
+    let lo = 0,
+      hi = vocab.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
     return vocab[lo]!;
   };
 }
 
-export interface LineOptions { records: number; seed: number; wordsPerLine?: number; vocabulary?: number }
+export interface LineOptions {
+  records: number;
+  seed: number;
+  wordsPerLine?: number;
+  vocabulary?: number;
+}
 
 /** A line generator: each call returns the next line of `wordsPerLine` Zipf-distributed words. */
 export function lineGenerator(o: Omit<LineOptions, "records">): () => string {
@@ -94,16 +110,31 @@ export const wordsOf = (line: string): string[] => line.split(" ");
  * The README's stateful word count, with the window scaled to the batch interval: running totals, and
  * counts over the last WINDOW_BATCHES intervals updated every interval (incrementally, with the inverse).
  */
-export function statefulWordCount(lines: DStream<string>, batchInterval: Duration): { totals: DStream<[string, number]>; recent: DStream<[string, number]> } {
-  const pairs = lines.flatMap(wordsOf).filter((w) => w !== "").map((w): [string, number] => [w, 1]);
+export function statefulWordCount(
+  lines: DStream<string>,
+  batchInterval: Duration,
+): { totals: DStream<[string, number]>; recent: DStream<[string, number]> } {
+  const pairs = lines
+    .flatMap(wordsOf)
+    .filter((w) => w !== "")
+    .map((w): [string, number] => [w, 1]);
   const totals = pairs.updateStateByKey(sum);
-  const recent = pairs.reduceByKeyAndWindow((a, b) => a + b, (a, b) => a - b, new Duration(WINDOW_BATCHES * batchInterval.milliseconds), batchInterval);
+  const recent = pairs.reduceByKeyAndWindow(
+    (a, b) => a + b,
+    (a, b) => a - b,
+    new Duration(WINDOW_BATCHES * batchInterval.milliseconds),
+    batchInterval,
+  );
   return { totals, recent };
 }
 
 /** The stateless variant: each batch's word counts, nothing kept between batches. */
 export function statelessWordCount(lines: DStream<string>): DStream<[string, number]> {
-  return lines.flatMap(wordsOf).filter((w) => w !== "").map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b);
+  return lines
+    .flatMap(wordsOf)
+    .filter((w) => w !== "")
+    .map((w): [string, number] => [w, 1])
+    .reduceByKey((a, b) => a + b);
 }
 
 const checkpointIntervals = new Map<number, number>();

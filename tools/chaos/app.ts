@@ -15,18 +15,23 @@ import { writeOutput } from "./sink.js";
 const intervalMs = Number(process.env.SPARKLESS_CHAOS_INTERVAL_MS ?? 500);
 const role = process.env.SPARKLESS_CHAOS_ROLE ?? "coordinator";
 
-export default defineApp({
-  name: process.env.SPARKLESS_CHAOS_APP ?? "chaos",
-  batchInterval: Milliseconds(intervalMs),
-  defaultParallelism: 2,
-  maxTaskAttempts: 20,
-  execution: { mode: "auto", maxInProcessRecords: Number(process.env.SPARKLESS_CHAOS_MAX_IN_PROCESS ?? 4) },
-}, (ssc) => {
-  // A kill point inside the batch: in the coordinator, in the middle of a batch it runs itself; in a
-  // worker, in the middle of a task.
-  const lines = ssc.kinesisStream<string>(process.env.SPARKLESS_CHAOS_STREAM ?? "chaos-words")
-    .map((l) => { faultPointSync(`${role}.${role === "worker" ? "mid-task" : "mid-batch"}`); return l; });
-  chaosPipeline(lines, intervalMs).out.foreachRDD(async (rdd, time) => {
-    await writeOutput(time.milliseconds, await rdd.collect());
-  });
-});
+export default defineApp(
+  {
+    name: process.env.SPARKLESS_CHAOS_APP ?? "chaos",
+    batchInterval: Milliseconds(intervalMs),
+    defaultParallelism: 2,
+    maxTaskAttempts: 20,
+    execution: { mode: "auto", maxInProcessRecords: Number(process.env.SPARKLESS_CHAOS_MAX_IN_PROCESS ?? 4) },
+  },
+  (ssc) => {
+    // A kill point inside the batch: in the coordinator, in the middle of a batch it runs itself; in a
+    // worker, in the middle of a task.
+    const lines = ssc.kinesisStream<string>(process.env.SPARKLESS_CHAOS_STREAM ?? "chaos-words").map((l) => {
+      faultPointSync(`${role}.${role === "worker" ? "mid-task" : "mid-batch"}`);
+      return l;
+    });
+    chaosPipeline(lines, intervalMs).out.foreachRDD(async (rdd, time) => {
+      await writeOutput(time.milliseconds, await rdd.collect());
+    });
+  },
+);

@@ -48,14 +48,19 @@ export function chaosChild(role: "coordinator" | "worker"): { engine: AwsEngine;
   }
   // Kinesis does not promise arrival timestamps in order along a shard: stamp them at random, so
   // nothing can depend on them.
-  clients.kinesis.middlewareStack.add((next) => async (args) => {
-    const r = await next(args);
-    const out = r.output as { Records?: { ApproximateArrivalTimestamp?: Date }[] } | undefined;
-    for (const rec of out?.Records ?? []) rec.ApproximateArrivalTimestamp = new Date(Date.now() - Math.floor(random() * 3_600_000));
-    return r;
-  }, { step: "initialize", name: "chaosArrivalTimes" });
+  clients.kinesis.middlewareStack.add(
+    (next) => async (args) => {
+      const r = await next(args);
+      const out = r.output as { Records?: { ApproximateArrivalTimestamp?: Date }[] } | undefined;
+      for (const rec of out?.Records ?? []) rec.ApproximateArrivalTimestamp = new Date(Date.now() - Math.floor(random() * 3_600_000));
+      return r;
+    },
+    { step: "initialize", name: "chaosArrivalTimes" },
+  );
   const base = createAwsEngine(config, clients);
-  let engine = faultyEngine(base, role, (call) => { if (call === "checkpoints.readPages") process.stderr.write(`${INFO_PREFIX} checkpoint read\n`); });
+  let engine = faultyEngine(base, role, (call) => {
+    if (call === "checkpoints.readPages") process.stderr.write(`${INFO_PREFIX} checkpoint read\n`);
+  });
   if (plan.duplicateP > 0) engine = { ...engine, tasks: duplicatingQueue(engine.tasks, plan.duplicateP, random, report) };
   setSinkClient(clients.doc, config.tables.meta, config.app);
   return { engine, config };

@@ -18,7 +18,10 @@ function parse(argv: string[]): { seeds: number[]; batches: number; verbose: boo
     const a = argv[i]!;
     const value = (): number => {
       const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 0) { process.stderr.write(`${a} needs a whole number\n`); process.exit(2); }
+      if (!Number.isInteger(v) || v < 0) {
+        process.stderr.write(`${a} needs a whole number\n`);
+        process.exit(2);
+      }
       return v;
     };
     if (a === "--seeds") count = value();
@@ -28,7 +31,12 @@ function parse(argv: string[]): { seeds: number[]; batches: number; verbose: boo
     else if (a === "--verbose") verbose = true;
     else if (a === "--quiet") quiet = true;
     else if (a === "--no-faults") noFaults = true;
-    else { process.stderr.write(`unknown argument ${a}\nusage: npm run chaos -- [--seeds N] [--seed S] [--first-seed S] [--batches N] [--verbose] [--quiet] [--no-faults]\n`); process.exit(2); }
+    else {
+      process.stderr.write(
+        `unknown argument ${a}\nusage: npm run chaos -- [--seeds N] [--seed S] [--first-seed S] [--batches N] [--verbose] [--quiet] [--no-faults]\n`,
+      );
+      process.exit(2);
+    }
   }
   const seeds = one !== undefined ? [one] : Array.from({ length: count }, (_, i) => first + i);
   return { seeds, batches, verbose, quiet, noFaults };
@@ -42,17 +50,23 @@ try {
   for (const seed of seeds) {
     try {
       const r = await runChaos({
-        seed, batches, engines, verbose,
+        seed,
+        batches,
+        engines,
+        verbose,
         ...(noFaults ? { sdkFaultP: 0, duplicateP: 0, workerKills: 0, coordinatorKills: 0, delays: false } : {}),
-        log: quiet ? undefined : (l) => process.stderr.write(l + "\n") });
+        log: quiet ? undefined : (l) => process.stderr.write(l + "\n"),
+      });
       process.stdout.write(`${r.line}\n`);
       if (!quiet) {
-        const kinds = Object.entries(r.faultsByKind).map(([k, n]) => `${k} ×${n}`).join(", ");
+        const kinds = Object.entries(r.faultsByKind)
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(", ");
         process.stderr.write(`  ${(r.durationMs / 1000).toFixed(1)} s, ${r.processesKilled} processes killed; ${kinds}\n`);
       }
     } catch (e) {
       failed++;
-      process.stdout.write(`${e instanceof ChaosFailure ? e.message : (e as Error).stack ?? String(e)}\n`);
+      process.stdout.write(`${e instanceof ChaosFailure ? e.message : ((e as Error).stack ?? String(e))}\n`);
       break;
     }
   }

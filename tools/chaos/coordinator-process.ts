@@ -15,7 +15,9 @@ const { engine } = chaosChild("coordinator");
 const app = await loadApp(appPath);
 const stop = new AbortController();
 process.on("SIGTERM", () => stop.abort());
-process.on("SIGINT", () => { /* the parent stops us */ });
+process.on("SIGINT", () => {
+  /* the parent stops us */
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaseMs = Number(process.env.SPARKLESS_CHAOS_LEASE_MS ?? 3000);
 const claimLeaseMs = Number(process.env.SPARKLESS_CLAIM_LEASE_MS ?? 1500);
@@ -23,7 +25,10 @@ const claimLeaseMs = Number(process.env.SPARKLESS_CLAIM_LEASE_MS ?? 1500);
 while (!stop.signal.aborted) {
   try {
     const r = await runCoordinator(app, engine, {
-      deadline: Date.now() + 8_000, leaseMs, signal: stop.signal, print: () => undefined,
+      deadline: Date.now() + 8_000,
+      leaseMs,
+      signal: stop.signal,
+      print: () => undefined,
       fanOut: { claimLeaseMs, resendUnclaimedMs: 5_000, retryDelayMs: 100 },
     });
     if (r.failed) process.stderr.write(`[coordinator ${process.pid}] a batch failed: ${r.failed.message}\n`);

@@ -13,8 +13,16 @@
  * sleeps `ms` (to let a visibility timeout expire under a slow worker).
  */
 export type FaultAction = { action: "kill" } | { action: "throw" } | { action: "delay"; ms: number };
-export interface FaultRule { p: number; action: FaultAction["action"]; ms?: number; max?: number }
-export interface FaultPlan { seed: number; points: Record<string, FaultRule> }
+export interface FaultRule {
+  p: number;
+  action: FaultAction["action"];
+  ms?: number;
+  max?: number;
+}
+export interface FaultPlan {
+  seed: number;
+  points: Record<string, FaultRule>;
+}
 
 /** Every point the chaos processes pass, by role. */
 export const FAULT_POINTS = [
@@ -59,7 +67,9 @@ if (typeof process !== "undefined" && process.env.SPARKLESS_FAULTS) {
   installFaults(JSON.parse(process.env.SPARKLESS_FAULTS) as FaultPlan);
 }
 
-export function faultsEnabled(): boolean { return plan !== undefined; }
+export function faultsEnabled(): boolean {
+  return plan !== undefined;
+}
 
 /** The rule that fires at `point` now, if one does. */
 function firing(point: string): FaultRule | undefined {

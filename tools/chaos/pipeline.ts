@@ -21,16 +21,34 @@ const sum = (values: number[], state: number | undefined) => values.reduce((a, b
 
 export function chaosPipeline(lines: DStream<string>, intervalMs: number) {
   const parsed = lines.map((l) => l.split(" "));
-  const pairs = parsed.flatMap((p) => p.slice(1).filter((w) => w !== "").map((w): [string, number] => [w, 1]));
+  const pairs = parsed.flatMap((p) =>
+    p
+      .slice(1)
+      .filter((w) => w !== "")
+      .map((w): [string, number] => [w, 1]),
+  );
   // Checkpoints every 4 batches (Spark's default would be every 10 s): coordinators that start cold
   // then recover from a checkpoint and a few batches after it, not from the first batch.
   const every = Milliseconds(4 * intervalMs);
   const totals = pairs.updateStateByKey(sum).checkpoint(every).setName("totals");
   const window = pairs
-    .reduceByKeyAndWindow((a, b) => a + b, (a, b) => a - b, Milliseconds(3 * intervalMs), Milliseconds(intervalMs), undefined, (kv) => kv[1] !== 0)
-    .checkpoint(every).setName("window");
-  const ids = parsed.map((p): [string, number] => [p[0]!, 1]).updateStateByKey(sum).checkpoint(every).setName("ids");
-  const out: DStream<ChaosElement> = window.map(([k, v]): ChaosElement => ["w", k, v])
+    .reduceByKeyAndWindow(
+      (a, b) => a + b,
+      (a, b) => a - b,
+      Milliseconds(3 * intervalMs),
+      Milliseconds(intervalMs),
+      undefined,
+      (kv) => kv[1] !== 0,
+    )
+    .checkpoint(every)
+    .setName("window");
+  const ids = parsed
+    .map((p): [string, number] => [p[0]!, 1])
+    .updateStateByKey(sum)
+    .checkpoint(every)
+    .setName("ids");
+  const out: DStream<ChaosElement> = window
+    .map(([k, v]): ChaosElement => ["w", k, v])
     .union(totals.map(([k, v]): ChaosElement => ["t", k, v]))
     .union(ids.map(([k, v]): ChaosElement => ["i", k, v]));
   return { totals, window, ids, out };

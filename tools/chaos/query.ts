@@ -5,10 +5,15 @@ export async function queryAll(doc: DynamoDBDocumentClient, table: string, pk: s
   const out: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const r = await doc.send(new QueryCommand({
-      TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": pk },
-      ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}),
-    }));
+    const r = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     out.push(...(r.Items ?? []));
     start = r.LastEvaluatedKey;
   } while (start);

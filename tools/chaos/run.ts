@@ -100,7 +100,12 @@ export interface ChaosResult {
 
 export class ChaosFailure extends Error {
   override readonly name = "ChaosFailure";
-  constructor(message: string, readonly result?: Partial<ChaosResult>) { super(message); }
+  constructor(
+    message: string,
+    readonly result?: Partial<ChaosResult>,
+  ) {
+    super(message);
+  }
 }
 
 const WORKER_KILLS: Record<string, number> = {
@@ -139,7 +144,13 @@ export function chaosCorpus(seed: number, n: number): string[] {
   });
 }
 
-interface Child { role: "worker" | "coordinator"; slot: number; spawnIndex: number; proc: ChildProcess; plan: FaultPlan }
+interface Child {
+  role: "worker" | "coordinator";
+  slot: number;
+  spawnIndex: number;
+  proc: ChildProcess;
+  plan: FaultPlan;
+}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const started = Date.now();
@@ -208,7 +219,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let readCheckpoint = false;
     const onLine = (line: string) => {
       if (line.startsWith(INFO_PREFIX)) {
-        if (role === "coordinator" && !readCheckpoint) { readCheckpoint = true; checkpointRecoveries++; }
+        if (role === "coordinator" && !readCheckpoint) {
+          readCheckpoint = true;
+          checkpointRecoveries++;
+        }
         return;
       }
       if (line.startsWith(CHAOS_PREFIX)) {
@@ -229,7 +243,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     proc.on("exit", (code, signal) => {
       children.delete(child);
       if (stopping) return;
-      if (signal === "SIGKILL") { killed++; budget[role]--; } else log(`  seed ${seed}: ${name} exited (code ${code}, signal ${signal}); restarting`);
+      if (signal === "SIGKILL") {
+        killed++;
+        budget[role]--;
+      } else log(`  seed ${seed}: ${name} exited (code ${code}, signal ${signal}); restarting`);
       // Lambda starts a new environment for the next invocation or delivery.
       setTimeout(() => start(role, slot), 100);
     });
@@ -237,12 +254,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
   const stopChildren = async () => {
     stopping = true;
-    await Promise.all([...children].map(({ proc }) => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      const timer = setTimeout(() => { proc.kill("SIGKILL"); }, 3000);
-      proc.once("exit", () => { clearTimeout(timer); resolve(); });
-      proc.kill("SIGTERM");
-    })));
+    await Promise.all(
+      [...children].map(
+        ({ proc }) =>
+          new Promise<void>((resolve) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+            const timer = setTimeout(() => {
+              proc.kill("SIGKILL");
+            }, 3000);
+            proc.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            proc.kill("SIGTERM");
+          }),
+      ),
+    );
   };
 
   const corpus = chaosCorpus(seed, nRecords);
@@ -273,7 +300,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const tickMs = 100;
     const perTick = Math.max(1, Math.ceil(nRecords / (produceMs / tickMs)));
     const producing = (async () => {
-      for (let i = 0; i < corpus.length; ) {
+      for (let i = 0; i < corpus.length;) {
         const n = Math.max(1, Math.round(perTick * 2 * rng()));
         await putAll(kinesis, stream, corpus.slice(i, i + n));
         i += n;
@@ -287,7 +314,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let prefix: BatchRecord[] = [];
     let producerDone = false;
     let lastProgress = Date.now();
-    void producing.then(() => { producerDone = true; }, () => undefined);
+    void producing.then(
+      () => {
+        producerDone = true;
+      },
+      () => undefined,
+    );
     for (;;) {
       const all = expandEmptyRuns(await env.engine.batchLog.listBatches(), interval);
       const failed = all.find((b) => b.status === "failed");
@@ -297,15 +329,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const consumed = prefix.reduce((n, b) => n + (b.inputRecords ?? 0), 0);
       if (Date.now() - lastProgress > 5000) {
         lastProgress = Date.now();
-        log(`  seed ${seed}: ${prefix.length} batches completed (${all.length} recorded), ${consumed}/${produced} records consumed, ${[...faults.values()].reduce((a, b) => a + b, 0)} faults`);
+        log(
+          `  seed ${seed}: ${prefix.length} batches completed (${all.length} recorded), ${consumed}/${produced} records consumed, ${[...faults.values()].reduce((a, b) => a + b, 0)} faults`,
+        );
       }
       // Blocks are fixed by sequence number, so a completed batch's count is exact: done when the
       // completed batches hold every produced record. A record in no batch would make this wait, and
       // time out; the oracle below then names it.
       if (producerDone && consumed >= produced && prefix.length >= batches && !all.some((b) => b.status === "running")) break;
       if (Date.now() > deadline) {
-        const statuses = all.slice(-8).map((b) => `${b.time}:${b.status}`).join(" ");
-        throw new ChaosFailure(`seed ${seed}: not finished after ${options.timeoutMs ?? 360_000} ms: ${prefix.length} batches completed, ${consumed}/${produced} records consumed, latest ${statuses}\n${tail.slice(-40).join("\n")}`);
+        const statuses = all
+          .slice(-8)
+          .map((b) => `${b.time}:${b.status}`)
+          .join(" ");
+        throw new ChaosFailure(
+          `seed ${seed}: not finished after ${options.timeoutMs ?? 360_000} ms: ${prefix.length} batches completed, ${consumed}/${produced} records consumed, latest ${statuses}\n${tail.slice(-40).join("\n")}`,
+        );
       }
       await sleep(250);
     }
@@ -318,7 +357,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const problems: string[] = [];
     const n = prefix.length;
     const zero = (await env.engine.batchLog.getApp())!.zeroTime;
-    prefix.forEach((b, k) => { if (b.time !== zero + (k + 1) * interval) problems.push(`batch ${k} has time ${b.time}, expected ${zero + (k + 1) * interval}: a batch was skipped`); });
+    prefix.forEach((b, k) => {
+      if (b.time !== zero + (k + 1) * interval)
+        problems.push(`batch ${k} has time ${b.time}, expected ${zero + (k + 1) * interval}: a batch was skipped`);
+    });
     const source = env.engine.sources.get("kinesis") as KinesisSource;
     const decoder = new TextDecoder();
     const inputs: string[][] = [];
@@ -331,7 +373,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     // Every record in exactly one batch.
     const seenInput = new Map<string, number>();
-    for (const l of inputs.flat()) { const id = l.split(" ")[0]!; seenInput.set(id, (seenInput.get(id) ?? 0) + 1); }
+    for (const l of inputs.flat()) {
+      const id = l.split(" ")[0]!;
+      seenInput.set(id, (seenInput.get(id) ?? 0) + 1);
+    }
     const ids = corpus.map((l) => l.split(" ")[0]!);
     const inputLost = ids.filter((id) => !seenInput.has(id));
     const inputDup = [...seenInput].filter(([id, c]) => c > 1 || !ids.includes(id)).map(([id]) => id);
@@ -339,7 +384,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (inputDup.length) problems.push(`${inputDup.length} record(s) in the blocks of two batches: ${inputDup.slice(0, 5).join(", ")}`);
 
     const oracle = await runBatches<ChaosElement>({
-      batchInterval: Milliseconds(interval), inputs: [inputs], numBatches: n, engine: "memory", inputPartitions: 2,
+      batchInterval: Milliseconds(interval),
+      inputs: [inputs],
+      numBatches: n,
+      engine: "memory",
+      inputPartitions: 2,
       pipeline: (lines) => chaosPipeline(lines, interval).out,
     });
     const outputs = await readOutputs(env.engine.clients.doc, env.config.tables.meta, app);
@@ -349,7 +398,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const time = prefix[k]!.time;
       const got = outputs.get(time);
       const want = canonical(oracle[k] ?? []);
-      if (!got) { problems.push(`batch ${time}: no output recorded`); continue; }
+      if (!got) {
+        problems.push(`batch ${time}: no output recorded`);
+        continue;
+      }
       compared++;
       const diff = diffOutputs(want, got);
       if (diff) problems.push(`batch ${time} (#${k}): output differs from the oracle: ${diff}`);
@@ -379,11 +431,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const fanned = prefix.filter((b) => b.mode === "fan-out").length;
     const line = `chaos: seed ${seed}, ${n} batches (${fanned} fanned out), ${total} faults injected, ${checkpointRecoveries} cold starts from a checkpoint, ${corpus.length} records, ${lost + inputLost.length} lost, ${duplicated + inputDup.length} duplicated, ${problems.length === 0 ? "state matches oracle" : "STATE DIFFERS FROM ORACLE"}`;
     const result: ChaosResult = {
-      seed, batches: n, faults: total, faultsByKind, records: corpus.length, lost: lost + inputLost.length, duplicated: duplicated + inputDup.length,
-      stateMatches: stateMatches && problems.length === 0, outputsCompared: compared, processesKilled: killed, checkpointRecoveries,
-      durationMs: Date.now() - started, line,
+      seed,
+      batches: n,
+      faults: total,
+      faultsByKind,
+      records: corpus.length,
+      lost: lost + inputLost.length,
+      duplicated: duplicated + inputDup.length,
+      stateMatches: stateMatches && problems.length === 0,
+      outputsCompared: compared,
+      processesKilled: killed,
+      checkpointRecoveries,
+      durationMs: Date.now() - started,
+      line,
     };
-    if (problems.length) throw new ChaosFailure(`${line}\n${problems.slice(0, 20).map((p) => `  - ${p}`).join("\n")}`, result);
+    if (problems.length)
+      throw new ChaosFailure(
+        `${line}\n${problems
+          .slice(0, 20)
+          .map((p) => `  - ${p}`)
+          .join("\n")}`,
+        result,
+      );
     return result;
   } finally {
     await stopChildren();
@@ -397,9 +466,12 @@ async function putAll(kinesis: KinesisClient, stream: string, lines: string[]): 
   let pending = lines;
   for (let attempt = 0; pending.length; attempt++) {
     if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
-    const res = await kinesis.send(new PutRecordsCommand({
-      StreamName: stream, Records: pending.map((l) => ({ Data: Buffer.from(l), PartitionKey: l.split(" ")[0]! })),
-    }));
+    const res = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: stream,
+        Records: pending.map((l) => ({ Data: Buffer.from(l), PartitionKey: l.split(" ")[0]! })),
+      }),
+    );
     pending = pending.filter((_, i) => res.Records?.[i]?.ErrorCode);
     if (attempt > 20) throw new Error(`PutRecords to ${stream} keeps failing`);
   }

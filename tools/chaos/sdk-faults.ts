@@ -36,7 +36,12 @@ function fakeResponse(statusCode: number, type: string, message: string) {
   return {
     statusCode,
     reason: statusCode === 500 ? "Internal Server Error" : "Bad Request",
-    headers: { "content-type": "application/x-amz-json-1.0", "content-length": String(body.length), "x-amzn-requestid": "chaos", "x-amzn-errortype": type },
+    headers: {
+      "content-type": "application/x-amz-json-1.0",
+      "content-length": String(body.length),
+      "x-amzn-requestid": "chaos",
+      "x-amzn-errortype": type,
+    },
     body: Readable.from([body]),
   };
 }
@@ -51,27 +56,34 @@ export function sdkFaults(options: SdkFaultOptions): Pluggable<any, MetadataBear
   return {
     applyToStack(stack) {
       stack.add(
-        (next: DeserializeHandler<any, MetadataBearer>, context) => async (args: DeserializeHandlerArguments<any>): Promise<DeserializeHandlerOutput<MetadataBearer>> => {
-          if (kinds.length === 0 || options.random() >= options.p) return next(args);
-          const kind = kinds[Math.floor(options.random() * kinds.length)]!;
-          options.onFault?.(options.service, kind, String((context as { commandName?: string }).commandName ?? "?"));
-          switch (kind) {
-            case "throughput":
-              return { response: fakeResponse(400, "ProvisionedThroughputExceededException", "Rate exceeded (injected by the chaos suite)") } as DeserializeHandlerOutput<MetadataBearer>;
-            case "throttling":
-              return { response: fakeResponse(400, "ThrottlingException", "Rate exceeded (injected by the chaos suite)") } as DeserializeHandlerOutput<MetadataBearer>;
-            case "http500":
-              return { response: fakeResponse(500, "InternalFailure", "Internal failure (injected by the chaos suite)") } as DeserializeHandlerOutput<MetadataBearer>;
-            case "reset-before":
-              throw connectionReset();
-            case "reset-after": {
-              const res = await next(args);
-              // The response is lost: drop its body so the socket is not left half-read.
-              ((res.response as { body?: { destroy?: () => void } } | undefined)?.body)?.destroy?.();
-              throw connectionReset();
+        (next: DeserializeHandler<any, MetadataBearer>, context) =>
+          async (args: DeserializeHandlerArguments<any>): Promise<DeserializeHandlerOutput<MetadataBearer>> => {
+            if (kinds.length === 0 || options.random() >= options.p) return next(args);
+            const kind = kinds[Math.floor(options.random() * kinds.length)]!;
+            options.onFault?.(options.service, kind, String((context as { commandName?: string }).commandName ?? "?"));
+            switch (kind) {
+              case "throughput":
+                return {
+                  response: fakeResponse(400, "ProvisionedThroughputExceededException", "Rate exceeded (injected by the chaos suite)"),
+                } as DeserializeHandlerOutput<MetadataBearer>;
+              case "throttling":
+                return {
+                  response: fakeResponse(400, "ThrottlingException", "Rate exceeded (injected by the chaos suite)"),
+                } as DeserializeHandlerOutput<MetadataBearer>;
+              case "http500":
+                return {
+                  response: fakeResponse(500, "InternalFailure", "Internal failure (injected by the chaos suite)"),
+                } as DeserializeHandlerOutput<MetadataBearer>;
+              case "reset-before":
+                throw connectionReset();
+              case "reset-after": {
+                const res = await next(args);
+                // The response is lost: drop its body so the socket is not left half-read.
+                (res.response as { body?: { destroy?: () => void } } | undefined)?.body?.destroy?.();
+                throw connectionReset();
+              }
             }
-          }
-        },
+          },
         { step: "deserialize", priority: "low", name: "chaosSdkFaults", tags: ["CHAOS"] },
       );
     },

@@ -30,10 +30,12 @@ const pad = (n: number) => String(n).padStart(15, "0");
 
 export async function writeOutput(time: number, elements: readonly ChaosElement[]): Promise<void> {
   const c = sinkClient();
-  await c.doc.send(new PutCommand({
-    TableName: c.table,
-    Item: { pk: pk(c.app), sk: pad(time), time, out: JSON.stringify(canonical(elements)) },
-  }));
+  await c.doc.send(
+    new PutCommand({
+      TableName: c.table,
+      Item: { pk: pk(c.app), sk: pad(time), time, out: JSON.stringify(canonical(elements)) },
+    }),
+  );
 }
 
 /** Every batch's recorded output: time → canonical elements. */

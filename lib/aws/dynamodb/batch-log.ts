@@ -25,11 +25,17 @@ export const BATCH_RETENTION_S = 7 * DAY_S;
 export class DynamoBatchLog implements BatchLog {
   private readonly batchPk: string;
   private readonly appKey: Key;
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, app: string) {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    app: string,
+  ) {
     this.batchPk = `${id(app)}#batch`;
     this.appKey = { pk: `${id(app)}#app`, sk: "info" };
   }
-  private batchKey(time: number): Key { return { pk: this.batchPk, sk: pad(time) }; }
+  private batchKey(time: number): Key {
+    return { pk: this.batchPk, sk: pad(time) };
+  }
 
   async getApp(): Promise<AppInfo | undefined> {
     const r = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.appKey, ConsistentRead: true }));
@@ -48,10 +54,21 @@ export class DynamoBatchLog implements BatchLog {
     const remove: string[] = [];
     for (const [f, v] of Object.entries(fields)) {
       if (f === "time") continue;
-      if (f === "status") { set.status = v; continue; }
-      if (v === undefined) { remove.push(`n_${f}`, `e_${f}`); continue; }
-      if (storableNumber(v)) { set[`n_${f}`] = v; remove.push(`e_${f}`); }
-      else { set[`e_${f}`] = encode(v); remove.push(`n_${f}`); }
+      if (f === "status") {
+        set.status = v;
+        continue;
+      }
+      if (v === undefined) {
+        remove.push(`n_${f}`, `e_${f}`);
+        continue;
+      }
+      if (storableNumber(v)) {
+        set[`n_${f}`] = v;
+        remove.push(`e_${f}`);
+      } else {
+        set[`e_${f}`] = encode(v);
+        remove.push(`n_${f}`);
+      }
     }
     return { set, remove };
   }
@@ -70,10 +87,15 @@ export class DynamoBatchLog implements BatchLog {
 
   /** Stored records from `time` on, at most `limit` (and one more, to resolve the last one's completion). */
   private async from(time: number, limit?: number): Promise<BatchRecord[]> {
-    const items = await queryAll(this.doc, {
-      TableName: this.table, KeyConditionExpression: "pk = :pk AND sk >= :from",
-      ExpressionAttributeValues: { ":pk": this.batchPk, ":from": pad(Math.max(0, Math.ceil(time))) },
-    }, limit === undefined ? undefined : limit + 1);
+    const items = await queryAll(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND sk >= :from",
+        ExpressionAttributeValues: { ":pk": this.batchPk, ":from": pad(Math.max(0, Math.ceil(time))) },
+      },
+      limit === undefined ? undefined : limit + 1,
+    );
     return items.map(DynamoBatchLog.toRecord);
   }
 
@@ -90,12 +112,16 @@ export class DynamoBatchLog implements BatchLog {
     const cond = `${x.name("status")} = ${x.value(expected)}`;
     if (sets.length === 0 && removes.length === 0) return (await this.getBatch(time))?.status === expected;
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table, Key: this.batchKey(time),
-        UpdateExpression: [sets.length ? `SET ${sets.join(", ")}` : "", removes.length ? `REMOVE ${removes.join(", ")}` : ""].join(" ").trim(),
-        ConditionExpression: cond,
-        ExpressionAttributeNames: x.names, ExpressionAttributeValues: x.values,
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.batchKey(time),
+          UpdateExpression: [sets.length ? `SET ${sets.join(", ")}` : "", removes.length ? `REMOVE ${removes.join(", ")}` : ""].join(" ").trim(),
+          ConditionExpression: cond,
+          ExpressionAttributeNames: x.names,
+          ExpressionAttributeValues: x.values,
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
@@ -104,7 +130,12 @@ export class DynamoBatchLog implements BatchLog {
   }
 
   async latestBatch(beforeTime?: number): Promise<BatchRecord | undefined> {
-    const item = await lastItem(this.doc, this.table, this.batchPk, beforeTime === undefined ? undefined : { op: "<", sk: pad(Math.max(0, Math.ceil(beforeTime))) });
+    const item = await lastItem(
+      this.doc,
+      this.table,
+      this.batchPk,
+      beforeTime === undefined ? undefined : { op: "<", sk: pad(Math.max(0, Math.ceil(beforeTime))) },
+    );
     if (!item) return undefined;
     const latest = DynamoBatchLog.toRecord(item);
     if (beforeTime === undefined) return latest;

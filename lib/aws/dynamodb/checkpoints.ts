@@ -27,18 +27,34 @@ export interface PageStore {
 
 /** Pages as items of the state table, one partition key each. */
 export class DynamoPages implements PageStore {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly app: string) {}
-  private pk(key: string, page: number) { return `${id(this.app)}#ck#${key}#${page}`; }
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly app: string,
+  ) {}
+  private pk(key: string, page: number) {
+    return `${id(this.app)}#ck#${key}#${page}`;
+  }
   async write(key: string, pages: readonly Uint8Array[]): Promise<void> {
     const ttl = ttlIn(BATCH_RETENTION_S);
-    await batchWrite(this.doc, this.table, pages.map((d, i) => ({ PutRequest: { Item: { pk: this.pk(key, i), sk: "p", d, ttl } } })), 4);
+    await batchWrite(
+      this.doc,
+      this.table,
+      pages.map((d, i) => ({ PutRequest: { Item: { pk: this.pk(key, i), sk: "p", d, ttl } } })),
+      4,
+    );
   }
   async read(key: string, count: number): Promise<Uint8Array[]> {
-    const items = await batchGet(this.doc, this.table, Array.from({ length: count }, (_, i) => ({ pk: this.pk(key, i), sk: "p" })));
+    const items = await batchGet(
+      this.doc,
+      this.table,
+      Array.from({ length: count }, (_, i) => ({ pk: this.pk(key, i), sk: "p" })),
+    );
     const byPk = new Map(items.map((i) => [i.pk as string, i.d as Uint8Array]));
     return Array.from({ length: count }, (_, i) => {
       const d = byPk.get(this.pk(key, i));
-      if (!d) throw new MissingDataError(`Checkpoint page ${i} of ${key} is missing from ${this.table}: it expired, or the checkpoint was never complete.`);
+      if (!d)
+        throw new MissingDataError(`Checkpoint page ${i} of ${key} is missing from ${this.table}: it expired, or the checkpoint was never complete.`);
       return d;
     });
   }
@@ -46,18 +62,32 @@ export class DynamoPages implements PageStore {
 
 export class DynamoCheckpointStore implements CheckpointStore {
   private readonly pk: string;
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, app: string, private readonly pages: PageStore) {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    app: string,
+    private readonly pages: PageStore,
+  ) {
     this.pk = `${id(app)}#ckpt`;
   }
-  writePages(key: string, pages: readonly Uint8Array[]): Promise<void> { return this.pages.write(key, pages); }
-  readPages(key: string, count: number): Promise<Uint8Array[]> { return this.pages.read(key, count); }
+  writePages(key: string, pages: readonly Uint8Array[]): Promise<void> {
+    return this.pages.write(key, pages);
+  }
+  readPages(key: string, count: number): Promise<Uint8Array[]> {
+    return this.pages.read(key, count);
+  }
 
   commit(manifest: CheckpointManifest): Promise<boolean> {
     return putIfAbsent(this.doc, this.table, { pk: this.pk, sk: pad(manifest.time), e: encode(manifest), ttl: ttlIn(BATCH_RETENTION_S) });
   }
 
   async latest(atOrBefore?: number): Promise<CheckpointManifest | undefined> {
-    const item = await lastItem(this.doc, this.table, this.pk, atOrBefore === undefined ? undefined : { op: "<=", sk: pad(Math.max(0, Math.floor(atOrBefore))) });
+    const item = await lastItem(
+      this.doc,
+      this.table,
+      this.pk,
+      atOrBefore === undefined ? undefined : { op: "<=", sk: pad(Math.max(0, Math.floor(atOrBefore))) },
+    );
     return item ? decode<CheckpointManifest>(item.e as string) : undefined;
   }
 
@@ -67,7 +97,8 @@ export class DynamoCheckpointStore implements CheckpointStore {
     // An empty interval: DynamoDB refuses a BETWEEN whose upper bound is below its lower one.
     if (b < a) return [];
     const items = await queryAll(this.doc, {
-      TableName: this.table, KeyConditionExpression: "pk = :pk AND sk BETWEEN :a AND :b",
+      TableName: this.table,
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :a AND :b",
       ExpressionAttributeValues: { ":pk": this.pk, ":a": pad(a), ":b": pad(b) },
     });
     return items.map((i) => decode<CheckpointManifest>(i.e as string));

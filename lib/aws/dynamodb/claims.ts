@@ -14,18 +14,26 @@ import type { ClaimState, TaskClaims, TaskKey } from "../../storage/interfaces.j
 import { DAY_S, batchGet, id, isConditionFailed, ttlIn, type Key } from "./util.js";
 
 export class DynamoClaims implements TaskClaims {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly app: string) {}
-  private key(t: TaskKey): Key { return { pk: `${id(this.app)}#claim#${t.batchTime}#${id(t.runId)}`, sk: `${t.stage}#${t.partition}` }; }
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly app: string,
+  ) {}
+  private key(t: TaskKey): Key {
+    return { pk: `${id(this.app)}#claim#${t.batchTime}#${id(t.runId)}`, sk: `${t.stage}#${t.partition}` };
+  }
 
   async claim(task: TaskKey, owner: string, until: number, now: number): Promise<"claimed" | "busy" | "done"> {
     try {
-      await this.doc.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...this.key(task), owner, until, done: false, ttl: ttlIn(DAY_S) },
-        ConditionExpression: "attribute_not_exists(pk) OR (#done = :no AND (#owner = :owner OR #until <= :now))",
-        ExpressionAttributeNames: { "#owner": "owner", "#until": "until", "#done": "done" },
-        ExpressionAttributeValues: { ":owner": owner, ":now": now, ":no": false },
-      }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...this.key(task), owner, until, done: false, ttl: ttlIn(DAY_S) },
+          ConditionExpression: "attribute_not_exists(pk) OR (#done = :no AND (#owner = :owner OR #until <= :now))",
+          ExpressionAttributeNames: { "#owner": "owner", "#until": "until", "#done": "done" },
+          ExpressionAttributeValues: { ":owner": owner, ":now": now, ":no": false },
+        }),
+      );
       return "claimed";
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
@@ -36,12 +44,16 @@ export class DynamoClaims implements TaskClaims {
 
   async renew(task: TaskKey, owner: string, until: number): Promise<boolean> {
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.table, Key: this.key(task), UpdateExpression: "SET #until = :until",
-        ConditionExpression: "#owner = :owner AND #done = :no",
-        ExpressionAttributeNames: { "#owner": "owner", "#until": "until", "#done": "done" },
-        ExpressionAttributeValues: { ":owner": owner, ":until": until, ":no": false },
-      }));
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(task),
+          UpdateExpression: "SET #until = :until",
+          ConditionExpression: "#owner = :owner AND #done = :no",
+          ExpressionAttributeNames: { "#owner": "owner", "#until": "until", "#done": "done" },
+          ExpressionAttributeValues: { ":owner": owner, ":until": until, ":no": false },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
@@ -50,15 +62,23 @@ export class DynamoClaims implements TaskClaims {
   }
 
   async finish(task: TaskKey, owner: string): Promise<void> {
-    await this.doc.send(new UpdateCommand({
-      TableName: this.table, Key: this.key(task), UpdateExpression: "SET #done = :yes, #owner = :owner, #ttl = :ttl",
-      ExpressionAttributeNames: { "#done": "done", "#owner": "owner", "#ttl": "ttl" },
-      ExpressionAttributeValues: { ":yes": true, ":owner": owner, ":ttl": ttlIn(DAY_S) },
-    }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: this.key(task),
+        UpdateExpression: "SET #done = :yes, #owner = :owner, #ttl = :ttl",
+        ExpressionAttributeNames: { "#done": "done", "#owner": "owner", "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":yes": true, ":owner": owner, ":ttl": ttlIn(DAY_S) },
+      }),
+    );
   }
 
   async inspect(tasks: readonly TaskKey[]): Promise<Map<string, ClaimState>> {
-    const items = await batchGet(this.doc, this.table, tasks.map((t) => this.key(t)));
+    const items = await batchGet(
+      this.doc,
+      this.table,
+      tasks.map((t) => this.key(t)),
+    );
     const byKey = new Map(items.map((i) => [`${i.pk as string}/${i.sk as string}`, i]));
     const out = new Map<string, ClaimState>();
     for (const t of tasks) {

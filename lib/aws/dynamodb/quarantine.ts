@@ -46,7 +46,11 @@ type Meta = Omit<QuarantinedRecord, "data" | "record">;
 export class DynamoQuarantine implements QuarantineStore {
   private readonly pk: string;
   private readonly dataPk: string;
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, app: string) {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    app: string,
+  ) {
     this.pk = `${id(app)}#quarantine`;
     this.dataPk = `${id(app)}#quarantine#data`;
   }
@@ -56,9 +60,10 @@ export class DynamoQuarantine implements QuarantineStore {
     // A user record of a KPL aggregate adds its sub-sequence number (`.000003`), so the user records of one aggregate
     // have an entry each, in their order; a record without one keeps the key older versions wrote.
     const sub = record.subSequenceNumber !== undefined ? `.${pad(record.subSequenceNumber, 6)}` : "";
-    const sk = record.shard !== undefined && record.sequenceNumber !== undefined
-      ? `${pad(Math.max(0, Math.floor(record.batchTime)))}#r#${id(record.stream ?? "")}#${id(record.shard)}#${record.sequenceNumber}${sub}#${id(record.operator)}`
-      : `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
+    const sk =
+      record.shard !== undefined && record.sequenceNumber !== undefined
+        ? `${pad(Math.max(0, Math.floor(record.batchTime)))}#r#${id(record.stream ?? "")}#${id(record.shard)}#${record.sequenceNumber}${sub}#${id(record.operator)}`
+        : `${pad(Math.max(0, Math.floor(record.batchTime)))}#${pad(Date.now())}#${pad(++quarantineSeq, 10)}#${randomUUID().slice(0, 8)}`;
     const { data, record: value, ...rest } = record;
     const meta: Meta = { ...rest, error: keptError(rest.error) };
     // The payload: the record's bytes, or a value that is not bytes as codec text (kind "c").
@@ -74,7 +79,9 @@ export class DynamoQuarantine implements QuarantineStore {
       } else {
         const chunks: Uint8Array[] = [];
         for (let at = 0; at < payload.byteLength; at += CHUNK_BYTES) chunks.push(payload.subarray(at, at + CHUNK_BYTES));
-        await mapLimit(chunks, 4, (d, i) => this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: this.dataPk, sk: chunkKey(sk, i), d } })));
+        await mapLimit(chunks, 4, (d, i) =>
+          this.doc.send(new PutCommand({ TableName: this.table, Item: { pk: this.dataPk, sk: chunkKey(sk, i), d } })),
+        );
         item.c = chunks.length;
         item.p = payload.subarray(0, QUARANTINE_HEAD_BYTES);
       }
@@ -84,9 +91,15 @@ export class DynamoQuarantine implements QuarantineStore {
 
   async list(options: { limit?: number } = {}): Promise<QuarantineEntry[]> {
     if (options.limit !== undefined && options.limit <= 0) return [];
-    const items = await queryAll(this.doc, {
-      TableName: this.table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": this.pk },
-    }, options.limit);
+    const items = await queryAll(
+      this.doc,
+      {
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": this.pk },
+      },
+      options.limit,
+    );
     const out: QuarantineEntry[] = [];
     for (const item of items) out.push(await this.entryOf(item));
     return out;
@@ -94,7 +107,8 @@ export class DynamoQuarantine implements QuarantineStore {
 
   async read(entry: QuarantineEntry): Promise<Uint8Array> {
     const got = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: this.pk, sk: entry.id }, ConsistentRead: true }));
-    if (!got.Item) throw refused(entry, "not in the quarantine any more", "its entry is not in the meta table any more (deleted by `sparkless reset`?)");
+    if (!got.Item)
+      throw refused(entry, "not in the quarantine any more", "its entry is not in the meta table any more (deleted by `sparkless reset`?)");
     const item = got.Item as Item;
     if (item.v === undefined) {
       const old = this.oldEntry(item);
@@ -130,7 +144,11 @@ export class DynamoQuarantine implements QuarantineStore {
       bytes = Buffer.concat(parts);
     }
     if (bytes.byteLength !== size || sha256(bytes) !== item.h) {
-      throw refused(entry, "does not match its checksum", `${bytes.byteLength} bytes were read back, which do not match the ${size} bytes and SHA-256 stored with the entry`);
+      throw refused(
+        entry,
+        "does not match its checksum",
+        `${bytes.byteLength} bytes were read back, which do not match the ${size} bytes and SHA-256 stored with the entry`,
+      );
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -160,7 +178,8 @@ export class DynamoQuarantine implements QuarantineStore {
       return {
         entry: {
           ...entry,
-          unrecoverable: `an older version of Sparkless kept only the start of its entry (${cut[1]} bytes, over its 300 KB limit), ` +
+          unrecoverable:
+            `an older version of Sparkless kept only the start of its entry (${cut[1]} bytes, over its 300 KB limit), ` +
             `so the record's bytes are not in the quarantine. Read the record from its stream${where} while the stream still retains it`,
         },
       };

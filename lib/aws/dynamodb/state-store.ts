@@ -17,12 +17,22 @@ const STATE_TOMBSTONE_TTL_S = 7 * DAY_S;
 const STATE_CONCURRENCY = 16;
 
 interface StateItem {
-  pk: string; sk: string; k: string;
-  t: number; v?: string; u?: number;
-  pt?: number; pv?: string; pu?: number; pd?: boolean;
+  pk: string;
+  sk: string;
+  k: string;
+  t: number;
+  v?: string;
+  u?: number;
+  pt?: number;
+  pv?: string;
+  pu?: number;
+  pd?: boolean;
   ttl?: number;
 }
-interface Version { time: number; entry: { v: string; u: number } | undefined }
+interface Version {
+  time: number;
+  entry: { v: string; u: number } | undefined;
+}
 
 /** The sort key of a state key: its canonical form, or a hash of it past the 1 KB sort-key limit. */
 function stateSk(key: unknown): string {
@@ -56,12 +66,20 @@ function entryAsOf(item: StateItem, asOf: number): StateEntry | undefined {
  * removals leave a tombstone with a `ttl`, so it is really gone later.
  */
 export class DynamoStateStore implements StateStore {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly app: string) {}
-  private pk(operatorId: string, partition: number) { return `${id(this.app)}#${id(operatorId)}#${partition}`; }
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly app: string,
+  ) {}
+  private pk(operatorId: string, partition: number) {
+    return `${id(this.app)}#${id(operatorId)}#${partition}`;
+  }
 
   async scan(operatorId: string, partition: number, asOf: number): Promise<StateEntry[]> {
     const items = await queryAll(this.doc, {
-      TableName: this.table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": this.pk(operatorId, partition) },
+      TableName: this.table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": this.pk(operatorId, partition) },
     });
     const out: StateEntry[] = [];
     for (const item of items) {
@@ -73,7 +91,11 @@ export class DynamoStateStore implements StateStore {
 
   private async fetch(pk: string, sks: string[]): Promise<Map<string, StateItem>> {
     const unique = [...new Set(sks)];
-    const items = await batchGet(this.doc, this.table, unique.map((sk) => ({ pk, sk })));
+    const items = await batchGet(
+      this.doc,
+      this.table,
+      unique.map((sk) => ({ pk, sk })),
+    );
     return new Map(items.map((i) => [i.sk as string, i as unknown as StateItem]));
   }
 
@@ -113,7 +135,14 @@ export class DynamoStateStore implements StateStore {
     });
   }
 
-  private async writeKey(pk: string, sk: string, time: number, key: unknown, entry: StateEntry | undefined, item: StateItem | undefined): Promise<void> {
+  private async writeKey(
+    pk: string,
+    sk: string,
+    time: number,
+    key: unknown,
+    entry: StateEntry | undefined,
+    item: StateItem | undefined,
+  ): Promise<void> {
     // A later batch committed this key: this is a late attempt of batch `time` (a stalled worker whose
     // task was run again and whose batch completed since). Batches commit in order, so its version is
     // already stored and rewriting from the versions before `time` would drop the later one.
@@ -128,14 +157,17 @@ export class DynamoStateStore implements StateStore {
       return;
     }
     const next: StateItem = { pk, sk, k: encode(key), t: time };
-    if (entry) { next.v = encode(entry.value); next.u = entry.updatedAt; }
-    else next.ttl = ttlIn(STATE_TOMBSTONE_TTL_S);
+    if (entry) {
+      next.v = encode(entry.value);
+      next.u = entry.updatedAt;
+    } else next.ttl = ttlIn(STATE_TOMBSTONE_TTL_S);
     if (kept) {
       next.pt = kept.time;
-      if (kept.entry) { next.pv = kept.entry.v; next.pu = kept.entry.u; }
-      else next.pd = true;
+      if (kept.entry) {
+        next.pv = kept.entry.v;
+        next.pu = kept.entry.u;
+      } else next.pd = true;
     }
     await this.doc.send(new PutCommand({ TableName: this.table, Item: next as unknown as Item, ...condition }));
   }
 }
-

@@ -10,34 +10,49 @@ import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type
 import { IllegalStateError } from "../../core/errors.js";
 import { errorName, sleep } from "./util.js";
 
-export interface TableNames { meta: string; state: string }
+export interface TableNames {
+  meta: string;
+  state: string;
+}
 
 /** Creates the tables (idempotent) and waits until they are ACTIVE; enables TTL where the engine supports it. */
 export async function createTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  await Promise.all([names.meta, names.state].map(async (TableName) => {
-    try {
-      await client.send(new CreateTableCommand({
-        TableName,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }, { AttributeName: "sk", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }],
-      }));
-    } catch (error) {
-      if (errorName(error) !== "ResourceInUseException") throw error;
-    }
-    for (let i = 0; ; i++) {
-      const d = await client.send(new DescribeTableCommand({ TableName }));
-      if (d.Table?.TableStatus === "ACTIVE") break;
-      if (i > 600) throw new IllegalStateError(`DynamoDB table ${TableName} did not become ACTIVE`);
-      await sleep(Math.min(100 * (i + 1), 2_000));
-    }
-    try {
-      await client.send(new UpdateTimeToLiveCommand({
-        TableName, TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
-      }));
-    } catch {
-      // Already enabled (ValidationException), or an engine without TTL: TTL is only a backstop here.
-    }
-  }));
+  await Promise.all(
+    [names.meta, names.state].map(async (TableName) => {
+      try {
+        await client.send(
+          new CreateTableCommand({
+            TableName,
+            BillingMode: "PAY_PER_REQUEST",
+            AttributeDefinitions: [
+              { AttributeName: "pk", AttributeType: "S" },
+              { AttributeName: "sk", AttributeType: "S" },
+            ],
+            KeySchema: [
+              { AttributeName: "pk", KeyType: "HASH" },
+              { AttributeName: "sk", KeyType: "RANGE" },
+            ],
+          }),
+        );
+      } catch (error) {
+        if (errorName(error) !== "ResourceInUseException") throw error;
+      }
+      for (let i = 0; ; i++) {
+        const d = await client.send(new DescribeTableCommand({ TableName }));
+        if (d.Table?.TableStatus === "ACTIVE") break;
+        if (i > 600) throw new IllegalStateError(`DynamoDB table ${TableName} did not become ACTIVE`);
+        await sleep(Math.min(100 * (i + 1), 2_000));
+      }
+      try {
+        await client.send(
+          new UpdateTimeToLiveCommand({
+            TableName,
+            TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+          }),
+        );
+      } catch {
+        // Already enabled (ValidationException), or an engine without TTL: TTL is only a backstop here.
+      }
+    }),
+  );
 }
-

@@ -2,9 +2,7 @@
  * What every DynamoDB store here shares: key encoding (zero-padded times, URI-encoded ids), TTL, and the
  * batched reads and writes with their retries of unprocessed items.
  */
-import {
-  BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput,
-} from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { InvalidArgumentError, MissingDataError } from "../../core/errors.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -46,12 +44,14 @@ export async function queryAll(doc: DynamoDBDocumentClient, input: QueryCommandI
   const out: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const r = await doc.send(new QueryCommand({
-      ConsistentRead: true,
-      ...input,
-      ...(limit !== undefined ? { Limit: limit - out.length } : {}),
-      ...(start ? { ExclusiveStartKey: start } : {}),
-    }));
+    const r = await doc.send(
+      new QueryCommand({
+        ConsistentRead: true,
+        ...input,
+        ...(limit !== undefined ? { Limit: limit - out.length } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     out.push(...(r.Items ?? []));
     start = r.LastEvaluatedKey;
   } while (start && (limit === undefined || out.length < limit));
@@ -70,7 +70,8 @@ export async function batchWrite(doc: DynamoDBDocumentClient, table: string, req
   await mapLimit(groups, concurrency, async (group) => {
     let pending = group;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= MAX_BATCH_ATTEMPTS) throw new MissingDataError(`BatchWriteItem on ${table}: ${pending.length} items still unprocessed after ${attempt} attempts`);
+      if (attempt >= MAX_BATCH_ATTEMPTS)
+        throw new MissingDataError(`BatchWriteItem on ${table}: ${pending.length} items still unprocessed after ${attempt} attempts`);
       if (attempt > 0) await backoff(attempt);
       const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
       pending = (r.UnprocessedItems?.[table] ?? []) as WriteRequest[];
@@ -86,7 +87,8 @@ export async function batchGet(doc: DynamoDBDocumentClient, table: string, keys:
     const found: Item[] = [];
     let pending: Key[] = group;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= MAX_BATCH_ATTEMPTS) throw new MissingDataError(`BatchGetItem on ${table}: ${pending.length} keys still unprocessed after ${attempt} attempts`);
+      if (attempt >= MAX_BATCH_ATTEMPTS)
+        throw new MissingDataError(`BatchGetItem on ${table}: ${pending.length} keys still unprocessed after ${attempt} attempts`);
       if (attempt > 0) await backoff(attempt);
       const r = await doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
       found.push(...(r.Responses?.[table] ?? []));
@@ -100,10 +102,16 @@ export async function batchGet(doc: DynamoDBDocumentClient, table: string, keys:
 /** Deletes every item of a partition key (query keys only, then batch deletes). */
 export async function deletePartition(doc: DynamoDBDocumentClient, table: string, pk: string): Promise<void> {
   const items = await queryAll(doc, {
-    TableName: table, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": pk },
+    TableName: table,
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": pk },
     ProjectionExpression: "pk, sk",
   });
-  await batchWrite(doc, table, items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as string, sk: i.sk as string } } })));
+  await batchWrite(
+    doc,
+    table,
+    items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as string, sk: i.sk as string } } })),
+  );
 }
 
 /** Numbers DynamoDB can hold exactly as N; anything else is stored as codec text. */
@@ -143,11 +151,21 @@ export async function putIfAbsent(doc: DynamoDBDocumentClient, table: string, it
 }
 
 /** The item of partition `pk` with the greatest sort key, or the greatest below (`<`) or at most (`<=`) `bound.sk`. */
-export async function lastItem(doc: DynamoDBDocumentClient, table: string, pk: string, bound?: { op: "<" | "<="; sk: string }): Promise<Item | undefined> {
-  const r = await doc.send(new QueryCommand({
-    TableName: table, ConsistentRead: true, ScanIndexForward: false, Limit: 1,
-    KeyConditionExpression: bound ? `pk = :pk AND sk ${bound.op} :sk` : "pk = :pk",
-    ExpressionAttributeValues: bound ? { ":pk": pk, ":sk": bound.sk } : { ":pk": pk },
-  }));
+export async function lastItem(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  pk: string,
+  bound?: { op: "<" | "<="; sk: string },
+): Promise<Item | undefined> {
+  const r = await doc.send(
+    new QueryCommand({
+      TableName: table,
+      ConsistentRead: true,
+      ScanIndexForward: false,
+      Limit: 1,
+      KeyConditionExpression: bound ? `pk = :pk AND sk ${bound.op} :sk` : "pk = :pk",
+      ExpressionAttributeValues: bound ? { ":pk": pk, ":sk": bound.sk } : { ":pk": pk },
+    }),
+  );
   return r.Items?.[0];
 }

@@ -80,18 +80,20 @@ export async function claimDataDir(dir: string, options: { waitMs?: number } = {
     throw new DataDirInUseError(
       `The data folder ${layout.root} is in use by process ${previous.pid} (a \`sparkless local\` started ${new Date(previous.startedAt).toISOString()}): ` +
         `stop that run first, or pass another --data-dir. If no such run is going, delete ${file}.`,
-      layout.root, previous.pid,
+      layout.root,
+      previous.pid,
     );
   }
   // The engines of an owner that was killed: its watchdog is killing them; their stores must be closed before ours open.
   const deadline = Date.now() + (options.waitMs ?? 15_000);
-  for (const engine of previous?.pid === process.pid ? [] : previous?.engines ?? []) {
+  for (const engine of previous?.pid === process.pid ? [] : (previous?.engines ?? [])) {
     while (running(engine.pid, engine.mark)) {
       if (Date.now() > deadline) {
         throw new DataDirInUseError(
           `The data folder ${layout.root} is still open in process ${engine.pid}, an engine of an earlier run (pid ${previous!.pid}) that did not stop: ` +
             `kill ${engine.pid}, then start again.`,
-          layout.root, engine.pid,
+          layout.root,
+          engine.pid,
         );
       }
       await sleep(100);
@@ -118,7 +120,9 @@ export async function claimDataDir(dir: string, options: { waitMs?: number } = {
       try {
         const current = JSON.parse(readFileSync(file, "utf8")) as Claim;
         if (current.pid === process.pid) rmSync(file, { force: true });
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
     },
   };
 }

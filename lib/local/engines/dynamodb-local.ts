@@ -10,8 +10,7 @@ import { findFreePort, readyChildEngine, type RunningEngine } from "./readiness.
 import { packageDir, startChild, type Watchdog } from "./supervision.js";
 import { probeConfig } from "./client-config.js";
 
-export const JAVA_MISSING_MESSAGE =
-  "DynamoDB Local needs Java 17+: install a JDK (apt-get install openjdk-17-jre-headless)";
+export const JAVA_MISSING_MESSAGE = "DynamoDB Local needs Java 17+: install a JDK (apt-get install openjdk-17-jre-headless)";
 
 export interface DynamoDbLocalOptions {
   region: string;

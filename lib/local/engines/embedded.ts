@@ -82,11 +82,14 @@ export async function startEmbeddedEngines(options: StartEmbeddedEnginesOptions 
     sqs: options.sqs ?? true,
   };
   if (options.dataDir && wanted.kinesis && kinesisEngine === "kinesis-local") {
-    throw new EngineStartError("kinesis", "kinesis-mock (kinesisEngine: \"kinesis-local\") keeps its streams in memory only: use kinesalite with a data folder.");
+    throw new EngineStartError(
+      "kinesis",
+      'kinesis-mock (kinesisEngine: "kinesis-local") keeps its streams in memory only: use kinesalite with a data folder.',
+    );
   }
   // Every missing engine package named at once, before anything starts.
   requireOptionalPackages(
-    ...(wanted.kinesis ? [kinesisEngine === "kinesis-local" ? "kinesis-local" as const : "kinesalite" as const] : []),
+    ...(wanted.kinesis ? [kinesisEngine === "kinesis-local" ? ("kinesis-local" as const) : ("kinesalite" as const)] : []),
     ...(wanted.dynamodb ? ["amplify-dynamodb-simulator" as const] : []),
     ...(wanted.sqs ? ["fauxqs" as const] : []),
   );
@@ -105,7 +108,8 @@ export async function startEmbeddedEngines(options: StartEmbeddedEnginesOptions 
           )
       : undefined,
     dynamodb: wanted.dynamodb
-      ? () => withPortRetry(() => startDynamoDbLocal({ region, log, watchdog: watchdog!, timeoutMs, ...(layout ? { dataDir: layout.dynamodb } : {}) }))
+      ? () =>
+          withPortRetry(() => startDynamoDbLocal({ region, log, watchdog: watchdog!, timeoutMs, ...(layout ? { dataDir: layout.dynamodb } : {}) }))
       : undefined,
     sqs: wanted.sqs ? () => startFauxqs({ region, timeoutMs, log, ...(layout ? { s3DataDir: layout.s3 } : {}) }) : undefined,
   };

@@ -38,7 +38,13 @@ export interface FauxqsS3Object {
   metadata: Record<string, string>;
 }
 
-interface Header { key: string; contentType: string; etag: string; lastModified: number; metadata: Record<string, string> }
+interface Header {
+  key: string;
+  contentType: string;
+  etag: string;
+  lastModified: number;
+  metadata: Record<string, string>;
+}
 
 const bucketDir = (root: string, bucket: string) => path.join(root, encodeURIComponent(bucket));
 const objectFile = (root: string, bucket: string, key: string) =>
@@ -52,7 +58,13 @@ function writeAtomically(file: string, data: Buffer | string): void {
 }
 
 function writeObject(root: string, bucket: string, obj: FauxqsS3Object): void {
-  const header: Header = { key: obj.key, contentType: obj.contentType, etag: obj.etag, lastModified: obj.lastModified.getTime(), metadata: obj.metadata };
+  const header: Header = {
+    key: obj.key,
+    contentType: obj.contentType,
+    etag: obj.etag,
+    lastModified: obj.lastModified.getTime(),
+    metadata: obj.metadata,
+  };
   writeAtomically(objectFile(root, bucket, obj.key), Buffer.concat([Buffer.from(JSON.stringify(header) + "\n"), obj.body]));
 }
 
@@ -126,8 +138,11 @@ export function keepS3StoreInFiles(store: FauxqsS3Store, root: string): { bucket
     for (const entry of readdirSync(root)) {
       const name = decodeURIComponent(entry);
       try {
-        if ((s as unknown as { buckets: Map<string, Map<string, FauxqsS3Object>> }).buckets.get(name)?.get(obj.key) === obj) writeObject(root, name, obj);
-      } catch { /* not a bucket folder */ }
+        if ((s as unknown as { buckets: Map<string, Map<string, FauxqsS3Object>> }).buckets.get(name)?.get(obj.key) === obj)
+          writeObject(root, name, obj);
+      } catch {
+        /* not a bucket folder */
+      }
     }
     return obj;
   };

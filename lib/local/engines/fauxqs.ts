@@ -32,7 +32,9 @@ async function storesKeptIn(dir: string, log?: (line: string) => void) {
   const load = async <T>(file: string, name: string): Promise<new () => T> =>
     ((await import(pathToFileURL(path.join(dist, file)).href)) as Record<string, new () => T>)[name]!;
   const [SqsStore, SnsStore, S3Store] = await Promise.all([
-    load<object>("sqs/sqsStore.js", "SqsStore"), load<object>("sns/snsStore.js", "SnsStore"), load<FauxqsS3Store>("s3/s3Store.js", "S3Store"),
+    load<object>("sqs/sqsStore.js", "SqsStore"),
+    load<object>("sns/snsStore.js", "SnsStore"),
+    load<FauxqsS3Store>("s3/s3Store.js", "S3Store"),
   ]);
   const s3Store = new S3Store();
   const loaded = keepS3StoreInFiles(s3Store, dir);

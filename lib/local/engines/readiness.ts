@@ -73,12 +73,9 @@ export async function waitUntilReady(
       throw new EngineStartError(engine, `the engine ${how}`, output, { cause: managed.spawnError });
     }
     if (Date.now() > deadline) {
-      throw new EngineStartError(
-        engine,
-        `did not answer within ${timeoutMs} ms (last error: ${errorText(lastError)})`,
-        managed?.tail.text() ?? "",
-        { cause: lastError },
-      );
+      throw new EngineStartError(engine, `did not answer within ${timeoutMs} ms (last error: ${errorText(lastError)})`, managed?.tail.text() ?? "", {
+        cause: lastError,
+      });
     }
     try {
       await probe();

@@ -85,22 +85,33 @@ export interface KinesisStreamOptions<T> {
 }
 
 /** What a Kinesis input remembers between batches: the shard positions and the backpressure estimator. */
-interface KinesisInputState { kinesis?: unknown; rate?: RateEstimatorState; shards?: number }
+interface KinesisInputState {
+  kinesis?: unknown;
+  rate?: RateEstimatorState;
+  shards?: number;
+}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function decoderFor<T>(d: Decoder<T>): (r: RawRecord) => T {
   if (typeof d === "function") return d;
   switch (d) {
-    case "utf8": return (r) => utf8.decode(r.data) as T;
-    case "json": return (r) => JSON.parse(utf8.decode(r.data)) as T;
-    case "codec": return (r) => decodeCodec<T>(utf8.decode(r.data));
-    default: throw new InvalidArgumentError(`Expected \`decode\` to be "utf8", "json", "codec" or a function, got \`${describe(d)}\`.`);
+    case "utf8":
+      return (r) => utf8.decode(r.data) as T;
+    case "json":
+      return (r) => JSON.parse(utf8.decode(r.data)) as T;
+    case "codec":
+      return (r) => decodeCodec<T>(utf8.decode(r.data));
+    default:
+      throw new InvalidArgumentError(`Expected \`decode\` to be "utf8", "json", "codec" or a function, got \`${describe(d)}\`.`);
   }
 }
 
 export function kinesisInputSpec<T>(
-  streamName: string, options: KinesisStreamOptions<T>, services: () => EngineServices, batchIntervalMs: () => number,
+  streamName: string,
+  options: KinesisStreamOptions<T>,
+  services: () => EngineServices,
+  batchIntervalMs: () => number,
 ): DStreamSpec<T> {
   if (typeof streamName !== "string" || !/^[a-zA-Z0-9_.-]{1,128}$/.test(streamName)) {
     throw new InvalidArgumentError(`Expected a Kinesis stream name of 1 to 128 characters [a-zA-Z0-9_.-], got \`${describe(streamName)}\`.`);
@@ -117,7 +128,9 @@ export function kinesisInputSpec<T>(
   const source = (s: EngineServices): ReplayableSource => {
     const src = s.sources.get("kinesis") as ReplayableSource | undefined;
     if (!src?.allocate) {
-      throw new IllegalStateError(`kinesisStream("${streamName}") needs an engine with Kinesis: run it with \`sparkless local\`, runBatches({ engine: "local" }) or on AWS.`);
+      throw new IllegalStateError(
+        `kinesisStream("${streamName}") needs an engine with Kinesis: run it with \`sparkless local\`, runBatches({ engine: "local" }) or on AWS.`,
+      );
     }
     return src;
   };
@@ -135,66 +148,94 @@ export function kinesisInputSpec<T>(
         // Account for every batch completed since the last estimate, in time order, as Spark's listener would.
         for (const b of context.completed) {
           if (b.time <= (rate?.lastBatch ?? 0) || b.time >= time.milliseconds) continue;
-          rate = updateRate(rate, {
-            time: b.time, completedAt: b.completedAt, records: b.inputRecords,
-            processingMs: b.completedAt - b.startedAt, schedulingDelayMs: b.startedAt - b.time,
-          }, Math.max(1, interval), bp);
+          rate = updateRate(
+            rate,
+            {
+              time: b.time,
+              completedAt: b.completedAt,
+              records: b.inputRecords,
+              processingMs: b.completedAt - b.startedAt,
+              schedulingDelayMs: b.startedAt - b.time,
+            },
+            Math.max(1, interval),
+            bp,
+          );
         }
         const perSecond = rate && rate.latestRate > 0 ? rate.latestRate : bp.initialRate;
         const shards = Math.max(1, previous?.shards ?? 1);
         if (perSecond !== undefined) cap = Math.max(1, Math.min(max ?? Infinity, Math.ceil((perSecond * Math.max(1, interval)) / 1000 / shards)));
       }
       const a = await source(services()).allocate(streamName, previous?.kinesis, { maxRecordsPerShard: cap, budget: context.budget });
-      return { blocks: a.blocks, ...(a.records ? { records: a.records } : {}), state: { kinesis: a.state, ...(rate ? { rate } : {}), shards: a.blocks.length } satisfies KinesisInputState };
+      return {
+        blocks: a.blocks,
+        ...(a.records ? { records: a.records } : {}),
+        state: { kinesis: a.state, ...(rate ? { rate } : {}), shards: a.blocks.length } satisfies KinesisInputState,
+      };
     },
     compute: async (time, planner, self) => {
       const blocks = await planner.blocksFor(self.id, time);
-      return planner.leaf<T>(blocks.length, async (p, tc, emit) => {
-        const block = blocks[p]!;
-        const reader = tc.services.sources.get("kinesis");
-        if (!reader) throw new IllegalStateError(`kinesisStream("${streamName}") needs an engine with Kinesis to read its blocks.`);
-        const records = (await reader.read(block)) as RawRecord[];
-        const excluded = tc.scope.excludedRecords;
-        /**
-         * Decodes one (user) record and hands it on. Synchronous on the common path (a promise only
-         * when the record goes to the quarantine), so a block of 10,000 records costs no 10,000 awaits.
-         */
-        const take = (r: RawRecord): Promise<void> | undefined => {
-          if (excluded?.size && excluded.has(recordKey({ stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber }))) return undefined;
-          let value: T;
-          try {
-            value = decode(r);
-          } catch (e) {
-            return tc.quarantine({ ...where(r), operator: `${self.id} (decode)`, error: e instanceof Error ? e.message : String(e), data: r.data });
+      return planner.leaf<T>(
+        blocks.length,
+        async (p, tc, emit) => {
+          const block = blocks[p]!;
+          const reader = tc.services.sources.get("kinesis");
+          if (!reader) throw new IllegalStateError(`kinesisStream("${streamName}") needs an engine with Kinesis to read its blocks.`);
+          const records = (await reader.read(block)) as RawRecord[];
+          const excluded = tc.scope.excludedRecords;
+          /**
+           * Decodes one (user) record and hands it on. Synchronous on the common path (a promise only
+           * when the record goes to the quarantine), so a block of 10,000 records costs no 10,000 awaits.
+           */
+          const take = (r: RawRecord): Promise<void> | undefined => {
+            if (
+              excluded?.size &&
+              excluded.has(
+                recordKey({ stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber, subSequenceNumber: r.subSequenceNumber }),
+              )
+            )
+              return undefined;
+            let value: T;
+            try {
+              value = decode(r);
+            } catch (e) {
+              return tc.quarantine({ ...where(r), operator: `${self.id} (decode)`, error: e instanceof Error ? e.message : String(e), data: r.data });
+            }
+            try {
+              emit(value);
+            } catch (e) {
+              const sub = r.subSequenceNumber !== undefined ? ` (user record ${r.subSequenceNumber} of its KPL aggregate)` : "";
+              throw new RecordProcessingError(
+                `A user function threw on the record ${r.stream}/${r.shardId}/${r.sequenceNumber}${sub} of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
+                coordinatesOf(r, tc.batchTime),
+                { cause: e, operator: self.id, data: r.data },
+              );
+            }
+            return undefined;
+          };
+          for (const r of records) {
+            if (!splitAggregates || !isAggregated(r.data)) {
+              const q = take(r);
+              if (q) await q;
+              continue;
+            }
+            const users = await split(r, tc, `${self.id} (decode)`);
+            for (const u of users ?? []) {
+              const q = take({
+                data: u.data,
+                partitionKey: u.partitionKey,
+                sequenceNumber: r.sequenceNumber,
+                subSequenceNumber: u.subSequenceNumber,
+                ...(u.explicitHashKey !== undefined ? { explicitHashKey: u.explicitHashKey } : {}),
+                shardId: r.shardId,
+                stream: r.stream,
+              });
+              if (q) await q;
+            }
           }
-          try {
-            emit(value);
-          } catch (e) {
-            const sub = r.subSequenceNumber !== undefined ? ` (user record ${r.subSequenceNumber} of its KPL aggregate)` : "";
-            throw new RecordProcessingError(
-              `A user function threw on the record ${r.stream}/${r.shardId}/${r.sequenceNumber}${sub} of batch ${tc.batchTime}: ${e instanceof Error ? e.message : String(e)}`,
-              coordinatesOf(r, tc.batchTime),
-              { cause: e, operator: self.id, data: r.data },
-            );
-          }
-          return undefined;
-        };
-        for (const r of records) {
-          if (!splitAggregates || !isAggregated(r.data)) {
-            const q = take(r);
-            if (q) await q;
-            continue;
-          }
-          const users = await split(r, tc, `${self.id} (decode)`);
-          for (const u of users ?? []) {
-            const q = take({
-              data: u.data, partitionKey: u.partitionKey, sequenceNumber: r.sequenceNumber, subSequenceNumber: u.subSequenceNumber,
-              ...(u.explicitHashKey !== undefined ? { explicitHashKey: u.explicitHashKey } : {}), shardId: r.shardId, stream: r.stream,
-            });
-            if (q) await q;
-          }
-        }
-      }, undefined, `${self.id}@${time.milliseconds}`);
+        },
+        undefined,
+        `${self.id}@${time.milliseconds}`,
+      );
     },
   };
 }
@@ -202,8 +243,11 @@ export function kinesisInputSpec<T>(
 /** Where a (user) record came from, as a quarantine entry holds it. */
 function where(r: RawRecord) {
   return {
-    stream: r.stream, shard: r.shardId, sequenceNumber: r.sequenceNumber,
-    ...(r.subSequenceNumber !== undefined ? { subSequenceNumber: r.subSequenceNumber } : {}), partitionKey: r.partitionKey,
+    stream: r.stream,
+    shard: r.shardId,
+    sequenceNumber: r.sequenceNumber,
+    ...(r.subSequenceNumber !== undefined ? { subSequenceNumber: r.subSequenceNumber } : {}),
+    partitionKey: r.partitionKey,
   };
 }
 
@@ -219,9 +263,12 @@ async function split(r: RawRecord, tc: TaskContext, operator: string) {
   try {
     return deaggregate(r.data, { partitionKey: r.partitionKey });
   } catch (e) {
-    const why = e instanceof CorruptRecordError
-      ? `${e.name} (${e.reason}${e.offset !== undefined ? ` at byte ${e.offset}` : ""}): ${e.message}`
-      : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const why =
+      e instanceof CorruptRecordError
+        ? `${e.name} (${e.reason}${e.offset !== undefined ? ` at byte ${e.offset}` : ""}): ${e.message}`
+        : e instanceof Error
+          ? `${e.name}: ${e.message}`
+          : String(e);
     await tc.quarantine({ ...where(r), operator, error: `A KPL aggregate that cannot be split, quarantined whole: ${why}`, data: r.data });
     return undefined;
   }

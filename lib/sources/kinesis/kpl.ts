@@ -150,12 +150,14 @@ export function deaggregate(data: Uint8Array, outer: OuterKeys = {}): UserRecord
     throw new InvalidArgumentError(`Expected \`data\` to be a Uint8Array (a Kinesis record's data), got \`${describe(data)}\`.`);
   }
   if (!isAggregated(data)) {
-    return [{
-      partitionKey: outer.partitionKey ?? "",
-      ...(outer.explicitHashKey !== undefined ? { explicitHashKey: outer.explicitHashKey } : {}),
-      data,
-      subSequenceNumber: 0,
-    }];
+    return [
+      {
+        partitionKey: outer.partitionKey ?? "",
+        ...(outer.explicitHashKey !== undefined ? { explicitHashKey: outer.explicitHashKey } : {}),
+        data,
+        subSequenceNumber: 0,
+      },
+    ];
   }
 
   const messageEnd = data.length - DIGEST_BYTES;
@@ -173,9 +175,10 @@ export function deaggregate(data: Uint8Array, outer: OuterKeys = {}): UserRecord
   const message = readAggregatedRecord(new Reader(data, MAGIC.length, messageEnd));
   return message.records.map((r, i) => {
     const partitionKey = lookUp(message.partitionKeys, r.partitionKeyIndex, "partition_key_index", "partition key", i, r.offset);
-    const explicitHashKey = r.explicitHashKeyIndex === undefined
-      ? undefined
-      : lookUp(message.explicitHashKeys, r.explicitHashKeyIndex, "explicit_hash_key_index", "explicit hash key", i, r.offset);
+    const explicitHashKey =
+      r.explicitHashKeyIndex === undefined
+        ? undefined
+        : lookUp(message.explicitHashKeys, r.explicitHashKeyIndex, "explicit_hash_key_index", "explicit hash key", i, r.offset);
     return {
       partitionKey,
       ...(explicitHashKey !== undefined ? { explicitHashKey } : {}),
@@ -217,9 +220,7 @@ export function aggregate(records: readonly UserRecordInput[], options: Aggregat
     checkUserRecord(record, i);
     const pk = indexOf(partitionKeys, record.partitionKey);
     const ehk = record.explicitHashKey === undefined ? undefined : indexOf(explicitHashKeys, record.explicitHashKey);
-    const size = 1 + varintSize(pk)
-      + (ehk === undefined ? 0 : 1 + varintSize(ehk))
-      + 1 + varintSize(record.data.length) + record.data.length;
+    const size = 1 + varintSize(pk) + (ehk === undefined ? 0 : 1 + varintSize(ehk)) + 1 + varintSize(record.data.length) + record.data.length;
     encoded.push({ pk, ehk, data: record.data, size });
   });
   const pkBytes = [...partitionKeys.keys()].map((k) => utf8.encode(k));
@@ -352,19 +353,35 @@ class Reader {
   /** Skips a field this decoder does not know, by its wire type. */
   skip(field: number, wireType: number, offset: number): void {
     switch (wireType) {
-      case VARINT: this.varint(`of unknown field ${field}`); return;
-      case FIXED64: this.fixed(8, field, offset); return;
-      case LENGTH_DELIMITED: this.lengthDelimited(`unknown field ${field}`); return;
-      case FIXED32: this.fixed(4, field, offset); return;
+      case VARINT:
+        this.varint(`of unknown field ${field}`);
+        return;
+      case FIXED64:
+        this.fixed(8, field, offset);
+        return;
+      case LENGTH_DELIMITED:
+        this.lengthDelimited(`unknown field ${field}`);
+        return;
+      case FIXED32:
+        this.fixed(4, field, offset);
+        return;
       case START_GROUP:
         for (;;) {
           if (this.done) {
-            throw corrupt("truncated", `The group of field ${field} at offset ${offset} has no end-group key before the end of ${this.scope} at offset ${this.end}.`, offset);
+            throw corrupt(
+              "truncated",
+              `The group of field ${field} at offset ${offset} has no end-group key before the end of ${this.scope} at offset ${this.end}.`,
+              offset,
+            );
           }
           const t = this.tag();
           if (t.wireType === END_GROUP) {
             if (t.field !== field) {
-              throw corrupt("malformed", `The end-group key at offset ${t.offset} closes field ${t.field}, but the open group is field ${field} (offset ${offset}).`, t.offset);
+              throw corrupt(
+                "malformed",
+                `The end-group key at offset ${t.offset} closes field ${t.field}, but the open group is field ${field} (offset ${offset}).`,
+                t.offset,
+              );
             }
             return;
           }
@@ -379,7 +396,11 @@ class Reader {
 
   private fixed(size: number, field: number, offset: number): void {
     if (this.end - this.pos < size) {
-      throw corrupt("truncated", `The ${size * 8}-bit field ${field} at offset ${offset} is cut short: ${this.scope} ends at offset ${this.end}.`, offset);
+      throw corrupt(
+        "truncated",
+        `The ${size * 8}-bit field ${field} at offset ${offset} is cut short: ${this.scope} ends at offset ${this.end}.`,
+        offset,
+      );
     }
     this.pos += size;
   }
@@ -443,7 +464,10 @@ function readRecord(reader: Reader, index: number, offset: number): RecordRef {
         reader.skip(t.field, t.wireType, t.offset);
     }
   }
-  for (const [value, name] of [[partitionKeyIndex, "partition_key_index (field 1)"], [data, "data (field 3)"]] as const) {
+  for (const [value, name] of [
+    [partitionKeyIndex, "partition_key_index (field 1)"],
+    [data, "data (field 3)"],
+  ] as const) {
     if (value === undefined) {
       throw corrupt("malformed", `User record ${index} (offset ${offset}) has no ${name}, which the format requires.`, offset);
     }

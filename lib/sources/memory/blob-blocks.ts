@@ -42,7 +42,9 @@ export class BlobBlockSource implements StreamSource {
   async read(block: BlockDescriptor): Promise<unknown[]> {
     const key = block.key;
     if (typeof key !== "string") {
-      throw new InvalidArgumentError(`Expected a blob block to have a string \`key\`, got \`${describe(key)}\`: the batch log holds a block this version did not write.`);
+      throw new InvalidArgumentError(
+        `Expected a blob block to have a string \`key\`, got \`${describe(key)}\`: the batch log holds a block this version did not write.`,
+      );
     }
     if (key === "" || block.count === 0) return [];
     // A missing blob is the store's MissingDataError (expired, or never written), which names the key.

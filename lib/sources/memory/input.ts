@@ -27,7 +27,10 @@ function memorySource(services: EngineServices): MemorySource | undefined {
 
 export function memorySourceOf(services: EngineServices): MemorySource {
   const s = memorySource(services);
-  if (!s) throw new IllegalStateError("This engine has no in-memory source; the test input of runBatches needs the in-memory engine (runBatches({ engine: \"local\" }) feeds Kinesis instead).");
+  if (!s)
+    throw new IllegalStateError(
+      'This engine has no in-memory source; the test input of runBatches needs the in-memory engine (runBatches({ engine: "local" }) feeds Kinesis instead).',
+    );
   return s;
 }
 
@@ -37,7 +40,11 @@ export function memorySourceOf(services: EngineServices): MemorySource {
  * `numPartitions` contiguous slices as `parallelize` cuts a collection.
  */
 export function testInputSpec<T>(
-  batches: readonly (readonly T[])[], numPartitions: number, services: () => EngineServices, interval: () => number, zero: () => Time,
+  batches: readonly (readonly T[])[],
+  numPartitions: number,
+  services: () => EngineServices,
+  interval: () => number,
+  zero: () => Time,
 ): DStreamSpec<T> {
   return {
     kind: "testInput",
@@ -63,7 +70,10 @@ export function testInputSpec<T>(
  * queued when the coordinator fixes its blocks.
  */
 export function queueInputSpec<T>(
-  queue: T[][], oneAtATime: boolean, defaultBatch: readonly T[] | undefined, services: () => EngineServices,
+  queue: T[][],
+  oneAtATime: boolean,
+  defaultBatch: readonly T[] | undefined,
+  services: () => EngineServices,
 ): DStreamSpec<T> {
   // Names this stream's blobs apart from another queueStream's, and from an earlier run's: the keys are in the batch log.
   const tag = randomUUID().slice(0, 8);

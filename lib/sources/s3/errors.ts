@@ -33,7 +33,13 @@ export class InputObjectChangedError extends MissingDataError {
  * the batch record, even with a single object: too many keys are modified within its remember window.
  */
 export class FileInputTooLargeError extends SparklessError {
-  constructor(readonly directory: string, readonly rememberedKeys: number, readonly bytes: number, readonly limit: number, readonly rememberMs: number) {
+  constructor(
+    readonly directory: string,
+    readonly rememberedKeys: number,
+    readonly bytes: number,
+    readonly limit: number,
+    readonly rememberMs: number,
+  ) {
     super(
       `textFileStream("${directory}") remembers ${rememberedKeys} keys modified within its remember window of ${rememberMs / 1000} s: ` +
         `with its batch's objects that is ${Math.ceil(bytes / 1024)} KiB to record, over the ${Math.floor(limit / 1024)} KiB one input may add ` +

@@ -50,7 +50,9 @@ export function parseS3Directory(directory: unknown): S3Directory {
   }
   let prefix = m[2] ?? "";
   if (/[*?[\]{}]/.test(prefix)) {
-    throw new InvalidArgumentError(`Expected a directory without glob characters, got \`${describe(directory)}\`: textFileStream watches one prefix; union several streams to watch several.`);
+    throw new InvalidArgumentError(
+      `Expected a directory without glob characters, got \`${describe(directory)}\`: textFileStream watches one prefix; union several streams to watch several.`,
+    );
   }
   if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
   if (prefix.startsWith("/") || prefix.includes("//")) {
@@ -109,7 +111,10 @@ function byAge(a: ObjectInfo, b: ObjectInfo): number {
  * object is new when its key was not seen lately and it is not older than the floor.
  */
 export function selectNewFiles(
-  listed: readonly ObjectInfo[], prefix: string, previous: FileInputState | undefined, o: SelectOptions,
+  listed: readonly ObjectInfo[],
+  prefix: string,
+  previous: FileInputState | undefined,
+  o: SelectOptions,
 ): { selected: ObjectInfo[]; state: FileInputState } {
   const name = (key: string) => key.slice(prefix.length);
   const seen = new Map<string, number>();
@@ -251,8 +256,9 @@ export class FileStreamSource implements StreamSource {
    * listing and this read is left for a later batch, which lists it again.
    */
   async allocate(dir: S3Directory, previous: FileInputState | undefined, o: FileAllocateOptions): Promise<Allocation> {
-    const listed = (await this.listAll(dir.bucket, dir.prefix)).filter((x) =>
-      x.key.startsWith(dir.prefix) && x.key.length > dir.prefix.length && !x.key.slice(dir.prefix.length).includes("/") && o.filter(x.key));
+    const listed = (await this.listAll(dir.bucket, dir.prefix)).filter(
+      (x) => x.key.startsWith(dir.prefix) && x.key.length > dir.prefix.length && !x.key.slice(dir.prefix.length).includes("/") && o.filter(x.key),
+    );
     const kept = new Map<string, string[]>();
     let candidates = listed;
     let cap = o.maxFiles;
@@ -262,7 +268,10 @@ export class FileStreamSource implements StreamSource {
       const bytes = recordBytes(groupBlocks(dir.bucket, selected), state);
       if (bytes > limit) {
         // Fewer objects this batch (the rest wait, oldest first), unless the remembered keys alone are too many.
-        if (selected.length > 1) { cap = Math.max(1, Math.floor(selected.length / 2)); continue; }
+        if (selected.length > 1) {
+          cap = Math.max(1, Math.floor(selected.length / 2));
+          continue;
+        }
         const remembered = state.seen.reduce((n, [, names]) => n + names.length, 0);
         throw new FileInputTooLargeError(`s3://${dir.bucket}/${dir.prefix}`, remembered, bytes, limit, o.rememberMs);
       }
@@ -277,7 +286,10 @@ export class FileStreamSource implements StreamSource {
           let waveBytes = 0;
           while (i < unread.length && wave.length < READ_CONCURRENCY) {
             const x = unread[i]!;
-            if (budget.records <= 0 || budget.bytes - waveBytes < x.size) { budget.exhausted = true; break; }
+            if (budget.records <= 0 || budget.bytes - waveBytes < x.size) {
+              budget.exhausted = true;
+              break;
+            }
             wave.push(x);
             waveBytes += x.size;
             i++;
@@ -285,7 +297,10 @@ export class FileStreamSource implements StreamSource {
           const bodies = await Promise.all(wave.map((x) => this.objects.getIfMatch(dir.bucket, x.key, x.etag)));
           wave.forEach((x, j) => {
             const body = bodies[j]!;
-            if (typeof body === "string") { gone.add(x.key); return; }
+            if (typeof body === "string") {
+              gone.add(x.key);
+              return;
+            }
             const lines = splitLines(body);
             kept.set(x.key, lines);
             budget.bytes -= x.size;
@@ -299,7 +314,7 @@ export class FileStreamSource implements StreamSource {
         continue;
       }
       const blocks = groupBlocks(dir.bucket, selected);
-      const records = blocks.map((b) => b.objects.every((r) => kept.has(r.key)) ? b.objects.flatMap((r) => kept.get(r.key)!) : undefined);
+      const records = blocks.map((b) => (b.objects.every((r) => kept.has(r.key)) ? b.objects.flatMap((r) => kept.get(r.key)!) : undefined));
       return {
         blocks: blocks.map((b, i) => (records[i] ? { ...b, count: records[i]!.length } : b)),
         state,

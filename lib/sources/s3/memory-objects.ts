@@ -9,7 +9,11 @@ import { createHash } from "node:crypto";
 import { SystemClock, type Clock } from "../../core/clock.js";
 import type { ObjectInfo, ObjectLister, ObjectPage, ObjectStore } from "../../storage/interfaces.js";
 
-interface Stored { readonly body: Uint8Array; readonly etag: string; readonly lastModified: number }
+interface Stored {
+  readonly body: Uint8Array;
+  readonly etag: string;
+  readonly lastModified: number;
+}
 
 export interface MemoryObjectsOptions {
   /** Stamps LastModified. @default SystemClock */
@@ -42,8 +46,12 @@ export class MemoryObjects implements ObjectLister, ObjectStore {
   }
 
   // ObjectStore (outputs)
-  async put(bucket: string, key: string, body: Uint8Array): Promise<void> { this.putObject(bucket, key, body); }
-  async get(bucket: string, key: string): Promise<Uint8Array | undefined> { return this.buckets.get(bucket)?.get(key)?.body.slice(); }
+  async put(bucket: string, key: string, body: Uint8Array): Promise<void> {
+    this.putObject(bucket, key, body);
+  }
+  async get(bucket: string, key: string): Promise<Uint8Array | undefined> {
+    return this.buckets.get(bucket)?.get(key)?.body.slice();
+  }
   async delete(bucket: string, keys: readonly string[]): Promise<void> {
     const b = this.buckets.get(bucket);
     for (const k of keys) b?.delete(k);
@@ -63,7 +71,10 @@ export class MemoryObjects implements ObjectLister, ObjectStore {
     const page = keys.slice(0, max);
     const b = this.buckets.get(bucket)!;
     return {
-      objects: page.map((key) => { const s = b.get(key)!; return { key, etag: s.etag, size: s.body.length, lastModified: s.lastModified }; }),
+      objects: page.map((key) => {
+        const s = b.get(key)!;
+        return { key, etag: s.etag, size: s.body.length, lastModified: s.lastModified };
+      }),
       ...(keys.length > max ? { next: page[page.length - 1]! } : {}),
     };
   }

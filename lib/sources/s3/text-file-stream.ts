@@ -59,7 +59,10 @@ export interface TextFileStreamOptions {
 }
 
 export function textFileStreamSpec(
-  directory: string, options: TextFileStreamOptions, services: () => EngineServices, batchIntervalMs: () => number,
+  directory: string,
+  options: TextFileStreamOptions,
+  services: () => EngineServices,
+  batchIntervalMs: () => number,
 ): DStreamSpec<string> {
   const dir = parseS3Directory(directory);
   if (options.newFilesOnly !== undefined && typeof options.newFilesOnly !== "boolean") {
@@ -68,19 +71,30 @@ export function textFileStreamSpec(
   if (options.filter !== undefined && typeof options.filter !== "function") {
     throw new InvalidArgumentError(`Expected \`filter\` to be a function from an object's key to a boolean, got \`${describe(options.filter)}\`.`);
   }
-  const remember = options.minRememberDuration === undefined ? new Duration(60_000)
-    : typeof options.minRememberDuration === "string" ? parseDuration(options.minRememberDuration) : options.minRememberDuration;
+  const remember =
+    options.minRememberDuration === undefined
+      ? new Duration(60_000)
+      : typeof options.minRememberDuration === "string"
+        ? parseDuration(options.minRememberDuration)
+        : options.minRememberDuration;
   if (!(remember instanceof Duration) || !(remember.milliseconds > 0)) {
-    throw new InvalidArgumentError(`Expected \`minRememberDuration\` to be a positive Duration or text like "60s", got \`${describe(options.minRememberDuration)}\`.`);
+    throw new InvalidArgumentError(
+      `Expected \`minRememberDuration\` to be a positive Duration or text like "60s", got \`${describe(options.minRememberDuration)}\`.`,
+    );
   }
-  const maxFiles = requirePositiveInt("maxFilesPerBatch", options.maxFilesPerBatch ?? 1000,
-    "Each batch record lists the objects the batch reads; keep it to a few thousand at most.");
+  const maxFiles = requirePositiveInt(
+    "maxFilesPerBatch",
+    options.maxFilesPerBatch ?? 1000,
+    "Each batch record lists the objects the batch reads; keep it to a few thousand at most.",
+  );
   const filter = options.filter ?? defaultFileFilter;
   const name = `s3://${dir.bucket}/${dir.prefix}`;
   const source = (s: EngineServices): FileStreamSource => {
     const src = s.sources.get(S3_FILES) as FileStreamSource | undefined;
     if (typeof src?.allocate !== "function") {
-      throw new IllegalStateError(`textFileStream("${name}") needs an engine with an "${S3_FILES}" source: the in-memory engine, \`sparkless local\`, runBatches({ engine: "local" }) or AWS.`);
+      throw new IllegalStateError(
+        `textFileStream("${name}") needs an engine with an "${S3_FILES}" source: the in-memory engine, \`sparkless local\`, runBatches({ engine: "local" }) or AWS.`,
+      );
     }
     return src;
   };
@@ -93,7 +107,11 @@ export function textFileStreamSpec(
       // Spark remembers whole batches: ceil(minRememberDuration / batchDuration) of them.
       const rememberMs = Math.ceil(remember.milliseconds / interval) * interval;
       return source(services()).allocate(dir, previous as FileInputState | undefined, {
-        newFilesOnly: options.newFilesOnly ?? true, rememberMs, maxFiles, filter, budget: context.budget,
+        newFilesOnly: options.newFilesOnly ?? true,
+        rememberMs,
+        maxFiles,
+        filter,
+        budget: context.budget,
       });
     },
     compute: inputCompute<string>(),
