@@ -12,11 +12,13 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kinesis from "aws-cdk-lib/aws-kinesis";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { REQUESTS_LOG_MESSAGE } from "../lib/observability/cost.js";
 import {
   ALARM_PERIOD_S,
   BATCH_FAILED_EVALUATION,
@@ -121,6 +123,8 @@ export interface MonitoredResources {
   readonly streamRetentionHours: readonly number[];
   readonly iteratorAgeThresholds: readonly (Duration | undefined)[];
   readonly coordinator: lambda.IFunction;
+  /** Where the coordinator's "requests per batch" lines go (the cost widget queries them). @default no such widget */
+  readonly coordinatorLogGroup?: logs.ILogGroup;
   readonly worker: lambda.IFunction;
   readonly taskQueue: sqs.IQueue;
   readonly resultQueue: sqs.IQueue;
@@ -359,6 +363,21 @@ export function dashboard(scope: Construct, name: string, r: MonitoredResources,
       width: 12,
     }),
   );
+  if (r.coordinatorLogGroup) {
+    // By service from the coordinator's log line (lib/runtime/handlers.ts): no custom metric per service.
+    board.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: "Requests per batch, by service (coordinator's count)",
+        logGroupNames: [r.coordinatorLogGroup.logGroupName],
+        view: cloudwatch.LogQueryVisualizationType.LINE,
+        queryLines: [
+          `filter message = "${REQUESTS_LOG_MESSAGE}"`,
+          "stats avg(DynamoDB) as DynamoDB, avg(SQS) as SQS, avg(S3) as S3, avg(Kinesis) as Kinesis by bin(5m)",
+        ],
+        width: 24,
+      }),
+    );
+  }
   const dlqDepth = (q: sqs.IQueue | undefined, label: string) =>
     q ? [q.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: minute, label })] : [];
   board.addWidgets(

@@ -185,6 +185,7 @@ export class SparklessApp extends Construct {
       streamRetentionHours: input.retentionHours,
       iteratorAgeThresholds: props.inputStreams.map((s) => s.iteratorAgeAlarmThreshold),
       coordinator: this.coordinator,
+      coordinatorLogGroup: this.coordinatorLogGroup,
       worker: this.worker,
       taskQueue: this.taskQueue,
       resultQueue: this.resultQueue,

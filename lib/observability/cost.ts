@@ -16,6 +16,9 @@
 import { subtractCounts, total, type MeterCounts } from "./metering.js";
 import { MINUTES_PER_MONTH, PRICES, SECONDS_PER_MONTH } from "./prices.js";
 
+/** The message of the coordinator's log line with the requests per batch by service (the dashboard queries it). */
+export const REQUESTS_LOG_MESSAGE = "requests per batch";
+
 /** The requests behind one batch record (one batch, or a run of empty ones) and their price. */
 export interface BatchRequests {
   /** Requests by service ("DynamoDB", "SQS", "S3", "Kinesis"); SQS counted as billed. */

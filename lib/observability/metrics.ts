@@ -154,7 +154,7 @@ export function createBatchMetricsEmitter(
         metrics.addMetric(
           "RequestsPerBatch",
           MetricUnit.Count,
-          Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0),
+          Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / record.requests.batches,
         );
         const estimate = options.intervalMs ? estimateMonthlyCost(costSample, options.intervalMs, options.coordinatorMb) : undefined;
         costSample = costSample.slice(-COST_SAMPLE);

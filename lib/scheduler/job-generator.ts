@@ -283,10 +283,7 @@ export class JobGenerator {
       throw e;
     }
     if (!empty) {
-      // The requests since the record before: this batch's, with the empty run before it, lease renewals and checkpoints.
-      const requests = this.tally?.take(this.batchesSinceTally(time));
-      this.tallied = time;
-      if (requests) done.requests = requests;
+      const requests = done.requests;
       this.note = {
         time,
         completedAt: done.completedAt!,
@@ -354,12 +351,18 @@ export class JobGenerator {
     const elapsed = completedAt - startedAt;
     if (!fan && (record.inputRecords ?? 0) > 0) this.measure(record.inputRecords!, elapsed);
     this.evict(time);
+    // The requests since the record before, for a batch with input: its own, with the empty run before it, lease
+    // renewals and checkpoints (an empty batch's wait for the record that ends its run).
+    const empty = (record.inputRecords ?? 0) === 0 && Object.values(record.blocks).every((bs) => bs.every((b) => b.count === 0));
+    const requests = empty ? undefined : this.tally?.take(this.batchesSinceTally(time));
+    if (!empty) this.tallied = time;
     const done: BatchRecord = {
       ...record,
       status: "completed",
       startedAt,
       completedAt,
       ...(quarantined.size ? { quarantinedRecords: quarantined.size } : {}),
+      ...(requests ? { requests } : {}),
     };
     this.lastCompleted = time;
     this.recent.push({ time, startedAt, completedAt, inputRecords: record.inputRecords ?? 0 });

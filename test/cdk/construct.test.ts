@@ -542,6 +542,13 @@ describe("dashboard", () => {
   it("names the dashboard after the app", () => {
     template.hasResourceProperties("AWS::CloudWatch::Dashboard", { DashboardName: "Sparkless-cdkfixture" });
   });
+
+  it("shows what the pipeline costs: requests per batch and the monthly estimate, and by service from the coordinator's log", () => {
+    for (const m of ["RequestsPerBatch", "EstimatedMonthlyCost"]) expect(body).toContain(`[\\"Sparkless\\",\\"${m}\\",\\"App\\",\\"cdkfixture\\"`);
+    // A Logs Insights query over the coordinator's log group, averaging the handler's "requests per batch" lines.
+    expect(body).toMatch(/\\"type\\":\\"log\\".*filter message = \\+"requests per batch\\+"/);
+    expect(body).toContain("stats avg(DynamoDB) as DynamoDB, avg(SQS) as SQS, avg(S3) as S3, avg(Kinesis) as Kinesis by bin(5m)");
+  });
 });
 
 describe("alarms", () => {

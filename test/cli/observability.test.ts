@@ -9,6 +9,8 @@ import { ManualClock } from "../../lib/core/clock.js";
 import { Milliseconds, Minutes, Seconds } from "../../lib/core/duration.js";
 import type { AwsEngine } from "../../lib/aws/engine.js";
 import { createLogger, parseLogLevel, resolveLogLevel } from "../../lib/observability/logger.js";
+import { REQUESTS_LOG_MESSAGE } from "../../lib/observability/cost.js";
+import { emptyCounts, type MeterCounts } from "../../lib/observability/metering.js";
 import { batchMetrics, createBatchMetricsEmitter, MAX_BATCHES_PER_DOCUMENT } from "../../lib/observability/metrics.js";
 import { coordinatorHandler, workerHandler } from "../../lib/runtime/handlers.js";
 import { runEventSourceMapping } from "../../lib/runtime/worker.js";
@@ -169,6 +171,37 @@ describe("per-batch metrics", () => {
       next += n * 100;
     });
     expect(batches.at(-1)!.time).toBe(next - 100);
+  });
+
+  it("the coordinator handler logs the requests per batch by service once per invocation, for the dashboard's query", async () => {
+    process.env.AWS_LAMBDA_FUNCTION_NAME = "obs-coordinator";
+    // An engine whose meter counts 2 DynamoDB requests more at every reading (a meter twin: the core reads it per batch).
+    const engine = Object.assign(new MemoryEngineServices(), {
+      meter: {
+        readings: 0,
+        snapshot(): MeterCounts {
+          const c = emptyCounts();
+          const n = 2 * ++this.readings;
+          c.calls = { DynamoDB: { "batch log": { PutItem: { requests: n, readUnits: 0, writeUnits: n, billed: n, bytes: 0 } } } };
+          return c;
+        },
+      },
+    });
+    const app = defineApp({ name: "obsr", batchInterval: Milliseconds(100) }, (ssc) => {
+      ssc
+        .queueStream([["a"], ["b"]])
+        .map((x) => [x, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .foreachRDD(() => undefined);
+    });
+    const handler = coordinatorHandler(app, () => engine as unknown as AwsEngine);
+    const lines = await stdoutOf(async () => {
+      await handler({}, { getRemainingTimeInMillis: () => 3_600, awsRequestId: "req-r" });
+    });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).filter((d) => d.message === REQUESTS_LOG_MESSAGE);
+    // Two batches with input, 2 requests each since the record before; the empty ones after them carry none.
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ app: "obsr", batches: 2, DynamoDB: 2 });
   });
 
   it("an invocation with no batch due still writes the age of the newest completed batch", async () => {

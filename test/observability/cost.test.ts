@@ -172,7 +172,13 @@ describe("on the embedded engines", () => {
         { step: "initialize", name: "outsideCount" },
       );
       const atCompletion: number[] = [];
-      h.generator.addListener({ onBatchCompleted: () => atCompletion.push(dynamo) });
+      const heard: BatchRecord[] = [];
+      h.generator.addListener({
+        onBatchCompleted: (r) => {
+          atCompletion.push(dynamo);
+          heard.push(r);
+        },
+      });
       await putRecords(h.kinesis, stream, ["a b c", "b c", "c"], (i) => `k${i}`);
       await h.nextBatch();
       await h.nextBatch(); // empty
@@ -188,6 +194,8 @@ describe("on the embedded engines", () => {
       expect(third.requests!.byService.DynamoDB).toBe(atCompletion[2]! - atCompletion[0]!);
       expect(third.requests!.byService.Kinesis).toBeGreaterThan(0);
       expect(third.requests!.usd).toBeGreaterThan(0);
+      // Listeners (the handler's metrics) get the same figures with the completed batch; the empty one has none.
+      expect(heard.map((r) => r.requests)).toEqual([first.requests, undefined, third.requests]);
     } finally {
       await h.stop();
     }

@@ -8,11 +8,10 @@
  * the hand loop's.
  *
  * Sparkless runs twice over: with `execution: "in-process"` (every batch in
- * the coordinator, the work the baselines do), and with the defaults
- * ("auto", which sends a batch over the coordinator's in-process limit to
- * workers, here the context's in-process workers, through task messages).
- * The default is timed once per size listed in `defaultModeSizes`, and in
- * the breakdown.
+ * the coordinator, the work the baselines do), and with the defaults (the
+ * same on the in-memory engine, whose context runs batches in process
+ * unless told otherwise). The default is timed once per size listed in
+ * `defaultModeSizes`, and in the breakdown.
  *
  * When the engine is below the target, `breakdown` times parts of the
  * pipeline alone, to show where the time goes (the CPU profile is in
@@ -101,7 +100,7 @@ export interface MemoryScenarioResult {
 export const HAND = "hand loop (Maps)";
 export const RXJS = "RxJS 7 (mergeMap + reduce into a Map)";
 export const SPARKLESS = 'Sparkless runBatches, execution "in-process"';
-export const SPARKLESS_DEFAULT = 'Sparkless runBatches, defaults (execution "auto")';
+export const SPARKLESS_DEFAULT = "Sparkless runBatches, defaults (in process on the in-memory engine)";
 
 const rate = (records: number, ms: number) => Math.round(records / (ms / 1000));
 
@@ -198,6 +197,6 @@ export async function runBreakdown(
     add(p.part, (await timed(() => runBatches({ batchInterval: Seconds(1), inputs: [batches], execution: "in-process", pipeline: p.pipeline }))).ms);
   // The whole word count, in process and with the defaults (the defaults fan every batch over 20,000 records out).
   add("the stateful word count, in process", (await timed(() => sparklessWordCount(batches, "in-process"))).ms, "whole");
-  add('the stateful word count, defaults (execution "auto")', (await timed(() => sparklessWordCount(batches))).ms, "whole");
+  add("the stateful word count, defaults (in process on the in-memory engine)", (await timed(() => sparklessWordCount(batches))).ms, "whole");
   return { records, handLoopMs: Math.round(hand), rows };
 }

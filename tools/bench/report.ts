@@ -278,7 +278,7 @@ export function renderMarkdown(r: BenchReport): string {
     "- **Hand loop**: per batch, count the words in a Map, add them to the totals, keep each batch's counts and slide the window by adding the new batch and subtracting the one that left (what the inverse function does).",
     "- **RxJS 7**: per batch `from(lines).pipe(mergeMap(split), filter, reduce(into a Map))`, then the same state update (no `groupBy`).",
     "- **Sparkless**: `runBatches` (the in-memory engine: the coordinator's code in one process) with the pipeline of `tools/bench/workload.ts`; the totals are collected every batch and the window too. " +
-      'With `execution: "in-process"` every batch runs in the coordinator, as the baselines do (the targets read this row); with the defaults (`"auto"`, timed below in the breakdown) a batch over the coordinator\'s in-process limit (20,000 records until it has measured its own rate) goes to the context\'s in-process workers through task messages and the codec — and a fanned-out batch never measures that rate, so every later batch fans out too.',
+      'With `execution: "in-process"` every batch runs in the coordinator, as the baselines do (the targets read this row); the defaults (timed below in the breakdown) are the same on the in-memory engine, whose context runs every batch in process unless told otherwise: its workers would share the process, so fanning out would only add the messages\' encoding.',
     "",
   );
   for (const size of mem.sizes) {
