@@ -20,19 +20,37 @@ import { InvalidArgumentError } from "../core/errors.js";
 
 /**
  * The resolve hook, as a data: URL so that it loads the same from the sources and from dist/. It runs in
- * Node's loader thread after tsx's hooks (registered later, it is asked first and asks them).
+ * Node's loader thread after tsx's hooks (registered later, it is asked first and asks them). Node 22.18
+ * and later strip TypeScript types themselves and call a .ts file of a CommonJS package
+ * "commonjs-typescript": that one becomes "module-typescript" the same way.
  */
 const ESM_FORMAT_HOOK = `
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 const ESM_SYNTAX = /^[ \\t]*(?:import[ \\t]*(?:[\\w*{]|["'])|export[ \\t]+(?:default|const|let|var|function|class|async|type|interface|enum|declare|abstract)\\b|export[ \\t]*[{*])/m;
+const AS_ESM = { "commonjs": "module", "commonjs-typescript": "module-typescript" };
 export async function resolve(specifier, context, nextResolve) {
   const resolved = await nextResolve(specifier, context);
-  if (resolved.format !== "commonjs" || !resolved.url.startsWith("file:") || resolved.url.includes("/node_modules/")) return resolved;
+  const format = AS_ESM[resolved.format];
+  if (!format || !resolved.url.startsWith("file:") || resolved.url.includes("/node_modules/")) return resolved;
   if (!/\\.(?:ts|tsx|js|jsx)$/.test(new URL(resolved.url).pathname)) return resolved;
   let source;
   try { source = readFileSync(fileURLToPath(resolved.url), "utf8"); } catch { return resolved; }
-  return ESM_SYNTAX.test(source) ? { ...resolved, format: "module" } : resolved;
+  return ESM_SYNTAX.test(source) ? { ...resolved, format } : resolved;
+}
+const STRIPS_TYPES = !!process.features.typescript;
+export async function load(url, context, nextLoad) {
+  // A resolver before this one (tsx's) may leave the format to the loader, which would call a .ts file of a
+  // CommonJS package "commonjs-typescript" (Node 22.18 and later): the same ES module syntax check here.
+  if (context.format !== undefined && context.format !== "commonjs" && context.format !== "commonjs-typescript") return nextLoad(url, context);
+  if (!url.startsWith("file:") || url.includes("/node_modules/")) return nextLoad(url, context);
+  const pathname = new URL(url).pathname;
+  if (!/\.(?:ts|tsx|js|jsx)$/.test(pathname)) return nextLoad(url, context);
+  let source;
+  try { source = readFileSync(fileURLToPath(url), "utf8"); } catch { return nextLoad(url, context); }
+  if (!ESM_SYNTAX.test(source)) return nextLoad(url, context);
+  const typescript = /\.tsx?$/.test(pathname);
+  return nextLoad(url, { ...context, format: typescript && STRIPS_TYPES ? "module-typescript" : "module" });
 }
 `;
 
