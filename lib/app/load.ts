@@ -45,11 +45,11 @@ export async function load(url, context, nextLoad) {
   if (context.format !== undefined && context.format !== "commonjs" && context.format !== "commonjs-typescript") return nextLoad(url, context);
   if (!url.startsWith("file:") || url.includes("/node_modules/")) return nextLoad(url, context);
   const pathname = new URL(url).pathname;
-  if (!/\.(?:ts|tsx|js|jsx)$/.test(pathname)) return nextLoad(url, context);
+  if (!/\\.(?:ts|tsx|js|jsx)$/.test(pathname)) return nextLoad(url, context);
   let source;
   try { source = readFileSync(fileURLToPath(url), "utf8"); } catch { return nextLoad(url, context); }
   if (!ESM_SYNTAX.test(source)) return nextLoad(url, context);
-  const typescript = /\.tsx?$/.test(pathname);
+  const typescript = /\\.tsx?$/.test(pathname);
   return nextLoad(url, { ...context, format: typescript && STRIPS_TYPES ? "module-typescript" : "module" });
 }
 `;
