@@ -42,6 +42,8 @@ const STRIPS_TYPES = !!process.features.typescript;
 export async function load(url, context, nextLoad) {
   // A resolver before this one (tsx's) may leave the format to the loader, which would call a .ts file of a
   // CommonJS package "commonjs-typescript" (Node 22.18 and later): the same ES module syntax check here.
+  // Older Node does not strip types: there tsx loads TypeScript, and the resolve hook above is enough.
+  if (!STRIPS_TYPES) return nextLoad(url, context);
   if (context.format !== undefined && context.format !== "commonjs" && context.format !== "commonjs-typescript") return nextLoad(url, context);
   if (!url.startsWith("file:") || url.includes("/node_modules/")) return nextLoad(url, context);
   const pathname = new URL(url).pathname;
@@ -50,7 +52,7 @@ export async function load(url, context, nextLoad) {
   try { source = readFileSync(fileURLToPath(url), "utf8"); } catch { return nextLoad(url, context); }
   if (!ESM_SYNTAX.test(source)) return nextLoad(url, context);
   const typescript = /\\.tsx?$/.test(pathname);
-  return nextLoad(url, { ...context, format: typescript && STRIPS_TYPES ? "module-typescript" : "module" });
+  return nextLoad(url, { ...context, format: typescript ? "module-typescript" : "module" });
 }
 `;
 

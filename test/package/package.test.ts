@@ -171,9 +171,10 @@ describe("the npm package, installed outside the repository", () => {
       [
         `import { runBatches, Seconds, SparklessError } from "sparkless";`,
         `import { feed } from "sparkless/producer";`,
+        `import { dynamoDbSink, kinesisSink } from "sparkless/sinks";`,
         `const out = await runBatches({ batchInterval: Seconds(1), inputs: [[["a b a"], ["b"]]],`,
         `  pipeline: (lines) => lines.flatMap((l) => l.split(" ")).map((w) => [w, 1]).reduceByKey((x, y) => x + y) });`,
-        `console.log(JSON.stringify({ out, feed: typeof feed, error: typeof SparklessError }));`,
+        `console.log(JSON.stringify({ out, feed: typeof feed, error: typeof SparklessError, sinks: [typeof dynamoDbSink, typeof kinesisSink] }));`,
       ].join("\n"),
     );
     writeFileSync(
@@ -185,7 +186,12 @@ describe("the npm package, installed outside the repository", () => {
         `});`,
       ].join("\n"),
     );
-    const esm = JSON.parse((await ok("node", ["esm.mjs"], project, 60_000)).stdout) as { out: [string, number][][]; feed: string; error: string };
+    const esm = JSON.parse((await ok("node", ["esm.mjs"], project, 60_000)).stdout) as {
+      out: [string, number][][];
+      feed: string;
+      error: string;
+      sinks: string[];
+    };
     expect(esm.out.map((batch) => [...batch].sort())).toEqual([
       [
         ["a", 2],
@@ -193,7 +199,7 @@ describe("the npm package, installed outside the repository", () => {
       ],
       [["b", 1]],
     ]);
-    expect(esm).toMatchObject({ feed: "function", error: "function" });
+    expect(esm).toMatchObject({ feed: "function", error: "function", sinks: ["function", "function"] });
     expect(JSON.parse((await ok("node", ["cjs.js"], project, 60_000)).stdout)).toEqual([[3], [1]]);
   }, 120_000);
 
