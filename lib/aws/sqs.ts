@@ -14,11 +14,11 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
+import { sleep } from "../core/clock.js";
 import { decode, encode } from "../core/codec.js";
 import { IllegalStateError } from "../core/errors.js";
 import type { MessageQueue, Received } from "../storage/interfaces.js";
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const MAX_SEND_ATTEMPTS = 8;
 /** SendMessageBatch requests in flight at once. */
 const SEND_CONCURRENCY = 8;

@@ -9,6 +9,9 @@ export interface Clock {
   waitUntil(time: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** Waits `ms` of real time (at once for none): for back-off between retries and polls, not for batch scheduling. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : resolve()));
+
 export class SystemClock implements Clock {
   now(): number {
     return Date.now();

@@ -87,3 +87,37 @@ export function explainAwsError(e: unknown, ctx: ErrorContext = {}): Error {
   }
   return err;
 }
+
+const RETRYABLE_NAMES = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "LimitExceededException",
+  "KMSThrottlingException",
+  "InternalFailure",
+  "InternalFailureException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+]);
+const RETRYABLE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED"]);
+
+/** An error name or a Kinesis record's ErrorCode that says the request was throttled. */
+export const THROTTLED = /Throughput|Throttl|LimitExceeded/;
+
+type AwsErrorLike = { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
+
+/**
+ * Whether a request that failed with `e` may succeed if sent again: throttling, a service's internal
+ * error or unavailability, a timeout, a dropped connection, anything the SDK marks retryable, and any
+ * 5xx. `also` adds what one caller retries besides (error codes, HTTP statuses).
+ */
+export function isRetryableAwsError(e: unknown, also: { codes?: readonly string[]; statuses?: readonly number[] } = {}): boolean {
+  const x = e as AwsErrorLike;
+  const code = x?.code ?? "";
+  if (RETRYABLE_NAMES.has(x?.name ?? "") || RETRYABLE_CODES.has(code) || also.codes?.includes(code) || x?.$retryable) return true;
+  const status = x?.$metadata?.httpStatusCode;
+  return typeof status === "number" && (status >= 500 || !!also.statuses?.includes(status));
+}

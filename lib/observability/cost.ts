@@ -48,6 +48,26 @@ export function priceRequests(c: MeterCounts, batches = 1): BatchRequests {
   return { byService, readUnits, writeUnits, usd, batches };
 }
 
+/** The DynamoDB, SQS and S3 requests of one batch of those `r` covers (Kinesis apart: its reads are not billed per request). */
+export function nonKinesisRequestsPerBatch(r: BatchRequests): number {
+  let n = 0;
+  for (const [service, k] of Object.entries(r.byService)) if (service !== "Kinesis") n += k;
+  return n / r.batches;
+}
+
+/** The requests of one batch, by service, averaged over the batches `list` covers; undefined when it covers none. */
+export function averagePerBatch(list: readonly BatchRequests[]): { batches: number; perBatch: Record<string, number> } | undefined {
+  let batches = 0;
+  const perBatch: Record<string, number> = {};
+  for (const r of list) {
+    batches += r.batches;
+    for (const [service, n] of Object.entries(r.byService)) perBatch[service] = (perBatch[service] ?? 0) + n;
+  }
+  if (batches === 0) return undefined;
+  for (const k of Object.keys(perBatch)) perBatch[k]! /= batches;
+  return { batches, perBatch };
+}
+
 /** A meter's reading: what a process sent so far. */
 export interface RequestMeter {
   snapshot(): MeterCounts;
@@ -79,23 +99,20 @@ export function estimateMonthlyCost(
   intervalMs: number,
   coordinatorMb?: number,
 ): { usd: number; requestsUsd: number; lambdaUsd: number; perBatch: Record<string, number> } | undefined {
-  let batches = 0;
+  const priced = sample.filter((s): s is { requests: BatchRequests; processingMs?: number } => s.requests !== undefined);
+  const average = averagePerBatch(priced.map((s) => s.requests));
+  if (!average) return undefined;
+  const { batches, perBatch } = average;
   let usd = 0;
   let processingMs = 0;
   let processed = 0;
-  const perBatch: Record<string, number> = {};
-  for (const s of sample) {
-    if (!s.requests) continue;
-    batches += s.requests.batches;
+  for (const s of priced) {
     usd += s.requests.usd;
     if (s.processingMs !== undefined) {
       processingMs += s.processingMs;
       processed++;
     }
-    for (const [service, n] of Object.entries(s.requests.byService)) perBatch[service] = (perBatch[service] ?? 0) + n;
   }
-  if (batches === 0) return undefined;
-  for (const k of Object.keys(perBatch)) perBatch[k]! /= batches;
   const batchesPerMonth = (SECONDS_PER_MONTH * 1000) / intervalMs;
   const requestsUsd = (usd / batches) * batchesPerMonth;
   let lambdaUsd = 0;

@@ -13,7 +13,7 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { BatchRecord } from "../storage/interfaces.js";
-import { estimateMonthlyCost, type BatchRequests } from "./cost.js";
+import { estimateMonthlyCost, nonKinesisRequestsPerBatch, type BatchRequests } from "./cost.js";
 
 /** How many recent batch records the cost estimate averages over. */
 const COST_SAMPLE = 60;
@@ -151,11 +151,7 @@ export function createBatchMetricsEmitter(
       if (m.processingTime !== undefined) metrics.addMetric("ProcessingTime", MetricUnit.Milliseconds, m.processingTime);
       if (m.totalDelay !== undefined) metrics.addMetric("TotalDelay", MetricUnit.Milliseconds, m.totalDelay);
       if (record.requests) {
-        metrics.addMetric(
-          "RequestsPerBatch",
-          MetricUnit.Count,
-          Object.entries(record.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / record.requests.batches,
-        );
+        metrics.addMetric("RequestsPerBatch", MetricUnit.Count, nonKinesisRequestsPerBatch(record.requests));
         const estimate = options.intervalMs ? estimateMonthlyCost(costSample, options.intervalMs, options.coordinatorMb) : undefined;
         costSample = costSample.slice(-COST_SAMPLE);
         if (estimate) metrics.addMetric("EstimatedMonthlyCost", MetricUnit.NoUnit, Math.round(estimate.usd * 100) / 100);

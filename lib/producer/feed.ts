@@ -20,7 +20,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
-import { explainAwsError, OperatorError } from "../observability/aws-errors.js";
+import { explainAwsError, isRetryableAwsError, OperatorError, THROTTLED } from "../observability/aws-errors.js";
 
 export const MAX_RECORDS_PER_REQUEST = 500;
 export const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
@@ -132,32 +132,6 @@ export class FeedError extends OperatorError {
   ) {
     super(message, options);
   }
-}
-
-const RETRYABLE_NAMES = new Set([
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "LimitExceededException",
-  "KMSThrottlingException",
-  "InternalFailure",
-  "InternalFailureException",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "TimeoutError",
-  "RequestTimeout",
-  "RequestTimeoutException",
-]);
-const RETRYABLE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED"]);
-const THROTTLE = /Throughput|Throttl|LimitExceeded/;
-
-function isRetryable(e: unknown): boolean {
-  const x = e as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (RETRYABLE_NAMES.has(x?.name ?? "")) return true;
-  if (RETRYABLE_CODES.has(x?.code ?? "")) return true;
-  if (x?.$retryable) return true;
-  const status = x?.$metadata?.httpStatusCode;
-  return typeof status === "number" && status >= 500;
 }
 
 interface Pending {
@@ -373,13 +347,13 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
             stats.bytesSent += p.entry.Data!.byteLength;
           } else {
             p.lastError = r?.ErrorCode ? `${r.ErrorCode}${r.ErrorMessage ? `: ${r.ErrorMessage}` : ""}` : "no result for this record";
-            if (THROTTLE.test(r?.ErrorCode ?? "")) stats.throttled++;
+            if (THROTTLED.test(r?.ErrorCode ?? "")) stats.throttled++;
             failed.push(p);
           }
         });
       } catch (e) {
-        if (!isRetryable(e)) throw explainAwsError(e, ctx);
-        if (THROTTLE.test((e as Error).name ?? "")) stats.throttled++;
+        if (!isRetryableAwsError(e)) throw explainAwsError(e, ctx);
+        if (THROTTLED.test((e as Error).name ?? "")) stats.throttled++;
         for (const p of todo) p.lastError = `${(e as Error).name}: ${(e as Error).message}`;
         failed = todo;
       }

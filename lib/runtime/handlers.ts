@@ -6,7 +6,7 @@
 import type { AppDefinition } from "../app/app.js";
 import { createAwsEngine, engineConfigFromEnv, type AwsEngine } from "../aws/engine.js";
 import { createLogger, type SparklessLogger } from "../observability/logger.js";
-import { REQUESTS_LOG_MESSAGE } from "../observability/cost.js";
+import { averagePerBatch, REQUESTS_LOG_MESSAGE, type BatchRequests } from "../observability/cost.js";
 import { createBatchMetricsEmitter } from "../observability/metrics.js";
 import { runCoordinator, type CoordinatorResult } from "./coordinator.js";
 import type { BatchRecord } from "../storage/interfaces.js";
@@ -38,20 +38,17 @@ function logEntry(logger: SparklessLogger, entry: Record<string, unknown>): void
  * which the dashboard's Logs Insights widget averages: by service without a custom metric per service.
  */
 function requestLog() {
-  const sums = new Map<string, number>();
-  let batches = 0;
+  let seen: BatchRequests[] = [];
   return {
     add(r: BatchRecord): void {
-      if (!r.requests) return;
-      batches += r.requests.batches;
-      for (const [service, n] of Object.entries(r.requests.byService)) sums.set(service, (sums.get(service) ?? 0) + n);
+      if (r.requests) seen.push(r.requests);
     },
     write(logger: SparklessLogger): void {
-      if (batches === 0) return;
-      const perBatch = Object.fromEntries([...sums].map(([service, n]) => [service, Math.round((n / batches) * 100) / 100]));
-      logger.info(REQUESTS_LOG_MESSAGE, { batches, ...perBatch });
-      sums.clear();
-      batches = 0;
+      const average = averagePerBatch(seen);
+      seen = [];
+      if (!average) return;
+      const perBatch = Object.fromEntries(Object.entries(average.perBatch).map(([service, n]) => [service, Math.round(n * 100) / 100]));
+      logger.info(REQUESTS_LOG_MESSAGE, { batches: average.batches, ...perBatch });
     },
   };
 }

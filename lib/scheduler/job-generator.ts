@@ -25,7 +25,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Checkpointer, LeadershipLostError, type CheckpointerOptions, type CheckpointStats } from "../checkpoint/checkpointer.js";
-import type { Clock } from "../core/clock.js";
+import { sleep, type Clock } from "../core/clock.js";
 import { Time } from "../core/duration.js";
 import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
@@ -247,7 +247,7 @@ export class JobGenerator {
         if (records) kept.set(canonical(b), records);
       });
     }
-    const empty = inputRecords === 0 && Object.values(blocks).every((bs) => bs.every((b) => b.count === 0));
+    const empty = isEmpty({ inputRecords, blocks });
     // An empty batch has nothing to fan out; a batch past the budget does (unless told otherwise).
     const mode = this.options.execution?.mode ?? "auto";
     const tooLarge = budget.exhausted || inputRecords > this.maxInProcessRecords();
@@ -353,7 +353,7 @@ export class JobGenerator {
     this.evict(time);
     // The requests since the record before, for a batch with input: its own, with the empty run before it, lease
     // renewals and checkpoints (an empty batch's wait for the record that ends its run).
-    const empty = (record.inputRecords ?? 0) === 0 && Object.values(record.blocks).every((bs) => bs.every((b) => b.count === 0));
+    const empty = isEmpty(record);
     const requests = empty ? undefined : this.tally?.take(this.batchesSinceTally(time));
     if (!empty) this.tallied = time;
     const done: BatchRecord = {
@@ -632,4 +632,7 @@ export class JobGenerator {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A batch without input: no record read, and every block counted empty while its blocks were fixed. */
+function isEmpty(r: Pick<BatchRecord, "inputRecords" | "blocks">): boolean {
+  return (r.inputRecords ?? 0) === 0 && Object.values(r.blocks).every((bs) => bs.every((b) => b.count === 0));
+}

@@ -27,10 +27,9 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { Time } from "../core/duration.js";
+import type { Time } from "../core/duration.js";
 import { InvalidArgumentError, SparklessError, describe } from "../core/errors.js";
-import { LOCAL_CREDENTIALS } from "../local/engines/client-config.js";
+import { batchTimeOf, clientConfigFromEnv, type PartitionWriter } from "./clients.js";
 
 /** A key attribute's value: DynamoDB keys are strings, numbers or binary. */
 export type KeyValue = string | number | Uint8Array;
@@ -112,9 +111,6 @@ export class DynamoDbSinkError extends SparklessError {
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const MAX_CONCURRENCY = 100;
-
-/** The partition function a `foreachPartition` call takes. */
-export type PartitionWriter<T> = (items: readonly T[], partitionIndex: number) => Promise<void>;
 
 /**
  * Returns the function `rdd.foreachPartition` calls: it puts one item per element into `table`, each
@@ -268,14 +264,6 @@ function checkOptions<T>(options: DynamoDbSinkOptions<T>): Checked<T> {
   return { table, keys, item, batchTime, batchTimeAttribute, concurrency, maxAttempts };
 }
 
-/** A Time's milliseconds (also from another copy of the package, by its shape), or the number given. */
-export function batchTimeOf(time: unknown): unknown {
-  if (time instanceof Time) return time.milliseconds;
-  if (time !== null && typeof time === "object" && typeof (time as { milliseconds?: unknown }).milliseconds === "number")
-    return (time as Time).milliseconds;
-  return time;
-}
-
 /** Checks one element's item and returns its key. */
 function checkItem<T>(item: unknown, element: T, index: number, o: Checked<T>): Record<string, KeyValue> {
   const where = `element ${index} (${describe(element).slice(0, 100)})`;
@@ -353,19 +341,4 @@ function defaultClient(maxAttempts: number): DynamoDBDocumentClient {
  */
 export function dynamoDbClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env, maxAttempts = 8) {
   return clientConfigFromEnv("DYNAMODB", env, maxAttempts);
-}
-
-/** Shared by both sinks' env-built clients (see dynamoDbClientConfigFromEnv). @internal */
-export function clientConfigFromEnv(service: "DYNAMODB" | "KINESIS", env: NodeJS.ProcessEnv, maxAttempts: number) {
-  const endpoint = env[`SPARKLESS_${service}_ENDPOINT`] || env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? "us-east-1" : undefined);
-  const loopback = endpoint !== undefined && /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i.test(endpoint);
-  return {
-    ...(endpoint ? { endpoint } : {}),
-    ...(region ? { region } : {}),
-    ...(loopback && !env.AWS_ACCESS_KEY_ID ? { credentials: { ...LOCAL_CREDENTIALS } } : {}),
-    maxAttempts,
-    // HTTP/1.1: the Kinesis client's HTTP/2 default fails against local engines, and PutRecords needs no HTTP/2.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
-  };
 }

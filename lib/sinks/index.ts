@@ -18,8 +18,8 @@ export {
   type DynamoDbSinkOptions,
   type DynamoDbSinkResult,
   type KeyValue,
-  type PartitionWriter,
 } from "./dynamodb.js";
+export type { PartitionWriter } from "./clients.js";
 export {
   kinesisSink,
   kinesisClientConfigFromEnv,

@@ -23,11 +23,13 @@
  */
 import { createHash } from "node:crypto";
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
+import { sleep } from "../core/clock.js";
 import type { Time } from "../core/duration.js";
 import { InvalidArgumentError, SparklessError, describe } from "../core/errors.js";
 import { DEFAULT_MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST, MAX_REQUEST_BYTES } from "../producer/feed.js";
 import { KINESIS_MAX_RECORD_BYTES } from "../producer/lines.js";
-import { batchTimeOf, clientConfigFromEnv, type PartitionWriter } from "./dynamodb.js";
+import { isRetryableAwsError, THROTTLED } from "../observability/aws-errors.js";
+import { batchTimeOf, clientConfigFromEnv, type PartitionWriter } from "./clients.js";
 
 export interface KinesisSinkOptions<T> {
   /** The stream's name, or its ARN. */
@@ -115,23 +117,6 @@ export class KinesisSinkError extends SparklessError {
 const SINK_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[A-Za-z0-9_.-]{1,128}$/;
-const THROTTLE = /Throughput|Throttl|LimitExceeded/;
-const RETRYABLE_NAMES = new Set([
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "LimitExceededException",
-  "KMSThrottlingException",
-  "InternalFailure",
-  "InternalFailureException",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "ServiceUnavailableException",
-  "TimeoutError",
-  "RequestTimeout",
-  "RequestTimeoutException",
-]);
-const RETRYABLE_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "ECONNREFUSED"]);
-
 /** The id of the record of element `index` of partition `partition` in the batch of time `batchTime`. */
 export function recordId(name: string, batchTime: number, partition: number, index: number): string {
   return `${name}/${batchTime}/${partition}/${index}`;
@@ -330,14 +315,8 @@ function* chunks(records: Pending[]): Generator<Pending[]> {
   if (chunk.length) yield chunk;
 }
 
-function isRetryable(e: unknown): boolean {
-  const x = e as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
-  if (RETRYABLE_NAMES.has(x?.name ?? "") || RETRYABLE_CODES.has(x?.code ?? "") || x?.$retryable) return true;
-  const status = x?.$metadata?.httpStatusCode;
-  return typeof status === "number" && (status >= 500 || status === 429);
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => (ms > 0 ? setTimeout(resolve, ms) : resolve()));
+/** Besides what the feed retries: an engine not answering yet, and HTTP 429. */
+const isRetryable = (e: unknown) => isRetryableAwsError(e, { codes: ["ECONNREFUSED"], statuses: [429] });
 
 /** Sends one chunk until every record is in, retrying only the failed ones. */
 async function sendChunk<T>(
@@ -364,7 +343,7 @@ async function sendChunk<T>(
         } else {
           p.lastCode = r?.ErrorCode ?? "NoResult";
           p.lastMessage = r?.ErrorMessage ?? (r ? "" : "the answer had no result for this record");
-          if (THROTTLE.test(p.lastCode)) stats.throttled++;
+          if (THROTTLED.test(p.lastCode)) stats.throttled++;
           failed.push(p);
         }
       });
@@ -382,7 +361,7 @@ async function sendChunk<T>(
           { cause: e },
         );
       }
-      if (THROTTLE.test(err?.name ?? "")) stats.throttled++;
+      if (THROTTLED.test(err?.name ?? "")) stats.throttled++;
       for (const p of todo) {
         p.lastCode = err?.name ?? "Error";
         p.lastMessage = err?.message ?? String(e);

@@ -9,7 +9,7 @@
  * figures here expand it back into one batch per interval, so charts and
  * totals count every batch, as Spark's Streaming tab does.
  */
-import { estimateMonthlyCost } from "../observability/cost.js";
+import { estimateMonthlyCost, nonKinesisRequestsPerBatch } from "../observability/cost.js";
 import { batchMetrics, type BatchMetrics } from "../observability/metrics.js";
 import type { BatchRecord } from "../storage/interfaces.js";
 
@@ -81,8 +81,6 @@ export interface BatchSummary {
 }
 
 /** Non-Kinesis requests of a record's requests, per batch. */
-const requestsPerBatch = (r: BatchRecord): number | undefined =>
-  r.requests ? Object.entries(r.requests.byService).reduce((n, [s, k]) => (s === "Kinesis" ? n : n + k), 0) / r.requests.batches : undefined;
 
 /** The cost of the newest `sample` records that carry requests. */
 export function costOf(
@@ -167,7 +165,7 @@ function view(r: BatchRecord, interval: number | undefined): BatchView {
     ...(isEmptyBatch(r) ? { empty: true as const } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(interval ? { inputRate: m.inputRecords / (interval / 1000) } : {}),
-    ...(r.requests ? { requests: requestsPerBatch(r) } : {}),
+    ...(r.requests ? { requests: nonKinesisRequestsPerBatch(r.requests) } : {}),
   };
 }
 

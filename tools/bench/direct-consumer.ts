@@ -18,7 +18,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { createClients, type AwsClients } from "../../lib/aws/engine.js";
 import { createTables } from "../../lib/aws/dynamodb/tables.js";
-import { batchWrite, pad, sleep, ttlIn, DAY_S } from "../../lib/aws/dynamodb/util.js";
+import { sleep } from "../../lib/core/clock.js";
+import { batchWrite, pad, ttlIn, DAY_S } from "../../lib/aws/dynamodb/util.js";
 import { packPages, type Section } from "../../lib/checkpoint/pages.js";
 import { awsClientConfig } from "../../lib/local/engines.js";
 import { ensureStream } from "../../lib/local/runtime.js";

@@ -13,7 +13,7 @@
 import "../../lib/local/quiet.js";
 import { createWriteStream } from "node:fs";
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
-import { sleep } from "../../lib/aws/dynamodb/util.js";
+import { sleep } from "../../lib/core/clock.js";
 import { awsClientConfig } from "../../lib/local/engines.js";
 import { scaleKey } from "./bench-app.js";
 import { serveBench } from "./children.js";

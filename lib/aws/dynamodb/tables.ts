@@ -8,7 +8,8 @@
  */
 import { CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { IllegalStateError } from "../../core/errors.js";
-import { errorName, sleep } from "./util.js";
+import { sleep } from "../../core/clock.js";
+import { errorName } from "./util.js";
 
 export interface TableNames {
   meta: string;

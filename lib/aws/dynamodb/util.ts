@@ -3,9 +3,8 @@
  * batched reads and writes with their retries of unprocessed items.
  */
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { sleep } from "../../core/clock.js";
 import { InvalidArgumentError, MissingDataError } from "../../core/errors.js";
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function errorName(error: unknown): string {
   return (error as { name?: string } | null)?.name ?? "";

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { DataDirInUseError } from "../errors.js";
-import { sleep } from "./supervision.js";
+import { sleep } from "../../core/clock.js";
 
 interface Claim {
   pid: number;

@@ -6,7 +6,8 @@
 import { createServer } from "node:net";
 import { EngineStartError, LocalRunError, type EngineName } from "../errors.js";
 import { probeConfig } from "./client-config.js";
-import { sleep, type ManagedChild } from "./supervision.js";
+import { sleep } from "../../core/clock.js";
+import type { ManagedChild } from "./supervision.js";
 
 /** An engine that answers: its endpoint, its process (if it has one) and how to stop it. */
 export interface RunningEngine {

@@ -21,8 +21,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { optionalPackageDir, type OptionalPackage } from "../optional.js";
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../../core/clock.js";
 
 /** The folder of an engine's npm package (an optional peer dependency: a MissingPackageError names the install command). */
 export function packageDir(name: OptionalPackage): string {
