@@ -132,18 +132,27 @@ export interface AwsEngine extends Engine {
   readonly config: AwsEngineConfig;
 }
 
-export function createAwsEngine(config: AwsEngineConfig, clients: AwsClients = createClients(config)): AwsEngine {
+export function createAwsEngine(
+  config: AwsEngineConfig,
+  clients: AwsClients = createClients(config),
+  options: {
+    /**
+     * Count every request this process sends (and ask DynamoDB for its consumed units), for the per-batch
+     * cost the coordinator records. A worker's engine needs none: nothing reads its counts. @default true
+     */
+    meter?: boolean;
+  } = {},
+): AwsEngine {
   const { doc } = clients;
   const prefix = `${config.app}/`;
-  // Every request this process sends is counted (and DynamoDB's consumed units asked for), for the per-batch cost.
-  const meter = new Meter();
-  meter.attachAll(clients);
+  const meter = options.meter === false ? undefined : new Meter();
+  meter?.attachAll(clients);
   const pages =
     config.checkpointStore === "s3" ? new S3Pages(clients.s3, config.bucket, prefix) : new DynamoPages(doc, config.tables.state, config.app);
   return {
     config,
     clients,
-    meter,
+    ...(meter ? { meter } : {}),
     batchLog: new DynamoBatchLog(doc, config.tables.meta, config.app),
     checkpoints: new DynamoCheckpointStore(doc, config.tables.meta, config.app, pages),
     state: new DynamoStateStore(doc, config.tables.state, config.app),

@@ -13,5 +13,5 @@ import { runWorkerProcess } from "./worker-loop.js";
 const appPath = process.env.SPARKLESS_APP_PATH;
 if (!appPath)
   throw new LocalRunError("SPARKLESS_APP_PATH is not set: this process is started by `sparkless local`, which sets it to the app module's path.");
-await runWorkerProcess(await loadApp(appPath), createAwsEngine(engineConfigFromEnv()));
+await runWorkerProcess(await loadApp(appPath), createAwsEngine(engineConfigFromEnv(), undefined, { meter: false }));
 process.exit(0);

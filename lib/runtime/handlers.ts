@@ -101,7 +101,10 @@ export function coordinatorHandler(app: AppDefinition, engineFactory: () => AwsE
 }
 
 /** The worker: invoked by the SQS event source mapping with ReportBatchItemFailures. */
-export function workerHandler(app: AppDefinition, engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv())) {
+export function workerHandler(
+  app: AppDefinition,
+  engineFactory: () => AwsEngine = () => createAwsEngine(engineConfigFromEnv(), undefined, { meter: false }),
+) {
   let worker: Worker | undefined;
   const logger = createLogger({ app: app.config.name });
   return async (event: SqsEventLike): Promise<SqsBatchResponse> => {
