@@ -95,13 +95,28 @@ export class ShuffleDependency<K, V, C> {
    * and split their input once. One pass is only equivalent while no shuffle can see another's change
    * to a value (a reduce function that changes its first argument in place): the pass stops at the
    * first value that is an object and every shuffle computes the partition on its own.
+   *
+   * A key is looked up once per pair for all the shuffles: the pass numbers the keys it meets (their
+   * slots), and each shuffle's writer keeps what it holds for a key at the key's slot.
    */
   static async computeTogether(deps: readonly ShuffleDependency<unknown, unknown, unknown>[], m: number, tc: TaskContext): Promise<unknown[][][]> {
     // A range partitioner reads its bounds (computed from a sketch stage) before the first key is bucketed.
     for (const d of deps) await (d.partitioner as Partitioner & { prepare?: (tc: TaskContext, m: number) => Promise<void> }).prepare?.(tc, m);
+    const slots = new Map<KeyId, number>();
+    const slotOf = (k: unknown): number => {
+      const id = keyId(k);
+      const s = slots.get(id);
+      if (s !== undefined) return s;
+      slots.set(id, slots.size);
+      return -1;
+    };
     if (deps.length === 1) {
       const w = deps[0]!.writer();
-      await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, w.write);
+      await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, (kv) => {
+        const s = slotOf(kv[0]);
+        if (s < 0) w.add(slots.size - 1, kv);
+        else w.merge(s, kv);
+      });
       return [w.finish()];
     }
     const writers = deps.map((d) => d.writer());
@@ -109,7 +124,9 @@ export class ShuffleDependency<K, V, C> {
       await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, (kv) => {
         const v = kv[1];
         if (typeof v === "object" && v !== null) throw SHARED_OBJECT;
-        for (let i = 0; i < writers.length; i++) writers[i]!.write(kv);
+        const s = slotOf(kv[0]);
+        if (s < 0) for (let i = 0; i < writers.length; i++) writers[i]!.add(slots.size - 1, kv);
+        else for (let i = 0; i < writers.length; i++) writers[i]!.merge(s, kv);
       });
       return writers.map((w) => w.finish());
     } catch (e) {
@@ -120,50 +137,105 @@ export class ShuffleDependency<K, V, C> {
     }
   }
 
-  /** Where one map task's pairs go: combined per key, grouped per key, or one by one, by reduce partition. */
-  private writer(): { write: (kv: Pair<unknown, unknown>) => void; finish: () => unknown[][] } {
+  /**
+   * Where one map task's pairs go: combined per key, grouped per key, or one by one, by reduce
+   * partition. `add` takes the first pair of a key (its slot is new), `merge` every later one. A key's
+   * partition is computed once, when it is first met; entries keep first-seen order in each bucket.
+   */
+  private writer(): ShuffleWriter {
     const n = this.partitioner.numPartitions;
     const part = this.partitioner;
     const agg = this.aggregator;
+    const buckets: unknown[][] = Array.from({ length: n }, () => []);
+    const finish = () => buckets;
     if (agg && this.mapSideCombine) {
-      const maps: Map<KeyId, [K, C]>[] = Array.from({ length: n }, () => new Map());
+      const entries: [K, C][] = [];
       const { createCombiner, mergeValue } = agg;
       return {
-        write: (kv) => {
-          const k = kv[0] as K;
-          const bucket = maps[part.getPartition(k)]!;
-          const id = keyId(k);
-          const e = bucket.get(id);
-          if (e) e[1] = mergeValue(e[1], kv[1] as V);
-          else bucket.set(id, [k, createCombiner(kv[1] as V)]);
+        add: (s, kv) => {
+          const e: [K, C] = [kv[0] as K, createCombiner(kv[1] as V)];
+          entries[s] = e;
+          buckets[part.getPartition(kv[0])]!.push(e);
         },
-        finish: () => maps.map((b) => [...b.values()]),
+        merge: (s, kv) => {
+          const e = entries[s]!;
+          e[1] = mergeValue(e[1], kv[1] as V);
+        },
+        finish,
       };
     }
-    const buckets: unknown[][] = Array.from({ length: n }, () => []);
     if (this.grouped) {
-      const groups = new Map<KeyId, [K, V[]]>();
+      const groups: ValueGroup[] = [];
       return {
-        write: (kv) => {
-          const id = keyId(kv[0]);
-          const g = groups.get(id);
-          if (g) g[1].push(kv[1] as V);
-          else {
-            const e: [K, V[]] = [kv[0] as K, [kv[1] as V]];
-            groups.set(id, e);
-            buckets[part.getPartition(kv[0])]!.push(e);
-          }
+        add: (s, kv) => {
+          const g = new ValueGroup(kv[0], kv[1]);
+          groups[s] = g;
+          buckets[part.getPartition(kv[0])]!.push(g.entry);
         },
-        finish: () => buckets,
+        merge: (s, kv) => groups[s]!.push(kv[1]),
+        finish: () => {
+          for (const g of groups) g.materialize();
+          return buckets;
+        },
       };
     }
+    const partOf: number[] = [];
     return {
-      write: (kv) => {
-        buckets[part.getPartition(kv[0])]!.push(kv);
+      add: (s, kv) => {
+        const q = part.getPartition(kv[0]);
+        partOf[s] = q;
+        buckets[q]!.push(kv);
       },
-      finish: () => buckets,
+      merge: (s, kv) => {
+        buckets[partOf[s]!]!.push(kv);
+      },
+      finish,
     };
   }
+}
+
+/** One map task's writer for one shuffle (see ShuffleDependency.writer). */
+interface ShuffleWriter {
+  add(slot: number, kv: Pair<unknown, unknown>): void;
+  merge(slot: number, kv: Pair<unknown, unknown>): void;
+  finish(): unknown[][];
+}
+
+/**
+ * A key's values in a grouped shuffle's map task, as `entry` = `[key, values]` in its bucket. While
+ * every value so far is the same value (`Object.is`: a word count's 1s), only how many are counted,
+ * and the array is built once at the end: the same array, without a push per value.
+ */
+class ValueGroup {
+  readonly entry: [unknown, unknown[]];
+  private run: unknown;
+  private n = 1;
+  constructor(key: unknown, first: unknown) {
+    this.entry = [key, []];
+    this.run = first;
+  }
+  push(v: unknown): void {
+    if (this.n > 0) {
+      if (Object.is(v, this.run)) {
+        this.n++;
+        return;
+      }
+      this.materialize();
+    }
+    this.entry[1].push(v);
+  }
+  /** Writes the counted run of equal values into the entry's array (once; later values are pushed). */
+  materialize(): void {
+    if (this.n === 0) return;
+    this.entry[1] = repeated(this.run, this.n);
+    this.n = 0;
+    this.run = undefined;
+  }
+}
+
+/** `n` copies of `v`. */
+function repeated<T>(v: T, n: number): T[] {
+  return new Array<T>(n).fill(v);
 }
 
 export type Dependency = NarrowDependency | ShuffleDependency<unknown, unknown, unknown>;
@@ -1302,7 +1374,11 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
   async run(p: number, tc: TaskContext, emit: Emit<[K, unknown[][]]>): Promise<void> {
     const n = this.sources.length;
     const groups = new Map<KeyId, [K, unknown[][]]>();
-    const create = (k: K): [K, unknown[][]] => [k, Array.from({ length: n }, () => [])];
+    const create = (k: K): [K, unknown[][]] => {
+      const lists: unknown[][] = [];
+      for (let i = 0; i < n; i++) lists.push([]);
+      return [k, lists];
+    };
     const slot = (g: [K, unknown[][]]) => g[1];
     for (let i = 0; i < n; i++) await this.groupParent(i, p, tc, groups, create, slot, i);
     for (const e of groups.values()) emit(e);

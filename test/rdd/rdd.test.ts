@@ -176,6 +176,50 @@ describe("RDD: groupBy and three-way cogroup", () => {
   });
 });
 
+describe("RDD: a grouped shuffle keeps every value, in order", () => {
+  // The map side counts a run of equal values (Object.is) instead of pushing each: what the reduce side
+  // gets must be the very values, in the order each map partition met them.
+  it("runs of equal values, then different ones, -0 apart from 0, NaN, and objects", async () => {
+    const sc = sparkContext();
+    const obj = { n: 1 };
+    const byKey: Record<string, unknown[]> = {
+      mixed: [1, 1, 1, 2, 2, 1, "1", 1],
+      zeros: [0, -0, -0, 0],
+      nans: [NaN, NaN, NaN],
+      objects: [obj, obj, { n: 1 }, obj],
+      strings: ["a", "a", "b"],
+    };
+    const pairs = Object.entries(byKey).flatMap(([k, vs]) => vs.map((v) => [k, v] as [string, unknown]));
+    const grouped = new Map(
+      (await sc
+        .parallelize(pairs, 1)
+        .cogroup(sc.parallelize([["mixed", "x"] as [string, string]], 1), 2)
+        .collect()) as [string, [unknown[], string[]]][],
+    );
+    for (const [k, values] of Object.entries(byKey)) {
+      const [vs, ws] = grouped.get(k)!;
+      expect(vs, k).toHaveLength(values.length);
+      vs.forEach((v, i) => expect(Object.is(v, values[i]), `${k}[${i}]: ${String(v)}`).toBe(true));
+      expect(ws).toEqual(k === "mixed" ? ["x"] : []);
+    }
+  });
+
+  it("a key whose every value is equal gets them all, and each key its own count", async () => {
+    const sc = sparkContext();
+    const keys = until(0, 5_000).map((i) => `w${i % 7}`);
+    const counts = await sc
+      .parallelize(
+        keys.map((k) => [k, 1] as [string, number]),
+        3,
+      )
+      .cogroup(sc.parallelize<[string, number]>([], 1), 4)
+      .map(([k, [ones]]) => [k, (ones as number[]).length, (ones as number[]).every((x) => x === 1)] as const)
+      .collect();
+    expect(new Map(counts.map(([k, n]) => [k, n]))).toEqual(new Map(until(0, 7).map((i) => [`w${i}`, keys.filter((k) => k === `w${i}`).length])));
+    expect(counts.every(([, , ones]) => ones)).toBe(true);
+  });
+});
+
 describe("RDD: aggregate, fold, treeAggregate, treeReduce", () => {
   it("RDDSuite: aggregate with a mutable map", async () => {
     const sc = sparkContext();
