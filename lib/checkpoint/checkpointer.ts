@@ -28,7 +28,7 @@ import type { DStream } from "../dstream/dstream.js";
 import type { BlockCache, StoredInfo } from "../scheduler/block-manager.js";
 import { StateMap, type MappedWithState } from "../state/state-map.js";
 import type { CheckpointManifest, CheckpointStore, StateEntry, StreamCheckpoint } from "../storage/interfaces.js";
-import { packPages, unpackPages, type Section } from "./pages.js";
+import { PAGE_CODEC, packPages, unpackPages, type Section } from "./pages.js";
 
 export interface CheckpointerOptions {
   /** Deltas after a full copy before the next full copy. @default 30 */
@@ -189,6 +189,7 @@ export class Checkpointer {
       fullAt: full ? time : prev!.fullAt,
       key,
       pages: pages.length,
+      codec: PAGE_CODEC,
       partitions: info.partitions,
       ...(info.hashPartitions ? { hashPartitions: info.hashPartitions } : {}),
       entries: sections.reduce((n, x) => n + ("items" in x ? x.items.length : x.keys.length + x.removes.length), 0),
@@ -259,7 +260,7 @@ export class Checkpointer {
     const parts = Array.from({ length: entry.partitions }, () => new Map<KeyId, [unknown, unknown, number | undefined]>());
     const lists: unknown[][] = Array.from({ length: entry.partitions }, () => []);
     for (const e of chain) {
-      for (const s of unpackPages(await this.store.readPages(e.key, e.pages))) {
+      for (const s of unpackPages(await this.store.readPages(e.key, e.pages), e.codec ?? "deflate-raw")) {
         if ("items" in s) {
           lists[s.partition]!.push(...s.items);
           continue;

@@ -4,13 +4,28 @@
  *
  * A section is one partition of one stream, in columns (keys, values,
  * update times, removed keys), which compress far better than rows. A
- * page is the codec's JSON of a list of sections, raw-deflated. Sections too
+ * page is the codec's JSON of a list of sections, compressed. Sections too
  * large for one page are cut into several sections of the same partition;
  * reading applies them in order, so the cut is invisible.
+ *
+ * The entries of a keyed section are written in key order: neighbouring
+ * keys then share prefixes, which Brotli (quality 5) turns into a page
+ * about 2.5 times smaller than raw deflate of the same entries unsorted
+ * (the word count's 20,000 entries: 28 KB instead of 72 KB), in less time.
+ * DynamoDB bills a page by the KB, so that is the checkpoint's cost. Order
+ * within a partition carries no meaning in a checkpoint: recovery puts the
+ * entries in a map by key. Pages written before (raw deflate, unsorted)
+ * say so by their manifest entry's missing `codec`, and read as they were.
  */
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { decode, encode } from "../core/codec.js";
 import { InvalidArgumentError } from "../core/errors.js";
+
+/** How pages are compressed: `"brotli"` now; raw deflate for pages written before codecs were named. */
+export type PageCodec = "brotli" | "deflate-raw";
+export const PAGE_CODEC: PageCodec = "brotli";
+/** Brotli's quality 5: near its best ratio on sorted columns (quality 9 gains under 1%) at a fraction of the time. */
+const BROTLI_QUALITY = 5;
 
 /** One partition's entries: puts as columns (`updated` absent when the form has no times), removed keys, or a plain list. */
 export type Section =
@@ -70,13 +85,55 @@ function halve(s: Section): [Section, Section] {
   ];
 }
 
-function compress(sections: Section[]): Buffer {
-  return deflateRawSync(Buffer.from(encode(sections.map(toWire)), "utf8"), { level: 6 });
+function compress(sections: Section[], codec: PageCodec): Buffer {
+  const raw = Buffer.from(encode(sections.map(toWire)), "utf8");
+  if (codec === "deflate-raw") return deflateRawSync(raw, { level: 6 });
+  return brotliCompressSync(raw, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+  });
+}
+
+function decompress(page: Uint8Array, codec: PageCodec): Buffer {
+  return codec === "deflate-raw" ? inflateRawSync(page) : brotliDecompressSync(page);
+}
+
+/** A deterministic order over keys of any type: strings and numbers by value, others by their canonical text. */
+function compareKeys(a: unknown, b: unknown): number {
+  const ta = typeof a;
+  const tb = typeof b;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  if (ta === "string" || ta === "number" || ta === "bigint") return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  const ca = encode(a);
+  const cb = encode(b);
+  return ca < cb ? -1 : ca > cb ? 1 : 0;
+}
+
+/** The positions of distinct string keys in sorted order (the built-in sort, without a comparator, is the fastest). */
+function stringOrder(keys: readonly string[]): number[] {
+  const at = new Map<string, number>();
+  keys.forEach((k, i) => at.set(k, i));
+  return [...keys].sort().map((k) => at.get(k)!);
+}
+
+/** A keyed section with its entries (and its removed keys) in key order; a plain list as it is. */
+function sortedSection(s: Section): Section {
+  if ("items" in s || s.keys.length + s.removes.length < 2) return s;
+  const order = s.keys.every((k) => typeof k === "string")
+    ? stringOrder(s.keys as string[])
+    : s.keys.map((_, i) => i).sort((i, j) => compareKeys(s.keys[i], s.keys[j]));
+  const pick = <T>(xs: readonly T[]) => order.map((i) => xs[i]!);
+  return {
+    partition: s.partition,
+    keys: pick(s.keys),
+    values: pick(s.values),
+    ...(s.updated ? { updated: pick(s.updated) } : {}),
+    removes: [...s.removes].sort(compareKeys),
+  };
 }
 
 /** Packs sections into compressed pages, each at most `PAGE_BYTES`. */
-export function packPages(sections: readonly Section[]): Uint8Array[] {
-  const pending = [...sections];
+export function packPages(sections: readonly Section[], codec: PageCodec = PAGE_CODEC): Uint8Array[] {
+  const pending = codec === "deflate-raw" ? [...sections] : sections.map(sortedSection);
   const pages: Uint8Array[] = [];
   let page: Section[] = [];
   let raw = 0;
@@ -87,7 +144,7 @@ export function packPages(sections: readonly Section[]): Uint8Array[] {
     raw = 0;
   };
   const emit = (group: Section[]) => {
-    const bytes = compress(group);
+    const bytes = compress(group, codec);
     if (bytes.length <= PAGE_BYTES) {
       pages.push(bytes);
       return;
@@ -123,9 +180,9 @@ export function packPages(sections: readonly Section[]): Uint8Array[] {
   return pages;
 }
 
-/** The sections of pages, in order. */
-export function unpackPages(pages: readonly Uint8Array[]): Section[] {
+/** The sections of pages, in order; `codec` as the manifest entry names it (`"deflate-raw"` where it names none). */
+export function unpackPages(pages: readonly Uint8Array[], codec: PageCodec = PAGE_CODEC): Section[] {
   const out: Section[] = [];
-  for (const p of pages) for (const w of decode<Wire[]>(inflateRawSync(p).toString("utf8"))) out.push(fromWire(w));
+  for (const p of pages) for (const w of decode<Wire[]>(decompress(p, codec).toString("utf8"))) out.push(fromWire(w));
   return out;
 }

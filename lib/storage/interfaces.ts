@@ -203,6 +203,8 @@ export interface StreamCheckpoint {
   /** Where the pages are (a key the page store understands) and how many. */
   readonly key: string;
   readonly pages: number;
+  /** How the pages are compressed (lib/checkpoint/pages.ts); absent on pages written before codecs were named: raw deflate. */
+  readonly codec?: "brotli" | "deflate-raw";
   readonly partitions: number;
   readonly hashPartitions?: number;
   /** Entries written (puts and removes), and compressed bytes. */
