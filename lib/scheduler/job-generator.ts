@@ -41,6 +41,9 @@ import { BlockCache, MemoryShuffles } from "./block-manager.js";
 import { FanOut, type FanOutOptions } from "./fan-out.js";
 import { BatchPlan, type Stage } from "./planner.js";
 
+/** How long a fanned-out batch's measured throughput counts in deciding where batches run. */
+const FAN_RATE_TTL_MS = 5 * 60_000;
+
 /** Where a batch runs. */
 export interface ExecutionOptions {
   /**
@@ -52,7 +55,9 @@ export interface ExecutionOptions {
   /**
    * Most input records a batch may have to run in the coordinator. @default the records the
    * coordinator processed in half a batch interval in its recent batches, at least 1,000 (20,000 before
-   * it has measured any)
+   * it has measured any); none while fanned-out batches have lately been slower than running in process
+   * (their throughput measured within the last 5 minutes): fanning out would only fall further behind,
+   * so only `maxInProcessBytes` sends a batch out then
    */
   maxInProcessRecords?: number;
   /** Most input bytes the coordinator keeps in memory for one batch. @default 64 MiB */
@@ -119,6 +124,8 @@ export class JobGenerator {
   private readonly records = new Map<number, BatchRecord>();
   /** In-process processing rate: records per millisecond, smoothed. */
   private rate: number | undefined;
+  /** Fanned-out batches' throughput (records per millisecond of the whole batch, smoothed), and when last measured. */
+  private fanRate: { rate: number; at: number } | undefined;
   private failedBatch: BatchRecord | undefined;
   /** The requests this process made since the last record that carries them (engines with a meter). */
   private readonly tally: RequestTally | undefined;
@@ -231,7 +238,8 @@ export class JobGenerator {
     if (this.failedBatch) throw this.failureError()!;
     if (time !== this.nextTime) throw new IllegalStateError(`Batch ${time} is not the next batch (${this.nextTime}).`);
     const maxBytes = this.options.execution?.maxInProcessBytes ?? 64 * 2 ** 20;
-    const budget: RecordBudget = { records: this.maxInProcessRecords(), bytes: maxBytes, exhausted: false };
+    const recordsLimit = this.fanOutSlower() ? Infinity : this.maxInProcessRecords();
+    const budget: RecordBudget = { records: recordsLimit, bytes: maxBytes, exhausted: false };
     const blocks: Record<string, BlockDescriptor[]> = {};
     const inputState: Record<string, unknown> = {};
     const kept = new Map<string, unknown[]>();
@@ -250,7 +258,7 @@ export class JobGenerator {
     const empty = isEmpty({ inputRecords, blocks });
     // An empty batch has nothing to fan out; a batch past the budget does (unless told otherwise).
     const mode = this.options.execution?.mode ?? "auto";
-    const tooLarge = budget.exhausted || inputRecords > this.maxInProcessRecords();
+    const tooLarge = budget.exhausted || inputRecords > recordsLimit;
     const fan = !empty && (mode === "fan-out" || (mode === "auto" && tooLarge));
     const record: BatchRecord = {
       time,
@@ -349,7 +357,7 @@ export class JobGenerator {
     }
     const completedAt = this.clock.now();
     const elapsed = completedAt - startedAt;
-    if (!fan && (record.inputRecords ?? 0) > 0) this.measure(record.inputRecords!, elapsed);
+    if ((record.inputRecords ?? 0) > 0) this.measure(record.inputRecords!, elapsed, fan);
     this.evict(time);
     // The requests since the record before, for a batch with input: its own, with the empty run before it, lease
     // renewals and checkpoints (an empty batch's wait for the record that ends its run).
@@ -518,9 +526,25 @@ export class JobGenerator {
     if (this.rate === undefined) return 20_000;
     return Math.max(1000, Math.floor(this.rate * this.interval * 0.5));
   }
-  private measure(records: number, ms: number): void {
+  /**
+   * Whether fanned-out batches have lately been no faster than the coordinator runs batches itself (the
+   * engine's workers share its machine, or their cold starts outweigh their CPU). Fanning out again then
+   * only falls further behind, each late batch larger and slower than the last. The measure expires after
+   * 5 minutes, so a large batch fans out again and is measured again.
+   */
+  private fanOutSlower(): boolean {
+    if (this.options.execution?.maxInProcessRecords !== undefined || this.rate === undefined || !this.fanRate) return false;
+    if (this.clock.now() - this.fanRate.at > FAN_RATE_TTL_MS) return false;
+    return this.fanRate.rate <= this.rate;
+  }
+  private measure(records: number, ms: number, fannedOut: boolean): void {
     if (records < 100) return;
     const r = records / Math.max(1, ms);
+    if (fannedOut) {
+      const fresh = this.fanRate && this.clock.now() - this.fanRate.at <= FAN_RATE_TTL_MS;
+      this.fanRate = { rate: fresh ? 0.8 * this.fanRate!.rate + 0.2 * r : r, at: this.clock.now() };
+      return;
+    }
     this.rate = this.rate === undefined ? r : 0.8 * this.rate + 0.2 * r;
   }
 

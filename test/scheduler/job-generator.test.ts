@@ -131,6 +131,61 @@ describe("where a batch runs", () => {
   });
 });
 
+describe("where auto runs a batch, by measured rates", () => {
+  /** A manual clock on which processing takes time: each record a user function sees costs 1 ms. */
+  class WorkClock extends ManualClock {
+    work = 0;
+    override now(): number {
+      return super.now() + this.work;
+    }
+  }
+
+  it("fans out past the coordinator's measured rate, and stops fanning out once that was no faster", async () => {
+    const engine = new MemoryEngineServices();
+    const clock = new WorkClock(0);
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto" } });
+    const batch = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i % 50}`);
+    // 1 record a ms in process: the limit is what fits half an interval, 500, raised to its floor of 1,000.
+    const input = [batch(200, "a"), batch(1500, "b"), batch(1500, "c"), batch(900, "d")];
+    wordCount(
+      ssc.queueStream(input).map((w) => {
+        clock.work += 1;
+        return w;
+      }),
+    ).print();
+    ssc.start();
+    await runContext(ssc, clock, input.length);
+    await ssc.stop();
+    const modes = (await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process");
+    // 1,500 records fan out; fanned out they ran no faster than in process (1 a ms, the same function), so the
+    // next 1,500 run in the coordinator.
+    expect(modes).toEqual(["in-process", "fan-out", "in-process", "in-process"]);
+  });
+
+  it("a set maxInProcessRecords is a limit whatever the rates", async () => {
+    const engine = new MemoryEngineServices();
+    const clock = new WorkClock(0);
+    const ssc = new StreamingContext({
+      batchInterval: Seconds(1),
+      clock,
+      engine,
+      print: () => undefined,
+      execution: { mode: "auto", maxInProcessRecords: 1000 },
+    });
+    const input = [Array(200).fill("a"), Array(1500).fill("b"), Array(1500).fill("c")];
+    wordCount(
+      ssc.queueStream(input).map((w) => {
+        clock.work += 1;
+        return w;
+      }),
+    ).print();
+    ssc.start();
+    await runContext(ssc, clock, input.length);
+    await ssc.stop();
+    expect((await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process")).toEqual(["in-process", "fan-out", "fan-out"]);
+  });
+});
+
 describe("fan-out under failures", () => {
   /** A task queue that delivers every message twice, as SQS may. */
   class DuplicatingQueue extends MemoryQueue<TaskMessage> {
