@@ -29,6 +29,7 @@ import {
   type _Record,
 } from "@aws-sdk/client-kinesis";
 import { MissingDataError } from "../core/errors.js";
+import { mapLimit } from "../core/concurrency.js";
 import type { Allocation, BlockDescriptor, RecordBudget, ReplayableSource } from "../storage/interfaces.js";
 
 /** A record as read from Kinesis, before decoding. */
@@ -72,6 +73,8 @@ export interface AllocateOptions {
 const GET_RECORDS_LIMIT = 10_000;
 /** GetRecords calls per shard per batch while the shard is behind (5 a second is a shard's limit). */
 const MAX_CALLS_PER_SHARD = 50;
+/** Shards a batch reads at once while it fixes its blocks. */
+const SHARD_READ_CONCURRENCY = 16;
 /** Shard iterators expire after 5 minutes; one kept longer than this is not used. */
 const ITERATOR_TTL_MS = 4 * 60_000;
 /** How long the shard list is trusted before it is listed again (a split shows up within this). */
@@ -155,16 +158,21 @@ export class KinesisSource implements ReplayableSource {
     let progressed = true;
     const done = new Set<string>();
     while (progressed) {
-      progressed = false;
-      for (const shard of shards) {
+      // A child shard is read only after its parents are read to their end.
+      const readable = shards.filter(
+        (s) => !done.has(s.ShardId!) && !state.shards[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId),
+      );
+      progressed = readable.length > 0;
+      // The shards of one pass are read at once (the batch waits for the slowest, not for their sum),
+      // and their blocks are added in the list's order.
+      const reads = await mapLimit(readable, SHARD_READ_CONCURRENCY, (s) =>
+        this.scan(stream, s.ShardId!, state.shards[s.ShardId!]?.last, cap, options.budget),
+      );
+      for (const [i, shard] of readable.entries()) {
         const id = shard.ShardId!;
-        if (done.has(id) || state.shards[id]?.finished) continue;
-        // A child shard is read only after its parents are read to their end.
-        if (!finished(shard.ParentShardId) || !finished(shard.AdjacentParentShardId)) continue;
         done.add(id);
-        progressed = true;
         const pos = state.shards[id] ?? {};
-        const read = await this.scan(stream, id, pos.last, cap, options.budget);
+        const read = reads[i]!;
         if (read.finished) endedOne = true;
         state.shards[id] = read.last ? { last: read.last, finished: read.finished } : { ...pos, finished: read.finished };
         // Every readable shard is a partition of the batch, even when it has no new records.

@@ -28,7 +28,8 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dyn
 import { decode, encode } from "../../core/codec.js";
 import type { QuarantinedRecord, QuarantineEntry, QuarantineStore } from "../../storage/interfaces.js";
 import { keptError, QUARANTINE_HEAD_BYTES, refused } from "../../storage/quarantine.js";
-import { id, mapLimit, pad, queryAll, type Item } from "./util.js";
+import { mapLimit } from "../../core/concurrency.js";
+import { id, pad, queryAll, type Item } from "./util.js";
 
 /** Bytes kept in the entry's own item; larger records go in chunks. (An item holds 400 KB, keys and `r` included.) */
 const INLINE_BYTES = 300 * 1024;

@@ -11,7 +11,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@
 import { decode, encode } from "../../core/codec.js";
 import { canonical } from "../../core/keys.js";
 import type { StateEntry, StateStore } from "../../storage/interfaces.js";
-import { DAY_S, batchGet, id, isConditionFailed, mapLimit, queryAll, ttlIn, type Item } from "./util.js";
+import { mapLimit } from "../../core/concurrency.js";
+import { DAY_S, batchGet, id, isConditionFailed, queryAll, ttlIn, type Item } from "./util.js";
 
 const STATE_TOMBSTONE_TTL_S = 7 * DAY_S;
 const STATE_CONCURRENCY = 16;

@@ -2,6 +2,7 @@
  * What every DynamoDB store here shares: key encoding (zero-padded times, URI-encoded ids), TTL, and the
  * batched reads and writes with their retries of unprocessed items.
  */
+import { mapLimit } from "../../core/concurrency.js";
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { sleep } from "../../core/clock.js";
 import { InvalidArgumentError, MissingDataError } from "../../core/errors.js";
@@ -20,20 +21,6 @@ export function pad(n: number, width = 16): string {
 export const id = (s: string) => encodeURIComponent(s);
 export const DAY_S = 86_400;
 export const ttlIn = (seconds: number) => Math.floor(Date.now() / 1000) + seconds;
-
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 export type Item = Record<string, unknown>;
 export type Key = { pk: string; sk: string };
