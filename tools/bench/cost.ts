@@ -73,7 +73,11 @@ export interface CostCell {
 /** The construct's coordinator memory for an interval, before CPU is considered. */
 export const defaultCoordinatorMb = (intervalMs: number): number => (intervalMs <= 10_000 ? 192 : intervalMs <= 60_000 ? 512 : 1024);
 export const WORKER_MB = 1024;
-const MEMORY_STEPS = [192, 512, 1024, 1769];
+/**
+ * The memories the sizing tries: 64 MB steps up to a full vCPU, as an operator sets `coordinatorMemoryMb` to
+ * the smallest that keeps up (Lambda takes any size from 128 MB to 10,240 MB, in 1 MB steps).
+ */
+const MEMORY_STEPS = [...Array.from({ length: 25 }, (_, i) => 192 + 64 * i), FULL_VCPU_MB];
 /** A batch must fit in this share of its interval. */
 const CPU_BUDGET = 0.7;
 /** The coordinator loops 55 s of every minute below a 1-minute interval (cdk/defaults.ts COORDINATOR_LOOP_S). */

@@ -43,10 +43,8 @@ import {
   type SustainedRun,
 } from "./distributed.js";
 import { awsLatencyModel } from "./latency.js";
-import { runBreakdown, runMemoryScenario, SPARKLESS } from "./memory.js";
 import { total } from "../../lib/observability/metering.js";
 import { PRICES_DATE } from "../../lib/observability/prices.js";
-import { profileEngine } from "./profile.js";
 import { renderMarkdown, targets, type BenchReport } from "./report.js";
 import { runScale, SCALE_VARIANTS } from "./scale.js";
 
@@ -63,7 +61,7 @@ export interface BenchPlan {
   /** The low and high measured rates (records/s), and the two intervals (ms) of the cost table. */
   rates: { low: number; high: number };
   intervals: { short: number; long: number };
-  seconds: { rest: number; low: number; long: number; high: number; stateless: number; direct: number };
+  seconds: { rest: number; warmup: number; low: number; long: number; high: number; stateless: number; direct: number };
   shards: number;
   workers: number;
   minuteInvocations: number;
@@ -76,7 +74,7 @@ export const FULL: BenchPlan = {
   memory: { sizes: [1_000_000, 3_000_000], batchSize: 100_000, repeats: 3, defaultModeSizes: [], diagnosisRecords: 300_000 },
   rates: { low: 1000, high: 10_000 },
   intervals: { short: 1000, long: 10_000 },
-  seconds: { rest: 15, low: 25, long: 30, high: 25, stateless: 15, direct: 12 },
+  seconds: { rest: 15, warmup: 15, low: 25, long: 30, high: 25, stateless: 15, direct: 12 },
   shards: 2,
   workers: 2,
   minuteInvocations: 5,
@@ -88,7 +86,7 @@ export const QUICK: BenchPlan = {
   memory: { sizes: [20_000, 40_000], batchSize: 10_000, repeats: 1, defaultModeSizes: [20_000], diagnosisRecords: 20_000 },
   rates: { low: 200, high: 1000 },
   intervals: { short: 1000, long: 2000 },
-  seconds: { rest: 3, low: 4, long: 4, high: 4, stateless: 3, direct: 3 },
+  seconds: { rest: 3, warmup: 1, low: 4, long: 4, high: 4, stateless: 3, direct: 3 },
   shards: 2,
   workers: 1,
   minuteInvocations: 2,
@@ -112,13 +110,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   log(`sparkless bench${o.quick ? " --quick" : ""} on ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, Node ${machine.node}`);
 
   log(`1. in-memory engine: the stateful word count over ${p.memory.sizes.join(" and ")} records`);
-  const memory: BenchReport["memory"] = await runMemoryScenario({ ...p.memory, log });
-  const first = memory.sizes[0]!;
-  // Where the time goes, when the engine misses its target (and always in --quick, so the smoke test runs it).
-  if (o.quick || (first.contenders.find((c) => c.name === SPARKLESS)?.ratioToHandLoop ?? 0) < 0.7) {
-    log("  where the time goes: the pipeline's parts alone, and a CPU profile");
-    memory.breakdown = await runBreakdown(p.memory.diagnosisRecords, p.memory.batchSize, log);
-    memory.profile = await profileEngine(p.memory.diagnosisRecords, p.memory.batchSize, "in-process");
+  // In a child process, so this process's heap and code are the coordinator's alone in section 2.
+  const memoryProcess = await startChild<{ pid: number }>("./memory-process.ts", {}, { name: "in-memory section" });
+  let memory: BenchReport["memory"];
+  try {
+    memory = await memoryProcess.call<BenchReport["memory"]>("run", { plan: p.memory, diagnose: o.quick });
+  } finally {
+    await memoryProcess.stop();
   }
 
   const sections = await runDistributed(p, log);
@@ -145,7 +143,17 @@ export async function runDistributed(p: BenchPlan, log: (line: string) => void):
       await runAtRest(e, { pipeline: "stateless", intervalMs: short, seconds: Math.max(3, p.seconds.rest / 2), log }),
     ];
     const sustained = (label: string, pipeline: Pipeline, rate: number, intervalMs: number, seconds: number, workers: number) =>
-      runSustained(e, producer, { label, pipeline, ratePerSecond: rate, intervalMs, seconds, shards: p.shards, workers, log });
+      runSustained(e, producer, {
+        label,
+        pipeline,
+        ratePerSecond: rate,
+        intervalMs,
+        seconds,
+        shards: p.shards,
+        workers,
+        warmupSeconds: p.seconds.warmup,
+        log,
+      });
     // Worker processes everywhere a batch may fan out ("auto" decides by the coordinator's measured rate).
     const stateful1k = await sustained(`stateful, ${low}/s, ${short / 1000} s`, "stateful", low, short, p.seconds.low, p.workers);
     const stateless1k = await sustained(`stateless, ${low}/s, ${short / 1000} s`, "stateless", low, short, p.seconds.stateless, p.workers);

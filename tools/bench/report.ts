@@ -216,7 +216,7 @@ export function renderMarkdown(r: BenchReport): string {
   if (r.quick) p("> **`--quick` run: every scenario tiny, the figures are not meaningful.**", "");
   p(
     `**Machine:** ${m.cores} cores of ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}; load average at the start ${m.loadAverage.map((x) => x.toFixed(1)).join(", ")} (the machine is shared). ` +
-      "In the distributed runs everything shares those cores: the bench process (the coordinator, and nothing else, so its CPU time is the coordinator's), the worker processes, " +
+      "Section 1 runs in a child process of its own. In the distributed runs everything shares those cores: the bench process (the coordinator, and nothing else, so its CPU time is the coordinator's, as in a coordinator Lambda's process), the worker processes, " +
       "the producer process, kinesalite, DynamoDB Local (a JVM) and fauxqs (SQS and S3), the engines in a process of their own. Absolute times say little about AWS; counts of requests say exactly what AWS would bill.",
     "",
   );
@@ -346,7 +346,7 @@ export function renderMarkdown(r: BenchReport): string {
       "and runs the coordinator in the bench process: `runCoordinator` (`lib/runtime/coordinator.ts`) invoked in a loop as the one-minute schedule invokes it, each invocation looping 55 s with the handler's deadline. " +
       "Worker processes (`tools/bench/worker-process.ts`: the worker Lambda's code fed by the event source mapping's loop) run where a batch may fan out. A producer in its own process puts the records at a fixed rate " +
       "(PutRecords every 100 ms) and logs when it put each record and its sequence number. Every AWS request of the coordinator, the workers and the producer is counted by an SDK middleware (`tools/bench/metering.ts`), " +
-      "with DynamoDB's consumed capacity as reported; the metered window is the producer's active period, after the app's first two batches (steady state, no app creation).",
+      "with DynamoDB's consumed capacity as reported; the metered window is the producer's active period, after the app's first two batches and a warm-up at the same rate (15 s, at least two intervals; not metered): steady state, as a coordinator that has run for hours in one warm process, with no app creation and no JIT compiling.",
     "",
   );
   p("### Sustained runs", "");
@@ -521,7 +521,7 @@ export function renderMarkdown(r: BenchReport): string {
     "",
   );
   p(
-    "- **Coordinator**: below a 1-minute interval it loops 55 s of every minute at its memory, whatever the load; its memory is the smallest of 192/512/1024/1769 MB (from the construct's default for the interval: 192 MB up to 10 s, 512 MB up to 60 s) " +
+    "- **Coordinator**: below a 1-minute interval it loops 55 s of every minute at its memory, whatever the load; its memory is the smallest, in 64 MB steps up to 1769 MB (what an operator sets as `coordinatorMemoryMb`: Lambda takes any size in 1 MB steps), from the construct's default for the interval up (192 MB up to 10 s, 512 MB up to 60 s), " +
       "whose share of a vCPU (memory/1769) runs the measured coordinator CPU per batch within 70% of the interval. The measured CPU is this machine's (one core of the CPU above), assumed equal to a Lambda vCPU.",
     "- **Workers**: the measured handler time of every invocation at 1024 MB, its CPU part stretched by 1769/1024 (1024 MB has 58% of a vCPU).",
     "- **SQS**: the event source mapping's idle polling of the task queue is an assumption (5 pollers, 20 s long polls: 657,000 requests a month, $0.26); the local pollers' empty receives are not priced.",
