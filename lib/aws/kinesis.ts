@@ -73,6 +73,23 @@ export interface AllocateOptions {
 const GET_RECORDS_LIMIT = 10_000;
 /** GetRecords calls per shard per batch while the shard is behind (5 a second is a shard's limit). */
 const MAX_CALLS_PER_SHARD = 50;
+/**
+ * Reading ahead starts once a batch took at least this many records from one shard: below it, the
+ * boundary's read is short anyway, and every GetRecords counts against the shard's 5 reads a second,
+ * which all of the stream's consumers share.
+ */
+const READ_AHEAD_MIN_RECORDS = 1000;
+/** Most bytes the read-ahead keeps, all shards together; past it, the next boundary reads the rest. */
+const READ_AHEAD_BYTES = 32 * 2 ** 20;
+
+/** Records of one shard read ahead of a boundary: from just after `after`, in order; `ended`: the shard closed after them. */
+interface ReadAhead {
+  readonly after: string | undefined;
+  readonly records: _Record[];
+  bytes: number;
+  ended: boolean;
+}
+
 /** Shards a batch reads at once while it fixes its blocks. */
 const SHARD_READ_CONCURRENCY = 16;
 /** Shard iterators expire after 5 minutes; one kept longer than this is not used. */
@@ -91,6 +108,10 @@ export class KinesisSource implements ReplayableSource {
   /** Per stream/shard: the iterator positioned after `after` (the last sequence number read). */
   private readonly iterators = new Map<string, { after: string | undefined; iterator: string; at: number }>();
   private readonly shardLists = new Map<string, { shards: Shard[]; at: number }>();
+  /** Per stream/shard: records read ahead of the next boundary (`readAhead`), which `allocate` takes first. */
+  private readonly readAheads = new Map<string, ReadAhead>();
+  /** Per stream: the most records one shard gave the latest batch. */
+  private readonly largestBlock = new Map<string, number>();
   constructor(readonly client: KinesisClient) {}
 
   async listShards(stream: string): Promise<Shard[]> {
@@ -138,6 +159,46 @@ export class KinesisSource implements ReplayableSource {
         it = undefined;
       }
     }
+  }
+
+  /**
+   * Reads ahead between boundaries: one GetRecords for every open shard, from where the next batch
+   * starts (`previous`, the state the last `allocate` returned) or from where the last read-ahead
+   * stopped, and keeps the records for the next `allocate`. The next batch's blocks are still fixed at
+   * its boundary, to each shard's tip, but that read then fetches only the records that came since.
+   * Records read ahead of a position the next batch does not start from (another coordinator moved
+   * the app on) are dropped. Errors are left to the boundary's read, which retries them.
+   */
+  async readAhead(stream: string, previous: unknown): Promise<void> {
+    if ((this.largestBlock.get(stream) ?? 0) < READ_AHEAD_MIN_RECORDS) return;
+    const prev = (previous as KinesisInputState | undefined)?.shards ?? {};
+    const shards = await this.shardsOf(stream, false);
+    const ids = new Set(shards.map((s) => s.ShardId!));
+    const finished = (id: string | undefined) => !id || !ids.has(id) || prev[id]?.finished === true;
+    const open = shards.filter((s) => !prev[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId));
+    let held = 0;
+    for (const r of this.readAheads.values()) held += r.bytes;
+    await mapLimit(open, SHARD_READ_CONCURRENCY, async (shard) => {
+      const key = `${stream}/${shard.ShardId!}`;
+      const after = prev[shard.ShardId!]?.last;
+      let ahead = this.readAheads.get(key);
+      if (!ahead || ahead.after !== after) {
+        if (ahead) held -= ahead.bytes;
+        ahead = { after, records: [], bytes: 0, ended: false };
+        this.readAheads.set(key, ahead);
+      }
+      if (ahead.ended || held >= READ_AHEAD_BYTES) return;
+      const from = ahead.records.length ? ahead.records[ahead.records.length - 1]!.SequenceNumber : after;
+      const res = await this.getRecords(stream, shard.ShardId!, from, GET_RECORDS_LIMIT).catch(() => undefined);
+      if (!res) return;
+      for (const r of res.Records ?? []) {
+        ahead.records.push(r);
+        const bytes = r.Data?.length ?? 0;
+        ahead.bytes += bytes;
+        held += bytes;
+      }
+      if (!res.NextShardIterator) ahead.ended = true;
+    });
   }
 
   /** Fixes the blocks of one batch for one stream, and the positions after it. */
@@ -188,6 +249,7 @@ export class KinesisSource implements ReplayableSource {
       }
     }
     if (endedOne) this.shardLists.delete(stream); // its children may be new: list them next time
+    this.largestBlock.set(stream, Math.max(0, ...blocks.map((b) => b.count ?? 0)));
     return { blocks, state, records };
   }
 
@@ -206,31 +268,46 @@ export class KinesisSource implements ReplayableSource {
     let count = 0;
     let last = after;
     let kept: KinesisRecord[] | undefined = budget && !budget.exhausted ? [] : undefined;
+    const take = (r: _Record) => {
+      count++;
+      last = r.SequenceNumber;
+      if (!kept) return;
+      const bytes = r.Data?.length ?? 0;
+      if (budget!.exhausted || budget!.records < 1 || budget!.bytes < bytes) {
+        budget!.exhausted = true;
+        kept = undefined;
+      } else {
+        budget!.records--;
+        budget!.bytes -= bytes;
+        kept.push(toRecord(r, stream, shardId));
+      }
+    };
+    const end = (finished: boolean) => ({ count, ...(last !== after ? { last } : {}), finished, ...(kept ? { records: kept } : {}) });
+    // Records read ahead from this very position first; what the cap leaves stays read ahead for the next batch.
+    const key = `${stream}/${shardId}`;
+    const ahead = this.readAheads.get(key);
+    this.readAheads.delete(key);
+    if (ahead && ahead.after === after && ahead.records.length) {
+      const n = Math.min(cap, ahead.records.length);
+      for (let i = 0; i < n; i++) take(ahead.records[i]!);
+      if (n < ahead.records.length) {
+        const rest = ahead.records.slice(n);
+        this.readAheads.set(key, { after: last, records: rest, bytes: rest.reduce((b, r) => b + (r.Data?.length ?? 0), 0), ended: ahead.ended });
+        return end(false);
+      }
+      if (ahead.ended) return end(true);
+    }
     for (let call = 0; call < MAX_CALLS_PER_SHARD && count < cap; call++) {
       const limit = Math.min(GET_RECORDS_LIMIT, cap - count);
       const res = await this.getRecords(stream, shardId, last, limit);
       const rs = res.Records ?? [];
-      for (const r of rs) {
-        count++;
-        if (kept) {
-          const bytes = r.Data?.length ?? 0;
-          if (budget!.exhausted || budget!.records < 1 || budget!.bytes < bytes) {
-            budget!.exhausted = true;
-            kept = undefined;
-          } else {
-            budget!.records--;
-            budget!.bytes -= bytes;
-            kept.push(toRecord(r, stream, shardId));
-          }
-        }
-      }
-      if (rs.length) last = rs[rs.length - 1]!.SequenceNumber;
-      if (!res.NextShardIterator) return { count, ...(last !== after ? { last } : {}), finished: true, ...(kept ? { records: kept } : {}) };
+      for (const r of rs) take(r);
+      if (!res.NextShardIterator) return end(true);
       // Caught up: the call stopped short of its limit at the shard's tip. (An empty page while
       // behind is not the end: GetRecords may return one and then more.)
       if ((res.MillisBehindLatest ?? 0) === 0 && rs.length < limit) break;
     }
-    return { count, ...(last !== after ? { last } : {}), finished: false, ...(kept ? { records: kept } : {}) };
+    return end(false);
   }
 
   /** Reads exactly the records of a block. */

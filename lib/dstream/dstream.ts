@@ -123,6 +123,11 @@ export interface DStreamSpec<T> {
    * `previous` is the state this stream returned for the batch before (undefined at first).
    */
   allocateBlocks?(time: Time, previous: unknown, context: AllocationContext): Promise<BlockDescriptor[] | Allocation>;
+  /**
+   * For input streams: reads ahead, between boundaries, what the next `allocateBlocks` from `previous`
+   * will take (Kinesis records), so the boundary's read is short. Never changes what a batch holds.
+   */
+  readAhead?(previous: unknown): Promise<void>;
   /** For input streams: the source and what it reads (a Kinesis stream's name), for upgrade checks and runtimes that create it. */
   readonly input?: { readonly source: string; readonly name: string };
   /** For output streams: what runs once per batch with the parent's RDD. */

@@ -41,6 +41,21 @@ export interface CoordinatorLoopResult {
   readonly lastCompletedTime?: number;
 }
 
+/** Read-ahead rounds between boundaries: every 500 ms, the last one 150 ms before the boundary. */
+const READ_AHEAD_EVERY_MS = 500;
+const READ_AHEAD_LEAD_MS = 150;
+
+/**
+ * The first read-ahead round at or after `after` before the boundary at `boundary`, if any: the rounds
+ * are counted back from the boundary, so the last one falls just before it and the boundary's read has
+ * only the records of its last 150 ms to fetch.
+ */
+export function nextReadAhead(after: number, boundary: number): number | undefined {
+  const last = boundary - READ_AHEAD_LEAD_MS;
+  if (last < after) return undefined;
+  return last - Math.floor((last - after) / READ_AHEAD_EVERY_MS) * READ_AHEAD_EVERY_MS;
+}
+
 export async function runCoordinatorLoop(
   generator: JobGenerator,
   clock: Clock,
@@ -67,9 +82,18 @@ export async function runCoordinatorLoop(
       const t = generator.nextTime;
       if (options.deadline !== undefined && t > options.deadline) break;
       try {
+        // Inputs that read ahead (Kinesis) do it while the loop waits for the boundary.
+        if (generator.readsAhead) {
+          // Rounds the clock has passed (a slow round, a manual clock's jump) are skipped, not caught up.
+          for (let at = nextReadAhead(clock.now(), t); at !== undefined; at = nextReadAhead(Math.max(at + 1, clock.now()), t)) {
+            await clock.waitUntil(at, signal);
+            await generator.readAhead();
+          }
+        }
         await clock.waitUntil(t, signal);
-      } catch {
-        break;
+      } catch (e) {
+        if (signal?.aborted) break;
+        throw e;
       }
       if (lease && clock.now() >= renewAt) {
         if (!(await lease.acquire(options.owner, clock.now() + leaseMs, clock.now()))) return { leader: false, batches };

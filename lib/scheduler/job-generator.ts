@@ -231,6 +231,22 @@ export class JobGenerator {
     this.lastInput = {};
   }
 
+  // ---- between batches -------------------------------------------------------------------
+
+  /** Whether an input reads ahead between boundaries (Kinesis). */
+  get readsAhead(): boolean {
+    return this.graph.inputs.some((i) => i.spec.readAhead);
+  }
+
+  /**
+   * Lets the inputs read ahead of the next boundary from where the next batch starts. Nothing of a batch
+   * is decided here; an error is left to the boundary's read of the same records.
+   */
+  async readAhead(): Promise<void> {
+    if (this.failedBatch) return;
+    for (const input of this.graph.inputs) await input.spec.readAhead?.(this.lastInput[input.id]).catch(() => undefined);
+  }
+
   // ---- one batch -------------------------------------------------------------------------
 
   /** Fixes, records and runs batch `time` (the next one), then checkpoints if due. */

@@ -61,6 +61,8 @@ export interface Allocation {
 export interface ReplayableSource extends StreamSource {
   /** Fixes one batch's blocks of `stream` from the position after the previous batch. */
   allocate(stream: string, previous: unknown, options: { maxRecordsPerShard?: number; budget?: RecordBudget }): Promise<Allocation>;
+  /** Between boundaries: reads ahead what the next `allocate` from `previous` will take, so fixing it reads only the tail. */
+  readAhead?(stream: string, previous: unknown): Promise<void>;
 }
 
 /** One object of a listing (S3 ListObjectsV2's `Contents`). */
