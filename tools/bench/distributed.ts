@@ -170,22 +170,28 @@ export async function runSustained(endpoints: Endpoints, producer: Producer, o: 
     if (o.warmupSeconds > 0) {
       // The same load before the window, not measured: a coordinator runs for hours in one warm
       // process, so its state holds the vocabulary and V8 has compiled its hot code. A fresh
-      // process's first seconds under load are mostly compiling (on V8's background threads).
+      // process's first seconds under load are mostly compiling (on V8's background threads), so the
+      // load ramps up: a tenth of the rate for a third of the warm-up, then the rate.
       const warmLog = `${logPath}.warmup`;
       const seconds = Math.max(o.warmupSeconds, (2 * o.intervalMs) / 1000);
-      const request: ProduceRequest = {
-        endpoint: endpoints.kinesis,
-        stream: d.spec.stream,
-        mode: "rate",
-        ratePerSecond: o.ratePerSecond,
-        seconds,
-        kind: "lines",
-        seed: 1_000_000 + runs,
-        logPath: warmLog,
-      };
-      const before = d.batches.length;
-      const warmed = await producer.call<ProduceResult>("produce", request as unknown as Record<string, unknown>);
-      await d.waitForBatch(() => committed(d.batches.slice(before)) >= warmed.sent, 20_000 + 3 * o.intervalMs).catch(() => undefined);
+      for (const [rate, s] of [
+        [Math.max(1, Math.round(o.ratePerSecond / 10)), seconds / 3],
+        [o.ratePerSecond, (2 * seconds) / 3],
+      ] as const) {
+        const request: ProduceRequest = {
+          endpoint: endpoints.kinesis,
+          stream: d.spec.stream,
+          mode: "rate",
+          ratePerSecond: rate,
+          seconds: s,
+          kind: "lines",
+          seed: 1_000_000 + runs,
+          logPath: warmLog,
+        };
+        const before = d.batches.length;
+        const warmed = await producer.call<ProduceResult>("produce", request as unknown as Record<string, unknown>);
+        await d.waitForBatch(() => committed(d.batches.slice(before)) >= warmed.sent, 20_000 + 3 * o.intervalMs).catch(() => undefined);
+      }
       rmSync(warmLog, { force: true });
     }
     await producer.call("reset");
