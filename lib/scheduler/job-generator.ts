@@ -41,6 +41,8 @@ import { BlockCache, MemoryShuffles } from "./block-manager.js";
 import { FanOut, type FanOutOptions } from "./fan-out.js";
 import { BatchPlan, type Stage } from "./planner.js";
 
+/** The in-process limit in records before the coordinator has measured batches of that size. */
+const DEFAULT_IN_PROCESS_RECORDS = 20_000;
 /** How long a fanned-out batch's measured throughput counts in deciding where batches run. */
 const FAN_RATE_TTL_MS = 5 * 60_000;
 
@@ -55,7 +57,7 @@ export interface ExecutionOptions {
   /**
    * Most input records a batch may have to run in the coordinator. @default the records the
    * coordinator processed in half a batch interval in its recent batches, at least 1,000 (20,000 before
-   * it has measured any); none while fanned-out batches have lately been slower than running in process
+   * it has measured batches of at least a quarter of that size); none while fanned-out batches have lately been slower than running in process
    * (their throughput measured within the last 5 minutes): fanning out would only fall further behind,
    * so only `maxInProcessBytes` sends a batch out then
    */
@@ -122,8 +124,9 @@ export class JobGenerator {
   private readonly recent: CompletedBatch[] = [];
   /** Records of recent batches, so recomputing them does not read the log. */
   private readonly records = new Map<number, BatchRecord>();
-  /** In-process processing rate: records per millisecond, smoothed. */
+  /** In-process processing rate: records per millisecond, smoothed; and the size of the batches it was measured on, smoothed. */
   private rate: number | undefined;
+  private rateRecords = 0;
   /** Fanned-out batches' throughput (records per millisecond of the whole batch, smoothed), and when last measured. */
   private fanRate: { rate: number; at: number } | undefined;
   private failedBatch: BatchRecord | undefined;
@@ -539,8 +542,13 @@ export class JobGenerator {
   private maxInProcessRecords(): number {
     const set = this.options.execution?.maxInProcessRecords;
     if (set !== undefined) return set;
-    if (this.rate === undefined) return 20_000;
-    return Math.max(1000, Math.floor(this.rate * this.interval * 0.5));
+    if (this.rate === undefined) return DEFAULT_IN_PROCESS_RECORDS;
+    const byRate = Math.max(1000, Math.floor(this.rate * this.interval * 0.5));
+    // A rate measured on batches under a quarter of the size it allows says little about that size: a
+    // batch's fixed cost (the update of every key of the state, say) dominates small batches, so 1,000
+    // records in 50 ms does not mean 10,000 would take 500. The default stands until larger batches
+    // are measured, or the rate allows more.
+    return this.rateRecords * 4 >= byRate ? byRate : Math.max(byRate, DEFAULT_IN_PROCESS_RECORDS);
   }
   /**
    * Whether fanned-out batches have lately been no faster than the coordinator runs batches itself (the
@@ -562,6 +570,7 @@ export class JobGenerator {
       return;
     }
     this.rate = this.rate === undefined ? r : 0.8 * this.rate + 0.2 * r;
+    this.rateRecords = this.rateRecords === 0 ? records : 0.8 * this.rateRecords + 0.2 * records;
   }
 
   // ---- the log ---------------------------------------------------------------------------

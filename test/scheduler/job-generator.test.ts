@@ -145,8 +145,9 @@ describe("where auto runs a batch, by measured rates", () => {
     const clock = new WorkClock(0);
     const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto" } });
     const batch = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i % 50}`);
-    // 1 record a ms in process: the limit is what fits half an interval, 500, raised to its floor of 1,000.
-    const input = [batch(200, "a"), batch(1500, "b"), batch(1500, "c"), batch(900, "d")];
+    // 1 record a ms in process: the limit is what fits half an interval, 500, raised to its floor of 1,000
+    // (measured on 300 records, over a quarter of it, so it counts).
+    const input = [batch(300, "a"), batch(1500, "b"), batch(1500, "c"), batch(900, "d")];
     wordCount(
       ssc.queueStream(input).map((w) => {
         clock.work += 1;
@@ -162,6 +163,31 @@ describe("where auto runs a batch, by measured rates", () => {
     expect(modes).toEqual(["in-process", "fan-out", "in-process", "in-process"]);
   });
 
+  it("a rate measured on batches much smaller than the limit it implies leaves the default limit", async () => {
+    const engine = new MemoryEngineServices();
+    const clock = new WorkClock(0);
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto" } });
+    // 100 records cost 50 ms each batch (a fixed cost, the state's keys) plus 1 ms a record: measured, 0.67
+    // records a ms, which would allow 1,000 records; but 150 records are under a quarter of 1,000.
+    const input = [Array(150).fill("a"), Array(150).fill("b"), Array(5000).fill("c")];
+    wordCount(
+      ssc
+        .queueStream(input)
+        .transform((rdd) => {
+          clock.work += 50;
+          return rdd;
+        })
+        .map((w) => {
+          clock.work += 1;
+          return w;
+        }),
+    ).print();
+    ssc.start();
+    await runContext(ssc, clock, input.length);
+    await ssc.stop();
+    expect((await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process")).toEqual(["in-process", "in-process", "in-process"]);
+  });
+
   it("a set maxInProcessRecords is a limit whatever the rates", async () => {
     const engine = new MemoryEngineServices();
     const clock = new WorkClock(0);
@@ -172,7 +198,7 @@ describe("where auto runs a batch, by measured rates", () => {
       print: () => undefined,
       execution: { mode: "auto", maxInProcessRecords: 1000 },
     });
-    const input = [Array(200).fill("a"), Array(1500).fill("b"), Array(1500).fill("c")];
+    const input = [Array(300).fill("a"), Array(1500).fill("b"), Array(1500).fill("c")];
     wordCount(
       ssc.queueStream(input).map((w) => {
         clock.work += 1;
