@@ -64,6 +64,14 @@ export async function profileEngine(records: number, batchSize: number, executio
     await sparklessWordCount(batches, execution);
     const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile };
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    // The profiler's own Profiler.stop (node:inspector's post, serializing the profile) is not the engine's.
+    const profilerOwn = new Set<number>();
+    const mark = (n: ProfileNode, inside: boolean): void => {
+      const own = inside || n.callFrame.url.startsWith("node:inspector");
+      if (own) profilerOwn.add(n.id);
+      for (const c of n.children ?? []) mark(byId.get(c)!, own);
+    };
+    mark(profile.nodes[0]!, false);
     const byFile = new Map<string, number>();
     const byFunction = new Map<string, number>();
     let total = 0;
@@ -71,6 +79,7 @@ export async function profileEngine(records: number, batchSize: number, executio
     profile.samples.forEach((id, i) => {
       const us = profile.timeDeltas[i] ?? 0;
       const f = byId.get(id)!.callFrame;
+      if (profilerOwn.has(id)) return;
       total += us;
       if (f.functionName === "(garbage collector)") {
         gc += us;
