@@ -162,8 +162,8 @@ export interface LatencyModel {
 
 /**
  * Record → committed on AWS, modelled: a record waits for the next boundary (half an interval on
- * average, nearly all of it at p99) plus the put-to-get delay; then the batch reads its shards one
- * after another, writes its record, and runs.
+ * average, nearly all of it at p99) plus the put-to-get delay; then the batch reads its shards (all
+ * at once, `getRecordsPerBatch` pages one after another on each), writes its record, and runs.
  */
 export function awsLatencyModel(intervalMs: number, getRecordsPerBatch: number, putItemsPerBatch: number, computeMs: number): LatencyModel {
   const a = AWS_LATENCY;

@@ -221,7 +221,9 @@ export function derive(p: BenchPlan, m: Measured, scale: BenchReport["scale"]): 
       measuredP99Ms: s.latency.p99Ms,
       model: awsLatencyModel(
         s.intervalMs,
-        total(s.window.counts, "requests", { service: "Kinesis", api: "GetRecords" }) / b,
+        // On the record's path: the boundary's read, every shard at once, page after page on each (10,000
+        // records a page). The read-ahead's calls come before the boundary, off the path.
+        Math.max(1, Math.ceil(s.window.records / b / Math.max(1, s.shards) / 10_000)),
         total(s.window.counts, "requests", { service: "DynamoDB", purpose: "batch log", api: "PutItem" }) / b,
         cell.coordinator.msPerBatchAtMemory,
       ),

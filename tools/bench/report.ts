@@ -428,7 +428,7 @@ export function renderMarkdown(r: BenchReport): string {
   p(
     "",
     `The AWS model (a model, not a measurement): a record waits for the next boundary (half an interval at p50, 99% of one at p99) plus Kinesis's put-to-get delay (assumed ${AWS_LATENCY.putToGet.p50} ms p50, ${AWS_LATENCY.putToGet.p99} ms p99; AWS says "typically less than 1 second"), ` +
-      `then the batch reads its shards one after another (GetRecords, assumed ${AWS_LATENCY.getRecords.p50} ms p50, ${AWS_LATENCY.getRecords.p99} ms p99 each), writes its batch record (PutItem, ${AWS_LATENCY.putItem.p50} ms / ${AWS_LATENCY.putItem.p99} ms) and runs: the coordinator CPU measured here per batch, stretched to the chosen memory's share of a vCPU (×1.5 at p99). ` +
+      `then the batch reads its shards, all at once, each to its tip (GetRecords pages one after another on a shard, 10,000 records a page; the read-ahead's calls are before the boundary; assumed ${AWS_LATENCY.getRecords.p50} ms p50, ${AWS_LATENCY.getRecords.p99} ms p99 each), writes its batch record (PutItem, ${AWS_LATENCY.putItem.p50} ms / ${AWS_LATENCY.putItem.p99} ms) and runs: the coordinator CPU measured here per batch, stretched to the chosen memory's share of a vCPU (×1.5 at p99). ` +
       "The calls per batch are the run's counts divided by its batches. Checkpoints are written after a batch completes, off the record's path.",
     "",
   );
@@ -523,7 +523,7 @@ export function renderMarkdown(r: BenchReport): string {
     "",
   );
   p(
-    "- **Coordinator**: below a 1-minute interval it loops 55 s of every minute at its memory, whatever the load; its memory is the smallest, in 64 MB steps up to 1769 MB (what an operator sets as `coordinatorMemoryMb`: Lambda takes any size in 1 MB steps), from the construct's default for the interval up (192 MB up to 10 s, 512 MB up to 60 s), " +
+    "- **Coordinator**: below a 1-minute interval it loops 55 s of every minute at its memory, whatever the load; its memory is the smallest, in 64 MB steps up to 1769 MB (what an operator sets as the construct's `coordinatorMemorySize`: Lambda takes any size in 1 MB steps), from the construct's default for the interval up (192 MB up to 10 s, 512 MB up to 60 s), " +
       "whose share of a vCPU (memory/1769) runs the measured coordinator CPU per batch within 70% of the interval. The measured CPU is this machine's (one core of the CPU above), assumed equal to a Lambda vCPU.",
     "- **Workers**: the measured handler time of every invocation at 1024 MB, its CPU part stretched by 1769/1024 (1024 MB has 58% of a vCPU).",
     "- **SQS**: the event source mapping's idle polling of the task queue is an assumption (5 pollers, 20 s long polls: 657,000 requests a month, $0.26); the local pollers' empty receives are not priced.",
