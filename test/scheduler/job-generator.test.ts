@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, MemoryEngineServices, Seconds, StreamingContext, TaskFailedError, runBatches, type DStream } from "../../lib/index.js";
+import type { ExecutionOptions } from "../../lib/scheduler/job-generator.js";
 import { TaskRunner } from "../../lib/scheduler/task-runner.js";
 import type { TaskMessage } from "../../lib/storage/interfaces.js";
 import { MemoryQueue } from "../../lib/storage/memory.js";
@@ -140,41 +141,19 @@ describe("where auto runs a batch, by measured rates", () => {
     }
   }
 
-  it("fans out past the coordinator's measured rate, and stops fanning out once that was no faster", async () => {
+  /**
+   * Where each batch of `input` ran, on a work clock: each record a user function sees costs 1 ms, and
+   * each batch `fixedMs` more (the update of every key of a state, say).
+   */
+  async function modesOf(input: string[][], execution: ExecutionOptions, fixedMs = 0): Promise<string[]> {
     const engine = new MemoryEngineServices();
     const clock = new WorkClock(0);
-    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto" } });
-    const batch = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i % 50}`);
-    // 1 record a ms in process: the limit is what fits half an interval, 500, raised to its floor of 1,000
-    // (measured on 300 records, over a quarter of it, so it counts).
-    const input = [batch(300, "a"), batch(1500, "b"), batch(1500, "c"), batch(900, "d")];
-    wordCount(
-      ssc.queueStream(input).map((w) => {
-        clock.work += 1;
-        return w;
-      }),
-    ).print();
-    ssc.start();
-    await runContext(ssc, clock, input.length);
-    await ssc.stop();
-    const modes = (await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process");
-    // 1,500 records fan out; fanned out they ran no faster than in process (1 a ms, the same function), so the
-    // next 1,500 run in the coordinator.
-    expect(modes).toEqual(["in-process", "fan-out", "in-process", "in-process"]);
-  });
-
-  it("a rate measured on batches much smaller than the limit it implies leaves the default limit", async () => {
-    const engine = new MemoryEngineServices();
-    const clock = new WorkClock(0);
-    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution: { mode: "auto" } });
-    // 100 records cost 50 ms each batch (a fixed cost, the state's keys) plus 1 ms a record: measured, 0.67
-    // records a ms, which would allow 1,000 records; but 150 records are under a quarter of 1,000.
-    const input = [Array(150).fill("a"), Array(150).fill("b"), Array(5000).fill("c")];
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), clock, engine, print: () => undefined, execution });
     wordCount(
       ssc
         .queueStream(input)
         .transform((rdd) => {
-          clock.work += 50;
+          clock.work += fixedMs;
           return rdd;
         })
         .map((w) => {
@@ -185,30 +164,29 @@ describe("where auto runs a batch, by measured rates", () => {
     ssc.start();
     await runContext(ssc, clock, input.length);
     await ssc.stop();
-    expect((await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process")).toEqual(["in-process", "in-process", "in-process"]);
+    return (await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process");
+  }
+  const batch = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i % 50}`);
+
+  it("fans out past the coordinator's measured rate, and stops fanning out once that was no faster", async () => {
+    // 1 record a ms in process: the limit is what fits half an interval, 500, raised to its floor of 1,000
+    // (measured on 300 records, over a quarter of it, so it counts).
+    const modes = await modesOf([batch(300, "a"), batch(1500, "b"), batch(1500, "c"), batch(900, "d")], { mode: "auto" });
+    // 1,500 records fan out; fanned out they ran no faster than in process (1 a ms, the same function), so the
+    // next 1,500 run in the coordinator.
+    expect(modes).toEqual(["in-process", "fan-out", "in-process", "in-process"]);
+  });
+
+  it("a rate measured on batches much smaller than the limit it implies leaves the default limit", async () => {
+    // 150 records take 50 ms of fixed cost plus 150 ms: 0.75 records a ms, which would allow 1,000 records
+    // (its floor); but 150 records are under a quarter of 1,000, so the 20,000 default stands.
+    const modes = await modesOf([batch(150, "a"), batch(150, "b"), batch(5000, "c")], { mode: "auto" }, 50);
+    expect(modes).toEqual(["in-process", "in-process", "in-process"]);
   });
 
   it("a set maxInProcessRecords is a limit whatever the rates", async () => {
-    const engine = new MemoryEngineServices();
-    const clock = new WorkClock(0);
-    const ssc = new StreamingContext({
-      batchInterval: Seconds(1),
-      clock,
-      engine,
-      print: () => undefined,
-      execution: { mode: "auto", maxInProcessRecords: 1000 },
-    });
-    const input = [Array(300).fill("a"), Array(1500).fill("b"), Array(1500).fill("c")];
-    wordCount(
-      ssc.queueStream(input).map((w) => {
-        clock.work += 1;
-        return w;
-      }),
-    ).print();
-    ssc.start();
-    await runContext(ssc, clock, input.length);
-    await ssc.stop();
-    expect((await engine.batchLog.listBatches()).map((r) => r.mode ?? "in-process")).toEqual(["in-process", "fan-out", "fan-out"]);
+    const modes = await modesOf([batch(300, "a"), batch(1500, "b"), batch(1500, "c")], { mode: "auto", maxInProcessRecords: 1000 });
+    expect(modes).toEqual(["in-process", "fan-out", "fan-out"]);
   });
 });
 
