@@ -176,6 +176,9 @@ export class KinesisSource implements ReplayableSource {
     const ids = new Set(shards.map((s) => s.ShardId!));
     const finished = (id: string | undefined) => !id || !ids.has(id) || prev[id]?.finished === true;
     const open = shards.filter((s) => !prev[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId));
+    // What was read ahead of shards no longer open (closed, or gone from the list) is never taken: drop it.
+    const openKeys = new Set(open.map((s) => `${stream}/${s.ShardId!}`));
+    for (const key of this.readAheads.keys()) if (key.startsWith(`${stream}/`) && !openKeys.has(key)) this.readAheads.delete(key);
     let held = 0;
     for (const r of this.readAheads.values()) held += r.bytes;
     await mapLimit(open, SHARD_READ_CONCURRENCY, async (shard) => {
