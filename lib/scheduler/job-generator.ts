@@ -57,9 +57,9 @@ export interface ExecutionOptions {
   /**
    * Most input records a batch may have to run in the coordinator. @default the records the
    * coordinator processed in half a batch interval in its recent batches, at least 1,000 (20,000 before
-   * it has measured batches of at least a quarter of that size); none while fanned-out batches have lately been slower than running in process
-   * (their throughput measured within the last 5 minutes): fanning out would only fall further behind,
-   * so only `maxInProcessBytes` sends a batch out then
+   * it has measured batches of at least a quarter of that size); none while fanned-out batches have
+   * lately been slower than running in process (their throughput measured within the last 5 minutes):
+   * fanning out would only fall further behind, so only `maxInProcessBytes` sends a batch out then
    */
   maxInProcessRecords?: number;
   /** Most input bytes the coordinator keeps in memory for one batch. @default 64 MiB */
