@@ -102,31 +102,19 @@ export class ShuffleDependency<K, V, C> {
   static async computeTogether(deps: readonly ShuffleDependency<unknown, unknown, unknown>[], m: number, tc: TaskContext): Promise<unknown[][][]> {
     // A range partitioner reads its bounds (computed from a sketch stage) before the first key is bucketed.
     for (const d of deps) await (d.partitioner as Partitioner & { prepare?: (tc: TaskContext, m: number) => Promise<void> }).prepare?.(tc, m);
-    const slots = new Map<KeyId, number>();
-    const slotOf = (k: unknown): number => {
-      const id = keyId(k);
-      const s = slots.get(id);
-      if (s !== undefined) return s;
-      slots.set(id, slots.size);
-      return -1;
-    };
-    if (deps.length === 1) {
-      const w = deps[0]!.writer();
-      await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, (kv) => {
-        const s = slotOf(kv[0]);
-        if (s < 0) w.add(slots.size - 1, kv);
-        else w.merge(s, kv);
-      });
-      return [w.finish()];
-    }
+    const shared = deps.length > 1;
     const writers = deps.map((d) => d.writer());
+    const slots = new Map<KeyId, number>();
     try {
       await (deps[0]!.rdd as RDD<Pair<unknown, unknown>>).run(m, tc, (kv) => {
         const v = kv[1];
-        if (typeof v === "object" && v !== null) throw SHARED_OBJECT;
-        const s = slotOf(kv[0]);
-        if (s < 0) for (let i = 0; i < writers.length; i++) writers[i]!.add(slots.size - 1, kv);
-        else for (let i = 0; i < writers.length; i++) writers[i]!.merge(s, kv);
+        if (shared && typeof v === "object" && v !== null) throw SHARED_OBJECT;
+        const id = keyId(kv[0]);
+        const s = slots.get(id);
+        if (s === undefined) {
+          slots.set(id, slots.size);
+          for (let i = 0; i < writers.length; i++) writers[i]!.add(slots.size - 1, kv);
+        } else for (let i = 0; i < writers.length; i++) writers[i]!.merge(s, kv);
       });
       return writers.map((w) => w.finish());
     } catch (e) {
@@ -227,15 +215,10 @@ class ValueGroup {
   /** Writes the counted run of equal values into the entry's array (once; later values are pushed). */
   materialize(): void {
     if (this.n === 0) return;
-    this.entry[1] = repeated(this.run, this.n);
+    this.entry[1] = new Array<unknown>(this.n).fill(this.run);
     this.n = 0;
     this.run = undefined;
   }
-}
-
-/** `n` copies of `v`. */
-function repeated<T>(v: T, n: number): T[] {
-  return new Array<T>(n).fill(v);
 }
 
 export type Dependency = NarrowDependency | ShuffleDependency<unknown, unknown, unknown>;
