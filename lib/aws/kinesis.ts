@@ -172,10 +172,7 @@ export class KinesisSource implements ReplayableSource {
   async readAhead(stream: string, previous: unknown): Promise<void> {
     if ((this.largestBlock.get(stream) ?? 0) < READ_AHEAD_MIN_RECORDS) return;
     const prev = (previous as KinesisInputState | undefined)?.shards ?? {};
-    const shards = await this.shardsOf(stream, false);
-    const ids = new Set(shards.map((s) => s.ShardId!));
-    const finished = (id: string | undefined) => !id || !ids.has(id) || prev[id]?.finished === true;
-    const open = shards.filter((s) => !prev[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId));
+    const open = readableShards(await this.shardsOf(stream, false), prev);
     // What was read ahead of shards no longer open (closed, or gone from the list) is never taken: drop it.
     const openKeys = new Set(open.map((s) => `${stream}/${s.ShardId!}`));
     for (const key of this.readAheads.keys()) if (key.startsWith(`${stream}/`) && !openKeys.has(key)) this.readAheads.delete(key);
@@ -213,19 +210,14 @@ export class KinesisSource implements ReplayableSource {
     // A shard we were reading is gone from the cached list, or a closed one finished: list again.
     if (Object.keys(prev?.shards ?? {}).some((id) => !known.has(id) && !prev!.shards[id]!.finished)) shards = await this.shardsOf(stream, true);
     const state: KinesisInputState = { shards: { ...(prev?.shards ?? {}) } };
-    const ids = new Set(shards.map((s) => s.ShardId!));
     const blocks: KinesisBlock[] = [];
     const records: (unknown[] | undefined)[] = [];
-    const finished = (id: string | undefined) => !id || !ids.has(id) || state.shards[id]?.finished === true;
     let endedOne = false;
     // Parents sort before their children only by chance; loop until no shard becomes readable.
     let progressed = true;
     const done = new Set<string>();
     while (progressed) {
-      // A child shard is read only after its parents are read to their end.
-      const readable = shards.filter(
-        (s) => !done.has(s.ShardId!) && !state.shards[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId),
-      );
+      const readable = readableShards(shards, state.shards).filter((s) => !done.has(s.ShardId!));
       progressed = readable.length > 0;
       // The shards of one pass are read at once (the batch waits for the slowest, not for their sum),
       // and their blocks are added in the list's order.
@@ -336,6 +328,16 @@ export class KinesisSource implements ReplayableSource {
     }
     return out;
   }
+}
+
+/**
+ * The shards to read now, from their positions: those not finished whose parents are finished (read to
+ * their end) or gone from the list. A child shard is read only after its parents.
+ */
+function readableShards(shards: readonly Shard[], positions: Readonly<Record<string, ShardPosition>>): Shard[] {
+  const ids = new Set(shards.map((s) => s.ShardId!));
+  const finished = (id: string | undefined) => !id || !ids.has(id) || positions[id]?.finished === true;
+  return shards.filter((s) => !positions[s.ShardId!]?.finished && finished(s.ParentShardId) && finished(s.AdjacentParentShardId));
 }
 
 function toRecord(r: _Record, stream: string, shardId: string): KinesisRecord {

@@ -19,6 +19,7 @@
  */
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { decode, encode } from "../core/codec.js";
+import { canonical } from "../core/keys.js";
 import { InvalidArgumentError } from "../core/errors.js";
 
 /** How pages are compressed: `"brotli"` now; raw deflate for pages written before codecs were named. */
@@ -103,8 +104,8 @@ function compareKeys(a: unknown, b: unknown): number {
   const tb = typeof b;
   if (ta !== tb) return ta < tb ? -1 : 1;
   if (ta === "string" || ta === "number" || ta === "bigint") return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  const ca = encode(a);
-  const cb = encode(b);
+  const ca = canonical(a);
+  const cb = canonical(b);
   return ca < cb ? -1 : ca > cb ? 1 : 0;
 }
 
