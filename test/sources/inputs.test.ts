@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { defineApp } from "../../lib/app/app.js";
 import { inputsOf, kinesisStreamsOf } from "../../lib/app/inputs.js";
 import { Seconds } from "../../lib/core/duration.js";
+import { InvalidArgumentError } from "../../lib/core/errors.js";
+import { StreamingContext } from "../../lib/streaming/context.js";
 import { kinesisStreamsOf as fromLocal } from "../../lib/local/runtime.js";
 
 describe("inputsOf", () => {
@@ -26,5 +28,14 @@ describe("inputsOf", () => {
   it("kinesisStreamsOf is derived from it, and still answers from sparkless/local", () => {
     expect(kinesisStreamsOf(app)).toEqual(["clicks", "views"]);
     expect(fromLocal).toBe(kinesisStreamsOf);
+  });
+});
+
+describe("kinesisStream's switches", () => {
+  it.each(["deaggregate", "readAhead"])("%s that is not a boolean is refused, naming the option and the value", (option) => {
+    const ssc = new StreamingContext({ batchInterval: Seconds(1), print: () => undefined });
+    const create = () => ssc.kinesisStream("clicks", { [option]: "yes" });
+    expect(create).toThrow(InvalidArgumentError);
+    expect(create).toThrow(`Expected \`${option}\` to be true or false, got \`"yes"\`.`);
   });
 });

@@ -132,6 +132,9 @@ export function kinesisInputSpec<T>(
   if (options.deaggregate !== undefined && typeof options.deaggregate !== "boolean") {
     throw new InvalidArgumentError(`Expected \`deaggregate\` to be true or false, got \`${describe(options.deaggregate)}\`.`);
   }
+  if (options.readAhead !== undefined && typeof options.readAhead !== "boolean") {
+    throw new InvalidArgumentError(`Expected \`readAhead\` to be true or false, got \`${describe(options.readAhead)}\`.`);
+  }
   const splitAggregates = options.deaggregate ?? true;
   const decode = decoderFor(options.decode ?? "utf8");
   const source = (s: EngineServices): ReplayableSource => {
