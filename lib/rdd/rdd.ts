@@ -297,6 +297,15 @@ export abstract class RDD<T> {
   readonly partitioner: Partitioner | undefined = undefined;
   /** Pushes every element of partition `p` into `emit`. */
   abstract run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void>;
+  /**
+   * The partitions of the narrow parents that computing partition `p` reads: partition `p` of each
+   * (pipelined operations, zip, a union of co-partitioned parents), unless the node maps them itself.
+   */
+  narrowParents(p: number): [RDD<unknown>, number][] {
+    const out: [RDD<unknown>, number][] = [];
+    for (const d of this.deps) if (d.kind === "narrow") out.push([d.rdd, p]);
+    return out;
+  }
 
   get context(): RDDContext {
     return new RDDContext(this.scope);
@@ -957,40 +966,49 @@ export abstract class RDD<T> {
    * Writes the RDD as text, one element per line (formatted as `print` formats it), to a local
    * directory or under `s3://bucket/key` (the engine's object store): one `part-00000`,
    * `part-00001`, ... per partition, then an empty `_SUCCESS` (see text-file.ts). Each partition's
-   * computation writes its own part, several at once. Running the batch again rewrites the same
-   * parts, removes those past the new partition count and writes `_SUCCESS` last, so a reader that
-   * waits for `_SUCCESS` never sees a half-written or doubled batch.
+   * computation writes its own part, several at once, or one task per partition on the workers in a
+   * fanned-out batch (see foreachPartition). Running the batch again rewrites the same parts, removes
+   * those past the new partition count and writes `_SUCCESS` last, so a reader that waits for
+   * `_SUCCESS` never sees a half-written or doubled batch.
    */
   async saveAsTextFile(path: string, format: (x: T) => string = formatElement): Promise<void> {
     const out = textOutputFor(path, this.scope.services.objects);
-    await out.start();
+    // A worker that runs one part replays the output function to here: the marker is the coordinator's.
+    const driver = !taskContextFor(this.scope, "per-partition").outputActions?.replaying;
+    if (driver) await out.start();
     await this.foreachPartition((items, p) => out.writePart(p, items.map(format)));
-    await out.finish(this.numPartitions);
+    if (driver) await out.finish(this.numPartitions);
   }
-  /** Calls `f` on every element; partitions run several at a time (see foreachPartition), elements of one in order. */
+  /** Calls `f` on every element; partitions run as foreachPartition runs them, elements of one in order. */
   async foreach(f: (x: T) => void | Promise<void>): Promise<void> {
     await this.foreachPartition(async (items) => {
       for (const x of items) await f(x);
     });
   }
   /**
-   * Computes each partition and calls `f` with its elements, as Spark's one task per partition
-   * does: up to PARTITION_CONCURRENCY partitions at a time, so what `f` awaits (a write) overlaps.
+   * Computes each partition and calls `f` with its elements, as Spark's one task per partition does.
+   * In an output operation of a fanned-out batch, each partition is one task on the workers, when
+   * the RDD reads nothing only the coordinator holds (state, stored results) and no action that
+   * returns a value came before it in the function (lib/scheduler/output-actions.ts). Otherwise
+   * here, up to PARTITION_CONCURRENCY partitions at a time, so what `f` awaits (a write) overlaps.
    * On a failure no new partition starts, those running finish, and the first error is thrown.
    */
   async foreachPartition(f: (items: T[], partitionIndex: number) => void | Promise<void>): Promise<void> {
-    const tc = taskContextFor(this.scope);
+    const tc = taskContextFor(this.scope, "per-partition");
+    const one = async (p: number): Promise<void> => {
+      const items: T[] = [];
+      await this.run(p, tc, (x) => {
+        items.push(x);
+      });
+      await f(items, p);
+    };
+    if ((await tc.outputActions?.perPartition(this as RDD<unknown>, one)) === "handled") return;
     let next = 0;
     let failure: { error: unknown } | undefined;
     const lane = async (): Promise<void> => {
       while (!failure && next < this.numPartitions) {
-        const p = next++;
         try {
-          const items: T[] = [];
-          await this.run(p, tc, (x) => {
-            items.push(x);
-          });
-          await f(items, p);
+          await one(next++);
         } catch (error) {
           failure ??= { error };
         }
@@ -1199,6 +1217,11 @@ export class UnionRDD<T> extends RDD<T> {
     while (this.offsets[i]! > p) i--;
     return this.parents[i]!.run(p - this.offsets[i]!, tc, emit);
   }
+  override narrowParents(p: number): [RDD<unknown>, number][] {
+    let i = this.parents.length - 1;
+    while (this.offsets[i]! > p) i--;
+    return [[this.parents[i] as RDD<unknown>, p - this.offsets[i]!]];
+  }
 }
 
 /** The union of RDDs that share a partitioner: partition p is every parent's partition p, in parent order. */
@@ -1233,6 +1256,12 @@ export class CoalescedRDD<T> extends RDD<T> {
   async run(p: number, tc: TaskContext, emit: Emit<T>): Promise<void> {
     const [start, end] = sliceBounds(this.parent.numPartitions, this.numPartitions, p);
     for (let i = start; i < end; i++) await this.parent.run(i, tc, emit);
+  }
+  override narrowParents(p: number): [RDD<unknown>, number][] {
+    const [start, end] = sliceBounds(this.parent.numPartitions, this.numPartitions, p);
+    const out: [RDD<unknown>, number][] = [];
+    for (let i = start; i < end; i++) out.push([this.parent as RDD<unknown>, i]);
+    return out;
   }
 }
 
@@ -1511,6 +1540,13 @@ export class CartesianRDD<T, U> extends RDD<[T, U]> {
     await this.left.run(Math.floor(p / n2), tc, (x) => {
       for (const y of ys) emit([x, y]);
     });
+  }
+  override narrowParents(p: number): [RDD<unknown>, number][] {
+    const n2 = this.right.numPartitions;
+    return [
+      [this.left as RDD<unknown>, Math.floor(p / n2)],
+      [this.right as RDD<unknown>, p % n2],
+    ];
   }
 }
 

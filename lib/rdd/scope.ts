@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BlockCache, ShuffleStore } from "../scheduler/block-manager.js";
 import type { ObjectStore, QuarantinedRecord, QuarantineStore, StateStore, StreamSource } from "../storage/interfaces.js";
-import type { ShuffleDependency } from "./rdd.js";
+import type { RDD, ShuffleDependency } from "./rdd.js";
 
 /** What a task reads and writes while it computes a partition. */
 export interface ExecutorServices {
@@ -90,7 +90,30 @@ export class AccumulatorUpdates {
   }
 }
 
+/**
+ * Where the per-partition actions (foreachPartition, foreach, saveAsTextFile) of an output
+ * operation's function run, when it is not simply here (lib/scheduler/output-actions.ts): on
+ * workers, one task per partition, in a fanned-out batch; or, in a worker, only the partition its
+ * task names.
+ */
+export interface OutputActions {
+  /**
+   * A per-partition action on `rdd`, the next one the function calls. "handled": it ran elsewhere
+   * (or, replaying in a worker, it is not this task's action); "here": compute every partition in
+   * this process. `runPartition` computes one partition and calls the action's function with it.
+   */
+  perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here">;
+  /** An action that returns a value (collect, count, take...) was called. */
+  valueAction(): void;
+  /** In a worker: the function runs again only to reach its task's action, so driver-side steps (saveAsTextFile's marker) are skipped. */
+  readonly replaying: boolean;
+  /** The same, for the function run again from its start (a rerun without a poison record). */
+  restart(): OutputActions;
+}
+
 export class TaskContext {
+  /** Set for an output stage's task whose per-partition actions may run elsewhere. */
+  outputActions?: OutputActions;
   private readonly localShuffles = new Map<ShuffleDependency<unknown, unknown, unknown>, Promise<unknown[][][]>>();
   /** Counters this task adds to its batch. */
   readonly counters: Record<string, number>;
@@ -161,8 +184,13 @@ export function currentTaskContext(): TaskContext | undefined {
   return currentTask.getStore();
 }
 
-/** The task context of the running task, if an action runs inside one; else a fresh one for `scope`. */
-export function taskContextFor(scope: RDDScope): TaskContext {
+/**
+ * The task context of the running task, if an action runs inside one; else a fresh one for `scope`.
+ * A value action (every action but the per-partition ones) tells the task's output actions.
+ */
+export function taskContextFor(scope: RDDScope, action: "value" | "per-partition" = "value"): TaskContext {
   const tc = currentTask.getStore();
-  return tc && tc.scope === scope ? tc : new TaskContext(scope);
+  if (!tc || tc.scope !== scope) return new TaskContext(scope);
+  if (action === "value") tc.outputActions?.valueAction();
+  return tc;
 }

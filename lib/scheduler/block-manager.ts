@@ -157,15 +157,20 @@ async function readSlice(blobs: BlobStore | undefined, s: { key: string; start: 
   return decode<unknown[]>(Buffer.from(await blobs.get(s.key, [s.start, s.end])).toString("utf8"));
 }
 
-/** A worker's shuffle reads: the inputs its task message carries, by shuffle id. */
+/** A task message's key for the data of reduce partition `partition` of shuffle `shuffleId` (a task may read several of one shuffle: a union, a coalesce). */
+export const shuffleInputKey = (shuffleId: string, partition: number): string => `${shuffleId}#${partition}`;
+
+/** A worker's shuffle reads: the inputs its task message carries, by shuffle id and reduce partition. */
 export class TaskShuffles implements ShuffleStore {
   constructor(
     private readonly inputs: Readonly<Record<string, ShuffleInput>>,
     private readonly blobs: BlobStore,
   ) {}
-  async read(batchTime: number, shuffleId: string, _reducePartition: number, numMapPartitions: number): Promise<unknown[][]> {
-    const input = this.inputs[shuffleId];
-    if (!input) throw new MissingDataError(`The task message carries no input for shuffle ${shuffleId} of batch ${batchTime}.`);
+  async read(batchTime: number, shuffleId: string, reducePartition: number, numMapPartitions: number): Promise<unknown[][]> {
+    const input = this.inputs[shuffleInputKey(shuffleId, reducePartition)];
+    if (!input) {
+      throw new MissingDataError(`The task message carries no input for partition ${reducePartition} of shuffle ${shuffleId} of batch ${batchTime}.`);
+    }
     if (input.parts.length !== numMapPartitions) {
       throw new MissingDataError(
         `The task message carries ${input.parts.length} map outputs for shuffle ${shuffleId} of batch ${batchTime}; the plan has ${numMapPartitions}.`,

@@ -4,7 +4,9 @@
  *
  * Only stages that read nothing but input blocks and shuffle data can leave
  * the coordinator (their map output comes back to it); state, stored results
- * and outputs stay where the state lives. The coordinator drives every
+ * and output functions stay where the state lives. The per-partition actions
+ * an output function calls leave it the same way, one task per partition
+ * (output-actions.ts). The coordinator drives every
  * hand-off itself, so no worker ever sends work to another worker and no
  * invocation chain grows:
  *
@@ -29,10 +31,18 @@
 import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import type { Clock } from "../core/clock.js";
 import { encode } from "../core/codec.js";
-import type { RDD, ShuffleDependency } from "../rdd/rdd.js";
+import { LeafRDD, type RDD, type ShuffleDependency } from "../rdd/rdd.js";
 import { taskKeyId } from "../storage/memory.js";
-import type { EngineServices, Received, ShuffleInput, TaskKey, TaskMessage, TaskResult } from "../storage/interfaces.js";
-import type { MemoryShuffles } from "./block-manager.js";
+import {
+  taskStageKey,
+  type EngineServices,
+  type OutputActionRef,
+  type ShuffleInput,
+  type TaskKey,
+  type TaskMessage,
+  type TaskResult,
+} from "../storage/interfaces.js";
+import { shuffleInputKey, type MemoryShuffles } from "./block-manager.js";
 import type { BatchPlan, Stage } from "./planner.js";
 import { mergeAccumulatorUpdates } from "../streaming/shared-variables.js";
 
@@ -78,79 +88,14 @@ export class FanOut {
   }
 
   /** Runs one remote stage on workers; its map output lands in `shuffles`. */
-  async runStage(
+  runStage(
     plan: BatchPlan,
     stage: Stage & { kind: "shuffle" },
     runId: string,
     shuffles: MemoryShuffles,
     signal?: AbortSignal,
   ): Promise<{ quarantined: string[] }> {
-    const batchTime = plan.batchTime;
-    const stored = plan.storedHints();
-    const reads = shuffleReads(stage.dep.rdd);
-    const outstanding = new Map<number, Outstanding>();
-    const quarantined: string[] = [];
-    const delayed: { at: number; message: TaskMessage }[] = [];
-    const send = async (messages: TaskMessage[]) => {
-      const now = this.clock.now();
-      for (const m of messages) outstanding.set(m.partition, { message: m, sentAt: now, checkedAt: now });
-      await this.engine.tasks.send(messages);
-    };
-    const first: TaskMessage[] = [];
-    for (let p = 0; p < stage.numTasks; p++) {
-      const inputs: Record<string, ShuffleInput> = {};
-      for (const dep of reads) inputs[dep.shuffleId] = shuffles.inputFor(batchTime, dep.shuffleId, p, dep.rdd.numPartitions);
-      first.push(
-        await this.fit({
-          batchTime,
-          runId,
-          stage: stage.index,
-          stageId: stage.id,
-          numTasks: stage.numTasks,
-          partition: p,
-          attempt: 1,
-          stored,
-          ...(reads.length ? { inputs } : {}),
-        }),
-      );
-    }
-    await send(first);
-    while (outstanding.size > 0) {
-      if (signal?.aborted) throw signal.reason ?? new IllegalStateError(`Batch ${batchTime} was stopped before its tasks finished.`);
-      const received = await this.engine.results.receive({ max: 10, waitMs: Math.min(1000, this.claimLeaseMs / 2), signal });
-      const receipts: string[] = [];
-      for (const r of received) {
-        receipts.push(r.receipt);
-        await this.onResult(r, plan, stage, runId, outstanding, shuffles, quarantined, delayed);
-      }
-      if (receipts.length) await this.engine.results.ackMany(receipts);
-      const now = this.clock.now();
-      const due = delayed.filter((d) => d.at <= now);
-      if (due.length) {
-        for (const d of due) delayed.splice(delayed.indexOf(d), 1);
-        await send(due.map((d) => d.message));
-      }
-      await this.checkClaims(batchTime, runId, stage, outstanding, send);
-    }
-    return { quarantined };
-  }
-
-  private async onResult(
-    r: Received<TaskResult>,
-    plan: BatchPlan,
-    stage: Stage & { kind: "shuffle" },
-    runId: string,
-    outstanding: Map<number, Outstanding>,
-    shuffles: MemoryShuffles,
-    quarantined: string[],
-    delayed: { at: number; message: TaskMessage }[],
-  ): Promise<void> {
-    const res = r.body;
-    // A result of another run, another stage, or a task already done: nothing to do.
-    if (res.runId !== runId || res.batchTime !== plan.batchTime || res.stage !== stage.index) return;
-    const task = outstanding.get(res.partition);
-    if (!task || delayed.some((d) => d.message.partition === res.partition)) return;
-    if (res.ok) {
+    return this.runTasks(plan, { stage, rdd: stage.dep.rdd }, runId, shuffles, signal, async (res) => {
       const out = res.output;
       if (!out)
         throw new TaskFailedError(
@@ -162,23 +107,118 @@ export class FanOut {
         );
       if ("buckets" in out) await shuffles.write(plan.batchTime, stage.dep.shuffleId, res.partition, out.buckets);
       else shuffles.writeRemote(plan.batchTime, stage.dep.shuffleId, res.partition, out.blob, out.offsets);
-      quarantined.push(...res.quarantined);
-      // The first accepted result per task: its accumulator updates count once, later copies never reach here.
-      mergeAccumulatorUpdates(plan.graph, res.accumulators);
-      outstanding.delete(res.partition);
-      return;
+    });
+  }
+
+  /** Runs a per-partition action of output stage `stage` on `rdd` on workers, one task per partition (output-actions.ts). */
+  runAction(
+    plan: BatchPlan,
+    stage: Stage & { kind: "output" },
+    rdd: RDD<unknown>,
+    action: OutputActionRef,
+    broadcasts: readonly string[],
+    runId: string,
+    shuffles: MemoryShuffles,
+    signal?: AbortSignal,
+  ): Promise<{ quarantined: string[] }> {
+    return this.runTasks(plan, { stage, rdd, action, broadcasts }, runId, shuffles, signal, async () => undefined);
+  }
+
+  /** Sends one task per partition of `task.rdd` and waits until each has an accepted result. */
+  private async runTasks(
+    plan: BatchPlan,
+    task: { stage: Stage; rdd: RDD<unknown>; action?: OutputActionRef; broadcasts?: readonly string[] },
+    runId: string,
+    shuffles: MemoryShuffles,
+    signal: AbortSignal | undefined,
+    accept: (res: TaskResult & { ok: true }) => Promise<void>,
+  ): Promise<{ quarantined: string[] }> {
+    const batchTime = plan.batchTime;
+    const { stage, rdd, action, broadcasts } = task;
+    const stored = plan.storedHints();
+    const outstanding = new Map<number, Outstanding>();
+    const quarantined: string[] = [];
+    const delayed: { at: number; message: TaskMessage }[] = [];
+    const send = async (messages: TaskMessage[]) => {
+      const now = this.clock.now();
+      for (const m of messages) outstanding.set(m.partition, { message: m, sentAt: now, checkedAt: now });
+      await this.engine.tasks.send(messages);
+    };
+    const first: TaskMessage[] = [];
+    for (let p = 0; p < rdd.numPartitions; p++) {
+      const inputs: Record<string, ShuffleInput> = {};
+      for (const { dep, partition } of taskReads(rdd, p).shuffles)
+        inputs[shuffleInputKey(dep.shuffleId, partition)] = shuffles.inputFor(batchTime, dep.shuffleId, partition, dep.rdd.numPartitions);
+      first.push(
+        await this.fit({
+          batchTime,
+          runId,
+          stage: stage.index,
+          stageId: stage.id,
+          numTasks: rdd.numPartitions,
+          partition: p,
+          attempt: 1,
+          stored,
+          ...(Object.keys(inputs).length ? { inputs } : {}),
+          ...(action ? { action } : {}),
+          ...(broadcasts?.length ? { broadcasts } : {}),
+        }),
+      );
     }
-    if (res.attempt < task.message.attempt) return; // a failure report of an attempt already replaced
+    await send(first);
+    const key = (partition: number): TaskKey => ({ batchTime, runId, stage: stage.index, ...(action ? { action } : {}), partition });
+    while (outstanding.size > 0) {
+      if (signal?.aborted) throw signal.reason ?? new IllegalStateError(`Batch ${batchTime} was stopped before its tasks finished.`);
+      const received = await this.engine.results.receive({ max: 10, waitMs: Math.min(1000, this.claimLeaseMs / 2), signal });
+      const receipts: string[] = [];
+      for (const r of received) {
+        receipts.push(r.receipt);
+        const res = r.body;
+        // A result of another run, another stage or action, or a task already done: nothing to do.
+        if (res.runId !== runId || res.batchTime !== batchTime || taskStageKey(res) !== taskStageKey(key(0))) continue;
+        const pending = outstanding.get(res.partition);
+        if (!pending || delayed.some((d) => d.message.partition === res.partition)) continue;
+        if (res.ok) {
+          await accept(res);
+          quarantined.push(...res.quarantined);
+          // The first accepted result per task: its accumulator updates count once, later copies never reach here.
+          mergeAccumulatorUpdates(plan.graph, res.accumulators);
+          outstanding.delete(res.partition);
+          continue;
+        }
+        const retry = this.afterFailure(res, pending.message, stage, batchTime);
+        if (retry) delayed.push(retry);
+      }
+      if (receipts.length) await this.engine.results.ackMany(receipts);
+      const now = this.clock.now();
+      const due = delayed.filter((d) => d.at <= now);
+      if (due.length) {
+        for (const d of due) delayed.splice(delayed.indexOf(d), 1);
+        await send(due.map((d) => d.message));
+      }
+      await this.checkClaims(batchTime, stage, key, outstanding, send);
+    }
+    return { quarantined };
+  }
+
+  /** A failed attempt: its task again after a backoff, or (out of attempts) the batch fails; undefined for a stale report. */
+  private afterFailure(
+    res: TaskResult & { ok: false },
+    sent: TaskMessage,
+    stage: Stage,
+    batchTime: number,
+  ): { at: number; message: TaskMessage } | undefined {
+    if (res.attempt < sent.attempt) return undefined; // a failure report of an attempt already replaced
     if (res.attempt >= this.maxTaskAttempts) {
       throw new TaskFailedError(
-        `Task ${stage.id} partition ${res.partition} of batch ${plan.batchTime} failed ${res.attempt} time(s) on workers; the batch has failed: ${res.error}`,
-        plan.batchTime,
+        `Task ${stage.id}${sent.action ? ` (action ${sent.action.index})` : ""} partition ${res.partition} of batch ${batchTime} failed ${res.attempt} time(s) on workers; the batch has failed: ${res.error}`,
+        batchTime,
         stage.id,
         res.partition,
         res.attempt,
       );
     }
-    delayed.push({ at: this.clock.now() + this.retryDelayMs * 2 ** (res.attempt - 1), message: { ...task.message, attempt: res.attempt + 1 } });
+    return { at: this.clock.now() + this.retryDelayMs * 2 ** (res.attempt - 1), message: { ...sent, attempt: res.attempt + 1 } };
   }
 
   /**
@@ -187,20 +227,19 @@ export class FanOut {
    */
   private async checkClaims(
     batchTime: number,
-    runId: string,
     stage: Stage,
+    key: (partition: number) => TaskKey,
     outstanding: Map<number, Outstanding>,
     send: (m: TaskMessage[]) => Promise<void>,
   ): Promise<void> {
     const now = this.clock.now();
     const stale = [...outstanding.values()].filter((o) => now - o.checkedAt >= this.claimLeaseMs / 2 && now - o.sentAt >= this.claimLeaseMs);
     if (stale.length === 0) return;
-    const keys: TaskKey[] = stale.map((o) => ({ batchTime, runId, stage: stage.index, partition: o.message.partition }));
-    const claims = await this.engine.claims.inspect(keys);
+    const claims = await this.engine.claims.inspect(stale.map((o) => key(o.message.partition)));
     const again: TaskMessage[] = [];
     for (const o of stale) {
       o.checkedAt = now;
-      const c = claims.get(taskKeyId({ batchTime, runId, stage: stage.index, partition: o.message.partition }));
+      const c = claims.get(taskKeyId(key(o.message.partition)));
       const dead = c && !c.done && (c.until ?? 0) < now;
       const lost = !c && now - o.sentAt >= this.resendUnclaimedMs;
       if (dead || lost) again.push(dead ? { ...o.message, attempt: o.message.attempt + 1 } : o.message);
@@ -243,20 +282,34 @@ export class FanOut {
   }
 }
 
-/** The shuffles a stage's tasks read: shuffle dependencies reached through narrow ones from the stage's RDD. */
-export function shuffleReads(rdd: RDD<unknown>): ShuffleDependency<unknown, unknown, unknown>[] {
-  const out: ShuffleDependency<unknown, unknown, unknown>[] = [];
-  const seen = new Set<RDD<unknown>>();
-  const walk = (r: RDD<unknown>) => {
-    if (seen.has(r)) return;
-    seen.add(r);
+/**
+ * What computing partition `p` of `rdd` reads, through its narrow dependencies: the shuffle partitions
+ * (a union or a coalesce reads other partitions than `p`), and whether it reads the coordinator's
+ * memory (stored results, state).
+ */
+export function taskReads(
+  rdd: RDD<unknown>,
+  p: number,
+): { shuffles: { dep: ShuffleDependency<unknown, unknown, unknown>; partition: number }[]; memory: boolean } {
+  const shuffles: { dep: ShuffleDependency<unknown, unknown, unknown>; partition: number }[] = [];
+  const seen = new Set<string>();
+  let memory = false;
+  const walk = (r: RDD<unknown>, q: number) => {
+    const at = `${r.id}/${q}`;
+    if (seen.has(at)) return;
+    seen.add(at);
+    if (r instanceof LeafRDD && r.local) memory = true;
     for (const d of r.deps) {
-      if (d.kind === "shuffle") out.push(d);
-      else walk(d.rdd);
+      if (d.kind !== "shuffle") continue;
+      const read = `${d.shuffleId}#${q}`;
+      if (seen.has(read)) continue;
+      seen.add(read);
+      shuffles.push({ dep: d as ShuffleDependency<unknown, unknown, unknown>, partition: q });
     }
+    for (const [parent, pq] of r.narrowParents(q)) walk(parent, pq);
   };
-  walk(rdd);
-  return out;
+  walk(rdd, p);
+  return { shuffles, memory };
 }
 
 /** A map task's buckets as one blob: the encoded buckets back to back, with offsets[r]..offsets[r + 1] for bucket r. */

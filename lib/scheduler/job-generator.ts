@@ -30,7 +30,7 @@ import { Time } from "../core/duration.js";
 import { IllegalStateError, TaskFailedError } from "../core/errors.js";
 import { canonical } from "../core/keys.js";
 import type { CompletedBatch, DStream } from "../dstream/dstream.js";
-import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
+import { TaskContext, type ExecutorServices, type OutputActions } from "../rdd/scope.js";
 import { RequestTally } from "../observability/cost.js";
 import { recordAt } from "../storage/batch-log.js";
 import { batchInfo, type BatchInfo, type OutputOperationInfo, type StreamInputInfo } from "../streaming/listener.js";
@@ -39,6 +39,7 @@ import type { BatchRecord, BlockDescriptor, CompletionNote, EngineServices, Reco
 import type { DStreamGraph } from "../streaming/graph.js";
 import { BlockCache, MemoryShuffles } from "./block-manager.js";
 import { FanOut, type FanOutOptions } from "./fan-out.js";
+import { DriverOutputActions } from "./output-actions.js";
 import { BatchPlan, type Stage } from "./planner.js";
 
 /** The in-process limit in records before the coordinator has measured batches of that size. */
@@ -351,6 +352,8 @@ export class JobGenerator {
         });
         shared.planned();
         const remote = (stage: Stage) => fan && stage.kind === "shuffle" && stage.remote && stage.numTasks > 0;
+        let outputRuns = 0;
+        const nextOutputRun = () => outputRuns++;
         // Shuffle stages run here together with the later ones of the same RDD (one pass over it).
         const ranWith = new Set<number>();
         for (const stage of plan.stages) {
@@ -363,7 +366,17 @@ export class JobGenerator {
           } else {
             const together = plan.fusableWith(stage.index, (s) => !remote(s) && !ranWith.has(s.index));
             for (const i of together) ranWith.add(i);
-            await this.runLocal(plan, stage, quarantined, together, outputs);
+            // In a fanned-out batch, an output function's per-partition actions go to the workers (output-actions.ts).
+            const outputActions =
+              fan && stage.kind === "output"
+                ? () =>
+                    new DriverOutputActions(async (rdd, action) => {
+                      const broadcasts = await shared.publish(true);
+                      const r = await this.fanOut.runAction(plan, stage, rdd, action, broadcasts, runId, this.shuffles, signal);
+                      for (const q of r.quarantined) quarantined.add(q);
+                    }, nextOutputRun)
+                : undefined;
+            await this.runLocal(plan, stage, quarantined, together, outputs, outputActions);
           }
         }
       });
@@ -427,6 +440,7 @@ export class JobGenerator {
     quarantined: Set<string>,
     together: readonly number[] = [],
     outputs?: Map<number, OutputOperationInfo>,
+    outputActions?: () => OutputActions,
   ): Promise<void> {
     // An output operation's job (Spark's): its events around its one task, whatever its attempts.
     let op: OutputOperationInfo | undefined;
@@ -455,6 +469,7 @@ export class JobGenerator {
         const tc = new TaskContext(plan, `${stage.index}/${p}`, {}, stage.index, quarantined);
         // The output function is driver code: its accumulator reads see the driver's value.
         tc.accumulators.driverSide = stage.kind === "output";
+        if (outputActions) tc.outputActions = outputActions();
         try {
           if (stage.kind === "shuffle" && together.length) {
             const indexes = [stage.index, ...together];

@@ -33,8 +33,10 @@ import { defaultRecordErrorPolicy, recordErrorPolicyOf, type RecordErrorPolicy }
 import type { Planner } from "../dstream/planner-api.js";
 import { LeafRDD, ParallelRDD, ShuffleDependency, type Emit, type RDD } from "../rdd/rdd.js";
 import { TaskContext, type ExecutorServices } from "../rdd/scope.js";
-import type { BatchRecord, BlockDescriptor } from "../storage/interfaces.js";
+import type { BatchRecord, BlockDescriptor, OutputActionRef } from "../storage/interfaces.js";
 import type { StoredInfo } from "./block-manager.js";
+import { OutputReached, ReplayOutputActions } from "./output-actions.js";
+import { currentBatchSharedVariables } from "../streaming/shared-variables.js";
 
 type AnyDep = ShuffleDependency<unknown, unknown, unknown>;
 /** Beyond this many poison records in one task, the task fails: something other than a bad record is wrong. */
@@ -153,10 +155,14 @@ export class BatchPlan implements Planner {
     return [...this.stored].map(([k, info]) => encodeStored(k, info));
   }
 
-  /** Checks that this process planned stage `index` as the coordinator did; a difference means a non-deterministic pipeline. */
-  verifyStage(index: number, id: string, numTasks: number): void {
+  /**
+   * Checks that this process planned stage `index` as the coordinator did; a difference means a
+   * non-deterministic pipeline. An output action's tasks are counted by its RDD's partitions, which
+   * the worker checks when its replay reaches the action (output-actions.ts).
+   */
+  verifyStage(index: number, id: string, numTasks: number, action = false): void {
     const mine = this.stages[index];
-    if (!mine || mine.id !== id || mine.numTasks !== numTasks) {
+    if (!mine || mine.id !== id || (action ? mine.kind !== "output" : mine.numTasks !== numTasks)) {
       throw new NonDeterministicPlanError(
         `Batch ${this.batchTime} planned stage ${index} here as ${mine ? `${mine.id}×${mine.numTasks}` : "nothing"}, but the coordinator planned ${id}×${numTasks}. A transform() function or the app module must build the same graph every time: no randomness, clock reads or environment-dependent branches.`,
       );
@@ -317,6 +323,31 @@ export class BatchPlan implements Planner {
   }
 
   /**
+   * A worker's task of a per-partition action inside output stage `stageIndex`: runs the output
+   * function again until it reaches the action, which computes partition `partition` only
+   * (lib/scheduler/output-actions.ts). Poison records are handled as for any task.
+   */
+  async runOutputAction(stageIndex: number, action: OutputActionRef, partition: number, numTasks: number, tc: TaskContext): Promise<void> {
+    const stage = this.stages[stageIndex];
+    if (stage?.kind !== "output") throw new NonDeterministicPlanError(`Batch ${this.batchTime}'s stage ${stageIndex} is not an output stage.`);
+    tc.outputActions = new ReplayOutputActions(stage.id, action, partition, numTasks);
+    await this.withReruns(tc, async (t) => {
+      const replay = t.outputActions as ReplayOutputActions;
+      currentBatchSharedVariables()?.startOutput(stage.index);
+      try {
+        await t.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
+      } catch (e) {
+        if (!(e instanceof OutputReached)) throw e;
+      }
+      if (!replay.reached) {
+        throw new NonDeterministicPlanError(
+          `Output ${stage.id} of batch ${this.batchTime} returned here before its per-partition action ${action.index}, which the coordinator sent to the workers. An output function must call the same actions every time it runs with the same batch.`,
+        );
+      }
+    });
+  }
+
+  /**
    * The shuffle stages after shuffle stage `stageIndex` whose map side can share its pass over their
    * common RDD (ShuffleDependency.computeTogether), among those `eligible` allows.
    */
@@ -370,7 +401,9 @@ export class BatchPlan implements Planner {
         for (const k of Object.keys(counters)) delete counters[k];
         Object.assign(counters, atStart);
         accumulators.restore(accumulatorsAtStart);
+        const outputActions = tc.outputActions?.restart();
         tc = new TaskContext(this, tc.partitionLabel, counters, tc.stage, tc.quarantined, accumulators);
+        if (outputActions) tc.outputActions = outputActions;
       }
     }
   }
@@ -408,6 +441,7 @@ export class BatchPlan implements Planner {
       }
       case "output":
         // Actions inside the output function count into this task (records quarantined).
+        currentBatchSharedVariables()?.startOutput(stage.index);
         await tc.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
         return undefined;
     }

@@ -77,7 +77,8 @@ export class TaskRunner {
    * "skipped": it is done already; "ran" / "failed": the result was reported.
    */
   async run(m: TaskMessage): Promise<TaskRunOutcome> {
-    const key: TaskKey = { batchTime: m.batchTime, runId: m.runId, stage: m.stage, partition: m.partition };
+    const action = m.action ? { action: m.action } : {};
+    const key: TaskKey = { batchTime: m.batchTime, runId: m.runId, stage: m.stage, ...action, partition: m.partition };
     const owner = `${this.options.owner}-${++this.runs}`;
     const now = this.clock.now();
     const claim = await this.engine.claims.claim(key, owner, now + this.claimLeaseMs, now);
@@ -90,9 +91,9 @@ export class TaskRunner {
       },
       Math.max(50, Math.floor(this.claimLeaseMs / 3)),
     );
-    const base = { batchTime: m.batchTime, runId: m.runId, stage: m.stage, partition: m.partition, attempt: m.attempt, worker: owner };
+    const base = { batchTime: m.batchTime, runId: m.runId, stage: m.stage, ...action, partition: m.partition, attempt: m.attempt, worker: owner };
     try {
-      let output: TaskOutput;
+      let output: TaskOutput | undefined;
       let counters: Record<string, number>;
       let quarantined: string[];
       let accumulators: AccumulatorUpdate[];
@@ -110,14 +111,21 @@ export class TaskRunner {
               state: this.engine.state,
               quarantine: this.engine.quarantine,
               sources: this.engine.sources,
+              // An output action's task writes where the output function writes (saveAsTextFile to s3://).
+              ...(this.engine.objects ? { objects: this.engine.objects } : {}),
             },
             loadBatch: (t) => this.loadBatch(t),
             storedHints: decodeStored(m.stored),
           });
-          plan.verifyStage(m.stage, m.stageId, m.numTasks);
+          plan.verifyStage(m.stage, m.stageId, m.numTasks, m.action !== undefined);
           await shared.load();
           const tc = new TaskContext(plan, `${m.stage}/${m.partition}`, {}, m.stage);
           // Run as the current task: accumulator updates of user functions go to its buffer.
+          if (m.action) {
+            await shared.preload(m.broadcasts ?? []);
+            await tc.runAs(() => plan.runOutputAction(m.stage, m.action!, m.partition, m.numTasks, tc));
+            return { tc, output: undefined };
+          }
           const buckets = (await tc.runAs(() => plan.runTask(m.stage, m.partition, tc)))!;
           return { tc, output: await this.output(m, buckets) };
         }));
@@ -131,7 +139,9 @@ export class TaskRunner {
         return "failed";
       }
       // A worker that stalled past its lease still reports: a task's result is the same every time it runs.
-      await this.engine.results.send([{ ...base, ok: true, output, counters, quarantined, ...(accumulators.length ? { accumulators } : {}) }]);
+      await this.engine.results.send([
+        { ...base, ok: true, ...(output ? { output } : {}), counters, quarantined, ...(accumulators.length ? { accumulators } : {}) },
+      ]);
       await this.engine.claims.finish(key, owner);
       return "ran";
     } finally {

@@ -116,13 +116,15 @@ const MAX_CONCURRENCY = 100;
  * Returns the function `rdd.foreachPartition` calls: it puts one item per element into `table`, each
  * conditional on the batch time, and resolves once every element is written or skipped.
  *
- * Guarantee after a worker dies mid-write: the batch runs again and the sink rewrites the same items with
- * the same batch time, so the table ends as if the batch had been written once (effectively exactly-once
+ * Guarantee after a worker dies mid-write: its task runs again (after a coordinator dies, the whole batch
+ * does) and the sink rewrites the same items with the same batch time, so the table ends as if the batch had been written once (effectively exactly-once
  * for the final table state); an older batch that runs again never overwrites an item a newer batch
  * wrote. While a batch is being (re)written a reader may see some of its items and not others, and an
  * item written by something other than the sink (no batch-time attribute) is overwritten. Elements of
- * one partition with the same key: only the last is put (the table would end with it anyway); two
- * partitions with the same key are written in partition order, the later one winning.
+ * one partition with the same key: only the last is put (the table would end with it anyway). Partitions
+ * are written at once (one task each on the workers of a fanned-out batch), so when two partitions hold
+ * the same key either may win: keep each key in one partition (the output of `reduceByKey`, or of any
+ * keyed operation, does).
  *
  * Options are checked here, before anything is written: a bad one throws an InvalidArgumentError.
  */
@@ -305,7 +307,7 @@ function fixFor(e: Error | undefined, o: { readonly table: string; readonly keys
       return `Check that \`key\` (${o.keys.join(", ")}) is the table's key schema with the same types, and that items stay under 400 KB.`;
     case "AccessDeniedException":
     case "UnrecognizedClientException":
-      return `Grant the function dynamodb:PutItem on the table (with the CDK construct: table.grantWriteData(app.coordinatorRole)), or check the credentials.`;
+      return `Grant the function dynamodb:PutItem on the table (with the CDK construct: table.grantWriteData(app.coordinatorRole) and app.workerRole), or check the credentials.`;
     default:
       return "Throttling and 5xx answers were retried by the SDK first; raise `maxAttempts` or the table's capacity if they persist.";
   }

@@ -163,8 +163,8 @@ const utf8 = new TextEncoder();
  * Returns the function `rdd.foreachPartition` calls: it puts one record per element into `stream` and
  * resolves once Kinesis has accepted every one.
  *
- * Guarantee after a worker dies mid-write: at-least-once with deterministic ids. The batch runs again
- * and puts its records again, so a consumer may read a record twice (or more); every copy carries the
+ * Guarantee after a worker dies mid-write: at-least-once with deterministic ids. Its task runs again
+ * (after a coordinator dies, the whole batch does) and puts its records again, so a consumer may read a record twice (or more); every copy carries the
  * same id, data and hash key (hence lands in the same shard), given deterministic elements, `data` and
  * `partitionKey`. Consumers dedupe by id. Records of one partition are sent in order, but a retried
  * record lands after records sent after it.
@@ -393,7 +393,7 @@ function fixFor(e: Error | undefined, stream: string): string {
       return `Create stream ${stream}, or check \`stream\` and the region (AWS_REGION) the client uses.`;
     case "AccessDeniedException":
     case "UnrecognizedClientException":
-      return `Grant the function kinesis:PutRecords on the stream (with the CDK construct: stream.grantWrite(app.coordinatorRole)), or check the credentials.`;
+      return `Grant the function kinesis:PutRecords on the stream (with the CDK construct: stream.grantWrite(app.coordinatorRole) and app.workerRole), or check the credentials.`;
     default:
       return "Kinesis refused the request: check the stream's state and the records.";
   }

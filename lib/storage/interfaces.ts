@@ -302,8 +302,22 @@ export interface TaskMessage {
   readonly attempt: number;
   /** Streams (`id@time`) the coordinator read from memory or a checkpoint when it planned the batch. */
   readonly stored: readonly string[];
-  /** The shuffle data the task reads, by shuffle id (for reduce partition `partition`). */
+  /** The shuffle data the task reads, by shuffle id and reduce partition (`shuffleInputKey`, lib/scheduler/block-manager.ts). */
   readonly inputs?: Readonly<Record<string, ShuffleInput>>;
+  /** Set when the task is one partition of a per-partition action inside output stage `stage`. */
+  readonly action?: OutputActionRef;
+  /** An action's task: the broadcasts its output function created before it, which the worker reads from the blob store. */
+  readonly broadcasts?: readonly string[];
+}
+
+/**
+ * A per-partition action (foreachPartition, foreach, saveAsTextFile) inside an output operation: the
+ * `index`-th action its function calls, in that function's `run` (each time the coordinator runs the
+ * output function, its actions are sent under a new run, so a rerun never meets the claims of the last).
+ */
+export interface OutputActionRef {
+  readonly index: number;
+  readonly run: number;
 }
 
 /** A map task's output: one bucket per reduce partition, inline or in one blob with bucket offsets. */
@@ -323,6 +337,7 @@ export type TaskResult = {
   readonly batchTime: number;
   readonly runId: string;
   readonly stage: number;
+  readonly action?: OutputActionRef;
   readonly partition: number;
   readonly attempt: number;
   readonly worker: string;
@@ -363,8 +378,13 @@ export interface TaskKey {
   readonly batchTime: number;
   readonly runId: string;
   readonly stage: number;
+  readonly action?: OutputActionRef;
   readonly partition: number;
 }
+
+/** A task's stage as claims name it: `3`, or `3.0.1` for run 1's action 0 of output stage 3. */
+export const taskStageKey = (t: Pick<TaskKey, "stage" | "action">): string =>
+  t.action ? `${t.stage}.${t.action.run}.${t.action.index}` : `${t.stage}`;
 
 export interface ClaimState {
   readonly owner?: string;

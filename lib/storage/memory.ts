@@ -39,6 +39,7 @@ import type {
   TaskQueue,
   TaskResult,
 } from "./interfaces.js";
+import { taskStageKey } from "./interfaces.js";
 import { keptError, QUARANTINE_HEAD_BYTES, refused } from "./quarantine.js";
 import { FileStreamSource, S3_FILES } from "../sources/s3/file-source.js";
 import { MemoryObjects } from "../sources/s3/memory-objects.js";
@@ -376,7 +377,7 @@ export class MemoryLease implements LeaseStore {
   }
 }
 
-export const taskKeyId = (t: TaskKey): string => `${t.batchTime}/${t.runId}/${t.stage}/${t.partition}`;
+export const taskKeyId = (t: TaskKey): string => `${t.batchTime}/${t.runId}/${taskStageKey(t)}/${t.partition}`;
 
 export class MemoryClaims implements TaskClaims {
   private readonly claims = new Map<string, { owner: string; until: number; done: boolean }>();

@@ -9,8 +9,11 @@
  * same app module, and plans each batch again from its record (see the
  * planner), so a shared variable created at the same point gets the same id
  * everywhere: those created while the graph is built are numbered in creation
- * order ("1", "2", ...); those created while a batch runs (inside `transform`
- * or `foreachRDD`) are numbered within the batch ("<batchTime>.1", ...).
+ * order ("1", "2", ...); those created while a batch is planned (inside
+ * `transform`) within the batch ("<batchTime>.1", ...); those created by an
+ * output function (`foreachRDD`'s) within its run ("<batchTime>.o<stage>.1",
+ * ...), so a worker that runs it again to a per-partition action
+ * (lib/scheduler/output-actions.ts) names them as the coordinator did.
  *
  * **Broadcasts.** A broadcast created while the graph is built is *not*
  * shipped: every process computes it from the app module, as it builds the
@@ -22,8 +25,11 @@
  * batch's run (`inputs/<batchTime>/<runId>/broadcast-<id>`, expired with the
  * other task inputs after a day), and a worker that plans the batch again
  * reads the coordinator's value there, once per process, instead of its own.
- * One created inside `foreachRDD` is read only where `foreachRDD` runs, in
- * the coordinator. In process, every task reads the value itself (do not
+ * One created inside `foreachRDD` is read in the coordinator, and by the
+ * tasks of a per-partition action the function sends to the workers: the
+ * coordinator writes it the same way before it sends them, and a worker that
+ * runs the function again gives it the coordinator's value when it creates it
+ * (`preload`). In process, every task reads the value itself (do not
  * modify it). Every value must be data the codec (lib/core/codec.ts) can
  * store: `broadcast` checks it at once and names what is not.
  *
@@ -74,11 +80,23 @@ export class BatchSharedVariables {
     private readonly blobs: BlobStore | undefined,
   ) {}
 
+  /** The output function running now (its stage), and how many shared variables it created so far. */
+  private output: { stage: number; created: number } | undefined;
+  /** Executor: the coordinator's values of broadcasts an output function creates, read before it runs again here. */
+  private readonly preloaded = new Map<string, unknown>();
+
   run<R>(f: () => Promise<R>): Promise<R> {
     return batchScope.run(this, f);
   }
   nextId(): string {
+    // Numbered within the output function's run, so a worker that runs it again (to a per-partition
+    // action, lib/scheduler/output-actions.ts) names them as the coordinator did, whatever ran before.
+    if (this.output) return `${this.batchTime}.o${this.output.stage}.${++this.output.created}`;
     return `${this.batchTime}.${++this.created}`;
+  }
+  /** Output stage `stage`'s function starts (again): what it creates is numbered from 1. */
+  startOutput(stage: number): void {
+    this.output = { stage, created: 0 };
   }
   /** Planning is over: what is created from now on (inside foreachRDD) is never read by a worker. */
   planned(): void {
@@ -87,6 +105,7 @@ export class BatchSharedVariables {
 
   /** @internal */
   addBroadcast(b: Broadcast<unknown>, encoded: string | undefined): void {
+    if (this.role === "executor" && this.preloaded.has(b.id)) b.setValue(this.preloaded.get(b.id));
     this.broadcasts.push({ broadcast: b, encoded, planning: this.planning });
   }
 
@@ -95,47 +114,66 @@ export class BatchSharedVariables {
     return `inputs/${this.batchTime}/${this.runId}/broadcast-${id}`;
   }
 
-  /** Driver: writes the broadcasts created while planning, once, before a stage fans out (workers read them). */
-  async publish(): Promise<void> {
+  /**
+   * Driver: writes the broadcasts created while planning, once, before a stage fans out (workers read
+   * them); with `output`, also those the running output function created, before its per-partition
+   * action fans out. Returns the ids of the output function's broadcasts, which its tasks preload.
+   */
+  async publish(output = false): Promise<string[]> {
+    const ids: string[] = [];
+    const running = output && this.output ? `${this.batchTime}.o${this.output.stage}.` : undefined;
     for (const b of this.broadcasts) {
-      if (b.published || !b.planning || b.encoded === undefined) continue;
+      const mine = running !== undefined && b.broadcast.id.startsWith(running);
+      if (mine) ids.push(b.broadcast.id);
+      if (b.published || !(b.planning || mine) || b.encoded === undefined) continue;
       if (!this.blobs)
         throw new MissingDataError(`${b.broadcast} must reach the workers, but this engine has no blob store. Give the engine one (S3 on AWS).`);
       await this.blobs.put(this.key(b.broadcast.id), Buffer.from(b.encoded, "utf8"));
       b.published = true;
     }
+    return ids;
+  }
+
+  /** Executor: reads the coordinator's values of an output function's broadcasts `ids`, given to them when it creates them here. */
+  async preload(ids: readonly string[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        this.preloaded.set(id, await this.read(id, `Broadcast(${id})`));
+      }),
+    );
   }
 
   /** Executor: reads the coordinator's value of every broadcast created while planning (once per process). */
   async load(): Promise<void> {
     await Promise.all(
       this.broadcasts.map(async ({ broadcast }) => {
-        const key = this.key(broadcast.id);
-        let p = loadedBroadcasts.get(key);
-        if (!p) {
-          const blobs = this.blobs;
-          if (!blobs)
-            throw new MissingDataError(
-              `${broadcast} was created by the coordinator at batch time, and this worker has no blob store to read it from.`,
-            );
-          p = blobs.get(key).then((bytes) => decode(Buffer.from(bytes).toString("utf8")));
-          loadedBroadcasts.set(key, p);
-          p.catch(() => loadedBroadcasts.delete(key));
-          // A worker sees the broadcasts of the last few batches.
-          if (loadedBroadcasts.size > MAX_LOADED_BROADCASTS) loadedBroadcasts.delete(loadedBroadcasts.keys().next().value!);
-        }
-        let value: unknown;
-        try {
-          value = await p;
-        } catch (e) {
-          throw new MissingDataError(
-            `${broadcast} of batch ${this.batchTime} could not be read from ${key}: ${e instanceof Error ? e.message : String(e)}. The coordinator writes it before it sends the batch's tasks; a task of an old run may find it expired.`,
-            { cause: e },
-          );
-        }
-        broadcast.setValue(value);
+        broadcast.setValue(await this.read(broadcast.id, String(broadcast)));
       }),
     );
+  }
+
+  /** The coordinator's value of broadcast `id` of this run, read once per process. */
+  private async read(id: string, name: string): Promise<unknown> {
+    const key = this.key(id);
+    let p = loadedBroadcasts.get(key);
+    if (!p) {
+      const blobs = this.blobs;
+      if (!blobs)
+        throw new MissingDataError(`${name} was created by the coordinator at batch time, and this worker has no blob store to read it from.`);
+      p = blobs.get(key).then((bytes) => decode(Buffer.from(bytes).toString("utf8")));
+      loadedBroadcasts.set(key, p);
+      p.catch(() => loadedBroadcasts.delete(key));
+      // A worker sees the broadcasts of the last few batches.
+      if (loadedBroadcasts.size > MAX_LOADED_BROADCASTS) loadedBroadcasts.delete(loadedBroadcasts.keys().next().value!);
+    }
+    try {
+      return await p;
+    } catch (e) {
+      throw new MissingDataError(
+        `${name} of batch ${this.batchTime} could not be read from ${key}: ${e instanceof Error ? e.message : String(e)}. The coordinator writes it before it sends the batch's tasks; a task of an old run may find it expired.`,
+        { cause: e },
+      );
+    }
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { taskKeyId } from "../../storage/memory.js";
-import type { ClaimState, TaskClaims, TaskKey } from "../../storage/interfaces.js";
+import { taskStageKey, type ClaimState, type TaskClaims, type TaskKey } from "../../storage/interfaces.js";
 import { DAY_S, batchGet, id, isConditionFailed, ttlIn, type Key } from "./util.js";
 
 export class DynamoClaims implements TaskClaims {
@@ -20,7 +20,7 @@ export class DynamoClaims implements TaskClaims {
     private readonly app: string,
   ) {}
   private key(t: TaskKey): Key {
-    return { pk: `${id(this.app)}#claim#${t.batchTime}#${id(t.runId)}`, sk: `${t.stage}#${t.partition}` };
+    return { pk: `${id(this.app)}#claim#${t.batchTime}#${id(t.runId)}`, sk: `${taskStageKey(t)}#${t.partition}` };
   }
 
   async claim(task: TaskKey, owner: string, until: number, now: number): Promise<"claimed" | "busy" | "done"> {

@@ -1,0 +1,136 @@
+/**
+ * Per-partition actions inside an output operation, on the workers.
+ *
+ * An output operation's function (`foreachRDD`'s, saveAsTextFiles') is
+ * driver code: it runs once per batch, in the coordinator, as Spark runs it
+ * on the driver. The actions it calls that work per partition
+ * (`foreachPartition`, `foreach`, `saveAsTextFile`) are Spark's jobs of one
+ * task per partition. In a fanned-out batch they run so here: one task per
+ * partition, sent to the workers like a stage's tasks, each computing its
+ * partition and calling the action's function with it.
+ *
+ * A JavaScript function cannot be sent to another process, so a worker gets
+ * the action's function the way it gets the pipeline: it plans the batch
+ * from the app module, then calls the output function with the batch's RDD
+ * again. The `index`-th per-partition action the function calls is the
+ * task's: the worker computes the task's partition, calls the action's
+ * function with it, and stops the output function there (OutputReached).
+ * Earlier per-partition actions are skipped (the coordinator ran them), and
+ * so are saveAsTextFile's driver-side steps (its `_SUCCESS` marker).
+ *
+ * That replay reaches the same action only if nothing before it depends on
+ * data: so an action goes to the workers only while the function has called
+ * no action that returns a value (`collect`, `count`, `isEmpty`...). From the
+ * first such action on, the function's actions run in the coordinator, as
+ * they do in a batch that runs in process. An action also stays here when
+ * its RDD reads what only the coordinator holds (state, stored results) or a
+ * shuffle the batch did not plan (one made inside the function).
+ *
+ * What the output function does outside actions before a per-partition
+ * action runs again in each of its tasks: keep it free of side effects, as
+ * the functions given to `transform` must be.
+ *
+ * Failures: a task's attempts and dead workers are handled as for any stage
+ * (fan-out.ts). If the output function fails and runs again, its actions are
+ * sent under a new run of it (OutputActionRef.run), so the claims of the
+ * last run never hold them back; output operations are at-least-once, as in
+ * Spark.
+ */
+import { NonDeterministicPlanError } from "../core/errors.js";
+import type { RDD } from "../rdd/rdd.js";
+import { currentTaskContext, type OutputActions } from "../rdd/scope.js";
+import type { OutputActionRef } from "../storage/interfaces.js";
+import { taskReads } from "./fan-out.js";
+
+/** Runs one per-partition action's tasks on the workers, and returns when each has succeeded. */
+export type DispatchAction = (rdd: RDD<unknown>, action: OutputActionRef) => Promise<void>;
+
+/** Whether every partition of `rdd` can be computed by a worker: it reads no coordinator memory and only planned shuffles. */
+export function computableOnWorkers(rdd: RDD<unknown>): boolean {
+  if (rdd.numPartitions === 0) return false;
+  for (let p = 0; p < rdd.numPartitions; p++) {
+    const r = taskReads(rdd, p);
+    if (r.memory || r.shuffles.some((s) => !rdd.scope.isPlannedShuffle(s.dep))) return false;
+  }
+  return true;
+}
+
+/** The coordinator's side, in a fanned-out batch: each per-partition action it can send, it sends. */
+export class DriverOutputActions implements OutputActions {
+  readonly replaying = false;
+  private next = 0;
+  private valueActionCalled = false;
+  /** This run of the output function, numbered by `nextRun` across the batch's runs of it. */
+  private readonly run: number;
+
+  constructor(
+    private readonly dispatch: DispatchAction,
+    private readonly nextRun: () => number,
+  ) {
+    this.run = nextRun();
+  }
+
+  async perPartition(rdd: RDD<unknown>): Promise<"handled" | "here"> {
+    const index = this.next++;
+    if (this.valueActionCalled || !computableOnWorkers(rdd)) return "here";
+    await this.dispatch(rdd, { index, run: this.run });
+    return "handled";
+  }
+  valueAction(): void {
+    this.valueActionCalled = true;
+  }
+  restart(): OutputActions {
+    return new DriverOutputActions(this.dispatch, this.nextRun);
+  }
+}
+
+/** Thrown in a worker to stop the output function once its task's action has run. */
+export class OutputReached extends Error {
+  constructor() {
+    super("The output function reached this task's action; the rest of it is the coordinator's.");
+    this.name = "OutputReached";
+  }
+}
+
+/** A worker's side: the output function runs again to its task's action, which runs the task's partition only. */
+export class ReplayOutputActions implements OutputActions {
+  readonly replaying = true;
+  private next = 0;
+  /** Set once the task's partition ran. */
+  reached = false;
+
+  constructor(
+    private readonly stageId: string,
+    private readonly action: OutputActionRef,
+    private readonly partition: number,
+    private readonly numTasks: number,
+  ) {}
+
+  async perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here"> {
+    const index = this.next++;
+    if (this.reached) throw new OutputReached();
+    if (index < this.action.index) return "handled";
+    if (index > this.action.index || rdd.numPartitions !== this.numTasks) {
+      throw this.differs(`its action ${index} on ${rdd.numPartitions} partition(s)`);
+    }
+    // The output function's own updates of accumulators were the coordinator's to count: only the
+    // action's function, on this task's partition, adds to the task's.
+    currentTaskContext()?.accumulators.restore(new Map());
+    await runPartition(this.partition);
+    this.reached = true;
+    throw new OutputReached();
+  }
+  valueAction(): void {
+    if (this.reached) throw new OutputReached();
+    throw this.differs("an action that returns a value first");
+  }
+  restart(): OutputActions {
+    return new ReplayOutputActions(this.stageId, this.action, this.partition, this.numTasks);
+  }
+
+  private differs(what: string): NonDeterministicPlanError {
+    return new NonDeterministicPlanError(
+      `Output ${this.stageId} called ${what} here, but the coordinator sent its per-partition action ${this.action.index} on ${this.numTasks} partition(s) to the workers. An output function must call the same actions every time it runs with the same batch: no randomness, clock reads or environment-dependent branches before them.`,
+    );
+  }
+}
