@@ -10,7 +10,7 @@ import { defineApp } from "../../lib/app/app.js";
 import { Milliseconds } from "../../lib/core/duration.js";
 import { faultPointSync } from "./faults.js";
 import { chaosPipeline } from "./pipeline.js";
-import { writeOutput } from "./sink.js";
+import { writeOutput, writePartition } from "./sink.js";
 
 const intervalMs = Number(process.env.SPARKLESS_CHAOS_INTERVAL_MS ?? 500);
 const role = process.env.SPARKLESS_CHAOS_ROLE ?? "coordinator";
@@ -30,8 +30,17 @@ export default defineApp(
       faultPointSync(`${role}.${role === "worker" ? "mid-task" : "mid-batch"}`);
       return l;
     });
-    chaosPipeline(lines, intervalMs).out.foreachRDD(async (rdd, time) => {
+    const { out, counts } = chaosPipeline(lines, intervalMs);
+    out.foreachRDD(async (rdd, time) => {
       await writeOutput(time.milliseconds, await rdd.collect());
+    });
+    // A per-partition action: in a fanned-out batch, one task per partition on the workers, which may
+    // die after the write (the task then runs again and writes the same item).
+    counts.foreachRDD(async (rdd, time) => {
+      await rdd.foreachPartition(async (items, p) => {
+        await writePartition(time.milliseconds, p, items);
+        if (role === "worker") faultPointSync("worker.mid-action");
+      });
     });
   },
 );

@@ -35,6 +35,7 @@ export const FAULT_POINTS = [
   "coordinator.tasks.send.after",
   "worker.claims.claim.after",
   "worker.mid-task",
+  "worker.mid-action",
   "worker.results.send.before",
   "worker.results.send.after",
 ] as const;

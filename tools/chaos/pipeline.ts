@@ -10,6 +10,9 @@
  *   value must be exactly 1 and the key set must equal the produced ids.
  * `out` tags and unions the three, so one output operation per batch records
  * all of them in the sink.
+ * - `counts`: each batch's own word counts (reduceByKey), which the app writes
+ *   partition by partition from `foreachPartition`: in a fanned-out batch, one
+ *   task per partition on the workers.
  */
 import { Milliseconds } from "../../lib/core/duration.js";
 import type { DStream } from "../../lib/dstream/dstream.js";
@@ -51,7 +54,8 @@ export function chaosPipeline(lines: DStream<string>, intervalMs: number) {
     .map(([k, v]): ChaosElement => ["w", k, v])
     .union(totals.map(([k, v]): ChaosElement => ["t", k, v]))
     .union(ids.map(([k, v]): ChaosElement => ["i", k, v]));
-  return { totals, window, ids, out };
+  const counts = pairs.reduceByKey((a, b) => a + b).setName("counts");
+  return { totals, window, ids, out, counts };
 }
 
 /** Elements in one canonical order, so outputs compare regardless of partitioning. */

@@ -46,7 +46,7 @@ import { seeded, type FaultPlan, type FaultRule } from "./faults.js";
 import type { ChildChaos } from "./child.js";
 import { CHAOS_PREFIX, INFO_PREFIX } from "./child.js";
 import { canonical, chaosPipeline, type ChaosElement } from "./pipeline.js";
-import { readOutputs } from "./sink.js";
+import { readOutputs, readPartitions } from "./sink.js";
 
 export interface ChaosOptions {
   seed: number;
@@ -111,6 +111,7 @@ export class ChaosFailure extends Error {
 const WORKER_KILLS: Record<string, number> = {
   "worker.claims.claim.after": 0.05,
   "worker.mid-task": 0.01,
+  "worker.mid-action": 0.3,
   "worker.results.send.before": 0.05,
   "worker.results.send.after": 0.05,
 };
@@ -405,6 +406,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       compared++;
       const diff = diffOutputs(want, got);
       if (diff) problems.push(`batch ${time} (#${k}): output differs from the oracle: ${diff}`);
+    }
+
+    // Each batch's word counts, written partition by partition by a per-partition action (on the workers
+    // when the batch fanned out): whole, and equal to the oracle's.
+    const oracleCounts = await runBatches<[string, number]>({
+      batchInterval: Milliseconds(interval),
+      inputs: [inputs],
+      numBatches: n,
+      engine: "memory",
+      inputPartitions: 2,
+      pipeline: (lines) => chaosPipeline(lines, interval).counts,
+    });
+    const written = await readPartitions(env.engine.clients.doc, env.config.tables.meta, app);
+    for (let k = 0; k < n; k++) {
+      const time = prefix[k]!.time;
+      const diff = diffMaps(new Map(oracleCounts[k] ?? []), written.get(time) ?? new Map());
+      if (diff) problems.push(`batch ${time} (#${k}): the word counts its partitions wrote differ from the oracle's: ${diff}`);
     }
 
     // The final state: the last batch's output holds every key's total and every id's count.

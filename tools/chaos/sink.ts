@@ -38,6 +38,33 @@ export async function writeOutput(time: number, elements: readonly ChaosElement[
   );
 }
 
+const partsPk = (app: string) => `${app}#chaos#parts`;
+
+/** One partition of a batch's word counts, one item per (batch time, partition), overwritten whole. */
+export async function writePartition(time: number, partition: number, counts: readonly [string, number][]): Promise<void> {
+  const c = sinkClient();
+  await c.doc.send(
+    new PutCommand({
+      TableName: c.table,
+      Item: { pk: partsPk(c.app), sk: `${pad(time)}#${partition}`, time, counts: JSON.stringify(counts) },
+    }),
+  );
+}
+
+/** Every batch's word counts as its partitions wrote them: time → word → count (a word twice is an error). */
+export async function readPartitions(doc: DynamoDBDocumentClient, table: string, app: string): Promise<Map<number, Map<string, number>>> {
+  const out = new Map<number, Map<string, number>>();
+  for (const i of await queryAll(doc, table, partsPk(app))) {
+    const m = out.get(Number(i.time)) ?? new Map<string, number>();
+    for (const [w, n] of JSON.parse(String(i.counts)) as [string, number][]) {
+      if (m.has(w)) throw new Error(`batch ${String(i.time)}: "${w}" written by two partitions`);
+      m.set(w, n);
+    }
+    out.set(Number(i.time), m);
+  }
+  return out;
+}
+
 /** Every batch's recorded output: time → canonical elements. */
 export async function readOutputs(doc: DynamoDBDocumentClient, table: string, app: string): Promise<Map<number, ChaosElement[]>> {
   const items = await queryAll(doc, table, pk(app));
