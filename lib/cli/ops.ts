@@ -222,7 +222,8 @@ async function replay(
   try {
     for (const [stream, es] of byStream) {
       // The original partition key routes the record as it was routed; entries of older versions have none. A user
-      // record of a KPL aggregate was kept with its own bytes and key, so it goes back alone, as a plain record.
+      // record of a KPL aggregate was kept with its own bytes, key and explicit hash key (if its producer gave one,
+      // it chose the shard), so it goes back alone, as a plain record, to the shard its producer chose.
       const keys = es.map(
         (e) => e.partitionKey ?? `${e.shard ?? "-"}/${e.sequenceNumber ?? "-"}${e.subSequenceNumber !== undefined ? `/${e.subSequenceNumber}` : ""}`,
       );
@@ -236,6 +237,7 @@ async function replay(
         strict: true,
         signal: io.signal,
         partitionKey: { kind: "each", key: (position) => keys[position - 1]! },
+        explicitHashKey: (position) => es[position - 1]!.explicitHashKey,
       });
       replayed += result.sent;
     }
@@ -255,7 +257,8 @@ function describeEntry(e: QuarantineEntry): string {
   const where =
     e.stream !== undefined
       ? `stream ${e.stream}  shard ${e.shard ?? "-"}  sequence ${e.sequenceNumber ?? "-"}` +
-        (e.subSequenceNumber !== undefined ? `  sub-sequence ${e.subSequenceNumber} (a user record of a KPL aggregate)` : "")
+        (e.subSequenceNumber !== undefined ? `  sub-sequence ${e.subSequenceNumber} (a user record of a KPL aggregate)` : "") +
+        (e.explicitHashKey !== undefined ? `  explicit hash key ${e.explicitHashKey}` : "")
       : "(no stream: a record of an in-memory input)";
   const decoding = e.operator.endsWith(" (decode)");
   const stage = decoding

@@ -86,6 +86,8 @@ export interface RecordCoordinates {
    */
   subSequenceNumber?: number;
   partitionKey?: string;
+  /** A KPL user record's explicit hash key, when its producer gave one (it routed the record instead of the partition key). */
+  explicitHashKey?: string;
   batchTime: number;
 }
 

@@ -93,6 +93,11 @@ export interface FeedOptions {
   json?: boolean;
   /** @default random */
   partitionKey?: PartitionKeyChoice;
+  /**
+   * Each record's explicit hash key by its 1-based position, if it has one: it picks the record's shard
+   * instead of the partition key's hash (a replay puts KPL user records back where their producer sent them).
+   */
+  explicitHashKey?: (position: number) => string | undefined;
   /** Records per second at most. */
   ratePerSecond?: number;
   /** Fail on the first bad input instead of skipping it. */
@@ -309,7 +314,8 @@ export async function feed(options: FeedOptions): Promise<FeedResult> {
       skip(line, `record of ${formatBytes(size)} is over the ${formatBytes(maxRecordBytes)} limit per record`);
       return undefined;
     }
-    return { line, entry: { Data: data, PartitionKey: key }, size, attempts: 0 };
+    const hashKey = options.explicitHashKey?.(line);
+    return { line, entry: { Data: data, PartitionKey: key, ...(hashKey !== undefined ? { ExplicitHashKey: hashKey } : {}) }, size, attempts: 0 };
   };
 
   const backoff = (attempt: number) => random() * Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));

@@ -392,6 +392,7 @@ export class BatchPlan implements Planner {
           sequenceNumber: c.sequenceNumber,
           ...(c.subSequenceNumber !== undefined ? { subSequenceNumber: c.subSequenceNumber } : {}),
           ...(c.partitionKey !== undefined ? { partitionKey: c.partitionKey } : {}),
+          ...(c.explicitHashKey !== undefined ? { explicitHashKey: c.explicitHashKey } : {}),
           operator: e.operator ?? "?",
           error: cause ? `${cause.name}: ${cause.message}` : e.message,
           ...(e.data ? { data: e.data } : {}),

@@ -460,6 +460,11 @@ export interface QuarantinedRecord {
   readonly subSequenceNumber?: number;
   /** The record's partition key in its stream, so a replay routes it as it was routed. */
   readonly partitionKey?: string;
+  /**
+   * A KPL user record's explicit hash key, when its producer gave one: it chose the record's shard
+   * instead of the partition key, and a replay routes the record with it again.
+   */
+  readonly explicitHashKey?: string;
   readonly operator: string;
   /** Why it was set aside (kept to its first 8,000 characters: see lib/storage/quarantine.ts). */
   readonly error: string;

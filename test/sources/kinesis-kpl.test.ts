@@ -4,6 +4,7 @@
 // come out as exactly their user records, each with its own partition key and sub-sequence number; a
 // corrupt aggregate is quarantined whole and the batch goes on; a user function that throws on one
 // user record sets aside that user record alone, and a replay puts back its bytes, not the aggregate.
+import { ListShardsCommand } from "@aws-sdk/client-kinesis";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -31,9 +32,10 @@ const require = createRequire(import.meta.url);
 const ref = require("aws-kinesis-agg") as { RecordAggregator: new () => RefAggregator };
 
 /** The reference aggregator's record for some user records: the bytes and the partition key to put it with. */
-function refAggregate(records: readonly { key: string; text: string }[]): { data: Uint8Array; partitionKey: string } {
+function refAggregate(records: readonly { key: string; text: string; hashKey?: string }[]): { data: Uint8Array; partitionKey: string } {
   const aggregator = new ref.RecordAggregator();
-  for (const r of records) aggregator.addUserRecord({ partitionKey: r.key, data: Buffer.from(r.text) });
+  for (const r of records)
+    aggregator.addUserRecord({ partitionKey: r.key, data: Buffer.from(r.text), ...(r.hashKey !== undefined ? { explicitHashKey: r.hashKey } : {}) });
   const built = aggregator.build()!;
   return { data: new Uint8Array(built.data), partitionKey: built.partitionKey };
 }
@@ -190,7 +192,8 @@ describe("kinesisStream de-aggregates KPL records", () => {
         });
     });
     // Every stage on the workers: the input is read, and the record excluded, by the worker handler.
-    const h = await startHarness(engines, app, { streams: { [stream]: 1 }, execution: { mode: "fan-out" } });
+    // Two shards: u3's explicit hash key sends it to the shard its partition key does not hash to.
+    const h = await startHarness(engines, app, { streams: { [stream]: 2 }, execution: { mode: "fan-out" } });
     const cwd = mkdtempSync(path.join(tmpdir(), "sparkless-kpl-poison-"));
     const unregister = registerLocalRun(
       {
@@ -215,12 +218,15 @@ describe("kinesisStream de-aggregates KPL records", () => {
       env: {},
       cwd,
     };
+    // The shard "u3" hashes to (MD5 of the key, as a 128-bit number), and a hash key in the other half.
+    const u3Hash = BigInt(`0x${createHash("md5").update("u3").digest("hex")}`);
+    const u3HashKey = u3Hash < 2n ** 127n ? String(2n ** 128n - 1n) : "0";
     try {
       const agg = refAggregate([
         { key: "u0", text: "fine" },
         { key: "u1", text: "boom one" },
         { key: "u2", text: "also fine" },
-        { key: "u3", text: "boom two" },
+        { key: "u3", text: "boom two", hashKey: u3HashKey },
         { key: "u4", text: "fine" },
       ]);
       await putRecord(h.kinesis, stream, "plain");
@@ -241,12 +247,14 @@ describe("kinesisStream de-aggregates KPL records", () => {
         [put.sequenceNumber, 3, "u3", "boom two".length],
       ]);
       expect(q[0]).toMatchObject({ stream, shard: put.shardId, batchTime: r.time });
+      expect(q.map((e) => e.explicitHashKey)).toEqual([undefined, u3HashKey]);
       expect(q[0]!.error).toContain("cannot handle boom one");
       expect(Buffer.from(await h.env.engine.quarantine.read(q[0]!)).toString()).toBe("boom one");
       expect(Buffer.from(await h.env.engine.quarantine.read(q[1]!)).toString()).toBe("boom two");
 
       expect(await quarantineCommand(["--app", name], io)).toBe(0);
       expect(out).toContain(`sequence ${put.sequenceNumber}  sub-sequence 1 (a user record of a KPL aggregate)`);
+      expect(out).toContain(`sub-sequence 3 (a user record of a KPL aggregate)  explicit hash key ${u3HashKey}`);
 
       // Replay: each user record goes back alone, as a plain record with its own key, and fails alone again.
       expect(await quarantineCommand(["replay", "--app", name], io)).toBe(0);
@@ -257,6 +265,12 @@ describe("kinesisStream de-aggregates KPL records", () => {
       expect(again.quarantinedRecords).toBe(2);
       const replayed = (await h.env.engine.quarantine.list()).filter((e) => e.batchTime === again.time);
       expect(replayed.map((e) => `${e.partitionKey}:${e.subSequenceNumber}`).sort()).toEqual(["u1:undefined", "u3:undefined"]);
+      // u3 went back to the shard its explicit hash key picks, not the one its partition key hashes to.
+      const shards = (await h.kinesis.send(new ListShardsCommand({ StreamName: stream }))).Shards!;
+      const shardOf = (hash: bigint) =>
+        shards.find((s) => BigInt(s.HashKeyRange!.StartingHashKey!) <= hash && hash <= BigInt(s.HashKeyRange!.EndingHashKey!))!.ShardId;
+      expect(replayed.find((e) => e.partitionKey === "u3")!.shard).toBe(shardOf(BigInt(u3HashKey)));
+      expect(shardOf(BigInt(u3HashKey))).not.toBe(shardOf(u3Hash));
       expect((await Promise.all(replayed.map(async (e) => Buffer.from(await h.env.engine.quarantine.read(e)).toString()))).sort()).toEqual([
         "boom one",
         "boom two",

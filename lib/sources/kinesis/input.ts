@@ -267,6 +267,7 @@ function where(r: RawRecord) {
     sequenceNumber: r.sequenceNumber,
     ...(r.subSequenceNumber !== undefined ? { subSequenceNumber: r.subSequenceNumber } : {}),
     partitionKey: r.partitionKey,
+    ...(r.explicitHashKey !== undefined ? { explicitHashKey: r.explicitHashKey } : {}),
   };
 }
 
