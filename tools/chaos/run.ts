@@ -37,6 +37,7 @@ import { PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { engineConfigToEnv } from "../../lib/aws/engine.js";
 import type { KinesisBlock, KinesisSource } from "../../lib/aws/kinesis.js";
 import { Milliseconds } from "../../lib/core/duration.js";
+import type { DStream } from "../../lib/dstream/dstream.js";
 import { startEmbeddedEngines, type EmbeddedEngines } from "../../lib/local/engines.js";
 import { ensureStream, prepareLocal } from "../../lib/local/runtime.js";
 import type { BatchRecord } from "../../lib/storage/interfaces.js";
@@ -384,14 +385,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (inputLost.length) problems.push(`${inputLost.length} record(s) in no batch's blocks: ${inputLost.slice(0, 5).join(", ")}`);
     if (inputDup.length) problems.push(`${inputDup.length} record(s) in the blocks of two batches: ${inputDup.slice(0, 5).join(", ")}`);
 
-    const oracle = await runBatches<ChaosElement>({
-      batchInterval: Milliseconds(interval),
-      inputs: [inputs],
-      numBatches: n,
-      engine: "memory",
-      inputPartitions: 2,
-      pipeline: (lines) => chaosPipeline(lines, interval).out,
-    });
+    // The fault-free oracle: the same pipeline over the batches' recorded input, in memory.
+    const oracleOf = <T>(pick: (p: ReturnType<typeof chaosPipeline>) => DStream<T>) =>
+      runBatches<T>({
+        batchInterval: Milliseconds(interval),
+        inputs: [inputs],
+        numBatches: n,
+        engine: "memory",
+        inputPartitions: 2,
+        pipeline: (lines) => pick(chaosPipeline(lines, interval)),
+      });
+    const oracle = await oracleOf((p) => p.out);
     const outputs = await readOutputs(env.engine.clients.doc, env.config.tables.meta, app);
     if (oracle.length !== n) problems.push(`the oracle produced ${oracle.length} outputs for ${n} batches`);
     let compared = 0;
@@ -410,14 +414,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     // Each batch's word counts, written partition by partition by a per-partition action (on the workers
     // when the batch fanned out): whole, and equal to the oracle's.
-    const oracleCounts = await runBatches<[string, number]>({
-      batchInterval: Milliseconds(interval),
-      inputs: [inputs],
-      numBatches: n,
-      engine: "memory",
-      inputPartitions: 2,
-      pipeline: (lines) => chaosPipeline(lines, interval).counts,
-    });
+    const oracleCounts = await oracleOf((p) => p.counts);
     const written = await readPartitions(env.engine.clients.doc, env.config.tables.meta, app);
     for (let k = 0; k < n; k++) {
       const time = prefix[k]!.time;
