@@ -36,7 +36,7 @@ import { RangePartitioner, sketchSizes, type KeySketch } from "./range-partition
 import { bucketFunction, evenBuckets, requireBuckets, StatCounter } from "./stats.js";
 import { textOutputFor } from "./text-file.js";
 import { formatElement } from "../core/format.js";
-import { taskContextFor, type RDDScope, type TaskContext } from "./scope.js";
+import { taskContextFor, valueAction, type RDDScope, type TaskContext } from "./scope.js";
 import { sparkContextOf, type SparkContext } from "../streaming/shared-variables.js";
 
 export type Emit<T> = (x: T) => void;
@@ -974,7 +974,7 @@ export abstract class RDD<T> {
   async saveAsTextFile(path: string, format: (x: T) => string = formatElement): Promise<void> {
     const out = textOutputFor(path, this.scope.services.objects);
     // A worker that runs one part replays the output function to here: the marker is the coordinator's.
-    const driver = !taskContextFor(this.scope, "per-partition").outputActions?.replaying;
+    const driver = !taskContextFor(this.scope).outputActions?.replaying;
     if (driver) await out.start();
     await this.foreachPartition((items, p) => out.writePart(p, items.map(format)));
     if (driver) await out.finish(this.numPartitions);
@@ -989,12 +989,12 @@ export abstract class RDD<T> {
    * Computes each partition and calls `f` with its elements, as Spark's one task per partition does.
    * In an output operation of a fanned-out batch, each partition is one task on the workers, when
    * the RDD reads nothing only the coordinator holds (state, stored results) and no action that
-   * returns a value came before it in the function (lib/scheduler/output-actions.ts). Otherwise
+   * returns an array or an object came before it in the function (lib/scheduler/output-actions.ts). Otherwise
    * here, up to PARTITION_CONCURRENCY partitions at a time, so what `f` awaits (a write) overlaps.
    * On a failure no new partition starts, those running finish, and the first error is thrown.
    */
   async foreachPartition(f: (items: T[], partitionIndex: number) => void | Promise<void>): Promise<void> {
-    const tc = taskContextFor(this.scope, "per-partition");
+    const tc = taskContextFor(this.scope);
     const one = async (p: number): Promise<void> => {
       const items: T[] = [];
       await this.run(p, tc, (x) => {
@@ -1109,6 +1109,52 @@ export function unionOf<T>(scope: RDDScope, rdds: RDD<T>[]): RDD<T> {
   const p0 = rdds[0]!.partitioner;
   if (p0 && rdds.every((r) => p0.equals(r.partitioner))) return new PartitionerAwareUnionRDD(scope, rdds, p0);
   return new UnionRDD(scope, rdds);
+}
+
+/**
+ * Every action that returns a value. Inside an output function they go through its OutputActions
+ * (`valueAction`), which a worker's replay of the function to a per-partition action answers with the
+ * coordinator's values (lib/scheduler/output-actions.ts); an action another one calls is not counted.
+ */
+const VALUE_ACTIONS = [
+  "collect",
+  "collectPartitions",
+  "count",
+  "take",
+  "first",
+  "isEmpty",
+  "reduce",
+  "fold",
+  "aggregate",
+  "treeAggregate",
+  "treeReduce",
+  "sum",
+  "max",
+  "min",
+  "stats",
+  "mean",
+  "variance",
+  "stdev",
+  "sampleVariance",
+  "sampleStdev",
+  "histogram",
+  "takeSample",
+  "countByValue",
+  "countByKey",
+  "collectAsMap",
+  "lookup",
+  "top",
+  "takeOrdered",
+] as const satisfies readonly (keyof RDD<unknown>)[];
+for (const name of VALUE_ACTIONS) {
+  const compute = RDD.prototype[name] as (this: RDD<unknown>, ...args: unknown[]) => Promise<unknown>;
+  Object.defineProperty(RDD.prototype, name, {
+    value: function (this: RDD<unknown>, ...args: unknown[]) {
+      return valueAction(this.scope, () => compute.apply(this, args));
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 // ---- RDD node types ------------------------------------------------------------------------

@@ -103,8 +103,8 @@ export interface OutputActions {
    * this process. `runPartition` computes one partition and calls the action's function with it.
    */
   perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here">;
-  /** An action that returns a value (collect, count, take...) was called. */
-  valueAction(): void;
+  /** An action that returns a value (collect, count, isEmpty...): `compute` gives its value (a worker's replay returns the coordinator's). */
+  value<R>(compute: () => Promise<R>): Promise<R>;
   /** In a worker: the function runs again only to reach its task's action, so driver-side steps (saveAsTextFile's marker) are skipped. */
   readonly replaying: boolean;
   /** The same, for the function run again from its start (a rerun without a poison record). */
@@ -184,13 +184,15 @@ export function currentTaskContext(): TaskContext | undefined {
   return currentTask.getStore();
 }
 
-/**
- * The task context of the running task, if an action runs inside one; else a fresh one for `scope`.
- * A value action (every action but the per-partition ones) tells the task's output actions.
- */
-export function taskContextFor(scope: RDDScope, action: "value" | "per-partition" = "value"): TaskContext {
+/** The task context of the running task, if an action runs inside one; else a fresh one for `scope`. */
+export function taskContextFor(scope: RDDScope): TaskContext {
   const tc = currentTask.getStore();
-  if (!tc || tc.scope !== scope) return new TaskContext(scope);
-  if (action === "value") tc.outputActions?.valueAction();
-  return tc;
+  return tc && tc.scope === scope ? tc : new TaskContext(scope);
+}
+
+/** Runs an action that returns a value: through the running output function's OutputActions, if any. */
+export function valueAction<R>(scope: RDDScope, compute: () => Promise<R>): Promise<R> {
+  const tc = currentTask.getStore();
+  const actions = tc && tc.scope === scope ? tc.outputActions : undefined;
+  return actions ? actions.value(compute) : compute();
 }

@@ -110,31 +110,34 @@ export class FanOut {
     });
   }
 
-  /** Runs a per-partition action of output stage `stage` on `rdd` on workers, one task per partition (output-actions.ts). */
+  /**
+   * Runs a per-partition action of output stage `stage` on `rdd` on workers, one task per partition
+   * (output-actions.ts), with what the function's replay reads: its broadcasts and earlier actions' values.
+   */
   runAction(
     plan: BatchPlan,
     stage: Stage & { kind: "output" },
     rdd: RDD<unknown>,
     action: OutputActionRef,
-    broadcasts: readonly string[],
+    replay: { broadcasts: readonly string[]; values: readonly unknown[] },
     runId: string,
     shuffles: MemoryShuffles,
     signal?: AbortSignal,
   ): Promise<{ quarantined: string[] }> {
-    return this.runTasks(plan, { stage, rdd, action, broadcasts }, runId, shuffles, signal, async () => undefined);
+    return this.runTasks(plan, { stage, rdd, action, ...replay }, runId, shuffles, signal, async () => undefined);
   }
 
   /** Sends one task per partition of `task.rdd` and waits until each has an accepted result. */
   private async runTasks(
     plan: BatchPlan,
-    task: { stage: Stage; rdd: RDD<unknown>; action?: OutputActionRef; broadcasts?: readonly string[] },
+    task: { stage: Stage; rdd: RDD<unknown>; action?: OutputActionRef; broadcasts?: readonly string[]; values?: readonly unknown[] },
     runId: string,
     shuffles: MemoryShuffles,
     signal: AbortSignal | undefined,
     accept: (res: TaskResult & { ok: true }) => Promise<void>,
   ): Promise<{ quarantined: string[] }> {
     const batchTime = plan.batchTime;
-    const { stage, rdd, action, broadcasts } = task;
+    const { stage, rdd, action, broadcasts, values } = task;
     const stored = plan.storedHints();
     const outstanding = new Map<number, Outstanding>();
     const quarantined: string[] = [];
@@ -162,6 +165,7 @@ export class FanOut {
           ...(Object.keys(inputs).length ? { inputs } : {}),
           ...(action ? { action } : {}),
           ...(broadcasts?.length ? { broadcasts } : {}),
+          ...(values?.length ? { values } : {}),
         }),
       );
     }

@@ -370,9 +370,9 @@ export class JobGenerator {
             const outputActions =
               fan && stage.kind === "output"
                 ? () =>
-                    new DriverOutputActions(async (rdd, action) => {
+                    new DriverOutputActions(async (rdd, action, values) => {
                       const broadcasts = await shared.publish(true);
-                      const r = await this.fanOut.runAction(plan, stage, rdd, action, broadcasts, runId, this.shuffles, signal);
+                      const r = await this.fanOut.runAction(plan, stage, rdd, action, { broadcasts, values }, runId, this.shuffles, signal);
                       for (const q of r.quarantined) quarantined.add(q);
                     }, nextOutputRun)
                 : undefined;

@@ -18,13 +18,16 @@
  * Earlier per-partition actions are skipped (the coordinator ran them), and
  * so are saveAsTextFile's driver-side steps (its `_SUCCESS` marker).
  *
- * That replay reaches the same action only if nothing before it depends on
- * data: so an action goes to the workers only while the function has called
- * no action that returns a value (`collect`, `count`, `isEmpty`...). From the
- * first such action on, the function's actions run in the coordinator, as
- * they do in a batch that runs in process. An action also stays here when
- * its RDD reads what only the coordinator holds (state, stored results) or a
- * shuffle the batch did not plan (one made inside the function).
+ * That replay must reach the same action: the function's code before it
+ * may branch on the values of earlier actions (`if (!(await rdd.isEmpty()))`,
+ * `const n = await rdd.count()`). The coordinator records each value an
+ * action returns in the function, in order, and sends them with the task; the
+ * replay's actions return those values instead of computing them. A value
+ * that is not a primitive (the array of `collect` or `take`, a `StatCounter`)
+ * is not recorded: from that action on, the function's actions run in the
+ * coordinator, as in a batch that runs in process. An action also stays here
+ * when its RDD reads what only the coordinator holds (state, stored results)
+ * or a shuffle the batch did not plan (one made inside the function).
  *
  * What the output function does outside actions before a per-partition
  * action runs again in each of its tasks: keep it free of side effects, as
@@ -42,8 +45,8 @@ import { currentTaskContext, type OutputActions } from "../rdd/scope.js";
 import type { OutputActionRef } from "../storage/interfaces.js";
 import { taskReads } from "./fan-out.js";
 
-/** Runs one per-partition action's tasks on the workers, and returns when each has succeeded. */
-export type DispatchAction = (rdd: RDD<unknown>, action: OutputActionRef) => Promise<void>;
+/** Runs one per-partition action's tasks on the workers, with the values earlier actions returned, and returns when each has succeeded. */
+export type DispatchAction = (rdd: RDD<unknown>, action: OutputActionRef, values: readonly unknown[]) => Promise<void>;
 
 /** Whether every partition of `rdd` can be computed by a worker: it reads no coordinator memory and only planned shuffles. */
 export function computableOnWorkers(rdd: RDD<unknown>): boolean {
@@ -55,11 +58,18 @@ export function computableOnWorkers(rdd: RDD<unknown>): boolean {
   return true;
 }
 
+/** A value a worker's replay can be given back exactly (the codec keeps NaN, -0, bigint): a primitive. */
+const replayable = (v: unknown): boolean => v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
+
 /** The coordinator's side, in a fanned-out batch: each per-partition action it can send, it sends. */
 export class DriverOutputActions implements OutputActions {
   readonly replaying = false;
   private next = 0;
-  private valueActionCalled = false;
+  /** The values the function's actions returned so far, in order, while each could be replayed. */
+  private readonly values: unknown[] = [];
+  private replayable = true;
+  /** Value actions running now: one that another calls (isEmpty's take) is not the function's. */
+  private depth = 0;
   /** This run of the output function, numbered by `nextRun` across the batch's runs of it. */
   private readonly run: number;
 
@@ -72,12 +82,22 @@ export class DriverOutputActions implements OutputActions {
 
   async perPartition(rdd: RDD<unknown>): Promise<"handled" | "here"> {
     const index = this.next++;
-    if (this.valueActionCalled || !computableOnWorkers(rdd)) return "here";
-    await this.dispatch(rdd, { index, run: this.run });
+    if (!this.replayable || this.depth > 0 || !computableOnWorkers(rdd)) return "here";
+    await this.dispatch(rdd, { index, run: this.run }, [...this.values]);
     return "handled";
   }
-  valueAction(): void {
-    this.valueActionCalled = true;
+  async value<R>(compute: () => Promise<R>): Promise<R> {
+    if (this.depth > 0) return compute();
+    this.depth++;
+    let v: R;
+    try {
+      v = await compute();
+    } finally {
+      this.depth--;
+    }
+    if (this.replayable && replayable(v)) this.values.push(v);
+    else this.replayable = false;
+    return v;
   }
   restart(): OutputActions {
     return new DriverOutputActions(this.dispatch, this.nextRun);
@@ -92,10 +112,14 @@ export class OutputReached extends Error {
   }
 }
 
-/** A worker's side: the output function runs again to its task's action, which runs the task's partition only. */
+/**
+ * A worker's side: the output function runs again to its task's action, which runs the task's
+ * partition only; the actions before it return the coordinator's values.
+ */
 export class ReplayOutputActions implements OutputActions {
   readonly replaying = true;
   private next = 0;
+  private nextValue = 0;
   /** Set once the task's partition ran. */
   reached = false;
 
@@ -104,14 +128,15 @@ export class ReplayOutputActions implements OutputActions {
     private readonly action: OutputActionRef,
     private readonly partition: number,
     private readonly numTasks: number,
+    private readonly values: readonly unknown[],
   ) {}
 
   async perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here"> {
     const index = this.next++;
     if (this.reached) throw new OutputReached();
     if (index < this.action.index) return "handled";
-    if (index > this.action.index || rdd.numPartitions !== this.numTasks) {
-      throw this.differs(`its action ${index} on ${rdd.numPartitions} partition(s)`);
+    if (index > this.action.index || rdd.numPartitions !== this.numTasks || this.nextValue !== this.values.length) {
+      throw this.differs(`its action ${index} on ${rdd.numPartitions} partition(s), after ${this.nextValue} action(s) that return a value`);
     }
     // The output function's own updates of accumulators were the coordinator's to count: only the
     // action's function, on this task's partition, adds to the task's.
@@ -120,17 +145,19 @@ export class ReplayOutputActions implements OutputActions {
     this.reached = true;
     throw new OutputReached();
   }
-  valueAction(): void {
+  async value<R>(): Promise<R> {
     if (this.reached) throw new OutputReached();
-    throw this.differs("an action that returns a value first");
+    const i = this.nextValue++;
+    if (i >= this.values.length) throw this.differs(`${i + 1} action(s) that return a value first`);
+    return this.values[i] as R;
   }
   restart(): OutputActions {
-    return new ReplayOutputActions(this.stageId, this.action, this.partition, this.numTasks);
+    return new ReplayOutputActions(this.stageId, this.action, this.partition, this.numTasks, this.values);
   }
 
   private differs(what: string): NonDeterministicPlanError {
     return new NonDeterministicPlanError(
-      `Output ${this.stageId} called ${what} here, but the coordinator sent its per-partition action ${this.action.index} on ${this.numTasks} partition(s) to the workers. An output function must call the same actions every time it runs with the same batch: no randomness, clock reads or environment-dependent branches before them.`,
+      `Output ${this.stageId} called ${what} here, but the coordinator sent its per-partition action ${this.action.index} on ${this.numTasks} partition(s), after ${this.values.length} action(s) that return a value, to the workers. An output function must call the same actions every time it runs with the same batch: no randomness, clock reads or environment-dependent branches before them.`,
     );
   }
 }

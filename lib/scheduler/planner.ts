@@ -324,13 +324,21 @@ export class BatchPlan implements Planner {
 
   /**
    * A worker's task of a per-partition action inside output stage `stageIndex`: runs the output
-   * function again until it reaches the action, which computes partition `partition` only
-   * (lib/scheduler/output-actions.ts). Poison records are handled as for any task.
+   * function again until it reaches the action, which computes partition `partition` only, its
+   * earlier actions returning `values`, the coordinator's (lib/scheduler/output-actions.ts). Poison
+   * records are handled as for any task.
    */
-  async runOutputAction(stageIndex: number, action: OutputActionRef, partition: number, numTasks: number, tc: TaskContext): Promise<void> {
+  async runOutputAction(
+    stageIndex: number,
+    action: OutputActionRef,
+    partition: number,
+    numTasks: number,
+    values: readonly unknown[],
+    tc: TaskContext,
+  ): Promise<void> {
     const stage = this.stages[stageIndex];
     if (stage?.kind !== "output") throw new NonDeterministicPlanError(`Batch ${this.batchTime}'s stage ${stageIndex} is not an output stage.`);
-    tc.outputActions = new ReplayOutputActions(stage.id, action, partition, numTasks);
+    tc.outputActions = new ReplayOutputActions(stage.id, action, partition, numTasks, values);
     await this.withReruns(tc, async (t) => {
       const replay = t.outputActions as ReplayOutputActions;
       currentBatchSharedVariables()?.startOutput(stage.index);

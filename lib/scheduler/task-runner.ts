@@ -123,7 +123,7 @@ export class TaskRunner {
           // Run as the current task: accumulator updates of user functions go to its buffer.
           if (m.action) {
             await shared.preload(m.broadcasts ?? []);
-            await tc.runAs(() => plan.runOutputAction(m.stage, m.action!, m.partition, m.numTasks, tc));
+            await tc.runAs(() => plan.runOutputAction(m.stage, m.action!, m.partition, m.numTasks, m.values ?? [], tc));
             return { tc, output: undefined };
           }
           const buckets = (await tc.runAs(() => plan.runTask(m.stage, m.partition, tc)))!;

@@ -308,6 +308,8 @@ export interface TaskMessage {
   readonly action?: OutputActionRef;
   /** An action's task: the broadcasts its output function created before it, which the worker reads from the blob store. */
   readonly broadcasts?: readonly string[];
+  /** An action's task: the values the output function's earlier actions returned (primitives), which its replay returns. */
+  readonly values?: readonly unknown[];
 }
 
 /**

@@ -106,14 +106,39 @@ describe("per-partition actions of a fanned-out batch", () => {
     expectEachPartitionOnceOnAWorker(seen);
   });
 
-  it("an action that returns a value first keeps the function's actions in the coordinator, with the same output", async () => {
+  it("values of earlier actions (isEmpty, count) reach the workers' replay: the function branches as the coordinator's did", async () => {
+    const { engine, messages } = engineWith();
+    const seen: { n: number; worker: boolean; items: [string, number][] }[] = [];
+    let counted = 0;
+    await run(engine, (lines) =>
+      wordPairs(lines)
+        .reduceByKey(add, 3)
+        .foreachRDD(async (rdd) => {
+          if (await rdd.isEmpty()) return;
+          const n = await rdd.count();
+          // Computed by the coordinator only: a worker's replay gets the coordinator's values back.
+          if (!currentTaskContext()?.outputActions?.replaying) counted++;
+          await rdd.foreachPartition((items) => void seen.push({ n, worker: currentTaskContext()?.outputActions?.replaying === true, items }));
+        }),
+    );
+    expect(actionTasks(messages).length).toBe(6);
+    const sizes = LINES.map((l) => countsOf(l).size);
+    expect(messages.filter((m) => m.action).map((m) => m.values)).toEqual([...Array(3).fill([false, sizes[0]]), ...Array(3).fill([false, sizes[1]])]);
+    expect(counted).toBe(2);
+    expect(seen.every((s) => s.worker)).toBe(true);
+    expect(seen.map((s) => s.n).sort()).toEqual([...Array(3).fill(sizes[0]), ...Array(3).fill(sizes[1])].sort());
+    expect(seen.flatMap((s) => s.items).length).toBe(sizes[0]! + sizes[1]!);
+  });
+
+  it("an action that returns an array first (collect) keeps the function's later actions in the coordinator, with the same output", async () => {
     const { engine, messages } = engineWith();
     const seen: [string, number][] = [];
     await run(engine, (lines) =>
       wordPairs(lines)
         .reduceByKey(add, 3)
         .foreachRDD(async (rdd) => {
-          if (!(await rdd.isEmpty())) await rdd.foreachPartition((items) => void seen.push(...items));
+          const all = await rdd.collect();
+          if (all.length > 0) await rdd.foreachPartition((items) => void seen.push(...items));
         }),
     );
     expect(actionTasks(messages)).toEqual([]);
