@@ -36,7 +36,7 @@ import { RangePartitioner, sketchSizes, type KeySketch } from "./range-partition
 import { bucketFunction, evenBuckets, requireBuckets, StatCounter } from "./stats.js";
 import { textOutputFor } from "./text-file.js";
 import { formatElement } from "../core/format.js";
-import { taskContextFor, valueAction, type RDDScope, type TaskContext } from "./scope.js";
+import { outputActionsFor, taskContextFor, valueAction, type RDDScope, type TaskContext } from "./scope.js";
 import { sparkContextOf, type SparkContext } from "../streaming/shared-variables.js";
 
 export type Emit<T> = (x: T) => void;
@@ -974,7 +974,7 @@ export abstract class RDD<T> {
   async saveAsTextFile(path: string, format: (x: T) => string = formatElement): Promise<void> {
     const out = textOutputFor(path, this.scope.services.objects);
     // A worker that runs one part replays the output function to here: the marker is the coordinator's.
-    const driver = !taskContextFor(this.scope).outputActions?.replaying;
+    const driver = !outputActionsFor(this.scope)?.replaying;
     if (driver) await out.start();
     await this.foreachPartition((items, p) => out.writePart(p, items.map(format)));
     if (driver) await out.finish(this.numPartitions);
@@ -1002,7 +1002,7 @@ export abstract class RDD<T> {
       });
       await f(items, p);
     };
-    if ((await tc.outputActions?.perPartition(this as RDD<unknown>, one)) === "handled") return;
+    if ((await outputActionsFor(this.scope)?.perPartition(this as RDD<unknown>, one)) === "handled") return;
     let next = 0;
     let failure: { error: unknown } | undefined;
     const lane = async (): Promise<void> => {

@@ -190,9 +190,17 @@ export function taskContextFor(scope: RDDScope): TaskContext {
   return tc && tc.scope === scope ? tc : new TaskContext(scope);
 }
 
+/** Set while an action that returns a value computes: the actions it calls (isEmpty's take) are its own, not the function's. */
+const insideValueAction = new AsyncLocalStorage<true>();
+
+/** The running output function's OutputActions, for an action it calls itself (not one another action calls). */
+export function outputActionsFor(scope: RDDScope): OutputActions | undefined {
+  const tc = currentTask.getStore();
+  return tc && tc.scope === scope && !insideValueAction.getStore() ? tc.outputActions : undefined;
+}
+
 /** Runs an action that returns a value: through the running output function's OutputActions, if any. */
 export function valueAction<R>(scope: RDDScope, compute: () => Promise<R>): Promise<R> {
-  const tc = currentTask.getStore();
-  const actions = tc && tc.scope === scope ? tc.outputActions : undefined;
-  return actions ? actions.value(compute) : compute();
+  const actions = outputActionsFor(scope);
+  return actions ? actions.value(() => insideValueAction.run(true, compute)) : compute();
 }

@@ -5,7 +5,7 @@
  * driver code: it runs once per batch, in the coordinator, as Spark runs it
  * on the driver. The actions it calls that work per partition
  * (`foreachPartition`, `foreach`, `saveAsTextFile`) are Spark's jobs of one
- * task per partition. In a fanned-out batch they run so here: one task per
+ * task per partition. In a fanned-out batch they run that way here: one task per
  * partition, sent to the workers like a stage's tasks, each computing its
  * partition and calling the action's function with it.
  *
@@ -65,11 +65,11 @@ const replayable = (v: unknown): boolean => v === null || (typeof v !== "object"
 export class DriverOutputActions implements OutputActions {
   readonly replaying = false;
   private next = 0;
-  /** The values the function's actions returned so far, in order, while each could be replayed. */
+  /** The values the function's actions returned, in the order it called them, while each could be replayed. */
   private readonly values: unknown[] = [];
   private replayable = true;
-  /** Value actions running now: one that another calls (isEmpty's take) is not the function's. */
-  private depth = 0;
+  /** Value actions called and not finished (the function may run several at once). */
+  private pending = 0;
   /** This run of the output function, numbered by `nextRun` across the batch's runs of it. */
   private readonly run: number;
 
@@ -82,20 +82,26 @@ export class DriverOutputActions implements OutputActions {
 
   async perPartition(rdd: RDD<unknown>): Promise<"handled" | "here"> {
     const index = this.next++;
-    if (!this.replayable || this.depth > 0 || !computableOnWorkers(rdd)) return "here";
+    // A value still pending could not be given to the replay: run the action here.
+    if (!this.replayable || this.pending > 0 || !computableOnWorkers(rdd)) return "here";
     await this.dispatch(rdd, { index, run: this.run }, [...this.values]);
     return "handled";
   }
   async value<R>(compute: () => Promise<R>): Promise<R> {
-    if (this.depth > 0) return compute();
-    this.depth++;
+    // Numbered when called, as the replay numbers them: concurrent actions may finish in any order.
+    const index = this.values.length;
+    this.values.push(undefined);
+    this.pending++;
     let v: R;
     try {
       v = await compute();
+    } catch (e) {
+      this.replayable = false;
+      throw e;
     } finally {
-      this.depth--;
+      this.pending--;
     }
-    if (this.replayable && replayable(v)) this.values.push(v);
+    if (replayable(v)) this.values[index] = v;
     else this.replayable = false;
     return v;
   }

@@ -130,6 +130,30 @@ describe("per-partition actions of a fanned-out batch", () => {
     expect(seen.flatMap((s) => s.items).length).toBe(sizes[0]! + sizes[1]!);
   });
 
+  it("actions run at once are numbered as called; one still running when a per-partition action starts keeps that action here", async () => {
+    const { engine, messages } = engineWith();
+    const seen: { n: number; empty: boolean; worker: boolean }[] = [];
+    let late = 0;
+    await run(engine, (lines) =>
+      wordPairs(lines)
+        .reduceByKey(add, 3)
+        .foreachRDD(async (rdd) => {
+          const [n, empty] = await Promise.all([rdd.count(), rdd.isEmpty()]);
+          await rdd.foreachPartition(() => void seen.push({ n, empty, worker: currentTaskContext()?.outputActions?.replaying === true }));
+          // Still counting while the next action runs: that action cannot be replayed, so it runs here.
+          const pending = rdd.count();
+          await rdd.foreach(() => void late++);
+          await pending;
+        }),
+    );
+    const sizes = LINES.map((l) => countsOf(l).size);
+    expect(actionTasks(messages).sort()).toEqual(["1000/0/0", "1000/0/1", "1000/0/2", "2000/0/0", "2000/0/1", "2000/0/2"]);
+    expect(messages.filter((m) => m.action).map((m) => m.values)).toEqual([...Array(3).fill([sizes[0], false]), ...Array(3).fill([sizes[1], false])]);
+    expect(seen.every((x) => x.worker && !x.empty)).toBe(true);
+    expect(seen.map((x) => x.n).sort()).toEqual([...Array(3).fill(sizes[0]), ...Array(3).fill(sizes[1])].sort());
+    expect(late).toBe(sizes[0]! + sizes[1]!);
+  });
+
   it("an action that returns an array first (collect) keeps the function's later actions in the coordinator, with the same output", async () => {
     const { engine, messages } = engineWith();
     const seen: [string, number][] = [];
