@@ -976,7 +976,8 @@ export abstract class RDD<T> {
     // A worker that runs one part replays the output function to here: the marker is the coordinator's.
     const driver = !outputActionsFor(this.scope)?.replaying;
     if (driver) await out.start();
-    await this.foreachPartition((items, p) => out.writePart(p, items.map(format)));
+    // Parts in a local directory are written where the directory is: by this process.
+    await this.eachPartitionTask((items, p) => out.writePart(p, items.map(format)), out.shared);
     if (driver) await out.finish(this.numPartitions);
   }
   /** Calls `f` on every element; partitions run as foreachPartition runs them, elements of one in order. */
@@ -994,6 +995,10 @@ export abstract class RDD<T> {
    * On a failure no new partition starts, those running finish, and the first error is thrown.
    */
   async foreachPartition(f: (items: T[], partitionIndex: number) => void | Promise<void>): Promise<void> {
+    await this.eachPartitionTask(f, true);
+  }
+  /** foreachPartition's work: through the output function's OutputActions when there is one; `mayLeave`: the workers may run it. */
+  private async eachPartitionTask(f: (items: T[], partitionIndex: number) => void | Promise<void>, mayLeave: boolean): Promise<void> {
     const tc = taskContextFor(this.scope);
     const one = async (p: number): Promise<void> => {
       const items: T[] = [];
@@ -1002,7 +1007,12 @@ export abstract class RDD<T> {
       });
       await f(items, p);
     };
-    if ((await outputActionsFor(this.scope)?.perPartition(this as RDD<unknown>, one)) === "handled") return;
+    const actions = outputActionsFor(this.scope);
+    if (actions) await actions.perPartition(this as RDD<unknown>, one, () => this.partitionsHere(one), mayLeave);
+    else await this.partitionsHere(one);
+  }
+  /** Every partition through `one`, PARTITION_CONCURRENCY at a time. */
+  private async partitionsHere(one: (p: number) => Promise<void>): Promise<void> {
     let next = 0;
     let failure: { error: unknown } | undefined;
     const lane = async (): Promise<void> => {

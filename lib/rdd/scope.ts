@@ -98,17 +98,24 @@ export class AccumulatorUpdates {
  */
 export interface OutputActions {
   /**
-   * A per-partition action on `rdd`, the next one the function calls. "handled": it ran elsewhere
-   * (or, replaying in a worker, it is not this task's action); "here": compute every partition in
-   * this process. `runPartition` computes one partition and calls the action's function with it.
+   * A per-partition action on `rdd`, the next one the function calls: run on the workers, or with
+   * `runHere` (every partition in this process), or, replaying in a worker, skipped or run for the
+   * task's partition with `runPartition`. `mayLeave`: false for an action whose effect must stay in
+   * this process (saveAsTextFile to a local directory).
    */
-  perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here">;
+  perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>, runHere: () => Promise<void>, mayLeave: boolean): Promise<void>;
   /** An action that returns a value (collect, count, isEmpty...): `compute` gives its value (a worker's replay returns the coordinator's). */
   value<R>(compute: () => Promise<R>): Promise<R>;
+  /** The function read what a worker's replay cannot see (an accumulator's driver value): its later actions stay here. */
+  driverRead(): void;
   /** In a worker: the function runs again only to reach its task's action, so driver-side steps (saveAsTextFile's marker) are skipped. */
   readonly replaying: boolean;
-  /** The same, for the function run again from its start (a rerun without a poison record). */
+  /** The run of the output function these actions belong to: it numbers the shared variables the function creates. */
+  readonly run: number;
+  /** The same, for the function run again from its start (a rerun without a poison record); this run's tasks are abandoned. */
   restart(): OutputActions;
+  /** The function failed: tasks this run still waits for are abandoned. */
+  close(): void;
 }
 
 export class TaskContext {

@@ -80,6 +80,8 @@ export function parseOutputPath(path: unknown): OutputPath {
 
 /** One text output being (re)written, in the order of the module comment: start, every part, finish. */
 export interface TextOutput {
+  /** Whether every process writes the same place (an object store), so a worker may write a part; not a local directory. */
+  readonly shared: boolean;
   /** Deletes `_SUCCESS` (and, locally, creates the directory). */
   start(): Promise<void>;
   /** Writes part `partition` whole. Parts may be written concurrently. */
@@ -109,6 +111,7 @@ function partNumber(name: string): number | undefined {
 }
 
 class LocalTextOutput implements TextOutput {
+  readonly shared = false;
   constructor(private readonly dir: string) {}
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -131,6 +134,7 @@ class LocalTextOutput implements TextOutput {
 }
 
 class ObjectTextOutput implements TextOutput {
+  readonly shared = true;
   private readonly encoder = new TextEncoder();
   constructor(
     private readonly store: ObjectStore,

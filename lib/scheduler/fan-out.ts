@@ -44,7 +44,8 @@ import {
 } from "../storage/interfaces.js";
 import { shuffleInputKey, type MemoryShuffles } from "./block-manager.js";
 import type { BatchPlan, Stage } from "./planner.js";
-import { mergeAccumulatorUpdates } from "../streaming/shared-variables.js";
+import { mergeAccumulatorUpdates, mergeAccumulatorUpdatesInto } from "../streaming/shared-variables.js";
+import type { TaskContext } from "../rdd/scope.js";
 
 export interface FanOutOptions {
   /** How long a claim lasts past each renewal; a dead worker's task is free again after this. @default 6000 */
@@ -107,6 +108,8 @@ export class FanOut {
         );
       if ("buckets" in out) await shuffles.write(plan.batchTime, stage.dep.shuffleId, res.partition, out.buckets);
       else shuffles.writeRemote(plan.batchTime, stage.dep.shuffleId, res.partition, out.blob, out.offsets);
+      // The first accepted result per task: its accumulator updates count once, later copies never reach here.
+      mergeAccumulatorUpdates(plan.graph, res.accumulators);
     });
   }
 
@@ -120,11 +123,15 @@ export class FanOut {
     rdd: RDD<unknown>,
     action: OutputActionRef,
     replay: { broadcasts: readonly string[]; values: readonly unknown[] },
+    /** The output task's accumulator buffer: the tasks' updates count when the output task succeeds. */
+    accumulators: TaskContext["accumulators"],
     runId: string,
     shuffles: MemoryShuffles,
     signal?: AbortSignal,
   ): Promise<{ quarantined: string[] }> {
-    return this.runTasks(plan, { stage, rdd, action, ...replay }, runId, shuffles, signal, async () => undefined);
+    return this.runTasks(plan, { stage, rdd, action, ...replay }, runId, shuffles, signal, async (res) =>
+      mergeAccumulatorUpdatesInto(accumulators, plan.graph, res.accumulators),
+    );
   }
 
   /** Sends one task per partition of `task.rdd` and waits until each has an accepted result. */
@@ -181,17 +188,19 @@ export class FanOut {
         // A result of another run, another stage or action, or a task already done: nothing to do.
         if (res.runId !== runId || res.batchTime !== batchTime || taskStageKey(res) !== taskStageKey(key(0))) continue;
         const pending = outstanding.get(res.partition);
-        if (!pending || delayed.some((d) => d.message.partition === res.partition)) continue;
+        if (!pending) continue;
+        const retry = delayed.findIndex((d) => d.message.partition === res.partition);
         if (res.ok) {
+          // A success (a duplicate delivery's, say) while a retry waits: the task is done, the retry dropped.
+          if (retry >= 0) delayed.splice(retry, 1);
           await accept(res);
           quarantined.push(...res.quarantined);
-          // The first accepted result per task: its accumulator updates count once, later copies never reach here.
-          mergeAccumulatorUpdates(plan.graph, res.accumulators);
           outstanding.delete(res.partition);
           continue;
         }
-        const retry = this.afterFailure(res, pending.message, stage, batchTime);
-        if (retry) delayed.push(retry);
+        if (retry >= 0) continue;
+        const again = this.afterFailure(res, pending.message, stage, batchTime);
+        if (again) delayed.push(again);
       }
       if (receipts.length) await this.engine.results.ackMany(receipts);
       const now = this.clock.now();
@@ -265,7 +274,7 @@ export class FanOut {
   /** A message within the inline limit: its inline shuffle parts moved to a blob when it is too large. */
   private async fit(m: TaskMessage): Promise<TaskMessage> {
     if (!m.inputs || Buffer.byteLength(encode(m), "utf8") <= this.inlineBytes) return m;
-    const key = `inputs/${m.batchTime}/${m.runId}/${m.stage}-${m.partition}`;
+    const key = `inputs/${m.batchTime}/${m.runId}/${taskStageKey(m)}-${m.partition}`;
     const parts: Buffer[] = [];
     let offset = 0;
     const inputs: Record<string, ShuffleInput> = {};

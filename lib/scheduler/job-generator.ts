@@ -369,10 +369,21 @@ export class JobGenerator {
             // In a fanned-out batch, an output function's per-partition actions go to the workers (output-actions.ts).
             const outputActions =
               fan && stage.kind === "output"
-                ? () =>
-                    new DriverOutputActions(async (rdd, action, values) => {
+                ? (tc: TaskContext, attempt: AbortSignal) =>
+                    new DriverOutputActions(async (rdd, action, values, abandon) => {
                       const broadcasts = await shared.publish(true);
-                      const r = await this.fanOut.runAction(plan, stage, rdd, action, { broadcasts, values }, runId, this.shuffles, signal);
+                      const stop = AbortSignal.any(signal ? [signal, attempt, abandon] : [attempt, abandon]);
+                      const r = await this.fanOut.runAction(
+                        plan,
+                        stage,
+                        rdd,
+                        action,
+                        { broadcasts, values },
+                        tc.accumulators,
+                        runId,
+                        this.shuffles,
+                        stop,
+                      );
                       for (const q of r.quarantined) quarantined.add(q);
                     }, nextOutputRun)
                 : undefined;
@@ -440,7 +451,8 @@ export class JobGenerator {
     quarantined: Set<string>,
     together: readonly number[] = [],
     outputs?: Map<number, OutputOperationInfo>,
-    outputActions?: () => OutputActions,
+    /** An output task's OutputActions; `attempt` is aborted when the attempt fails, abandoning the tasks it still waits for. */
+    outputActions?: (tc: TaskContext, attempt: AbortSignal) => OutputActions,
   ): Promise<void> {
     // An output operation's job (Spark's): its events around its one task, whatever its attempts.
     let op: OutputOperationInfo | undefined;
@@ -469,7 +481,8 @@ export class JobGenerator {
         const tc = new TaskContext(plan, `${stage.index}/${p}`, {}, stage.index, quarantined);
         // The output function is driver code: its accumulator reads see the driver's value.
         tc.accumulators.driverSide = stage.kind === "output";
-        if (outputActions) tc.outputActions = outputActions();
+        const attemptEnded = new AbortController();
+        if (outputActions) tc.outputActions = outputActions(tc, attemptEnded.signal);
         try {
           if (stage.kind === "shuffle" && together.length) {
             const indexes = [stage.index, ...together];
@@ -487,6 +500,7 @@ export class JobGenerator {
           mergeTaskAccumulators(tc);
           break;
         } catch (e) {
+          attemptEnded.abort(e);
           if (attempt >= this.maxTaskAttempts) {
             const message = e instanceof Error ? e.message : String(e);
             ended(message);

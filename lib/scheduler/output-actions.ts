@@ -22,12 +22,16 @@
  * may branch on the values of earlier actions (`if (!(await rdd.isEmpty()))`,
  * `const n = await rdd.count()`). The coordinator records each value an
  * action returns in the function, in order, and sends them with the task; the
- * replay's actions return those values instead of computing them. A value
- * that is not a primitive (the array of `collect` or `take`, a `StatCounter`)
- * is not recorded: from that action on, the function's actions run in the
- * coordinator, as in a batch that runs in process. An action also stays here
- * when its RDD reads what only the coordinator holds (state, stored results)
- * or a shuffle the batch did not plan (one made inside the function).
+ * replay's actions return those values instead of computing them. That holds
+ * while the order of the function's actions cannot depend on timing or on
+ * what a worker cannot see: so an action goes to the workers only while the
+ * function has called its actions one at a time, every value was a primitive
+ * (not the array of `collect` or `take`, nor a `StatCounter`) and it read no
+ * accumulator's driver value. From the first action that breaks this on, its
+ * actions run in the coordinator, as in a batch that runs in process. An
+ * action also stays here when its RDD reads what only the coordinator holds
+ * (state, stored results) or a shuffle the batch did not plan (one made
+ * inside the function), and `saveAsTextFile` to a local directory does.
  *
  * What the output function does outside actions before a per-partition
  * action runs again in each of its tasks: keep it free of side effects, as
@@ -39,14 +43,17 @@
  * last run never hold them back; output operations are at-least-once, as in
  * Spark.
  */
-import { NonDeterministicPlanError } from "../core/errors.js";
+import { IllegalStateError, NonDeterministicPlanError } from "../core/errors.js";
 import type { RDD } from "../rdd/rdd.js";
 import { currentTaskContext, type OutputActions } from "../rdd/scope.js";
 import type { OutputActionRef } from "../storage/interfaces.js";
 import { taskReads } from "./fan-out.js";
 
-/** Runs one per-partition action's tasks on the workers, with the values earlier actions returned, and returns when each has succeeded. */
-export type DispatchAction = (rdd: RDD<unknown>, action: OutputActionRef, values: readonly unknown[]) => Promise<void>;
+/**
+ * Runs one per-partition action's tasks on the workers, with the values earlier actions returned, and
+ * returns when each has succeeded; `signal` abandons them (the function failed, or runs again).
+ */
+export type DispatchAction = (rdd: RDD<unknown>, action: OutputActionRef, values: readonly unknown[], signal: AbortSignal) => Promise<void>;
 
 /** Whether every partition of `rdd` can be computed by a worker: it reads no coordinator memory and only planned shuffles. */
 export function computableOnWorkers(rdd: RDD<unknown>): boolean {
@@ -61,17 +68,23 @@ export function computableOnWorkers(rdd: RDD<unknown>): boolean {
 /** A value a worker's replay can be given back exactly (the codec keeps NaN, -0, bigint): a primitive. */
 const replayable = (v: unknown): boolean => v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
 
-/** The coordinator's side, in a fanned-out batch: each per-partition action it can send, it sends. */
+/**
+ * The coordinator's side, in a fanned-out batch: each per-partition action it can send, it sends.
+ * Replay needs the function's actions in one order, whatever their timing: so only while the
+ * function calls them one at a time (no action starts while another runs), and only while every
+ * value it was given back is a primitive and it read no accumulator's driver value. From the first
+ * action that breaks this on, its actions run here.
+ */
 export class DriverOutputActions implements OutputActions {
   readonly replaying = false;
+  readonly run: number;
   private next = 0;
-  /** The values the function's actions returned, in the order it called them, while each could be replayed. */
+  /** The values the function's actions returned, in order, while each could be replayed. */
   private readonly values: unknown[] = [];
   private replayable = true;
-  /** Value actions called and not finished (the function may run several at once). */
-  private pending = 0;
-  /** This run of the output function, numbered by `nextRun` across the batch's runs of it. */
-  private readonly run: number;
+  /** Actions running now. */
+  private active = 0;
+  private readonly abandon = new AbortController();
 
   constructor(
     private readonly dispatch: DispatchAction,
@@ -80,18 +93,18 @@ export class DriverOutputActions implements OutputActions {
     this.run = nextRun();
   }
 
-  async perPartition(rdd: RDD<unknown>): Promise<"handled" | "here"> {
+  async perPartition(rdd: RDD<unknown>, _runPartition: unknown, runHere: () => Promise<void>, mayLeave: boolean): Promise<void> {
     const index = this.next++;
-    // A value still pending could not be given to the replay: run the action here.
-    if (!this.replayable || this.pending > 0 || !computableOnWorkers(rdd)) return "here";
-    await this.dispatch(rdd, { index, run: this.run }, [...this.values]);
-    return "handled";
+    this.enter();
+    try {
+      if (!this.replayable || !mayLeave || !computableOnWorkers(rdd)) await runHere();
+      else await this.dispatch(rdd, { index, run: this.run }, [...this.values], this.abandon.signal);
+    } finally {
+      this.active--;
+    }
   }
   async value<R>(compute: () => Promise<R>): Promise<R> {
-    // Numbered when called, as the replay numbers them: concurrent actions may finish in any order.
-    const index = this.values.length;
-    this.values.push(undefined);
-    this.pending++;
+    this.enter();
     let v: R;
     try {
       v = await compute();
@@ -99,14 +112,27 @@ export class DriverOutputActions implements OutputActions {
       this.replayable = false;
       throw e;
     } finally {
-      this.pending--;
+      this.active--;
     }
-    if (replayable(v)) this.values[index] = v;
+    if (this.replayable && replayable(v)) this.values.push(v);
     else this.replayable = false;
     return v;
   }
+  driverRead(): void {
+    this.replayable = false;
+  }
   restart(): OutputActions {
+    this.close();
     return new DriverOutputActions(this.dispatch, this.nextRun);
+  }
+  close(): void {
+    this.abandon.abort(new IllegalStateError(`Run ${this.run} of an output function ended: the tasks of its per-partition actions are abandoned.`));
+  }
+
+  /** An action starts: one that starts while another runs makes the order timing-dependent. */
+  private enter(): void {
+    if (this.active > 0) this.replayable = false;
+    this.active++;
   }
 }
 
@@ -120,12 +146,15 @@ export class OutputReached extends Error {
 
 /**
  * A worker's side: the output function runs again to its task's action, which runs the task's
- * partition only; the actions before it return the coordinator's values.
+ * partition only; the actions before it return the coordinator's values, and any action called once
+ * it started waits for it, then stops the function too.
  */
 export class ReplayOutputActions implements OutputActions {
   readonly replaying = true;
   private next = 0;
   private nextValue = 0;
+  /** The task's partition, once its action started. */
+  private started: Promise<void> | undefined;
   /** Set once the task's partition ran. */
   reached = false;
 
@@ -137,28 +166,43 @@ export class ReplayOutputActions implements OutputActions {
     private readonly values: readonly unknown[],
   ) {}
 
-  async perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<"handled" | "here"> {
+  get run(): number {
+    return this.action.run;
+  }
+
+  async perPartition(rdd: RDD<unknown>, runPartition: (p: number) => Promise<void>): Promise<void> {
+    // Checked before any await: a call made at once with the task's action (Promise.all) sees it started.
+    if (this.started) return this.stopAfter(this.started);
     const index = this.next++;
-    if (this.reached) throw new OutputReached();
-    if (index < this.action.index) return "handled";
+    if (index < this.action.index) return;
     if (index > this.action.index || rdd.numPartitions !== this.numTasks || this.nextValue !== this.values.length) {
       throw this.differs(`its action ${index} on ${rdd.numPartitions} partition(s), after ${this.nextValue} action(s) that return a value`);
     }
     // The output function's own updates of accumulators were the coordinator's to count: only the
     // action's function, on this task's partition, adds to the task's.
     currentTaskContext()?.accumulators.restore(new Map());
-    await runPartition(this.partition);
-    this.reached = true;
+    this.started = runPartition(this.partition).then(() => {
+      this.reached = true;
+    });
+    await this.started;
     throw new OutputReached();
   }
   async value<R>(): Promise<R> {
-    if (this.reached) throw new OutputReached();
+    if (this.started) return this.stopAfter(this.started);
     const i = this.nextValue++;
     if (i >= this.values.length) throw this.differs(`${i + 1} action(s) that return a value first`);
     return this.values[i] as R;
   }
+  driverRead(): void {}
   restart(): OutputActions {
     return new ReplayOutputActions(this.stageId, this.action, this.partition, this.numTasks, this.values);
+  }
+  close(): void {}
+
+  /** Once the task's action started, nothing else of the function runs here. */
+  private async stopAfter(started: Promise<void>): Promise<never> {
+    await started.catch(() => undefined);
+    throw new OutputReached();
   }
 
   private differs(what: string): NonDeterministicPlanError {

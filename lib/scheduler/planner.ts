@@ -341,7 +341,7 @@ export class BatchPlan implements Planner {
     tc.outputActions = new ReplayOutputActions(stage.id, action, partition, numTasks, values);
     await this.withReruns(tc, async (t) => {
       const replay = t.outputActions as ReplayOutputActions;
-      currentBatchSharedVariables()?.startOutput(stage.index);
+      currentBatchSharedVariables()?.startOutput(stage.index, action.run);
       try {
         await t.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
       } catch (e) {
@@ -450,7 +450,7 @@ export class BatchPlan implements Planner {
       }
       case "output":
         // Actions inside the output function count into this task (records quarantined).
-        currentBatchSharedVariables()?.startOutput(stage.index);
+        currentBatchSharedVariables()?.startOutput(stage.index, tc.outputActions?.run ?? 0);
         await tc.runAs(async () => stage.stream.spec.output!(stage.rdd, this.time));
         return undefined;
     }

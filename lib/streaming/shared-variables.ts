@@ -80,8 +80,8 @@ export class BatchSharedVariables {
     private readonly blobs: BlobStore | undefined,
   ) {}
 
-  /** The output function running now (its stage), and how many shared variables it created so far. */
-  private output: { stage: number; created: number } | undefined;
+  /** The output function running now (its stage and run), and how many shared variables it created so far. */
+  private output: { stage: number; run: number; created: number } | undefined;
   /** Executor: the coordinator's values of broadcasts an output function creates, read before it runs again here. */
   private readonly preloaded = new Map<string, unknown>();
 
@@ -91,12 +91,15 @@ export class BatchSharedVariables {
   nextId(): string {
     // Numbered within the output function's run, so a worker that runs it again (to a per-partition
     // action, lib/scheduler/output-actions.ts) names them as the coordinator did, whatever ran before.
-    if (this.output) return `${this.batchTime}.o${this.output.stage}.${++this.output.created}`;
+    if (this.output) return `${this.outputPrefix()}${++this.output.created}`;
     return `${this.batchTime}.${++this.created}`;
   }
-  /** Output stage `stage`'s function starts (again): what it creates is numbered from 1. */
-  startOutput(stage: number): void {
-    this.output = { stage, created: 0 };
+  /** Run `run` of output stage `stage`'s function starts: what it creates is numbered from 1, apart from other runs' (a rerun's broadcast is another blob). */
+  startOutput(stage: number, run: number): void {
+    this.output = { stage, run, created: 0 };
+  }
+  private outputPrefix(): string {
+    return `${this.batchTime}.o${this.output!.stage}.${this.output!.run}.`;
   }
   /** Planning is over: what is created from now on (inside foreachRDD) is never read by a worker. */
   planned(): void {
@@ -121,7 +124,7 @@ export class BatchSharedVariables {
    */
   async publish(output = false): Promise<string[]> {
     const ids: string[] = [];
-    const running = output && this.output ? `${this.batchTime}.o${this.output.stage}.` : undefined;
+    const running = output && this.output ? this.outputPrefix() : undefined;
     for (const b of this.broadcasts) {
       const mine = running !== undefined && b.broadcast.id.startsWith(running);
       if (mine) ids.push(b.broadcast.id);
@@ -359,6 +362,8 @@ export abstract class AccumulatorV2<IN, OUT> implements BufferedAccumulator {
     if (!tc || this._id === undefined) return this;
     const mine = tc.accumulators.peek(this);
     if (!tc.accumulators.driverSide) return mine ?? this.copyAndReset();
+    // The driver's value: a worker replaying this output function could not see it.
+    tc.outputActions?.driverRead();
     if (!mine) return this;
     const merged = this.copy();
     merged.mergeValue(mine);
@@ -564,6 +569,23 @@ export function accumulatorUpdates(tc: TaskContext): AccumulatorUpdate[] {
  * Fanned out: the updates of a task's first accepted result, merged into the driver's accumulators of
  * `graph`. An update for an accumulator the driver does not hold (one only a worker created) is dropped.
  */
+/**
+ * A worker task's updates into a task's buffer instead of the driver's values: those of a per-partition
+ * action's tasks go to the output task that sent them, so they count once, when that task succeeds.
+ */
+export function mergeAccumulatorUpdatesInto(
+  buffer: TaskContext["accumulators"],
+  graph: object,
+  updates: readonly AccumulatorUpdate[] | undefined,
+): void {
+  if (!updates?.length) return;
+  const sc = contexts.get(graph);
+  for (const u of updates) {
+    const acc = sc?.accumulator(u.id) ?? batchScope.getStore()?.accumulators.get(u.id);
+    if (acc) buffer.partial(acc).mergeFrom(acc.fromUpdate(u.update));
+  }
+}
+
 export function mergeAccumulatorUpdates(graph: object, updates: readonly AccumulatorUpdate[] | undefined): void {
   if (!updates?.length) return;
   const sc = contexts.get(graph);

@@ -3,6 +3,9 @@
 // coordinator when the function called an action that returns a value first, or when the RDD reads
 // state. The output is whole whatever the queue and the workers do: a duplicate delivery, a task that
 // fails once. And a task that reads a union of shuffles reads each parent's own partitions.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock, MemoryEngineServices, runBatches, Seconds, StreamingContext, type DStream, type Engine } from "../../lib/index.js";
 import { stopSharedEngines } from "../../lib/local/run-batches-local.js";
@@ -130,28 +133,108 @@ describe("per-partition actions of a fanned-out batch", () => {
     expect(seen.flatMap((s) => s.items).length).toBe(sizes[0]! + sizes[1]!);
   });
 
-  it("actions run at once are numbered as called; one still running when a per-partition action starts keeps that action here", async () => {
+  it("actions the function runs at once keep its later actions in the coordinator; one already sent stops the replay", async () => {
     const { engine, messages } = engineWith();
-    const seen: { n: number; empty: boolean; worker: boolean }[] = [];
-    let late = 0;
+    let here = 0;
+    let sent = 0;
+    let counted: number[] = [];
     await run(engine, (lines) =>
       wordPairs(lines)
         .reduceByKey(add, 3)
         .foreachRDD(async (rdd) => {
-          const [n, empty] = await Promise.all([rdd.count(), rdd.isEmpty()]);
-          await rdd.foreachPartition(() => void seen.push({ n, empty, worker: currentTaskContext()?.outputActions?.replaying === true }));
-          // Still counting while the next action runs: that action cannot be replayed, so it runs here.
-          const pending = rdd.count();
-          await rdd.foreach(() => void late++);
-          await pending;
+          // The first goes to the workers; the second starts while it runs, so it runs here (and the
+          // workers' replay of the first stops at the first, without calling the second).
+          await Promise.all([
+            rdd.foreachPartition(() => void sent++),
+            rdd.foreachPartition(() => {
+              if (currentTaskContext()?.outputActions?.replaying) throw new Error("the replay went past its action");
+              here++;
+            }),
+          ]);
+          counted = await Promise.all([rdd.count(), rdd.count()]);
+          await rdd.foreach(() => void here++);
         }),
     );
     const sizes = LINES.map((l) => countsOf(l).size);
     expect(actionTasks(messages).sort()).toEqual(["1000/0/0", "1000/0/1", "1000/0/2", "2000/0/0", "2000/0/1", "2000/0/2"]);
-    expect(messages.filter((m) => m.action).map((m) => m.values)).toEqual([...Array(3).fill([sizes[0], false]), ...Array(3).fill([sizes[1], false])]);
-    expect(seen.every((x) => x.worker && !x.empty)).toBe(true);
-    expect(seen.map((x) => x.n).sort()).toEqual([...Array(3).fill(sizes[0]), ...Array(3).fill(sizes[1])].sort());
-    expect(late).toBe(sizes[0]! + sizes[1]!);
+    expect(sent).toBe(6);
+    // The second foreachPartition (3 partitions) and foreach (every element), both here, in both batches.
+    expect(here).toBe(2 * 3 + sizes[0]! + sizes[1]!);
+    expect(counted).toEqual([sizes[1], sizes[1]]);
+  });
+
+  it("reading an accumulator's driver value keeps the function's later actions in the coordinator", async () => {
+    const { engine, messages } = engineWith();
+    let later = 0;
+    await run(engine, (lines) => {
+      const acc = (lines.context() as StreamingContext).sparkContext.longAccumulator("seen");
+      wordPairs(lines)
+        .reduceByKey(add, 3)
+        .foreachRDD(async (rdd) => {
+          await rdd.foreach(() => acc.add(1));
+          if (acc.value > 0) await rdd.foreachPartition(() => void later++);
+        });
+    });
+    expect(actionTasks(messages).filter((t) => t.split("/")[1] === "1")).toEqual([]);
+    expect(actionTasks(messages).length).toBe(6);
+    expect(later).toBe(6);
+  });
+
+  it("an output function that fails after its action and runs again: its tasks' updates count once, and the rerun's broadcast is read", async () => {
+    const { engine } = engineWith();
+    const clock = new ManualClock(0);
+    const ssc = new StreamingContext({
+      batchInterval: Seconds(1),
+      clock,
+      engine,
+      execution: { mode: "fan-out" },
+      maxTaskAttempts: 2,
+      retryDelayMs: 0,
+      fanOut: { retryDelayMs: 0 },
+      print: () => undefined,
+    });
+    try {
+      const acc = ssc.sparkContext.longAccumulator("written");
+      let runs = 0;
+      const read: string[] = [];
+      wordPairs(ssc.queueStream<string>([[...LINES[0]!]]))
+        .reduceByKey(add, 3)
+        .foreachRDD(async (rdd) => {
+          const replaying = currentTaskContext()?.outputActions?.replaying === true;
+          if (!replaying) runs++;
+          const version = rdd.sparkContext.broadcast(replaying ? "a worker's own" : `run ${runs}`);
+          await rdd.foreachPartition((items) => {
+            read.push(version.value);
+            acc.add(items.length);
+          });
+          if (!replaying && runs === 1) throw new Error("the output failed after its action");
+        });
+      ssc.start();
+      const done = ssc.waitForBatch(1000);
+      clock.setTime(1000);
+      await done;
+      expect(runs).toBe(2);
+      expect(read.sort()).toEqual([...Array(3).fill("run 1"), ...Array(3).fill("run 2")]);
+      expect(acc.value).toBe(countsOf(LINES[0]!).size);
+    } finally {
+      await ssc.stop();
+    }
+  });
+
+  it("saveAsTextFile to a local directory is written by the coordinator", async () => {
+    const { engine, messages } = engineWith();
+    const dir = await mkdtemp(join(tmpdir(), "sparkless-output-actions-"));
+    try {
+      await run(engine, (lines) =>
+        wordPairs(lines)
+          .reduceByKey(add, 2)
+          .foreachRDD((rdd, time) => rdd.saveAsTextFile(join(dir, `out-${time.milliseconds}`))),
+      );
+      expect(actionTasks(messages)).toEqual([]);
+      expect((await readdir(join(dir, "out-1000"))).sort()).toEqual(["_SUCCESS", "part-00000", "part-00001"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("an action that returns an array first (collect) keeps the function's later actions in the coordinator, with the same output", async () => {
