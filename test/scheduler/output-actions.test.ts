@@ -58,6 +58,22 @@ function engineWith(o: { duplicate?: boolean; objects?: MemoryObjects } = {}) {
   return { engine, messages: recorded.messages };
 }
 
+/** A StreamingContext on `engine` that fans every batch out and tries a task `maxTaskAttempts` times, on a manual clock. */
+function fannedOutContext(engine: Engine, maxTaskAttempts: number): { ssc: StreamingContext; clock: ManualClock } {
+  const clock = new ManualClock(0);
+  const ssc = new StreamingContext({
+    batchInterval: Seconds(1),
+    clock,
+    engine,
+    execution: { mode: "fan-out" },
+    maxTaskAttempts,
+    retryDelayMs: 0,
+    fanOut: { retryDelayMs: 0 },
+    print: () => undefined,
+  });
+  return { ssc, clock };
+}
+
 /** The (batch, stage, action, partition) of the action tasks sent, each once. */
 const actionTasks = (messages: TaskMessage[]) => [
   ...new Set(messages.filter((m) => m.action).map((m) => `${m.batchTime}/${m.action!.index}/${m.partition}`)),
@@ -182,17 +198,7 @@ describe("per-partition actions of a fanned-out batch", () => {
 
   it("an output function that fails after its action and runs again: its tasks' updates count once, and the rerun's broadcast is read", async () => {
     const { engine } = engineWith();
-    const clock = new ManualClock(0);
-    const ssc = new StreamingContext({
-      batchInterval: Seconds(1),
-      clock,
-      engine,
-      execution: { mode: "fan-out" },
-      maxTaskAttempts: 2,
-      retryDelayMs: 0,
-      fanOut: { retryDelayMs: 0 },
-      print: () => undefined,
-    });
+    const { ssc, clock } = fannedOutContext(engine, 2);
     try {
       const acc = ssc.sparkContext.longAccumulator("written");
       let runs = 0;
@@ -296,17 +302,7 @@ describe("per-partition actions of a fanned-out batch", () => {
 
   it("with every task delivered twice and one partition failing once, each partition's updates count once and the output is whole", async () => {
     const { engine, messages } = engineWith({ duplicate: true });
-    const clock = new ManualClock(0);
-    const ssc = new StreamingContext({
-      batchInterval: Seconds(1),
-      clock,
-      engine,
-      execution: { mode: "fan-out" },
-      maxTaskAttempts: 3,
-      retryDelayMs: 0,
-      fanOut: { retryDelayMs: 0 },
-      print: () => undefined,
-    });
+    const { ssc, clock } = fannedOutContext(engine, 3);
     try {
       const acc = ssc.sparkContext.longAccumulator("written");
       const failed = new Set<string>();
