@@ -114,8 +114,6 @@ export interface OutputActions {
   readonly run: number;
   /** The same, for the function run again from its start (a rerun without a poison record); this run's tasks are abandoned. */
   restart(): OutputActions;
-  /** The function failed: tasks this run still waits for are abandoned. */
-  close(): void;
 }
 
 export class TaskContext {

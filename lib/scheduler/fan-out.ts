@@ -44,7 +44,7 @@ import {
 } from "../storage/interfaces.js";
 import { shuffleInputKey, type MemoryShuffles } from "./block-manager.js";
 import type { BatchPlan, Stage } from "./planner.js";
-import { mergeAccumulatorUpdates, mergeAccumulatorUpdatesInto } from "../streaming/shared-variables.js";
+import { mergeAccumulatorUpdates } from "../streaming/shared-variables.js";
 import type { TaskContext } from "../rdd/scope.js";
 
 export interface FanOutOptions {
@@ -130,7 +130,7 @@ export class FanOut {
     signal?: AbortSignal,
   ): Promise<{ quarantined: string[] }> {
     return this.runTasks(plan, { stage, rdd, action, ...replay }, runId, shuffles, signal, async (res) =>
-      mergeAccumulatorUpdatesInto(accumulators, plan.graph, res.accumulators),
+      mergeAccumulatorUpdates(plan.graph, res.accumulators, accumulators),
     );
   }
 
@@ -178,6 +178,7 @@ export class FanOut {
     }
     await send(first);
     const key = (partition: number): TaskKey => ({ batchTime, runId, stage: stage.index, ...(action ? { action } : {}), partition });
+    const stageKey = taskStageKey({ stage: stage.index, action });
     while (outstanding.size > 0) {
       if (signal?.aborted) throw signal.reason ?? new IllegalStateError(`Batch ${batchTime} was stopped before its tasks finished.`);
       const received = await this.engine.results.receive({ max: 10, waitMs: Math.min(1000, this.claimLeaseMs / 2), signal });
@@ -186,7 +187,7 @@ export class FanOut {
         receipts.push(r.receipt);
         const res = r.body;
         // A result of another run, another stage or action, or a task already done: nothing to do.
-        if (res.runId !== runId || res.batchTime !== batchTime || taskStageKey(res) !== taskStageKey(key(0))) continue;
+        if (res.runId !== runId || res.batchTime !== batchTime || taskStageKey(res) !== stageKey) continue;
         const pending = outstanding.get(res.partition);
         if (!pending) continue;
         const retry = delayed.findIndex((d) => d.message.partition === res.partition);

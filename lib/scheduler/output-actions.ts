@@ -122,11 +122,8 @@ export class DriverOutputActions implements OutputActions {
     this.replayable = false;
   }
   restart(): OutputActions {
-    this.close();
-    return new DriverOutputActions(this.dispatch, this.nextRun);
-  }
-  close(): void {
     this.abandon.abort(new IllegalStateError(`Run ${this.run} of an output function ended: the tasks of its per-partition actions are abandoned.`));
+    return new DriverOutputActions(this.dispatch, this.nextRun);
   }
 
   /** An action starts: one that starts while another runs makes the order timing-dependent. */
@@ -197,7 +194,6 @@ export class ReplayOutputActions implements OutputActions {
   restart(): OutputActions {
     return new ReplayOutputActions(this.stageId, this.action, this.partition, this.numTasks, this.values);
   }
-  close(): void {}
 
   /** Once the task's action started, nothing else of the function runs here. */
   private async stopAfter(started: Promise<void>): Promise<never> {

@@ -11,9 +11,10 @@
  * everywhere: those created while the graph is built are numbered in creation
  * order ("1", "2", ...); those created while a batch is planned (inside
  * `transform`) within the batch ("<batchTime>.1", ...); those created by an
- * output function (`foreachRDD`'s) within its run ("<batchTime>.o<stage>.1",
- * ...), so a worker that runs it again to a per-partition action
- * (lib/scheduler/output-actions.ts) names them as the coordinator did.
+ * output function (`foreachRDD`'s) within its run
+ * ("<batchTime>.o<stage>.<run>.1", ...), so a worker that runs it again to a
+ * per-partition action (lib/scheduler/output-actions.ts) names them as the
+ * coordinator did, and a rerun's broadcast is written apart from the last's.
  *
  * **Broadcasts.** A broadcast created while the graph is built is *not*
  * shipped: every process computes it from the app module, as it builds the
@@ -570,30 +571,18 @@ export function accumulatorUpdates(tc: TaskContext): AccumulatorUpdate[] {
  * `graph`. An update for an accumulator the driver does not hold (one only a worker created) is dropped.
  */
 /**
- * A worker task's updates into a task's buffer instead of the driver's values: those of a per-partition
- * action's tasks go to the output task that sent them, so they count once, when that task succeeds.
+ * Merges a worker task's updates into the driver's values, or, given `into`, into a task's buffer: those
+ * of a per-partition action's tasks go to the output task that sent them, so they count once, when that
+ * task succeeds.
  */
-export function mergeAccumulatorUpdatesInto(
-  buffer: TaskContext["accumulators"],
-  graph: object,
-  updates: readonly AccumulatorUpdate[] | undefined,
-): void {
-  if (!updates?.length) return;
-  const sc = contexts.get(graph);
-  for (const u of updates) {
-    const acc = sc?.accumulator(u.id) ?? batchScope.getStore()?.accumulators.get(u.id);
-    if (acc) buffer.partial(acc).mergeFrom(acc.fromUpdate(u.update));
-  }
-}
-
-export function mergeAccumulatorUpdates(graph: object, updates: readonly AccumulatorUpdate[] | undefined): void {
+export function mergeAccumulatorUpdates(graph: object, updates: readonly AccumulatorUpdate[] | undefined, into?: TaskContext["accumulators"]): void {
   if (!updates?.length) return;
   const sc = contexts.get(graph);
   for (const u of updates) {
     const acc = sc?.accumulator(u.id) ?? batchScope.getStore()?.accumulators.get(u.id);
     if (!acc) continue;
     try {
-      acc.mergeFrom(acc.fromUpdate(u.update));
+      (into ? into.partial(acc) : acc).mergeFrom(acc.fromUpdate(u.update));
     } catch (e) {
       throw new SparklessError(`A task's update of ${acc} could not be merged: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
